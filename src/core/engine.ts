@@ -1,0 +1,358 @@
+import { randomBase64url } from './encoding.js';
+import { SessionStateError } from './errors.js';
+import { createEventBus, type SessionEvent, type SessionEventListener } from './events.js';
+import { loadSession, readRecordInto } from './load.js';
+import { resolveOptions, type SessionEngineOptions } from './options.js';
+import { diffData, parseData, type SessionPatch, type SessionRecord } from './record.js';
+import type { RequestInfo, SessionInfo, SessionState } from './state.js';
+import { toSessionInfo } from './state.js';
+import { createStoreCall } from './store-calls.js';
+import { isHandle, issueToken, newHandle as randomHandle } from './token.js';
+
+export interface LoginOptions {
+  /** Pre-login data to keep: `true` for all of it, or a list of keys. @default the engine's `keepOnLogin` */
+  keep?: boolean | readonly string[];
+}
+
+/** The framework-agnostic session engine. Adapters call `load` per request and `commit` before responding. */
+export interface SessionEngine {
+  load(info: RequestInfo): Promise<SessionState>;
+  /** Writes what changed; creates the session if it holds data. Call before the response is sent. */
+  commit(state: SessionState): Promise<void>;
+  /** Set-Cookie header values for the response, after `commit`. */
+  cookieHeaders(state: SessionState): string[];
+  /** Rotation: a new token for the same session; the old token dies atomically. */
+  rotate(state: SessionState, options?: { keepData?: boolean }): Promise<void>;
+  /** Rotation plus user id and authentication time: a fresh session for a freshly authenticated user. */
+  login(state: SessionState, userId: string, options?: LoginOptions): Promise<void>;
+  /** Records a new full authentication (step-up) in the store, and rotates. Never creates a second session. */
+  reauthenticate(state: SessionState): Promise<void>;
+  /** Destroys the session in the store and expires the cookie. */
+  logout(state: SessionState): Promise<void>;
+  /** Re-reads the session from the store, dropping unsaved changes. */
+  reload(state: SessionState): Promise<void>;
+  /** The handle the session has, or will have once stored (express-session's `req.sessionID`). */
+  handleOf(state: SessionState): string;
+  /** Revokes one session by handle. With `userId`, only a session of that user (no IDOR). */
+  revoke(handle: string, options?: { userId?: string; by?: string }): Promise<boolean>;
+  /** A user's live sessions, most recently active first. */
+  listUserSessions(userId: string, options?: { currentHandle?: string | null }): Promise<SessionInfo[]>;
+  /** Revokes every session of a user, or every one but `exceptHandle`; returns how many. */
+  revokeUserSessions(userId: string, options?: { exceptHandle?: string; by?: string }): Promise<number>;
+  /** Subscribes to lifecycle events; returns the unsubscribe function. */
+  on(listener: SessionEventListener): () => void;
+  /** Emits an event through the engine's bus (for adapters and layers above the engine). */
+  emit(event: Omit<SessionEvent, 'time'>): void;
+  readonly options: ReturnType<typeof resolveOptions>;
+}
+
+/**
+ * Creates the session engine. Options are validated here; a bad one throws SessionConfigError.
+ *
+ * @example
+ * const engine = createSessionEngine({ store: new SqliteStore({ path: 'sessions.db' }), secret });
+ * const state = await engine.load({ cookieHeader: req.headers.cookie, secure: false });
+ */
+export function createSessionEngine(engineOptions: SessionEngineOptions): SessionEngine {
+  const options = resolveOptions(engineOptions);
+  const { store, keyring, cookie, now } = options;
+  const events = createEventBus(now, (error) =>
+    options.warn(`coatcheck: event listener threw: ${String(error)}`),
+  );
+  const call = createStoreCall(options.storeTimeoutMs, events);
+
+  const context = (state: SessionState) => ({
+    ip: state.info.ip,
+    userAgent: state.info.userAgent,
+    requestId: state.info.requestId,
+  });
+
+  function customHandle(state: SessionState): string | undefined {
+    if (!options.generateHandle) return undefined;
+    const handle = options.generateHandle(state.info.request);
+    if (typeof handle !== 'string' || !isHandle(handle)) {
+      throw new SessionStateError('genid must return 16 to 128 base64url characters');
+    }
+    return handle;
+  }
+
+  function freshRecord(
+    state: SessionState,
+    fields: Partial<SessionRecord>,
+    handle: string | undefined = customHandle(state),
+  ): SessionRecord & { cookieValue: string } {
+    const at = now();
+    const token = issueToken(keyring, handle);
+    const absoluteExpiresAt = at + options.absoluteTimeoutMs;
+    return {
+      handle: token.handle,
+      secretHash: token.secretHash,
+      cookieValue: token.cookieValue,
+      userId: null,
+      createdAt: at,
+      authAt: null,
+      lastSeenAt: at,
+      idleExpiresAt: Math.min(at + options.idleTimeoutMs, absoluteExpiresAt),
+      absoluteExpiresAt,
+      version: 1,
+      device: {
+        ...(state.info.userAgent ? { userAgent: state.info.userAgent.slice(0, 512) } : {}),
+        ...(state.info.ip ? { ip: state.info.ip } : {}),
+      },
+      cookieMaxAgeMs:
+        state.pendingMeta?.cookieMaxAgeMs !== undefined
+          ? state.pendingMeta.cookieMaxAgeMs
+          : (state.record?.cookieMaxAgeMs ?? null),
+      csrfSecret: randomBase64url(32),
+      data: '{}',
+      ...fields,
+    };
+  }
+
+  function adopt(state: SessionState, next: SessionRecord & { cookieValue: string }): void {
+    const { cookieValue, ...record } = next;
+    state.record = record;
+    state.dataText = record.data;
+    state.cookieValue = cookieValue;
+    state.cookie = 'set';
+    state.ended = false;
+    state.pendingMeta = null;
+  }
+
+  /** Inserts a new record, retrying once on a handle collision (only a custom genid can collide). */
+  async function insert(state: SessionState, fields: Partial<SessionRecord>) {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const provisional = attempt === 0 ? (state.provisionalHandle ?? undefined) : undefined;
+      const next = freshRecord(state, fields, provisional ?? customHandle(state));
+      const { cookieValue: _, ...record } = next;
+      if (await call('create', () => store.create(record))) return next;
+    }
+    throw new SessionStateError('could not find a free session handle');
+  }
+
+  function endLocally(state: SessionState): void {
+    state.record = null;
+    state.data = Object.create(null) as Record<string, unknown>;
+    state.dataText = '{}';
+    state.cookieValue = null;
+    state.cookie = 'clear';
+    state.ended = true;
+    state.pendingMeta = null;
+  }
+
+  function pickData(data: Record<string, unknown>, keep: boolean | readonly string[]): string {
+    if (keep === true) return JSON.stringify(data);
+    const kept: Record<string, unknown> = {};
+    for (const key of keep === false ? [] : keep) if (key in data) kept[key] = data[key];
+    return JSON.stringify(kept);
+  }
+
+  async function swap(state: SessionState, next: SessionRecord & { cookieValue: string }): Promise<boolean> {
+    const previous = state.record;
+    const { cookieValue: _, ...record } = next;
+    if (previous) {
+      const replaced = await call('replace', () => store.replace(previous.handle, record));
+      if (!replaced) return false;
+    } else if (!(await call('create', () => store.create(record)))) {
+      return false;
+    }
+    adopt(state, next);
+    state.data = parseData(next.data);
+    if (previous) {
+      events.emit({
+        type: 'session.regenerated',
+        handle: next.handle,
+        previousHandle: previous.handle,
+        userId: next.userId,
+        ...context(state),
+      });
+    }
+    return true;
+  }
+
+  const engine: SessionEngine = {
+    options,
+    on: events.on,
+    emit: events.emit,
+
+    load: (info) => loadSession(info, { options, call, events }),
+
+    handleOf(state) {
+      if (state.record) return state.record.handle;
+      state.provisionalHandle ??= customHandle(state) ?? randomHandle();
+      return state.provisionalHandle;
+    },
+
+    async commit(state) {
+      if (state.ended) return;
+      if (!state.record) {
+        const empty = Object.keys(state.data).length === 0;
+        if (empty && !state.forceSave) return;
+        state.forceSave = false;
+        const next = await insert(state, { data: JSON.stringify(state.data) });
+        adopt(state, next);
+        events.emit({ type: 'session.created', handle: next.handle, userId: null, ...context(state) });
+        return;
+      }
+      const text = JSON.stringify(state.data);
+      let patch: SessionPatch | null = text === state.dataText ? null : diffData(state.dataText, state.data);
+      if (state.pendingMeta) patch = { ...patch, meta: state.pendingMeta };
+      if (!patch) return;
+      const handle = state.record.handle;
+      const next = await call('update', () => store.update(handle, patch));
+      if (!next) {
+        // Destroyed meanwhile (logout, revocation): the write is dropped, never resurrected (S29).
+        events.emit({
+          type: 'session.write_dropped',
+          handle,
+          userId: state.record.userId,
+          ...context(state),
+        });
+        endLocally(state);
+        return;
+      }
+      state.record = next;
+      state.dataText = text;
+      state.pendingMeta = null;
+    },
+
+    cookieHeaders(state) {
+      const headers: string[] = [];
+      const { secure } = state.info;
+      if (state.clearLegacyCookie && state.clearLegacyCookie !== cookie.nameFor(secure)) {
+        headers.push(cookie.serializeClear(secure, state.clearLegacyCookie));
+      }
+      if (!cookie.canSet(secure)) return headers;
+      if (state.cookie === 'clear') headers.push(cookie.serializeClear(secure));
+      if (state.cookie === 'set' && state.cookieValue && state.record) {
+        const lifetime = state.record.cookieMaxAgeMs ?? cookie.maxAgeMs;
+        if (lifetime === undefined || lifetime === null) {
+          headers.push(cookie.serialize(state.cookieValue, { secure }));
+        } else {
+          // S13: a persistent cookie never outlives the session's absolute lifetime.
+          const remaining = Math.min(lifetime, state.record.absoluteExpiresAt - now());
+          headers.push(
+            cookie.serialize(state.cookieValue, {
+              secure,
+              maxAgeSeconds: Math.max(0, Math.floor(remaining / 1000)),
+            }),
+          );
+        }
+      }
+      return headers;
+    },
+
+    async rotate(state, { keepData = true } = {}) {
+      if (!state.record) {
+        // Nothing stored yet: the token minted at commit is new anyway.
+        if (!keepData) state.data = Object.create(null) as Record<string, unknown>;
+        state.forceSave = true;
+        return;
+      }
+      const { createdAt, absoluteExpiresAt, userId, authAt } = state.record;
+      const next = freshRecord(state, {
+        createdAt,
+        absoluteExpiresAt,
+        userId,
+        authAt,
+        idleExpiresAt: Math.min(now() + options.idleTimeoutMs, absoluteExpiresAt),
+        data: keepData ? JSON.stringify(state.data) : '{}',
+      });
+      if (!(await swap(state, next))) {
+        endLocally(state);
+        throw new SessionStateError('the session ended before it could be rotated');
+      }
+    },
+
+    async login(state, userId, { keep = options.keepOnLogin } = {}) {
+      if (typeof userId !== 'string' || userId.length === 0) {
+        throw new SessionStateError('login needs a non-empty user id');
+      }
+      const next = freshRecord(state, { userId, authAt: now(), data: pickData(state.data, keep) });
+      // CVE-2022-25896 class: the pre-login token dies with the login; if it is already gone, the
+      // login still stands as a new session.
+      if (!(await swap(state, next))) {
+        state.record = null;
+        if (!(await swap(state, freshRecord(state, { userId, authAt: now(), data: next.data })))) {
+          throw new SessionStateError('could not create the session');
+        }
+      }
+      events.emit({ type: 'auth.login.success', handle: state.record?.handle, userId, ...context(state) });
+    },
+
+    async reauthenticate(state) {
+      if (!state.record?.userId) throw new SessionStateError('re-authentication needs a signed-in session');
+      const { createdAt, absoluteExpiresAt, userId } = state.record;
+      const next = freshRecord(state, {
+        createdAt,
+        absoluteExpiresAt,
+        userId,
+        authAt: now(),
+        idleExpiresAt: Math.min(now() + options.idleTimeoutMs, absoluteExpiresAt),
+        data: JSON.stringify(state.data),
+      });
+      if (!(await swap(state, next))) {
+        endLocally(state);
+        throw new SessionStateError('the session ended before it could be re-authenticated');
+      }
+      events.emit({ type: 'auth.reauthenticated', handle: next.handle, userId, ...context(state) });
+    },
+
+    async logout(state) {
+      const record = state.record;
+      endLocally(state);
+      if (!record) return;
+      await call('destroy', () => store.destroy(record.handle));
+      events.emit({
+        type: 'session.logout',
+        handle: record.handle,
+        userId: record.userId,
+        ...context(state),
+      });
+    },
+
+    async reload(state) {
+      const record = state.record;
+      if (!record) {
+        state.data = Object.create(null) as Record<string, unknown>;
+        return;
+      }
+      const fresh = await call('get', () => store.get(record.handle));
+      if (!fresh || fresh.secretHash !== record.secretHash) {
+        endLocally(state);
+        throw new SessionStateError('the session no longer exists');
+      }
+      readRecordInto(state, fresh);
+    },
+
+    async revoke(handle, { userId, by } = {}) {
+      if (!isHandle(handle)) return false;
+      if (userId !== undefined) {
+        const record = await call('get', () => store.get(handle));
+        if (!record || record.userId !== userId) return false;
+      }
+      const removed = await call('destroy', () => store.destroy(handle));
+      if (removed)
+        events.emit({ type: 'session.revoked', handle, ...(userId ? { userId } : {}), by: by ?? 'system' });
+      return removed;
+    },
+
+    async listUserSessions(userId, { currentHandle = null } = {}) {
+      const records = await call('listByUser', () => store.listByUser(userId));
+      const at = now();
+      return records
+        .filter((record) => record.idleExpiresAt > at && record.absoluteExpiresAt > at)
+        .sort((a, b) => b.lastSeenAt - a.lastSeenAt)
+        .map((record) => toSessionInfo(record, currentHandle));
+    },
+
+    async revokeUserSessions(userId, { exceptHandle, by } = {}) {
+      const removed = await call('destroyByUser', () =>
+        store.destroyByUser(userId, exceptHandle === undefined ? {} : { exceptHandle }),
+      );
+      events.emit({ type: 'session.logout_all', userId, count: removed.length, by: by ?? userId });
+      return removed.length;
+    },
+  };
+  return engine;
+}

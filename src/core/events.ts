@@ -1,0 +1,67 @@
+/** Every lifecycle step the engine reports. Names follow the audit catalogue (S47). */
+export type SessionEventType =
+  | 'session.created'
+  | 'session.regenerated'
+  | 'session.renewed'
+  | 'session.migrated'
+  | 'auth.login.success'
+  | 'auth.reauthenticated'
+  | 'session.logout'
+  | 'session.logout_all'
+  | 'session.revoked'
+  | 'session.expired.idle'
+  | 'session.expired.absolute'
+  | 'session.evicted'
+  | 'session.write_dropped'
+  | 'session.tamper'
+  | 'session.unknown_id'
+  | 'session.duplicate_cookie'
+  | 'session.oversized_cookie'
+  | 'store.error'
+  | 'store.recovered';
+
+/** One event. Carries the session handle, never the token. Times are UTC ISO-8601. */
+export interface SessionEvent {
+  type: SessionEventType;
+  time: string;
+  handle?: string | undefined;
+  userId?: string | null | undefined;
+  ip?: string | undefined;
+  userAgent?: string | undefined;
+  requestId?: string | undefined;
+  /** Who caused a revocation: the user themselves, an admin's user id, or the system. */
+  by?: string | undefined;
+  reason?: string | undefined;
+  /** For regenerated sessions: the handle that ended. */
+  previousHandle?: string | undefined;
+  count?: number | undefined;
+}
+
+export type SessionEventListener = (event: SessionEvent) => void;
+
+export interface EventBus {
+  emit(event: Omit<SessionEvent, 'time'>): void;
+  on(listener: SessionEventListener): () => void;
+}
+
+export function createEventBus(now: () => number, onError: (error: unknown) => void): EventBus {
+  const listeners = new Set<SessionEventListener>();
+  return {
+    emit(partial) {
+      if (listeners.size === 0) return;
+      const event: SessionEvent = { ...partial, time: new Date(now()).toISOString() };
+      for (const listener of listeners) {
+        try {
+          listener(event);
+        } catch (error) {
+          // A broken audit sink must not turn into a failed request.
+          onError(error);
+        }
+      }
+    },
+    on(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+}

@@ -1,0 +1,20 @@
+export type { CookieLookup, CookieOptions, CookiePolicy } from './cookie-policy.js';
+export { createCookiePolicy, findCookie } from './cookie-policy.js';
+export type { LoginOptions, SessionEngine } from './engine.js';
+export { createSessionEngine } from './engine.js';
+export {
+  CoatcheckError,
+  SessionCapabilityError,
+  SessionConfigError,
+  SessionStateError,
+  SessionStoreError,
+} from './errors.js';
+export type { SessionEvent, SessionEventListener, SessionEventType } from './events.js';
+export type { Keyring } from './keyring.js';
+export { createKeyring } from './keyring.js';
+export type { SessionEngineOptions } from './options.js';
+export type { SessionDevice, SessionMetaPatch, SessionPatch, SessionRecord } from './record.js';
+export { applyPatch, expiresAt, isForbiddenKey, parseData } from './record.js';
+export type { RequestInfo, SessionInfo, SessionState } from './state.js';
+export type { LegacySessionSource, SessionStore, StoreCapabilities } from './store.js';
+export { hashSecret, isHandle } from './token.js';

@@ -1,0 +1,122 @@
+import { findCookie } from './cookie-policy.js';
+import type { EventBus } from './events.js';
+import type { ResolvedOptions } from './options.js';
+import { parseData, type SessionRecord } from './record.js';
+import { anonymousState, type RequestInfo, type SessionState } from './state.js';
+import type { StoreCall } from './store-calls.js';
+import { parseToken, resignToken, secretMatches } from './token.js';
+
+interface LoadContext {
+  options: ResolvedOptions;
+  call: StoreCall;
+  events: EventBus;
+}
+
+export function readRecordInto(state: SessionState, record: SessionRecord): void {
+  state.record = record;
+  state.data = parseData(record.data);
+  state.dataText = record.data;
+  state.pendingMeta = null;
+}
+
+/**
+ * cookie -> parse and verify (a missing, malformed or forged cookie costs no store call) -> store
+ * lookup -> timeouts -> renewal decision. Anything wrong yields an anonymous session and an event.
+ */
+export async function loadSession(
+  info: RequestInfo,
+  { options, call, events }: LoadContext,
+): Promise<SessionState> {
+  const state = anonymousState(info);
+  const { cookie, keyring, now } = options;
+  const context = { ip: info.ip, userAgent: info.userAgent, requestId: info.requestId };
+  const name = cookie.nameFor(info.secure);
+
+  let lookup = findCookie(info.cookieHeader, name);
+  let fromLegacyName = false;
+  if (lookup.kind === 'none' && options.legacyCookieName && options.legacyCookieName !== name) {
+    lookup = findCookie(info.cookieHeader, options.legacyCookieName);
+    fromLegacyName = lookup.kind !== 'none';
+  }
+  if (lookup.kind === 'none') return state;
+  if (lookup.kind === 'duplicate') {
+    events.emit({ type: 'session.duplicate_cookie', ...context });
+    return state;
+  }
+
+  const token = parseToken(keyring, lookup.value);
+  if (token.kind === 'invalid') {
+    events.emit({ type: 'session.tamper', reason: token.reason, ...context });
+    if (!fromLegacyName) state.cookie = 'clear';
+    return state;
+  }
+
+  if (token.kind === 'legacy') {
+    if (fromLegacyName) state.clearLegacyCookie = options.legacyCookieName;
+    else state.cookie = 'clear';
+    if (!options.legacy) {
+      events.emit({ type: 'session.unknown_id', reason: 'legacy cookie without a legacy store', ...context });
+      return state;
+    }
+    const legacy = await call('getLegacy', () => options.legacy!.getLegacy(token.id));
+    if (!legacy) {
+      events.emit({ type: 'session.unknown_id', reason: 'legacy', ...context });
+      return state;
+    }
+    // Moved on first sight: the data becomes a new coatcheck session (created at commit), and the
+    // express-session record is removed so the old cookie stops working.
+    const { cookie: _cookie, ...data } = legacy;
+    state.data = parseData(JSON.stringify(data));
+    state.forceSave = true;
+    await call('destroyLegacy', () => options.legacy!.destroyLegacy(token.id));
+    events.emit({ type: 'session.migrated', ...context });
+    return state;
+  }
+
+  if (fromLegacyName) {
+    // Our own token under the old name: only ever a mistake or a planted cookie.
+    events.emit({ type: 'session.tamper', reason: 'token under the legacy name', ...context });
+    return state;
+  }
+
+  const record = await call('get', () => options.store.get(token.handle));
+  // S5: a token the store does not know is never adopted; a new session gets a new token.
+  if (!record || !secretMatches(token.secret, record.secretHash)) {
+    events.emit({ type: record ? 'session.tamper' : 'session.unknown_id', handle: token.handle, ...context });
+    state.cookie = 'clear';
+    return state;
+  }
+
+  const at = now();
+  // S22-S24: timeouts are decided here, from the record alone; nothing the client sends extends them.
+  const expired = at >= record.absoluteExpiresAt ? 'absolute' : at >= record.idleExpiresAt ? 'idle' : null;
+  if (expired) {
+    events.emit({
+      type: `session.expired.${expired}`,
+      handle: record.handle,
+      userId: record.userId,
+      ...context,
+    });
+    await call('destroy', () => options.store.destroy(record.handle));
+    state.cookie = 'clear';
+    return state;
+  }
+
+  readRecordInto(state, record);
+  state.cookieValue = lookup.value;
+  if (token.keyIndex > 0) {
+    // S61: verified with an older key; re-sign with the current one.
+    state.cookieValue = resignToken(keyring, token.handle, token.secret);
+    state.cookie = 'set';
+  }
+  if (at - record.lastSeenAt >= options.renewalIntervalMs) {
+    state.pendingMeta = {
+      lastSeenAt: at,
+      idleExpiresAt: Math.min(at + options.idleTimeoutMs, record.absoluteExpiresAt),
+    };
+    const persistent = (record.cookieMaxAgeMs ?? cookie.maxAgeMs) != null;
+    if (persistent) state.cookie = 'set';
+    events.emit({ type: 'session.renewed', handle: record.handle, userId: record.userId, ...context });
+  }
+  return state;
+}

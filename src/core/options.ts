@@ -1,0 +1,117 @@
+import { type CookieOptions, type CookiePolicy, createCookiePolicy } from './cookie-policy.js';
+import { SessionConfigError } from './errors.js';
+import { createKeyring, type Keyring } from './keyring.js';
+import type { LegacySessionSource, SessionStore } from './store.js';
+
+/** Options of the session engine. Durations are in milliseconds throughout the public API. */
+export interface SessionEngineOptions {
+  store: SessionStore;
+  /** One secret or several: the first signs, all verify, so secrets rotate without logging anyone out. */
+  secret?: string | readonly string[];
+  /** Session ends after this long without a request. @default 1_800_000 (30 min) */
+  idleTimeoutMs?: number;
+  /** Session ends this long after it was created, whatever the activity. @default 43_200_000 (12 h) */
+  absoluteTimeoutMs?: number;
+  /** Activity is written to the store at most once per interval. @default min(60_000, idleTimeoutMs / 2) */
+  renewalIntervalMs?: number;
+  /** Every store call fails with SessionStoreError after this long. @default 5_000 */
+  storeTimeoutMs?: number;
+  cookie?: CookieOptions;
+  /** Name of express-session's cookie, read to keep users logged in after a switch; false to ignore. @default 'connect.sid' */
+  legacyCookieName?: string | false;
+  /** Where express-session's records live; a wrapped connect store provides this itself. */
+  legacy?: LegacySessionSource;
+  /** Pre-login data kept across login (S19); everything else is dropped. @default ['returnTo'] */
+  keepOnLogin?: readonly string[];
+  /** Makes handles (express-session's `genid`); must return 16–128 base64url characters, unique. */
+  generateHandle?: (request: unknown) => string;
+  /** @default process.env.NODE_ENV === 'production' */
+  production?: boolean;
+  /** Clock, injected for tests. @default Date.now */
+  now?: () => number;
+  /** Where start-up warnings go. @default console.warn */
+  warn?: (message: string) => void;
+}
+
+export interface ResolvedOptions {
+  store: SessionStore;
+  keyring: Keyring;
+  cookie: CookiePolicy;
+  idleTimeoutMs: number;
+  absoluteTimeoutMs: number;
+  renewalIntervalMs: number;
+  storeTimeoutMs: number;
+  legacyCookieName: string | null;
+  legacy: LegacySessionSource | null;
+  keepOnLogin: readonly string[];
+  generateHandle: ((request: unknown) => string) | null;
+  now: () => number;
+  warn: (message: string) => void;
+}
+
+function duration(option: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new SessionConfigError(option, 'must be a positive number of milliseconds');
+  }
+  return value;
+}
+
+function isStore(value: unknown): value is SessionStore {
+  const store = value as Partial<SessionStore> | null;
+  return (
+    typeof store === 'object' &&
+    store !== null &&
+    typeof store.get === 'function' &&
+    typeof store.create === 'function' &&
+    typeof store.update === 'function' &&
+    typeof store.replace === 'function'
+  );
+}
+
+export function resolveOptions(options: SessionEngineOptions): ResolvedOptions {
+  if (!isStore(options.store))
+    throw new SessionConfigError('store', 'must implement the SessionStore interface');
+  const warn = options.warn ?? ((message: string) => console.warn(message));
+  const production = options.production ?? process.env.NODE_ENV === 'production';
+  const idleTimeoutMs = duration('idleTimeoutMs', options.idleTimeoutMs, 30 * 60_000);
+  const absoluteTimeoutMs = duration('absoluteTimeoutMs', options.absoluteTimeoutMs, 12 * 3_600_000);
+  if (absoluteTimeoutMs < idleTimeoutMs) {
+    throw new SessionConfigError('absoluteTimeoutMs', 'must be at least idleTimeoutMs');
+  }
+  const renewalIntervalMs = duration(
+    'renewalIntervalMs',
+    options.renewalIntervalMs,
+    Math.min(60_000, Math.floor(idleTimeoutMs / 2)),
+  );
+  if (renewalIntervalMs > idleTimeoutMs / 2) {
+    throw new SessionConfigError('renewalIntervalMs', 'must be at most half of idleTimeoutMs');
+  }
+  const legacyCookieName =
+    options.legacyCookieName === false ? null : (options.legacyCookieName ?? 'connect.sid');
+  if (legacyCookieName !== null && !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(legacyCookieName)) {
+    throw new SessionConfigError('legacyCookieName', 'must be an RFC 6265 token');
+  }
+  if (options.generateHandle !== undefined && typeof options.generateHandle !== 'function') {
+    throw new SessionConfigError('genid', 'must be a function');
+  }
+  const keepOnLogin = options.keepOnLogin ?? ['returnTo'];
+  if (!Array.isArray(keepOnLogin) || keepOnLogin.some((key) => typeof key !== 'string')) {
+    throw new SessionConfigError('keepOnLogin', 'must be an array of data keys');
+  }
+  return {
+    store: options.store,
+    keyring: createKeyring({ secret: options.secret, production, warn }),
+    cookie: createCookiePolicy(options.cookie),
+    idleTimeoutMs,
+    absoluteTimeoutMs,
+    renewalIntervalMs,
+    storeTimeoutMs: duration('storeTimeoutMs', options.storeTimeoutMs, 5_000),
+    legacyCookieName,
+    legacy: options.legacy ?? null,
+    keepOnLogin,
+    generateHandle: options.generateHandle ?? null,
+    now: options.now ?? Date.now,
+    warn,
+  };
+}

@@ -1,0 +1,87 @@
+import type { SessionMetaPatch, SessionRecord } from './record.js';
+
+/** Facts about the request that the engine needs; adapters fill it in. */
+export interface RequestInfo {
+  /** The raw Cookie header. */
+  cookieHeader?: string | undefined;
+  /** Whether the request arrived over HTTPS (with trusted proxies honoured). */
+  secure: boolean;
+  ip?: string | undefined;
+  userAgent?: string | undefined;
+  requestId?: string | undefined;
+  /** The adapter's own request object, handed to `generateHandle`. */
+  request?: unknown;
+}
+
+/**
+ * One request's view of its session. Created by `engine.load`, changed by the handler and the
+ * lifecycle calls, written by `engine.commit`.
+ */
+export interface SessionState {
+  readonly info: RequestInfo;
+  /** The record as last read or written; null while the session is anonymous (nothing stored yet). */
+  record: SessionRecord | null;
+  /** Application data: a null-prototype object the handler reads and changes. */
+  data: Record<string, unknown>;
+  /** JSON text of `data` as last read or written, to find what the handler changed. */
+  dataText: string;
+  /** The cookie value that names this session, kept to re-send it (renewal, key rotation). */
+  cookieValue: string | null;
+  /** What the response does with the cookie. */
+  cookie: 'keep' | 'set' | 'clear';
+  /** express-session's cookie, to be expired after a migration. */
+  clearLegacyCookie: string | null;
+  /** The session ended in this request (logout, revocation, expiry, or gone from the store). */
+  ended: boolean;
+  /** Metadata to write at commit (renewal, remember-me). */
+  pendingMeta: SessionMetaPatch | null;
+  /** Handle promised to the application before the session was stored (read through `req.sessionID`). */
+  provisionalHandle: string | null;
+  /** Create the session at commit even if its data is empty (an explicit save). */
+  forceSave: boolean;
+}
+
+export function anonymousState(info: RequestInfo): SessionState {
+  return {
+    info,
+    record: null,
+    data: Object.create(null) as Record<string, unknown>,
+    dataText: '{}',
+    cookieValue: null,
+    cookie: 'keep',
+    clearLegacyCookie: null,
+    ended: false,
+    pendingMeta: null,
+    forceSave: false,
+    provisionalHandle: null,
+  };
+}
+
+/** What a device list shows of a session: no secret, no token. */
+export interface SessionInfo {
+  handle: string;
+  userId: string | null;
+  createdAt: number;
+  authAt: number | null;
+  lastSeenAt: number;
+  idleExpiresAt: number;
+  absoluteExpiresAt: number;
+  userAgent: string | null;
+  ip: string | null;
+  current: boolean;
+}
+
+export function toSessionInfo(record: SessionRecord, currentHandle: string | null): SessionInfo {
+  return {
+    handle: record.handle,
+    userId: record.userId,
+    createdAt: record.createdAt,
+    authAt: record.authAt,
+    lastSeenAt: record.lastSeenAt,
+    idleExpiresAt: record.idleExpiresAt,
+    absoluteExpiresAt: record.absoluteExpiresAt,
+    userAgent: record.device.userAgent ?? null,
+    ip: record.device.ip ?? null,
+    current: record.handle === currentHandle,
+  };
+}

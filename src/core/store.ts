@@ -1,0 +1,51 @@
+import type { SessionPatch, SessionRecord } from './record.js';
+
+/** What a store can promise; the engine reports what is missing at start-up rather than faking it. */
+export interface StoreCapabilities {
+  /** Lists and revokes a user's sessions in O(that user's sessions). */
+  userIndex: boolean;
+  /** Applies a patch atomically: concurrent writers to different keys never lose each other's writes. */
+  atomicUpdate: boolean;
+}
+
+/**
+ * The store contract: small, promise-based, with a per-user index. Every store passes the
+ * conformance suite in `coatcheck/testing`.
+ */
+export interface SessionStore {
+  readonly capabilities: StoreCapabilities;
+  /** The record under this handle, or null. May return expired records; the engine decides. */
+  get(handle: string): Promise<SessionRecord | null>;
+  /** Inserts a new record; returns false (and writes nothing) when the handle is taken. */
+  create(record: SessionRecord): Promise<boolean>;
+  /**
+   * Applies a patch only if the session still exists, returning the new record, or null when it is
+   * gone: a request that finishes after a logout never brings the session back (S29).
+   */
+  update(handle: string, patch: SessionPatch): Promise<SessionRecord | null>;
+  /**
+   * Rotation: removes `oldHandle` and inserts `next` in one atomic step. Returns false, writing
+   * nothing, when the old session is already gone.
+   */
+  replace(oldHandle: string, next: SessionRecord): Promise<boolean>;
+  /** Removes one session; returns whether it existed. */
+  destroy(handle: string): Promise<boolean>;
+  /** Every stored session of a user (expired ones may be included; the engine filters). */
+  listByUser(userId: string): Promise<SessionRecord[]>;
+  /** Removes a user's sessions, except `exceptHandle`; returns the handles removed. */
+  destroyByUser(userId: string, options?: { exceptHandle?: string }): Promise<string[]>;
+  /** Removes records whose expiry has passed; returns how many. */
+  pruneExpired(now: number): Promise<number>;
+  /** Releases timers and connections the store owns. */
+  close(): Promise<void>;
+}
+
+/**
+ * Where sessions written by express-session live (a connect store), read once per user when their
+ * `s:<id>.<sig>` cookie arrives, then moved to coatcheck's format and removed.
+ */
+export interface LegacySessionSource {
+  /** express-session's stored object (`{ cookie, ...data }`), or null. */
+  getLegacy(id: string): Promise<Record<string, unknown> | null>;
+  destroyLegacy(id: string): Promise<void>;
+}

@@ -1,0 +1,63 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Session } from './session.js';
+
+type Request = IncomingMessage & { session?: Session | null; originalUrl?: string };
+type Next = (error?: unknown) => void;
+type Handler = (req: IncomingMessage, res: ServerResponse, next: Next) => void;
+
+function wantsHtml(req: IncomingMessage): boolean {
+  return (req.headers.accept ?? '').includes('text/html');
+}
+
+function reject(res: ServerResponse, status: number, error: string): void {
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Cache-Control', 'no-store');
+  res.end(JSON.stringify({ error }));
+}
+
+export interface RequireAuthOptions {
+  /** Where browsers (Accept: text/html) are sent; other clients get 401 JSON. */
+  redirectTo?: string;
+}
+
+/** Lets signed-in requests through; others get 401, or a redirect to the login page. */
+export function requireAuth(options: RequireAuthOptions = {}): Handler {
+  return (req: Request, res, next) => {
+    if (req.session?.meta?.userId) return next();
+    if (options.redirectTo && wantsHtml(req) && (req.method === 'GET' || req.method === 'HEAD')) {
+      const returnTo = encodeURIComponent(req.originalUrl ?? req.url ?? '/');
+      res.statusCode = 303;
+      res.setHeader('Location', `${options.redirectTo}?returnTo=${returnTo}`);
+      res.end();
+      return undefined;
+    }
+    reject(res, 401, 'unauthenticated');
+    return undefined;
+  };
+}
+
+export interface RequireRoleOptions {
+  /** Reads the user's roles. @default `req.session.roles`, or `[req.session.role]` */
+  rolesOf?: (req: IncomingMessage) => readonly string[] | Promise<readonly string[]>;
+}
+
+function defaultRoles(req: Request): readonly string[] {
+  const session = req.session as unknown as { roles?: unknown; role?: unknown } | undefined;
+  if (Array.isArray(session?.roles)) return session.roles.filter((r): r is string => typeof r === 'string');
+  return typeof session?.role === 'string' ? [session.role] : [];
+}
+
+/** Lets through signed-in users holding one of `roles`; 401 when signed out, 403 otherwise. */
+export function requireRole(roles: string | readonly string[], options: RequireRoleOptions = {}): Handler {
+  const wanted = [roles].flat();
+  const rolesOf = options.rolesOf ?? defaultRoles;
+  return (req: Request, res, next) => {
+    if (!req.session?.meta?.userId) return reject(res, 401, 'unauthenticated');
+    Promise.resolve(rolesOf(req)).then(
+      (held) => (held.some((role) => wanted.includes(role)) ? next() : reject(res, 403, 'forbidden')),
+      next,
+    );
+    return undefined;
+  };
+}

@@ -1,0 +1,31 @@
+import { MemoryStore } from '../stores/memory.js';
+import { Cookie } from './cookie.js';
+import { session as createMiddleware } from './middleware.js';
+import { Session } from './session.js';
+import { Store } from './store.js';
+
+export type {
+  SessionEvent,
+  SessionEventType,
+  SessionInfo,
+  SessionRecord,
+  SessionStore,
+} from '../core/index.js';
+export {
+  CoatcheckError,
+  SessionCapabilityError,
+  SessionConfigError,
+  SessionStateError,
+  SessionStoreError,
+} from '../core/index.js';
+export { ConnectStore } from '../stores/connect.js';
+export type { RequireAuthOptions, RequireRoleOptions } from './guards.js';
+export { requireAuth, requireRole } from './guards.js';
+export type { SessionCookieOptions, SessionMiddleware, SessionOptions } from './middleware.js';
+export type { SessionMeta } from './session.js';
+export type { SessionData, TypedSession } from './types.js';
+export { Cookie, MemoryStore, Session, Store };
+
+/** express-session's default export: the middleware factory, with the classes attached. */
+export const session = Object.assign(createMiddleware, { Store, MemoryStore, Session, Cookie });
+export default session;

@@ -1,0 +1,268 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import { createSessionEngine, type SessionEngine } from '../core/engine.js';
+import { SessionConfigError, SessionStoreError } from '../core/errors.js';
+import type { SessionEventListener } from '../core/events.js';
+import type { SessionEngineOptions } from '../core/options.js';
+import type { SessionState } from '../core/state.js';
+import type { SessionStore } from '../core/store.js';
+import { ConnectStore, isConnectStore } from '../stores/connect.js';
+import { MemoryStore } from '../stores/memory.js';
+import { collectData, Session } from './session.js';
+
+/** express-session's cookie options, plus coatcheck's. */
+export interface SessionCookieOptions {
+  /** Persistent cookie lifetime in ms; unset for a browser-session cookie (S13). */
+  maxAge?: number;
+  /** express-session compatibility: converted to `maxAge` at start-up. */
+  expires?: Date;
+  path?: string;
+  domain?: string;
+  httpOnly?: boolean;
+  /** `'auto'`: Secure when the request came over HTTPS (`trust proxy` honoured). @default 'auto' */
+  secure?: boolean | 'auto';
+  /** `true` means `'strict'`; `'none'` and `false` are refused (S12). @default 'lax' */
+  sameSite?: 'lax' | 'strict' | boolean;
+}
+
+/** Options of the Express middleware: express-session's, plus the engine's. */
+export interface SessionOptions
+  extends Omit<SessionEngineOptions, 'store' | 'cookie' | 'generateHandle' | 'secret'> {
+  /** Cookie name. @default '__Host-id' over HTTPS, 'id' over HTTP */
+  name?: string;
+  /** String or array (first signs, all verify). Required in production. */
+  secret?: string | string[];
+  /** A coatcheck store, or any express-session store. @default a bounded MemoryStore (with a warning) */
+  store?: SessionStore | object;
+  cookie?: SessionCookieOptions;
+  /** Write the session on every request. Only renews it: coatcheck never rewrites unchanged data. @default false */
+  resave?: boolean;
+  /** Store sessions that hold no data. @default false (sessions are created lazily) */
+  saveUninitialized?: boolean;
+  /** Re-send the cookie on every response. @default false */
+  rolling?: boolean;
+  /** Makes session handles; must return 16–128 base64url characters. */
+  genid?: (req: IncomingMessage) => string;
+  /** Trust `X-Forwarded-Proto`: true, false, or undefined to follow Express's `trust proxy`. */
+  proxy?: boolean;
+  /** What to do when the handler deletes `req.session`. @default 'keep' */
+  unset?: 'destroy' | 'keep';
+  /** Answers when the store fails. @default a 503 with a generic body */
+  onStoreError?: (error: SessionStoreError, req: IncomingMessage, res: ServerResponse) => void;
+}
+
+type Request = IncomingMessage & {
+  session?: Session | null;
+  sessionID?: string;
+  sessionStore?: SessionStore;
+  secure?: boolean;
+  ip?: string;
+  id?: unknown;
+};
+type Next = (error?: unknown) => void;
+
+/** The middleware, with the engine and its event subscription attached. */
+export interface SessionMiddleware {
+  (req: IncomingMessage, res: ServerResponse, next: Next): void;
+  readonly engine: SessionEngine;
+  readonly store: SessionStore;
+  on(listener: SessionEventListener): () => void;
+}
+
+function respondUnavailable(_error: SessionStoreError, _req: IncomingMessage, res: ServerResponse): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  for (const name of res.getHeaderNames()) res.removeHeader(name);
+  res.statusCode = 503;
+  res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+  res.setHeader('Cache-Control', 'no-store');
+  res.setHeader('Retry-After', '5');
+  res.end('Service Unavailable');
+}
+
+function resolveStore(store: SessionOptions['store'], warn: (message: string) => void): SessionStore {
+  if (store === undefined) {
+    warn('coatcheck: no store given; using an in-process MemoryStore (not shared, lost at restart)');
+    return new MemoryStore();
+  }
+  if (isConnectStore(store)) {
+    warn(
+      'coatcheck: an express-session store was given; it has no per-user index (device lists, logout everywhere) and no atomic updates',
+    );
+    return new ConnectStore(store);
+  }
+  return store as SessionStore;
+}
+
+function cookieOptions(cookie: SessionCookieOptions = {}, name: string | undefined) {
+  const { sameSite } = cookie;
+  if (sameSite === false || (sameSite as unknown) === 'none') {
+    throw new SessionConfigError('cookie.sameSite', "must be 'lax' or 'strict' (never 'none')");
+  }
+  const maxAgeMs = cookie.maxAge ?? (cookie.expires ? cookie.expires.getTime() - Date.now() : undefined);
+  return {
+    ...(name === undefined ? {} : { name }),
+    ...(cookie.path === undefined ? {} : { path: cookie.path }),
+    ...(cookie.domain === undefined ? {} : { domain: cookie.domain }),
+    ...(cookie.httpOnly === undefined ? {} : { httpOnly: cookie.httpOnly }),
+    ...(cookie.secure === undefined ? {} : { secure: cookie.secure }),
+    sameSite: sameSite === true || sameSite === 'strict' ? ('strict' as const) : ('lax' as const),
+    ...(maxAgeMs === undefined || maxAgeMs === null ? {} : { maxAgeMs }),
+  };
+}
+
+function isSecure(req: Request, proxy: boolean | undefined): boolean {
+  if (proxy === true) {
+    const proto = req.headers['x-forwarded-proto'];
+    const first = (Array.isArray(proto) ? proto[0] : proto)?.split(',')[0]?.trim().toLowerCase();
+    if (first) return first === 'https';
+  }
+  if (proxy === undefined && typeof req.secure === 'boolean') return req.secure;
+  return Boolean((req.socket as TLSSocket).encrypted);
+}
+
+/**
+ * express-session's middleware on coatcheck's engine. Switching is one import:
+ *
+ * @example
+ * import session from 'coatcheck/express';
+ * app.use(session({ secret: process.env.SESSION_SECRET, store: new SqliteStore({ path: 'sessions.db' }) }));
+ */
+export function session(options: SessionOptions = {}): SessionMiddleware {
+  const warn = options.warn ?? ((message: string) => console.warn(message));
+  const store = resolveStore(options.store, warn);
+  const { genid, unset = 'keep', proxy } = options;
+  if (unset !== 'keep' && unset !== 'destroy')
+    throw new SessionConfigError('unset', "must be 'keep' or 'destroy'");
+  if (genid !== undefined && typeof genid !== 'function')
+    throw new SessionConfigError('genid', 'must be a function');
+  const engine = createSessionEngine({
+    ...options,
+    warn,
+    store,
+    cookie: cookieOptions(options.cookie, options.name),
+    ...(genid ? { generateHandle: (request: unknown) => genid(request as IncomingMessage) } : {}),
+    ...(options.legacy === undefined && store instanceof ConnectStore ? { legacy: store } : {}),
+  });
+  const onStoreError = options.onStoreError ?? respondUnavailable;
+  const saveUninitialized = options.saveUninitialized ?? false;
+  const rolling = options.rolling ?? false;
+  const resave = options.resave ?? false;
+
+  async function commit(req: Request, state: SessionState): Promise<void> {
+    const current = req.session;
+    if (current instanceof Session) {
+      state.data = collectData(current);
+    } else if (unset === 'destroy') {
+      await engine.logout(state);
+      return;
+    } else {
+      return;
+    }
+    if (saveUninitialized && !state.record) state.forceSave = true;
+    if (resave && state.record && !state.pendingMeta) {
+      const at = engine.options.now();
+      state.pendingMeta = {
+        lastSeenAt: at,
+        idleExpiresAt: Math.min(at + engine.options.idleTimeoutMs, state.record.absoluteExpiresAt),
+      };
+    }
+    await engine.commit(state);
+    if (rolling && state.record && state.cookie === 'keep') state.cookie = 'set';
+  }
+
+  function applyHeaders(res: ServerResponse, state: SessionState): void {
+    if (res.headersSent) return;
+    const cookies = engine.cookieHeaders(state);
+    if (cookies.length === 0) return;
+    for (const value of cookies) res.appendHeader('Set-Cookie', value);
+    // A cached response carrying a session cookie would hand it to the next user (S16).
+    res.setHeader('Cache-Control', 'no-store');
+  }
+
+  /**
+   * express-session#360: the store write must finish before any byte of the response leaves. The
+   * first write or end waits for the commit; later ones queue behind it in order.
+   */
+  function holdResponse(req: Request, res: ServerResponse, state: SessionState): void {
+    const write = res.write;
+    const end = res.end;
+    let committed: Promise<unknown> | null = null;
+    let failed = false;
+    const afterCommit = (proceed: () => void) => {
+      committed ??= commit(req, state).then(
+        () => applyHeaders(res, state),
+        (error: unknown) => {
+          failed = true;
+          if (error instanceof SessionStoreError) onStoreError(error, req, res);
+          else {
+            warn(`coatcheck: session commit failed: ${String(error)}`);
+            respondUnavailable(new SessionStoreError('commit', { cause: error }), req, res);
+          }
+        },
+      );
+      void committed.then(() => {
+        if (!failed) proceed();
+      });
+    };
+    res.write = function (this: ServerResponse, ...args: Parameters<typeof write>) {
+      afterCommit(() => write.apply(res, args));
+      return true;
+    } as typeof write;
+    res.end = function (this: ServerResponse, ...args: Parameters<typeof end>) {
+      afterCommit(() => {
+        res.write = write;
+        res.end = end;
+        end.apply(res, args);
+      });
+      return res;
+    } as typeof end;
+  }
+
+  const middleware = (req: Request, res: ServerResponse, next: Next): void => {
+    if (req.session) {
+      next();
+      return;
+    }
+    const info = {
+      cookieHeader: req.headers.cookie,
+      secure: isSecure(req, proxy),
+      ip: req.ip ?? req.socket.remoteAddress,
+      userAgent: req.headers['user-agent'],
+      requestId: typeof req.id === 'string' ? req.id : undefined,
+      request: req,
+    };
+    engine.load(info).then(
+      (state) => {
+        const bind = (target: Session) => {
+          req.session = target;
+          Object.defineProperty(req, 'sessionID', {
+            get: () => engine.handleOf(state),
+            configurable: true,
+            enumerable: true,
+          });
+        };
+        const binding = {
+          engine,
+          state,
+          replace: bind,
+          commit: async () => {
+            await commit(req, state);
+          },
+        };
+        bind(new Session(binding));
+        req.sessionStore = store;
+        holdResponse(req, res, state);
+        next();
+      },
+      (error: unknown) => {
+        if (error instanceof SessionStoreError) onStoreError(error, req, res);
+        else next(error);
+      },
+    );
+  };
+
+  return Object.assign(middleware, { engine, store, on: engine.on }) as SessionMiddleware;
+}

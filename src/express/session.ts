@@ -1,0 +1,210 @@
+import type { LoginOptions, SessionEngine } from '../core/engine.js';
+import { isForbiddenKey } from '../core/record.js';
+import type { SessionInfo, SessionState } from '../core/state.js';
+import { Cookie } from './cookie.js';
+
+type Callback = (error?: unknown) => void;
+
+/** Per-request link between a Session object, the engine and the request. */
+export interface SessionBinding {
+  engine: SessionEngine;
+  state: SessionState;
+  /** Puts a new Session object on the request (after rotation, logout or reload). */
+  replace(session: Session): void;
+  /** Writes the session now (used by `save`). */
+  commit(): Promise<void>;
+}
+
+/** Read-only facts about the session; never the token. */
+export interface SessionMeta {
+  handle: string;
+  userId: string | null;
+  createdAt: number;
+  authAt: number | null;
+  lastSeenAt: number;
+  idleExpiresAt: number;
+  absoluteExpiresAt: number;
+}
+
+const bindings = new WeakMap<Session, SessionBinding>();
+
+function binding(session: Session): SessionBinding {
+  const found = bindings.get(session);
+  if (!found) throw new TypeError('this Session is not attached to a request');
+  return found;
+}
+
+/**
+ * Runs `work`, then the express-session style callback if one was given; otherwise returns the
+ * promise. A promise nobody awaits never becomes an unhandled rejection: the failure is kept on the
+ * request and the response fails closed when it is committed.
+ */
+function settle<T>(
+  work: Promise<T>,
+  callback?: (error?: unknown, value?: T) => void,
+): Promise<T> | undefined {
+  if (callback) {
+    work.then(
+      (value) => callback(undefined, value),
+      (error: unknown) => callback(error),
+    );
+    return undefined;
+  }
+  work.catch(() => {});
+  return work;
+}
+
+/** Copies the application's data off a Session object into a null-prototype object (S51). */
+export function collectData(session: Session): Record<string, unknown> {
+  const data = Object.create(null) as Record<string, unknown>;
+  for (const key of Object.keys(session)) {
+    if (!isForbiddenKey(key)) data[key] = (session as unknown as Record<string, unknown>)[key];
+  }
+  return data;
+}
+
+/**
+ * express-session's `req.session`: application data as own properties, plus `regenerate`, `destroy`,
+ * `reload`, `save`, `touch` with callbacks or promises, and coatcheck's extensions (`login`,
+ * `logout`, `reauthenticate`, `listSessions`, `revokeSession`, `logoutEverywhere`).
+ */
+export class Session {
+  declare readonly cookie: Cookie;
+
+  constructor(bound: SessionBinding) {
+    bindings.set(this, bound);
+    Object.defineProperty(this, 'cookie', {
+      value: new Cookie(bound.state, bound.engine),
+      enumerable: false,
+    });
+    for (const key of Object.keys(bound.state.data)) {
+      // defineProperty, never assignment: a stored `__proto__` key cannot reach the prototype (S51).
+      if (!isForbiddenKey(key)) {
+        Object.defineProperty(this, key, {
+          value: bound.state.data[key],
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
+      }
+    }
+  }
+
+  /** The session's handle: public, never the token (express-session's session id). */
+  get id(): string {
+    const { engine, state } = binding(this);
+    return engine.handleOf(state);
+  }
+
+  /** Handle, user, and timing of this session, or null while nothing is stored. */
+  get meta(): SessionMeta | null {
+    const record = binding(this).state.record;
+    if (!record) return null;
+    const { handle, userId, createdAt, authAt, lastSeenAt, idleExpiresAt, absoluteExpiresAt } = record;
+    return { handle, userId, createdAt, authAt, lastSeenAt, idleExpiresAt, absoluteExpiresAt };
+  }
+
+  /** Rotation: a new token, same data; the old token stops working at once. */
+  regenerate(callback?: Callback): Promise<void> | undefined {
+    return settle(
+      this.#rotate((engine, state) => engine.rotate(state, { keepData: true })),
+      callback,
+    );
+  }
+
+  /** Ends the session in the store and expires the cookie; `req.session` becomes empty and anonymous. */
+  destroy(callback?: Callback): Promise<void> | undefined {
+    return settle(
+      this.#rotate((engine, state) => engine.logout(state)),
+      callback,
+    );
+  }
+
+  /** Same as `destroy`: real logout. */
+  logout(callback?: Callback): Promise<void> | undefined {
+    return this.destroy(callback);
+  }
+
+  /** Re-reads the session from the store, dropping unsaved changes. */
+  reload(callback?: Callback): Promise<void> | undefined {
+    return settle(
+      this.#rotate((engine, state) => engine.reload(state)),
+      callback,
+    );
+  }
+
+  /** Writes the session now. It is also written, if changed, before the response is sent. */
+  save(callback?: Callback): Promise<void> | undefined {
+    const bound = binding(this);
+    bound.state.forceSave = true;
+    return settle(bound.commit(), callback);
+  }
+
+  /** Re-sends the cookie with a fresh Max-Age on this response. */
+  touch(): this {
+    const { state } = binding(this);
+    if (state.record && state.cookie === 'keep') state.cookie = 'set';
+    return this;
+  }
+
+  /** express-session alias of `touch`. */
+  resetMaxAge(): this {
+    return this.touch();
+  }
+
+  /** Signs a user in: rotation, user id, authentication time; pre-login data dropped but `keep` (S19). */
+  login(userId: string, options?: LoginOptions, callback?: Callback): Promise<void> | undefined {
+    return settle(
+      this.#rotate((engine, state) => engine.login(state, userId, options)),
+      callback,
+    );
+  }
+
+  /** Records a fresh authentication (step-up) and rotates; never creates a second session. */
+  reauthenticate(callback?: Callback): Promise<void> | undefined {
+    return settle(
+      this.#rotate((engine, state) => engine.reauthenticate(state)),
+      callback,
+    );
+  }
+
+  /** The signed-in user's sessions (device list), with `current` marking this one. */
+  async listSessions(): Promise<SessionInfo[]> {
+    const { engine, state } = binding(this);
+    const userId = state.record?.userId;
+    if (!userId) return [];
+    return engine.listUserSessions(userId, { currentHandle: state.record?.handle ?? null });
+  }
+
+  /** Signs out one of the user's own sessions by handle; false if no such session of theirs. */
+  async revokeSession(handle: string): Promise<boolean> {
+    const { engine, state } = binding(this);
+    const userId = state.record?.userId;
+    if (!userId) return false;
+    if (handle === state.record?.handle) {
+      await this.destroy();
+      return true;
+    }
+    return engine.revoke(handle, { userId, by: userId });
+  }
+
+  /** Signs out every other session of the user, or all of them with `includeCurrent`. */
+  async logoutEverywhere(options: { includeCurrent?: boolean } = {}): Promise<number> {
+    const { engine, state } = binding(this);
+    const userId = state.record?.userId;
+    if (!userId) return 0;
+    const count = await engine.revokeUserSessions(
+      userId,
+      options.includeCurrent ? { by: userId } : { exceptHandle: state.record!.handle, by: userId },
+    );
+    if (options.includeCurrent) await this.destroy();
+    return count;
+  }
+
+  async #rotate(work: (engine: SessionEngine, state: SessionState) => Promise<void>): Promise<void> {
+    const bound = binding(this);
+    bound.state.data = collectData(this);
+    await work(bound.engine, bound.state);
+    bound.replace(new Session(bound));
+  }
+}

@@ -1,0 +1,149 @@
+import { applyPatch, expiresAt, type SessionPatch, type SessionRecord } from '../core/record.js';
+import type { SessionStore, StoreCapabilities } from '../core/store.js';
+
+export interface MemoryStoreOptions {
+  /** Most sessions held; at the bound the oldest session is dropped. @default 10_000 */
+  maxSessions?: number;
+  /** How often expired sessions are swept out. @default 60_000 */
+  sweepIntervalMs?: number;
+  /** Called with each session dropped to stay within `maxSessions`. */
+  onEvict?: (record: SessionRecord) => void;
+  /** @default Date.now */
+  now?: () => number;
+}
+
+const copy = (record: SessionRecord): SessionRecord => ({ ...record, device: { ...record.device } });
+
+/**
+ * A bounded in-process store: for tests and single-process development. Unlike express-session's
+ * MemoryStore it never grows without limit (expressjs/session#284), but it does not survive a restart.
+ */
+export class MemoryStore implements SessionStore {
+  readonly capabilities: StoreCapabilities = { userIndex: true, atomicUpdate: true };
+  readonly #sessions = new Map<string, SessionRecord>();
+  readonly #byUser = new Map<string, Set<string>>();
+  readonly #maxSessions: number;
+  readonly #onEvict: ((record: SessionRecord) => void) | undefined;
+  readonly #now: () => number;
+  readonly #sweeper: NodeJS.Timeout;
+
+  constructor(options: MemoryStoreOptions = {}) {
+    this.#maxSessions = options.maxSessions ?? 10_000;
+    if (!Number.isInteger(this.#maxSessions) || this.#maxSessions < 1) {
+      throw new RangeError('maxSessions must be a positive integer');
+    }
+    this.#onEvict = options.onEvict;
+    this.#now = options.now ?? Date.now;
+    this.#sweeper = setInterval(() => void this.pruneExpired(this.#now()), options.sweepIntervalMs ?? 60_000);
+    this.#sweeper.unref();
+  }
+
+  /** Number of sessions held. */
+  get size(): number {
+    return this.#sessions.size;
+  }
+
+  async get(handle: string): Promise<SessionRecord | null> {
+    const record = this.#sessions.get(handle);
+    return record ? copy(record) : null;
+  }
+
+  async create(record: SessionRecord): Promise<boolean> {
+    if (this.#sessions.has(record.handle)) return false;
+    this.#insert(record);
+    return true;
+  }
+
+  async update(handle: string, patch: SessionPatch): Promise<SessionRecord | null> {
+    const record = this.#sessions.get(handle);
+    if (!record) return null;
+    const next = applyPatch(record, patch);
+    if (patch.meta && 'userId' in patch.meta && patch.meta.userId !== record.userId) {
+      this.#unindex(record);
+      this.#sessions.set(handle, next);
+      this.#index(next);
+    } else {
+      this.#sessions.set(handle, next);
+    }
+    return copy(next);
+  }
+
+  async replace(oldHandle: string, next: SessionRecord): Promise<boolean> {
+    const old = this.#sessions.get(oldHandle);
+    if (!old || this.#sessions.has(next.handle)) return false;
+    this.#remove(old);
+    this.#insert(next);
+    return true;
+  }
+
+  async destroy(handle: string): Promise<boolean> {
+    const record = this.#sessions.get(handle);
+    if (!record) return false;
+    this.#remove(record);
+    return true;
+  }
+
+  async listByUser(userId: string): Promise<SessionRecord[]> {
+    const handles = this.#byUser.get(userId) ?? new Set<string>();
+    return [...handles].flatMap((handle) => {
+      const record = this.#sessions.get(handle);
+      return record ? [copy(record)] : [];
+    });
+  }
+
+  async destroyByUser(userId: string, options: { exceptHandle?: string } = {}): Promise<string[]> {
+    const removed: string[] = [];
+    for (const handle of [...(this.#byUser.get(userId) ?? [])]) {
+      if (handle === options.exceptHandle) continue;
+      const record = this.#sessions.get(handle);
+      if (record) this.#remove(record);
+      removed.push(handle);
+    }
+    return removed;
+  }
+
+  async pruneExpired(now: number): Promise<number> {
+    let count = 0;
+    for (const record of [...this.#sessions.values()]) {
+      if (expiresAt(record) <= now) {
+        this.#remove(record);
+        count++;
+      }
+    }
+    return count;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#sweeper);
+  }
+
+  #insert(record: SessionRecord): void {
+    while (this.#sessions.size >= this.#maxSessions) {
+      const oldest = this.#sessions.values().next().value as SessionRecord;
+      this.#remove(oldest);
+      this.#onEvict?.(copy(oldest));
+    }
+    const stored = copy(record);
+    this.#sessions.set(stored.handle, stored);
+    this.#index(stored);
+  }
+
+  #remove(record: SessionRecord): void {
+    this.#sessions.delete(record.handle);
+    this.#unindex(record);
+  }
+
+  #index(record: SessionRecord): void {
+    if (record.userId === null) return;
+    const handles = this.#byUser.get(record.userId) ?? new Set<string>();
+    handles.add(record.handle);
+    this.#byUser.set(record.userId, handles);
+  }
+
+  #unindex(record: SessionRecord): void {
+    if (record.userId === null) return;
+    const handles = this.#byUser.get(record.userId);
+    handles?.delete(record.handle);
+    if (handles?.size === 0) this.#byUser.delete(record.userId);
+  }
+}

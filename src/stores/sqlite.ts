@@ -1,0 +1,234 @@
+import BetterSqlite3 from 'better-sqlite3';
+import { applyPatch, expiresAt, type SessionPatch, type SessionRecord } from '../core/record.js';
+import type { SessionStore, StoreCapabilities } from '../core/store.js';
+
+export interface SqliteStoreOptions {
+  /** Database file; created if missing. `':memory:'` for a throwaway database. */
+  path?: string;
+  /** An open better-sqlite3 database to use instead of `path`. */
+  database?: BetterSqlite3.Database;
+  /** @default 'coatcheck_sessions' */
+  table?: string;
+  /** How often expired rows are deleted; 0 turns the sweeper off. @default 60_000 */
+  sweepIntervalMs?: number;
+  /** @default Date.now */
+  now?: () => number;
+}
+
+interface Row {
+  handle: string;
+  secret_hash: string;
+  user_id: string | null;
+  created_at: number;
+  auth_at: number | null;
+  last_seen_at: number;
+  idle_expires_at: number;
+  absolute_expires_at: number;
+  version: number;
+  device: string;
+  cookie_max_age_ms: number | null;
+  csrf_secret: string | null;
+  data: string;
+}
+
+const SCHEMA_VERSION = 1;
+
+const toRecord = (row: Row): SessionRecord => ({
+  handle: row.handle,
+  secretHash: row.secret_hash,
+  userId: row.user_id,
+  createdAt: row.created_at,
+  authAt: row.auth_at,
+  lastSeenAt: row.last_seen_at,
+  idleExpiresAt: row.idle_expires_at,
+  absoluteExpiresAt: row.absolute_expires_at,
+  version: row.version,
+  device: JSON.parse(row.device) as SessionRecord['device'],
+  cookieMaxAgeMs: row.cookie_max_age_ms,
+  csrfSecret: row.csrf_secret,
+  data: row.data,
+});
+
+const toRow = (record: SessionRecord) => ({
+  handle: record.handle,
+  secret_hash: record.secretHash,
+  user_id: record.userId,
+  created_at: record.createdAt,
+  auth_at: record.authAt,
+  last_seen_at: record.lastSeenAt,
+  idle_expires_at: record.idleExpiresAt,
+  absolute_expires_at: record.absoluteExpiresAt,
+  expires_at: expiresAt(record),
+  version: record.version,
+  device: JSON.stringify(record.device),
+  cookie_max_age_ms: record.cookieMaxAgeMs,
+  csrf_secret: record.csrfSecret,
+  data: record.data,
+});
+
+/**
+ * The embedded store: one SQLite file in WAL mode, shared safely by every process on the machine,
+ * surviving restarts. Each change is one short write transaction, so concurrent writers to one
+ * session never lose each other's keys.
+ *
+ * @example
+ * const store = new SqliteStore({ path: 'data/sessions.db' });
+ */
+export class SqliteStore implements SessionStore {
+  readonly capabilities: StoreCapabilities = { userIndex: true, atomicUpdate: true };
+  readonly db: BetterSqlite3.Database;
+  readonly #ownsDb: boolean;
+  readonly #sweeper: NodeJS.Timeout | undefined;
+  readonly #statements;
+  readonly #update;
+  readonly #replace;
+  readonly #destroyByUser;
+
+  constructor(options: SqliteStoreOptions = {}) {
+    const table = options.table ?? 'coatcheck_sessions';
+    if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(table))
+      throw new RangeError('table must be a plain SQL identifier');
+    if (options.database) {
+      this.db = options.database;
+      this.#ownsDb = false;
+    } else {
+      this.db = new BetterSqlite3(options.path ?? ':memory:');
+      this.#ownsDb = true;
+    }
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('busy_timeout = 5000');
+    migrate(this.db, table);
+
+    const columns =
+      'handle, secret_hash, user_id, created_at, auth_at, last_seen_at, idle_expires_at, absolute_expires_at, expires_at, version, device, cookie_max_age_ms, csrf_secret, data';
+    const values = columns
+      .split(', ')
+      .map((c) => `@${c}`)
+      .join(', ');
+    const s = {
+      get: this.db.prepare<[string], Row>(`SELECT * FROM ${table} WHERE handle = ?`),
+      insert: this.db.prepare(`INSERT OR IGNORE INTO ${table} (${columns}) VALUES (${values})`),
+      write: this.db.prepare(
+        `UPDATE ${table} SET user_id=@user_id, auth_at=@auth_at, last_seen_at=@last_seen_at, idle_expires_at=@idle_expires_at,
+         absolute_expires_at=@absolute_expires_at, expires_at=@expires_at, version=@version, device=@device,
+         cookie_max_age_ms=@cookie_max_age_ms, csrf_secret=@csrf_secret, data=@data WHERE handle=@handle`,
+      ),
+      destroy: this.db.prepare<[string]>(`DELETE FROM ${table} WHERE handle = ?`),
+      byUser: this.db.prepare<[string], Row>(`SELECT * FROM ${table} WHERE user_id = ?`),
+      handlesByUser: this.db.prepare<[string], { handle: string }>(
+        `SELECT handle FROM ${table} WHERE user_id = ?`,
+      ),
+      prune: this.db.prepare<[number]>(`DELETE FROM ${table} WHERE expires_at <= ?`),
+    };
+    this.#statements = s;
+    // BEGIN IMMEDIATE (see the calls below) takes the write lock first, so read-modify-write is atomic across processes.
+    this.#update = this.db.transaction((handle: string, patch: SessionPatch) => {
+      const row = s.get.get(handle);
+      if (!row) return null;
+      const next = applyPatch(toRecord(row), patch);
+      s.write.run(toRow(next));
+      return next;
+    });
+    this.#replace = this.db.transaction((oldHandle: string, next: SessionRecord) => {
+      if (s.destroy.run(oldHandle).changes === 0) return false;
+      return s.insert.run(toRow(next)).changes === 1;
+    });
+    this.#destroyByUser = this.db.transaction((userId: string, exceptHandle: string | null) => {
+      const handles = s.handlesByUser
+        .all(userId)
+        .map((row) => row.handle)
+        .filter((h) => h !== exceptHandle);
+      for (const handle of handles) s.destroy.run(handle);
+      return handles;
+    });
+
+    const interval = options.sweepIntervalMs ?? 60_000;
+    const now = options.now ?? Date.now;
+    if (interval > 0) {
+      this.#sweeper = setInterval(() => void this.pruneExpired(now()).catch(() => {}), interval);
+      this.#sweeper.unref();
+    }
+  }
+
+  async get(handle: string): Promise<SessionRecord | null> {
+    const row = this.#statements.get.get(handle);
+    return row ? toRecord(row) : null;
+  }
+
+  async create(record: SessionRecord): Promise<boolean> {
+    return this.#statements.insert.run(toRow(record)).changes === 1;
+  }
+
+  async update(handle: string, patch: SessionPatch): Promise<SessionRecord | null> {
+    return this.#update.immediate(handle, patch);
+  }
+
+  async replace(oldHandle: string, next: SessionRecord): Promise<boolean> {
+    try {
+      return this.#replace.immediate(oldHandle, next);
+    } catch (error) {
+      // A taken handle rolls the whole swap back: the old session stays.
+      if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return false;
+      throw error;
+    }
+  }
+
+  async destroy(handle: string): Promise<boolean> {
+    return this.#statements.destroy.run(handle).changes > 0;
+  }
+
+  async listByUser(userId: string): Promise<SessionRecord[]> {
+    return this.#statements.byUser.all(userId).map(toRecord);
+  }
+
+  async destroyByUser(userId: string, options: { exceptHandle?: string } = {}): Promise<string[]> {
+    return this.#destroyByUser.immediate(userId, options.exceptHandle ?? null);
+  }
+
+  async pruneExpired(now: number): Promise<number> {
+    return this.#statements.prune.run(now).changes;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#sweeper);
+    if (this.#ownsDb && this.db.open) this.db.close();
+  }
+}
+
+function migrate(db: BetterSqlite3.Database, table: string): void {
+  db.transaction(() => {
+    db.exec(`CREATE TABLE IF NOT EXISTS coatcheck_schema (name TEXT PRIMARY KEY, version INTEGER NOT NULL)`);
+    const row = db
+      .prepare<[string], { version: number }>('SELECT version FROM coatcheck_schema WHERE name = ?')
+      .get(table);
+    if (row && row.version > SCHEMA_VERSION) {
+      throw new Error(`${table} has schema version ${row.version}; this coatcheck knows ${SCHEMA_VERSION}`);
+    }
+    if (row?.version === SCHEMA_VERSION) return;
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS ${table} (
+        handle TEXT PRIMARY KEY,
+        secret_hash TEXT NOT NULL,
+        user_id TEXT,
+        created_at INTEGER NOT NULL,
+        auth_at INTEGER,
+        last_seen_at INTEGER NOT NULL,
+        idle_expires_at INTEGER NOT NULL,
+        absolute_expires_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        version INTEGER NOT NULL,
+        device TEXT NOT NULL,
+        cookie_max_age_ms INTEGER,
+        csrf_secret TEXT,
+        data TEXT NOT NULL
+      ) WITHOUT ROWID;
+      CREATE INDEX IF NOT EXISTS ${table}_user ON ${table} (user_id) WHERE user_id IS NOT NULL;
+      CREATE INDEX IF NOT EXISTS ${table}_expires ON ${table} (expires_at);
+    `);
+    db.prepare('INSERT OR REPLACE INTO coatcheck_schema (name, version) VALUES (?, ?)').run(
+      table,
+      SCHEMA_VERSION,
+    );
+  }).immediate();
+}

@@ -1,0 +1,225 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import type { SessionRecord } from '../core/record.js';
+import type { SessionStore } from '../core/store.js';
+
+export interface ConformanceOptions {
+  /** Shown in the test names. */
+  name: string;
+  /** Makes a fresh, empty store. Called once for the suite. */
+  createStore: () => Promise<SessionStore> | SessionStore;
+  /** Tears the store down after the suite (close is called first). */
+  cleanup?: () => Promise<void> | void;
+  /** Skip the checks the store says it cannot promise (wrapped connect stores). */
+  honourCapabilities?: boolean;
+}
+
+/** A valid record with random handle and secret hash; fields may be overridden. */
+export function makeRecord(overrides: Partial<SessionRecord> = {}): SessionRecord {
+  const now = Date.now();
+  return {
+    handle: randomBytes(16).toString('base64url'),
+    secretHash: randomBytes(32).toString('base64url'),
+    userId: null,
+    createdAt: now,
+    authAt: null,
+    lastSeenAt: now,
+    idleExpiresAt: now + 30 * 60_000,
+    absoluteExpiresAt: now + 12 * 3_600_000,
+    version: 1,
+    device: { userAgent: 'conformance', ip: '127.0.0.1' },
+    cookieMaxAgeMs: null,
+    csrfSecret: randomBytes(32).toString('base64url'),
+    data: '{}',
+    ...overrides,
+  };
+}
+
+const user = () => `user-${randomBytes(6).toString('hex')}`;
+
+/**
+ * The store conformance suite: every store must pass it. Run it from a node:test file:
+ *
+ * @example
+ * import { runStoreConformance } from 'coatcheck/testing';
+ * runStoreConformance({ name: 'my store', createStore: () => new MyStore() });
+ */
+export function runStoreConformance(options: ConformanceOptions): void {
+  describe(`store conformance: ${options.name}`, () => {
+    let store: SessionStore;
+    before(async () => {
+      store = await options.createStore();
+    });
+    after(async () => {
+      await store?.close();
+      await options.cleanup?.();
+    });
+    const needs = (capability: 'userIndex' | 'atomicUpdate') =>
+      options.honourCapabilities && !store.capabilities[capability];
+
+    it('returns what was created, and null for an unknown handle', async () => {
+      const record = makeRecord({ userId: user(), data: '{"a":1,"nested":{"b":[1,2]}}', authAt: 5 });
+      assert.equal(await store.create(record), true);
+      assert.deepEqual(await store.get(record.handle), record);
+      assert.equal(await store.get(makeRecord().handle), null);
+    });
+
+    it('refuses to create over an existing handle', async () => {
+      const record = makeRecord({ data: '{"first":true}' });
+      assert.equal(await store.create(record), true);
+      assert.equal(await store.create({ ...record, data: '{"second":true}' }), false);
+      assert.equal((await store.get(record.handle))?.data, '{"first":true}');
+    });
+
+    it('updates keys and metadata and bumps the version', async () => {
+      const record = makeRecord({ data: '{"keep":1,"drop":2,"change":3}' });
+      await store.create(record);
+      const next = await store.update(record.handle, {
+        set: { change: '"x"', added: '{"deep":true}' },
+        unset: ['drop'],
+        meta: { lastSeenAt: record.lastSeenAt + 1000, idleExpiresAt: record.idleExpiresAt + 1000 },
+      });
+      assert.ok(next);
+      assert.equal(next.version, record.version + 1);
+      assert.deepEqual(JSON.parse(next.data), { keep: 1, change: 'x', added: { deep: true } });
+      const read = await store.get(record.handle);
+      assert.deepEqual(read, next);
+      assert.equal(read?.lastSeenAt, record.lastSeenAt + 1000);
+    });
+
+    it('S29 never recreates a session by updating it after it was destroyed', async () => {
+      const record = makeRecord();
+      await store.create(record);
+      assert.equal(await store.destroy(record.handle), true);
+      assert.equal(await store.update(record.handle, { set: { late: 'true' } }), null);
+      assert.equal(await store.get(record.handle), null);
+      assert.equal(await store.destroy(record.handle), false);
+    });
+
+    it('keeps every key when many requests write different keys at once', async (t) => {
+      if (needs('atomicUpdate')) return t.skip('store does not promise atomic updates');
+      const record = makeRecord();
+      await store.create(record);
+      await Promise.all(
+        Array.from({ length: 50 }, (_, i) => store.update(record.handle, { set: { [`k${i}`]: String(i) } })),
+      );
+      const data = JSON.parse((await store.get(record.handle))!.data) as Record<string, number>;
+      for (let i = 0; i < 50; i++) assert.equal(data[`k${i}`], i);
+      return undefined;
+    });
+
+    it('S29 a logout racing slow writers leaves no session (200 runs)', async () => {
+      for (let run = 0; run < 200; run++) {
+        const record = makeRecord({ userId: user() });
+        await store.create(record);
+        await Promise.all([
+          store.update(record.handle, { set: { a: '1' } }),
+          store.destroy(record.handle),
+          store.update(record.handle, { meta: { lastSeenAt: Date.now() } }),
+        ]);
+        assert.equal(await store.get(record.handle), null, `run ${run}`);
+      }
+    });
+
+    it('replaces a session atomically on rotation', async () => {
+      const userId = user();
+      const old = makeRecord({ userId, data: '{"cart":[1]}' });
+      await store.create(old);
+      const next = makeRecord({ userId, data: old.data });
+      assert.equal(await store.replace(old.handle, next), true);
+      assert.equal(await store.get(old.handle), null);
+      assert.deepEqual(await store.get(next.handle), next);
+      if (!needs('userIndex')) {
+        const listed = (await store.listByUser(userId)).map((r) => r.handle);
+        assert.deepEqual(listed, [next.handle]);
+      }
+    });
+
+    it('refuses to rotate a session that is already gone', async () => {
+      const old = makeRecord();
+      await store.create(old);
+      await store.destroy(old.handle);
+      const next = makeRecord();
+      assert.equal(await store.replace(old.handle, next), false);
+      assert.equal(await store.get(next.handle), null);
+    });
+
+    it('lists and revokes a user by the per-user index', async (t) => {
+      if (needs('userIndex')) return t.skip('store has no per-user index');
+      const alice = user();
+      const bob = user();
+      const mine = await Promise.all([1, 2, 3].map(() => makeRecord({ userId: alice })));
+      const theirs = makeRecord({ userId: bob });
+      for (const record of [...mine, theirs]) await store.create(record);
+      assert.deepEqual(
+        (await store.listByUser(alice)).map((r) => r.handle).sort(),
+        mine.map((r) => r.handle).sort(),
+      );
+      const removed = await store.destroyByUser(alice, { exceptHandle: mine[0]!.handle });
+      assert.deepEqual(removed.sort(), [mine[1]!.handle, mine[2]!.handle].sort());
+      assert.deepEqual(
+        (await store.listByUser(alice)).map((r) => r.handle),
+        [mine[0]!.handle],
+      );
+      assert.ok(await store.get(theirs.handle));
+      assert.deepEqual(await store.destroyByUser(alice), [mine[0]!.handle]);
+      assert.deepEqual(await store.listByUser(alice), []);
+      return undefined;
+    });
+
+    it('moves a session between users in the index when its user id changes', async (t) => {
+      if (needs('userIndex')) return t.skip('store has no per-user index');
+      const alice = user();
+      const record = makeRecord({ userId: alice });
+      await store.create(record);
+      const bob = user();
+      await store.update(record.handle, { meta: { userId: bob } });
+      assert.deepEqual(await store.listByUser(alice), []);
+      assert.deepEqual(
+        (await store.listByUser(bob)).map((r) => r.handle),
+        [record.handle],
+      );
+      return undefined;
+    });
+
+    it('lists exactly 100 sessions after 100 parallel logins of one user', async (t) => {
+      if (needs('userIndex')) return t.skip('store has no per-user index');
+      const alice = user();
+      await Promise.all(Array.from({ length: 100 }, () => store.create(makeRecord({ userId: alice }))));
+      assert.equal((await store.listByUser(alice)).length, 100);
+      return undefined;
+    });
+
+    it('revoke-all racing logins leaves no session created before the revoke', async (t) => {
+      if (needs('userIndex')) return t.skip('store has no per-user index');
+      const alice = user();
+      const before = Array.from({ length: 20 }, () => makeRecord({ userId: alice }));
+      for (const record of before) await store.create(record);
+      const during = Array.from({ length: 20 }, () => makeRecord({ userId: alice }));
+      await Promise.all([...during.map((record) => store.create(record)), store.destroyByUser(alice)]);
+      for (const record of before) assert.equal(await store.get(record.handle), null);
+      return undefined;
+    });
+
+    it('S26 prunes expired sessions and keeps live ones', async () => {
+      const now = Date.now();
+      const expired = makeRecord({ idleExpiresAt: now - 1000 });
+      const absoluteGone = makeRecord({ absoluteExpiresAt: now - 1000, idleExpiresAt: now + 1000 });
+      const live = makeRecord();
+      for (const record of [expired, absoluteGone, live]) await store.create(record);
+      assert.ok((await store.pruneExpired(now)) >= 2);
+      assert.equal(await store.get(expired.handle), null);
+      assert.equal(await store.get(absoluteGone.handle), null);
+      assert.ok(await store.get(live.handle));
+    });
+
+    it('keeps hostile data keys as plain text', async () => {
+      const data = '{"__proto__":{"isAdmin":true},"constructor":{"prototype":{"isAdmin":true}}}';
+      const record = makeRecord({ data });
+      await store.create(record);
+      assert.deepEqual(JSON.parse((await store.get(record.handle))!.data), JSON.parse(data));
+      assert.equal(({} as Record<string, unknown>).isAdmin, undefined);
+    });
+  });
+}

@@ -1,0 +1,2 @@
+export type { ConformanceOptions } from './conformance.js';
+export { makeRecord, runStoreConformance } from './conformance.js';
