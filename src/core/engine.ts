@@ -33,6 +33,11 @@ export interface SessionEngine {
   reload(state: SessionState): Promise<void>;
   /** The handle the session has, or will have once stored (express-session's `req.sessionID`). */
   handleOf(state: SessionState): string;
+  /**
+   * The secret behind this session's CSRF tokens. On an anonymous session this makes it a
+   * pre-session: it is stored at commit (login forms, S55). Rotation always replaces it (S54).
+   */
+  csrfSecretOf(state: SessionState): string;
   /** Revokes one session by handle. With `userId`, only a session of that user (no IDOR). */
   revoke(handle: string, options?: { userId?: string; by?: string }): Promise<boolean>;
   /** A user's live sessions, most recently active first. */
@@ -177,6 +182,15 @@ export function createSessionEngine(engineOptions: SessionEngineOptions): Sessio
 
     load: (info) => loadSession(info, { options, call, events }),
 
+    csrfSecretOf(state) {
+      const existing = state.pendingMeta?.csrfSecret ?? state.record?.csrfSecret;
+      if (existing) return existing;
+      const secret = randomBase64url(32);
+      state.pendingMeta = { ...state.pendingMeta, csrfSecret: secret };
+      if (!state.record) state.forceSave = true;
+      return secret;
+    },
+
     handleOf(state) {
       if (state.record) return state.record.handle;
       state.provisionalHandle ??= customHandle(state) ?? randomHandle();
@@ -189,7 +203,11 @@ export function createSessionEngine(engineOptions: SessionEngineOptions): Sessio
         const empty = Object.keys(state.data).length === 0;
         if (empty && !state.forceSave) return;
         state.forceSave = false;
-        const next = await insert(state, { data: JSON.stringify(state.data) });
+        const csrfSecret = state.pendingMeta?.csrfSecret;
+        const next = await insert(state, {
+          data: JSON.stringify(state.data),
+          ...(csrfSecret ? { csrfSecret } : {}),
+        });
         adopt(state, next);
         events.emit({ type: 'session.created', handle: next.handle, userId: null, ...context(state) });
         return;

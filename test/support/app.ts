@@ -1,0 +1,100 @@
+import express5 from 'express';
+import express4 from 'express4';
+import type { SessionEvent } from '../../src/core/events.js';
+import type { SessionStore } from '../../src/core/store.js';
+import { requireAuth, type SessionOptions, session } from '../../src/express/index.js';
+import { listen, type Running } from './http.js';
+
+declare module '../../src/express/types.js' {
+  interface SessionData {
+    [key: string]: unknown;
+  }
+}
+
+export const SECRET = 'test-secret-that-is-long-enough-0123456789';
+
+export class Clock {
+  constructor(public at = Date.UTC(2026, 0, 1)) {}
+  now = () => this.at;
+  advance(ms: number) {
+    this.at += ms;
+  }
+}
+
+export interface TestApp extends Running {
+  events: SessionEvent[];
+  clock: Clock;
+  store: SessionStore;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** An Express app exercising the whole session API, on a given store and Express major. */
+export async function startTestApp(
+  store: SessionStore,
+  options: Partial<SessionOptions> & { express?: 4 | 5 } = {},
+): Promise<TestApp> {
+  const clock = new Clock();
+  const events: SessionEvent[] = [];
+  const { express: major = 5, ...rest } = options;
+  const app = (major === 4 ? express4 : express5)() as unknown as express5.Express;
+  const middleware = session({ secret: SECRET, store, now: clock.now, warn: () => {}, ...rest });
+  middleware.on((event) => events.push(event));
+  app.use(express5.json());
+  app.use(middleware);
+
+  app.get('/me', requireAuth(), (req, res) => {
+    res.json({ userId: req.session.meta?.userId, handle: req.sessionID, data: { ...req.session } });
+  });
+  app.get('/peek', (req, res) => {
+    res.json({ data: { ...req.session }, meta: req.session.meta, id: req.sessionID });
+  });
+  app.post('/set', (req, res) => {
+    for (const [key, value] of Object.entries(req.body as Record<string, unknown>)) req.session[key] = value;
+    res.json({ ok: true });
+  });
+  app.post('/slow', async (req, res) => {
+    await sleep(Number(req.query.ms ?? 100));
+    for (const [key, value] of Object.entries(req.body as Record<string, unknown>)) req.session[key] = value;
+    res.json({ ok: true });
+  });
+  app.post('/login', async (req, res) => {
+    const { userId, keep } = req.body as { userId: string; keep?: string[] };
+    await req.session.login(userId, keep ? { keep } : {});
+    res.json({ ok: true, handle: req.sessionID });
+  });
+  app.post('/login-redirect', async (req, res) => {
+    await req.session.login((req.body as { userId: string }).userId);
+    res.redirect(303, '/me');
+  });
+  app.post('/reauth', async (req, res) => {
+    await req.session.reauthenticate();
+    res.json({ ok: true });
+  });
+  app.post('/regenerate', (req, res, next) => {
+    req.session.regenerate((error) => (error ? next(error) : res.json({ ok: true })));
+  });
+  app.post('/logout', async (req, res) => {
+    await req.session.logout();
+    res.json({ ok: true });
+  });
+  app.post('/remember', (req, res) => {
+    req.session.cookie.maxAge = Number((req.body as { ms: number }).ms);
+    res.json({ ok: true });
+  });
+  app.get('/sessions', requireAuth(), async (req, res) => {
+    res.json(await req.session.listSessions());
+  });
+  app.delete('/sessions/:handle', requireAuth(), async (req, res) => {
+    const handle = String(req.params.handle);
+    res.status((await req.session.revokeSession(handle)) ? 204 : 404).end();
+  });
+  app.post('/logout-all', requireAuth(), async (req, res) => {
+    const count = await req.session.logoutEverywhere({
+      includeCurrent: Boolean((req.body as { includeCurrent?: boolean }).includeCurrent),
+    });
+    res.json({ count });
+  });
+  const running = await listen(app as never);
+  return { ...running, events, clock, store };
+}
