@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Session } from './session.js';
+import { bindingOf, type Session } from './session.js';
 
 type Request = IncomingMessage & { session?: Session | null; originalUrl?: string };
 type Next = (error?: unknown) => void;
@@ -58,6 +58,37 @@ export function requireRole(roles: string | readonly string[], options: RequireR
       (held) => (held.some((role) => wanted.includes(role)) ? next() : reject(res, 403, 'forbidden')),
       next,
     );
+    return undefined;
+  };
+}
+
+export interface RequireFreshAuthOptions {
+  /** How long ago the last full authentication may be. @default 300_000 (5 min) */
+  maxAgeMs?: number;
+  /** Where browsers (Accept: text/html, GET) are sent to re-authenticate; others get 401 JSON. */
+  redirectTo?: string;
+}
+
+/**
+ * Lets through sessions whose last authentication (login or `reauthenticate`) is recent enough
+ * (S39). Freshness counts from `authAt`, never from session creation (better-auth#7472).
+ */
+export function requireFreshAuth(options: RequireFreshAuthOptions = {}): Handler {
+  const maxAgeMs = options.maxAgeMs ?? 300_000;
+  if (!Number.isFinite(maxAgeMs) || maxAgeMs <= 0) throw new RangeError('maxAgeMs must be a positive number');
+  return (req: Request, res, next) => {
+    const meta = req.session?.meta;
+    if (!meta?.userId) return reject(res, 401, 'unauthenticated');
+    const now = req.session ? bindingOf(req.session).engine.options.now() : Date.now();
+    if (meta.authAt !== null && now - meta.authAt <= maxAgeMs) return next();
+    if (options.redirectTo && wantsHtml(req) && (req.method === 'GET' || req.method === 'HEAD')) {
+      const returnTo = encodeURIComponent(req.originalUrl ?? req.url ?? '/');
+      res.statusCode = 303;
+      res.setHeader('Location', `${options.redirectTo}?returnTo=${returnTo}`);
+      res.end();
+      return undefined;
+    }
+    reject(res, 401, 'reauth_required');
     return undefined;
   };
 }

@@ -19,8 +19,8 @@ export {
   SessionStoreError,
 } from '../core/index.js';
 export { ConnectStore } from '../stores/connect.js';
-export type { RequireAuthOptions, RequireRoleOptions } from './guards.js';
-export { requireAuth, requireRole } from './guards.js';
+export type { RequireAuthOptions, RequireFreshAuthOptions, RequireRoleOptions } from './guards.js';
+export { requireAuth, requireFreshAuth, requireRole } from './guards.js';
 export type { SessionCookieOptions, SessionMiddleware, SessionOptions } from './middleware.js';
 export type { SessionMeta } from './session.js';
 export type { SessionData, TypedSession } from './types.js';

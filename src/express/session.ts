@@ -28,6 +28,11 @@ export interface SessionMeta {
 
 const bindings = new WeakMap<Session, SessionBinding>();
 
+/** The engine and request state behind a Session: for layers built on the adapter (CSRF, guards). */
+export function bindingOf(session: Session): SessionBinding {
+  return binding(session);
+}
+
 function binding(session: Session): SessionBinding {
   const found = bindings.get(session);
   if (!found) throw new TypeError('this Session is not attached to a request');

@@ -39,7 +39,8 @@ export function makeRecord(overrides: Partial<SessionRecord> = {}): SessionRecor
 const user = () => `user-${randomBytes(6).toString('hex')}`;
 
 /** Data is compared as JSON values: stores may re-serialise it (Postgres jsonb does). */
-const normal = (record: SessionRecord | null) => record && { ...record, data: JSON.parse(record.data) as unknown };
+const normal = (record: SessionRecord | null) =>
+  record && { ...record, data: JSON.parse(record.data) as unknown };
 
 /**
  * The store conformance suite: every store must pass it. Run it from a node:test file:
