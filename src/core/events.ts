@@ -17,6 +17,9 @@ export type SessionEventType =
   | 'session.unknown_id'
   | 'session.duplicate_cookie'
   | 'session.oversized_cookie'
+  | 'csrf.reject'
+  | 'csrf.report_only'
+  | 'security.session_bruteforce'
   | 'store.error'
   | 'store.recovered';
 

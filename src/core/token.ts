@@ -52,19 +52,18 @@ export function secretMatches(secret: string, storedHash: string): boolean {
 
 export function parseToken(keyring: Keyring, raw: string): ParsedToken {
   if (raw.length > MAX_COOKIE_VALUE_LENGTH) return { kind: 'invalid', reason: 'malformed' };
-  let value = raw;
-  if (value.includes('%')) {
+  // Only express-session's values are URL-encoded (`s%3A…`); ours never are, so `id%2Emac` stays invalid.
+  if (raw.startsWith('s:') || raw.startsWith('s%3A')) {
+    let value: string;
     try {
-      value = decodeURIComponent(value);
+      value = decodeURIComponent(raw);
     } catch {
       return { kind: 'invalid', reason: 'malformed' };
     }
-  }
-  if (value.startsWith('s:')) {
     const id = keyring.unsignLegacy(value);
     return id === null ? { kind: 'invalid', reason: 'bad-mac' } : { kind: 'legacy', id };
   }
-  const match = TOKEN.exec(value);
+  const match = TOKEN.exec(raw);
   if (!match) return { kind: 'invalid', reason: 'malformed' };
   const [, handle, secret, mac] = match as unknown as [string, string, string, string];
   const keyIndex = keyring.verify(`${handle}.${secret}`, mac);

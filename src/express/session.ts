@@ -1,9 +1,15 @@
 import type { LoginOptions, SessionEngine } from '../core/engine.js';
+import { SessionStateError } from '../core/errors.js';
 import { isForbiddenKey } from '../core/record.js';
 import type { SessionInfo, SessionState } from '../core/state.js';
 import { Cookie } from './cookie.js';
 
 type Callback = (error?: unknown) => void;
+
+/** Thrown when a handler assigns `req.session.__proto__`: answered as 400 by Express (S51). */
+function refusePrototypeWrite(): never {
+  throw Object.assign(new SessionStateError('__proto__ is not a session key'), { status: 400, expose: true });
+}
 
 /** Per-request link between a Session object, the engine and the request. */
 export interface SessionBinding {
@@ -213,3 +219,13 @@ export class Session {
     bound.replace(new Session(bound));
   }
 }
+
+// CodeQL js/prototype-polluting-assignment: `req.session[key] = value` with key `__proto__` must not
+// swap the Session's prototype.
+Object.defineProperty(Session.prototype, '__proto__', {
+  get(this: Session) {
+    return Object.getPrototypeOf(this) as unknown;
+  },
+  set: refusePrototypeWrite,
+  enumerable: false,
+});
