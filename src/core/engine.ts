@@ -38,6 +38,8 @@ export interface SessionEngine {
    * pre-session: it is stored at commit (login forms, S55). Rotation always replaces it (S54).
    */
   csrfSecretOf(state: SessionState): string;
+  /** The CSRF secret if the session has one, without creating a pre-session. */
+  peekCsrfSecret(state: SessionState): string | null;
   /** Revokes one session by handle. With `userId`, only a session of that user (no IDOR). */
   revoke(handle: string, options?: { userId?: string; by?: string }): Promise<boolean>;
   /** A user's live sessions, most recently active first. */
@@ -191,6 +193,10 @@ export function createSessionEngine(engineOptions: SessionEngineOptions): Sessio
       return secret;
     },
 
+    peekCsrfSecret(state) {
+      return state.pendingMeta?.csrfSecret ?? state.record?.csrfSecret ?? null;
+    },
+
     handleOf(state) {
       if (state.record) return state.record.handle;
       state.provisionalHandle ??= customHandle(state) ?? randomHandle();
@@ -198,7 +204,11 @@ export function createSessionEngine(engineOptions: SessionEngineOptions): Sessio
     },
 
     async commit(state) {
-      if (state.ended) return;
+      if (state.ended) {
+        // After a logout in this request, new data or a CSRF token starts a fresh anonymous session.
+        if (Object.keys(state.data).length === 0 && !state.forceSave) return;
+        state.ended = false;
+      }
       if (!state.record) {
         const empty = Object.keys(state.data).length === 0;
         if (empty && !state.forceSave) return;

@@ -1,5 +1,6 @@
 export type { CookieLookup, CookieOptions, CookiePolicy } from './cookie-policy.js';
 export { createCookiePolicy, findCookie } from './cookie-policy.js';
+export { CSRF_TOKEN_LENGTH, createCsrfToken, verifyCsrfToken } from './csrf.js';
 export type { LoginOptions, SessionEngine } from './engine.js';
 export { createSessionEngine } from './engine.js';
 export {
@@ -15,6 +16,14 @@ export { createKeyring } from './keyring.js';
 export type { SessionEngineOptions } from './options.js';
 export type { SessionDevice, SessionMetaPatch, SessionPatch, SessionRecord } from './record.js';
 export { applyPatch, expiresAt, isForbiddenKey, parseData } from './record.js';
+export type {
+  OriginDecision,
+  OriginPolicy,
+  OriginPolicyOptions,
+  OriginRejectReason,
+  OriginRequest,
+} from './request-origin.js';
+export { createOriginPolicy, isSafeMethod } from './request-origin.js';
 export type { RequestInfo, SessionInfo, SessionState } from './state.js';
 export type { LegacySessionSource, SessionStore, StoreCapabilities } from './store.js';
 export { hashSecret, isHandle } from './token.js';

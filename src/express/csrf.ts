@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createCsrfToken, verifyCsrfToken } from '../core/csrf.js';
+import type { SessionEngine } from '../core/engine.js';
 import { SessionConfigError, SessionStateError } from '../core/errors.js';
 import { createOriginPolicy, isSafeMethod, type OriginRejectReason } from '../core/request-origin.js';
 import type { SessionState } from '../core/state.js';
@@ -17,7 +18,10 @@ export interface CsrfOptions {
   headerName?: string;
   /** Form field carrying the token in urlencoded and multipart bodies. @default '_csrf' */
   fieldName?: string;
-  /** Admin and step-up routes: refused when the request states no origin at all (S59). @default none */
+  /**
+   * Admin and step-up routes: an unsafe request that states no origin at all (no Sec-Fetch-Site,
+   * Origin or Referer) is refused instead of left to the token (S59). @default no route is strict
+   */
   isStrict?: (req: IncomingMessage) => boolean;
   /** JSON API routes: need `Content-Type: application/json` and the header token (S58). @default path under `/api/` */
   isApi?: (req: IncomingMessage) => boolean;
@@ -56,19 +60,17 @@ function mediaType(req: IncomingMessage): string {
   return (header(req, 'content-type') ?? '').split(';')[0]!.trim().toLowerCase();
 }
 
-function pathOf(req: Request): string {
-  return (req.originalUrl ?? req.url ?? '/').split('?')[0]!;
-}
-
 function defaultIsApi(req: IncomingMessage): boolean {
   // Express matches routes case-insensitively by default, so '/API/x' reaches '/api/x' handlers.
-  const path = pathOf(req).toLowerCase();
+  const path = ((req as Request).originalUrl ?? req.url ?? '/').split('?')[0]!.toLowerCase();
   return path === '/api' || path.startsWith('/api/');
 }
 
 function appendVary(res: ServerResponse): void {
   const current = res.getHeader('Vary');
-  const listed = (Array.isArray(current) ? current.join(',') : String(current ?? ''))
+  const listed = [current ?? []]
+    .flat()
+    .join(',')
     .split(',')
     .map((name) => name.trim())
     .filter(Boolean);
@@ -78,76 +80,74 @@ function appendVary(res: ServerResponse): void {
   if (missing.length > 0) res.setHeader('Vary', [...listed, ...missing].join(', '));
 }
 
-function wantsJson(req: IncomingMessage, api: boolean): boolean {
-  if (api || mediaType(req) === 'application/json') return true;
-  const accept = header(req, 'accept') ?? '';
-  return accept.includes('application/json') && !accept.includes('text/html');
-}
-
 function refuse(req: IncomingMessage, res: ServerResponse, status: 403 | 415, api: boolean): void {
+  const accept = header(req, 'accept') ?? '';
   res.statusCode = status;
   res.setHeader('Cache-Control', 'no-store');
-  if (wantsJson(req, api)) {
+  if (api || mediaType(req) === 'application/json' || accept.includes('application/json')) {
     res.setHeader('Content-Type', 'application/json; charset=utf-8');
     res.end(JSON.stringify({ error: 'csrf' }));
     return;
   }
-  const text = status === 415 ? 'Unsupported Media Type' : 'Forbidden: the request failed the CSRF check.';
-  if ((header(req, 'accept') ?? '').includes('text/html')) {
-    res.setHeader('Content-Type', 'text/html; charset=utf-8');
-    res.end(`<!doctype html><title>${status}</title><p>${text} Reload the page and try again.</p>`);
-    return;
-  }
-  res.setHeader('Content-Type', 'text/plain; charset=utf-8');
-  res.end(text);
+  const text = status === 415 ? 'Unsupported Media Type.' : 'Forbidden: the request failed the CSRF check.';
+  const html = accept.includes('text/html');
+  res.setHeader('Content-Type', `text/${html ? 'html' : 'plain'}; charset=utf-8`);
+  res.end(
+    html ? `<!doctype html><title>${status}</title><p>${text} Reload the page and try again.</p>` : text,
+  );
 }
 
-function stateOf(req: Request): { engine: ReturnType<typeof bindingOf>['engine']; state: SessionState } {
+function bound(req: Request): { engine: SessionEngine; state: SessionState } {
   if (!req.session) throw new SessionStateError('csrf() needs session() to run before it');
-  const { engine, state } = bindingOf(req.session);
-  return { engine, state };
-}
-
-/** The secret tokens must match, without creating one: a request with no secret simply fails (S55). */
-function currentSecret(state: SessionState): string | null {
-  return state.pendingMeta?.csrfSecret ?? state.record?.csrfSecret ?? null;
+  return bindingOf(req.session);
 }
 
 function resolve(options: CsrfOptions) {
   if (options === null || typeof options !== 'object') {
     throw new SessionConfigError('origins', 'csrf() needs { origins: [...] }');
   }
-  const decide = createOriginPolicy({
-    origins: options.origins,
-    ...(options.sameSiteOrigins === undefined ? {} : { sameSiteOrigins: options.sameSiteOrigins }),
-  });
-  const headerName = options.headerName ?? 'x-csrf-token';
-  if (
-    typeof headerName !== 'string' ||
-    !HEADER_NAME.test(headerName) ||
-    headerName.toLowerCase() === 'cookie'
-  ) {
+  const { origins, sameSiteOrigins = [], headerName = 'x-csrf-token', fieldName = '_csrf' } = options;
+  const { reportOnly = false, isStrict = () => false, isApi = defaultIsApi } = options;
+  const decide = createOriginPolicy({ origins, sameSiteOrigins });
+  if (typeof headerName !== 'string' || !HEADER_NAME.test(headerName) || /^cookie$/i.test(headerName)) {
     throw new SessionConfigError('headerName', 'must be an HTTP header name other than Cookie');
   }
-  const fieldName = options.fieldName ?? '_csrf';
   if (typeof fieldName !== 'string' || fieldName.length === 0 || fieldName.length > 64) {
     throw new SessionConfigError('fieldName', 'must be a non-empty string of at most 64 characters');
   }
-  for (const key of ['isStrict', 'isApi'] as const) {
-    if (options[key] !== undefined && typeof options[key] !== 'function') {
-      throw new SessionConfigError(key, 'must be a function of the request');
+  if (typeof isStrict !== 'function') throw new SessionConfigError('isStrict', 'must be a function');
+  if (typeof isApi !== 'function') throw new SessionConfigError('isApi', 'must be a function');
+  if (typeof reportOnly !== 'boolean') throw new SessionConfigError('reportOnly', 'must be a boolean');
+  return { decide, reportOnly, headerName: headerName.toLowerCase(), fieldName, isStrict, isApi };
+}
+
+type Config = ReturnType<typeof resolve>;
+
+/** The token check of an unsafe request that passed the origin policy; null when it passes. */
+function checkToken(
+  req: Request,
+  state: SessionState,
+  config: Config,
+  api: boolean,
+): CsrfRejectReason | null {
+  const type = mediaType(req);
+  if (api && type !== 'application/json') return 'content-type';
+  let token: unknown = header(req, config.headerName);
+  // No fall-through between sources (the csurf pitfall): a header present is the only source.
+  if (
+    token === undefined &&
+    !api &&
+    (type === 'application/x-www-form-urlencoded' || type === 'multipart/form-data')
+  ) {
+    const body = req.body;
+    if (body !== null && typeof body === 'object' && Object.hasOwn(body, config.fieldName)) {
+      token = (body as Record<string, unknown>)[config.fieldName];
     }
   }
-  const reportOnly = options.reportOnly ?? false;
-  if (typeof reportOnly !== 'boolean') throw new SessionConfigError('reportOnly', 'must be a boolean');
-  return {
-    decide,
-    reportOnly,
-    headerName: headerName.toLowerCase(),
-    fieldName,
-    isStrict: options.isStrict ?? (() => false),
-    isApi: options.isApi ?? defaultIsApi,
-  };
+  if (token === undefined) return 'missing-token';
+  // Read, never created here: a request with no secret fails, and makes no pre-session (S55).
+  const secret = state.pendingMeta?.csrfSecret ?? state.record?.csrfSecret;
+  return secret && verifyCsrfToken(secret, token) ? null : 'invalid-token';
 }
 
 /**
@@ -165,78 +165,56 @@ function resolve(options: CsrfOptions) {
  * app.use(csrf({ origins: ['https://app.test'], isStrict: (req) => req.url.startsWith('/admin') }));
  * app.get('/login', (req, res) => res.send(`<form method="post">${csrfField(req)}…</form>`));
  */
-export function csrf(options: CsrfOptions) {
+export function csrf(options: CsrfOptions): (req: IncomingMessage, res: ServerResponse, next: Next) => void {
   const config = resolve(options);
 
-  return function csrfMiddleware(req: Request, res: ServerResponse, next: Next): void {
-    let bound: ReturnType<typeof stateOf>;
+  return (req: Request, res, next) => {
+    let engine: SessionEngine;
+    let state: SessionState;
     try {
-      bound = stateOf(req);
+      ({ engine, state } = bound(req));
     } catch (error) {
       next(error);
       return;
     }
     req.csrfToken = () => {
-      const { engine, state } = stateOf(req);
-      return createCsrfToken(engine.csrfSecretOf(state));
+      const current = bound(req);
+      return createCsrfToken(current.engine.csrfSecretOf(current.state));
     };
     fieldNames.set(req, config.fieldName);
 
     const method = (req.method ?? 'GET').toUpperCase();
     const unsafe = !isSafeMethod(method);
-    const authenticated = Boolean(bound.state.record?.userId);
+    const authenticated = Boolean(state.record?.userId);
     if (unsafe || authenticated) appendVary(res);
-
     const api = unsafe && config.isApi(req);
-    const verdict = ((): CsrfRejectReason | null => {
-      const decision = config.decide({
-        method,
-        secFetchSite: header(req, 'sec-fetch-site'),
-        secFetchMode: header(req, 'sec-fetch-mode'),
-        secFetchDest: header(req, 'sec-fetch-dest'),
-        origin: header(req, 'origin'),
-        referer: header(req, 'referer'),
-        authenticated,
-        strict: unsafe && config.isStrict(req),
-      });
-      if (!decision.allowed) return decision.reason;
-      if (!unsafe) return null;
-      const type = mediaType(req);
-      if (api && type !== 'application/json') return 'content-type';
-      const fromHeader = header(req, config.headerName);
-      let token: unknown = fromHeader;
-      // No fall-through between sources (the csurf pitfall): a header present is the only source.
-      if (fromHeader === undefined && !api) {
-        const form = type === 'application/x-www-form-urlencoded' || type === 'multipart/form-data';
-        const body = req.body as Record<string, unknown> | undefined | null;
-        if (form && body && typeof body === 'object' && Object.hasOwn(body, config.fieldName)) {
-          token = body[config.fieldName];
-        }
-      }
-      if (token === undefined) return 'missing-token';
-      const secret = currentSecret(bound.state);
-      return secret !== null && verifyCsrfToken(secret, token) ? null : 'invalid-token';
-    })();
-
+    const decision = config.decide({
+      method,
+      secFetchSite: header(req, 'sec-fetch-site'),
+      secFetchMode: header(req, 'sec-fetch-mode'),
+      secFetchDest: header(req, 'sec-fetch-dest'),
+      origin: header(req, 'origin'),
+      referer: header(req, 'referer'),
+      authenticated,
+      strict: unsafe && config.isStrict(req),
+    });
+    const verdict = !decision.allowed ? decision.reason : unsafe ? checkToken(req, state, config, api) : null;
     if (verdict === null) {
       next();
       return;
     }
-    const { engine, state } = bound;
+    const { record, info } = state;
     engine.emit({
       type: config.reportOnly ? 'csrf.report_only' : 'csrf.reject',
       reason: verdict,
-      handle: state.record?.handle,
-      userId: state.record?.userId ?? null,
-      ip: state.info.ip,
-      userAgent: state.info.userAgent,
-      requestId: state.info.requestId,
+      handle: record?.handle,
+      userId: record?.userId ?? null,
+      ip: info.ip,
+      userAgent: info.userAgent,
+      requestId: info.requestId,
     });
-    if (config.reportOnly) {
-      next();
-      return;
-    }
-    refuse(req, res, verdict === 'content-type' ? 415 : 403, api);
+    if (config.reportOnly) next();
+    else refuse(req, res, verdict === 'content-type' ? 415 : 403, api);
   };
 }
 

@@ -19,6 +19,8 @@ export {
   SessionStoreError,
 } from '../core/index.js';
 export { ConnectStore } from '../stores/connect.js';
+export type { CsrfOptions, CsrfRejectReason } from './csrf.js';
+export { csrf, csrfField, csrfMeta } from './csrf.js';
 export type { RequireAuthOptions, RequireFreshAuthOptions, RequireRoleOptions } from './guards.js';
 export { requireAuth, requireFreshAuth, requireRole } from './guards.js';
 export type { SessionCookieOptions, SessionMiddleware, SessionOptions } from './middleware.js';

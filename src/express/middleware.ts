@@ -196,6 +196,8 @@ export function session(options: SessionOptions = {}): SessionMiddleware {
         () => applyHeaders(res, state),
         (error: unknown) => {
           failed = true;
+          res.write = write;
+          res.end = end;
           if (error instanceof SessionStoreError) onStoreError(error, req, res);
           else {
             warn(`coatcheck: session commit failed: ${String(error)}`);
