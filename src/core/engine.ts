@@ -1,7 +1,7 @@
 import { randomBase64url } from './encoding.js';
-import { SessionStateError } from './errors.js';
+import { SessionLimitError, SessionStateError } from './errors.js';
 import { createEventBus, type SessionEvent, type SessionEventListener } from './events.js';
-import { loadSession, readRecordInto } from './load.js';
+import { deviceOf, loadSession, readRecordInto } from './load.js';
 import { resolveOptions, type SessionEngineOptions } from './options.js';
 import { diffData, parseData, type SessionPatch, type SessionRecord } from './record.js';
 import type { RequestInfo, SessionInfo, SessionState } from './state.js';
@@ -102,10 +102,7 @@ export function createSessionEngine(engineOptions: SessionEngineOptions): Sessio
       idleExpiresAt: Math.min(at + options.idleTimeoutMs, absoluteExpiresAt),
       absoluteExpiresAt,
       version: 1,
-      device: {
-        ...(state.info.userAgent ? { userAgent: state.info.userAgent.slice(0, 512) } : {}),
-        ...(state.info.ip ? { ip: state.info.ip } : {}),
-      },
+      device: deviceOf(state.info),
       cookieMaxAgeMs:
         state.pendingMeta?.cookieMaxAgeMs !== undefined
           ? state.pendingMeta.cookieMaxAgeMs
@@ -175,6 +172,44 @@ export function createSessionEngine(engineOptions: SessionEngineOptions): Sessio
       });
     }
     return true;
+  }
+
+  async function liveSessionsOf(userId: string) {
+    const records = await call('listByUser', () => store.listByUser(userId));
+    const at = now();
+    return records
+      .filter((r) => r.idleExpiresAt > at && r.absoluteExpiresAt > at)
+      .sort((a, b) => a.createdAt - b.createdAt || (a.handle < b.handle ? -1 : 1));
+  }
+
+  /**
+   * S36, checked again after the new session is stored, so parallel logins settle at no more than
+   * `max`: under 'refuse' a login that finds too many sessions withdraws its own; under
+   * 'evict-oldest' it signs out the oldest others and keeps itself.
+   */
+  async function enforceSessionLimit(state: SessionState, userId: string): Promise<void> {
+    const max = options.maxSessionsPerUser;
+    const current = state.record;
+    if (max === null || !current) return;
+    const live = await liveSessionsOf(userId);
+    if (live.length <= max) return;
+    if (options.sessionLimitPolicy === 'refuse') {
+      await call('destroy', () => store.destroy(current.handle));
+      endLocally(state);
+      throw new SessionLimitError(max);
+    }
+    const others = live.filter((r) => r.handle !== current.handle);
+    for (const record of others.slice(0, live.length - max)) {
+      if (await call('destroy', () => store.destroy(record.handle))) {
+        events.emit({
+          type: 'session.evicted',
+          handle: record.handle,
+          userId,
+          by: 'limit',
+          ...context(state),
+        });
+      }
+    }
   }
 
   const engine: SessionEngine = {
@@ -296,6 +331,11 @@ export function createSessionEngine(engineOptions: SessionEngineOptions): Sessio
       if (typeof userId !== 'string' || userId.length === 0) {
         throw new SessionStateError('login needs a non-empty user id');
       }
+      if (options.maxSessionsPerUser !== null && options.sessionLimitPolicy === 'refuse') {
+        const live = await liveSessionsOf(userId);
+        if (live.length >= options.maxSessionsPerUser)
+          throw new SessionLimitError(options.maxSessionsPerUser);
+      }
       const next = freshRecord(state, { userId, authAt: now(), data: pickData(state.data, keep) });
       // CVE-2022-25896 class: the pre-login token dies with the login; if it is already gone, the
       // login still stands as a new session.
@@ -306,6 +346,7 @@ export function createSessionEngine(engineOptions: SessionEngineOptions): Sessio
         }
       }
       events.emit({ type: 'auth.login.success', handle: state.record?.handle, userId, ...context(state) });
+      await enforceSessionLimit(state, userId);
     },
 
     async reauthenticate(state) {
@@ -329,6 +370,7 @@ export function createSessionEngine(engineOptions: SessionEngineOptions): Sessio
     async logout(state) {
       const record = state.record;
       endLocally(state);
+      state.loggedOut = true;
       if (!record) return;
       await call('destroy', () => store.destroy(record.handle));
       events.emit({

@@ -43,3 +43,12 @@ export class SessionCapabilityError extends CoatcheckError {
     this.capability = capability;
   }
 }
+
+/** A login refused because the user is at their concurrent-session limit (S36); answered as 409. */
+export class SessionLimitError extends CoatcheckError {
+  readonly status = 409;
+  readonly expose = true;
+  constructor(max: number) {
+    super('SESSION_LIMIT', `the user already has ${max} active sessions`);
+  }
+}

@@ -12,6 +12,7 @@ export type SessionEventType =
   | 'session.expired.idle'
   | 'session.expired.absolute'
   | 'session.evicted'
+  | 'session.binding_mismatch'
   | 'session.write_dropped'
   | 'session.tamper'
   | 'session.unknown_id'

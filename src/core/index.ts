@@ -1,3 +1,5 @@
+export type { BindingOptions, BindingPolicy } from './binding.js';
+export { browserFamily, ipPrefix } from './binding.js';
 export type { CookieLookup, CookieOptions, CookiePolicy } from './cookie-policy.js';
 export { createCookiePolicy, findCookie } from './cookie-policy.js';
 export { CSRF_TOKEN_LENGTH, createCsrfToken, verifyCsrfToken } from './csrf.js';
@@ -7,10 +9,12 @@ export {
   CoatcheckError,
   SessionCapabilityError,
   SessionConfigError,
+  SessionLimitError,
   SessionStateError,
   SessionStoreError,
 } from './errors.js';
 export type { SessionEvent, SessionEventListener, SessionEventType } from './events.js';
+export type { GuessLimitOptions } from './guess-limiter.js';
 export type { Keyring } from './keyring.js';
 export { createKeyring } from './keyring.js';
 export type { SessionEngineOptions } from './options.js';

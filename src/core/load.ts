@@ -12,6 +12,14 @@ interface LoadContext {
   events: EventBus;
 }
 
+/** The device facts kept with a session. */
+export function deviceOf(info: RequestInfo): SessionRecord['device'] {
+  return {
+    ...(info.userAgent ? { userAgent: info.userAgent.slice(0, 512) } : {}),
+    ...(info.ip ? { ip: info.ip } : {}),
+  };
+}
+
 export function readRecordInto(state: SessionState, record: SessionRecord): void {
   state.record = record;
   state.data = parseData(record.data);
@@ -39,13 +47,23 @@ export async function loadSession(
     fromLegacyName = lookup.kind !== 'none';
   }
   if (lookup.kind === 'none') return state;
+  const limiter = options.guessLimiter;
+  // S44: only cookies that fail count and are refused, so a valid user behind the same address as a
+  // guesser is never locked out; a MAC failure costs no store call either way.
+  const invalid = () => {
+    if (!limiter) return;
+    if (limiter.isBlocked(info.ip, now())) state.throttled = true;
+    else if (limiter.record(info.ip, now())) events.emit({ type: 'security.session_bruteforce', ...context });
+  };
   if (lookup.kind === 'duplicate') {
+    invalid();
     events.emit({ type: 'session.duplicate_cookie', ...context });
     return state;
   }
 
   const token = parseToken(keyring, lookup.value);
   if (token.kind === 'invalid') {
+    invalid();
     events.emit({ type: 'session.tamper', reason: token.reason, ...context });
     if (!fromLegacyName) state.cookie = 'clear';
     return state;
@@ -82,6 +100,7 @@ export async function loadSession(
   const record = await call('get', () => options.store.get(token.handle));
   // S5: a token the store does not know is never adopted; a new session gets a new token.
   if (!record || !secretMatches(token.secret, record.secretHash)) {
+    invalid();
     events.emit({ type: record ? 'session.tamper' : 'session.unknown_id', handle: token.handle, ...context });
     state.cookie = 'clear';
     return state;
@@ -102,7 +121,39 @@ export async function loadSession(
     return state;
   }
 
+  const mismatch = options.binding.mismatch(record.device, info.ip, info.userAgent);
+  if (mismatch) {
+    const { policy } = options.binding;
+    events.emit({
+      type: 'session.binding_mismatch',
+      handle: record.handle,
+      userId: record.userId,
+      reason: mismatch,
+      ...context,
+    });
+    if (policy === 'revoke') {
+      await call('destroy', () => options.store.destroy(record.handle));
+      events.emit({
+        type: 'session.revoked',
+        handle: record.handle,
+        userId: record.userId,
+        by: 'binding',
+        ...context,
+      });
+      state.cookie = 'clear';
+      return state;
+    }
+  }
+
   readRecordInto(state, record);
+  if (mismatch) {
+    // S42: the new device becomes the reference, so one change is reported once; under 'step-up'
+    // the session stops being fresh until the user re-authenticates.
+    state.pendingMeta = {
+      device: deviceOf(info),
+      ...(options.binding.policy === 'step-up' ? { authAt: null } : {}),
+    };
+  }
   state.cookieValue = lookup.value;
   if (token.keyIndex > 0) {
     // S61: verified with an older key; re-sign with the current one.
@@ -111,6 +162,7 @@ export async function loadSession(
   }
   if (at - record.lastSeenAt >= options.renewalIntervalMs) {
     state.pendingMeta = {
+      ...state.pendingMeta,
       lastSeenAt: at,
       idleExpiresAt: Math.min(at + options.idleTimeoutMs, record.absoluteExpiresAt),
     };

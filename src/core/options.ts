@@ -1,5 +1,7 @@
+import { type BindingCheck, type BindingOptions, createBindingCheck } from './binding.js';
 import { type CookieOptions, type CookiePolicy, createCookiePolicy } from './cookie-policy.js';
 import { SessionConfigError } from './errors.js';
+import { createGuessLimiter, type GuessLimiter, type GuessLimitOptions } from './guess-limiter.js';
 import { createKeyring, type Keyring } from './keyring.js';
 import type { LegacySessionSource, SessionStore } from './store.js';
 
@@ -25,6 +27,14 @@ export interface SessionEngineOptions {
   keepOnLogin?: readonly string[];
   /** Makes handles (express-session's `genid`); must return 16–128 base64url characters, unique. */
   generateHandle?: (request: unknown) => string;
+  /** Device binding (S42): what a change of browser family or network prefix does. @default { policy: 'log' } */
+  binding?: BindingOptions;
+  /** Session-ID guessing detection (S44); false turns it off. @default { max: 20, windowMs: 60_000 } */
+  guessLimit?: GuessLimitOptions | false;
+  /** Most concurrent sessions per user (S36); unset for no limit. */
+  maxSessionsPerUser?: number;
+  /** At the limit: sign the oldest session out, or refuse the new login (409). @default 'evict-oldest' */
+  sessionLimitPolicy?: 'evict-oldest' | 'refuse';
   /** @default process.env.NODE_ENV === 'production' */
   production?: boolean;
   /** Clock, injected for tests. @default Date.now */
@@ -45,6 +55,10 @@ export interface ResolvedOptions {
   legacy: LegacySessionSource | null;
   keepOnLogin: readonly string[];
   generateHandle: ((request: unknown) => string) | null;
+  binding: BindingCheck;
+  guessLimiter: GuessLimiter | null;
+  maxSessionsPerUser: number | null;
+  sessionLimitPolicy: 'evict-oldest' | 'refuse';
   now: () => number;
   warn: (message: string) => void;
 }
@@ -99,7 +113,21 @@ export function resolveOptions(options: SessionEngineOptions): ResolvedOptions {
   if (!Array.isArray(keepOnLogin) || keepOnLogin.some((key) => typeof key !== 'string')) {
     throw new SessionConfigError('keepOnLogin', 'must be an array of data keys');
   }
+  const { maxSessionsPerUser, sessionLimitPolicy = 'evict-oldest' } = options;
+  if (maxSessionsPerUser !== undefined && (!Number.isInteger(maxSessionsPerUser) || maxSessionsPerUser < 1)) {
+    throw new SessionConfigError('maxSessionsPerUser', 'must be a positive integer');
+  }
+  if (sessionLimitPolicy !== 'evict-oldest' && sessionLimitPolicy !== 'refuse') {
+    throw new SessionConfigError('sessionLimitPolicy', "must be 'evict-oldest' or 'refuse'");
+  }
+  if (maxSessionsPerUser !== undefined && !options.store.capabilities.userIndex) {
+    throw new SessionConfigError('maxSessionsPerUser', 'needs a store with a per-user index');
+  }
   return {
+    binding: createBindingCheck(options.binding),
+    guessLimiter: options.guessLimit === false ? null : createGuessLimiter(options.guessLimit),
+    maxSessionsPerUser: maxSessionsPerUser ?? null,
+    sessionLimitPolicy,
     store: options.store,
     keyring: createKeyring({ secret: options.secret, production, warn }),
     cookie: createCookiePolicy(options.cookie),

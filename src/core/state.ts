@@ -35,6 +35,10 @@ export interface SessionState {
   ended: boolean;
   /** Metadata to write at commit (renewal, remember-me). */
   pendingMeta: SessionMetaPatch | null;
+  /** The client sent too many invalid session cookies lately (S44): answer 429. */
+  throttled: boolean;
+  /** The session was ended by logout in this request (the response clears site data, S28). */
+  loggedOut: boolean;
   /** Handle promised to the application before the session was stored (read through `req.sessionID`). */
   provisionalHandle: string | null;
   /** Create the session at commit even if its data is empty (an explicit save). */
@@ -54,6 +58,8 @@ export function anonymousState(info: RequestInfo): SessionState {
     pendingMeta: null,
     forceSave: false,
     provisionalHandle: null,
+    throttled: false,
+    loggedOut: false,
   };
 }
 

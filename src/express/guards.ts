@@ -9,11 +9,17 @@ function wantsHtml(req: IncomingMessage): boolean {
   return (req.headers.accept ?? '').includes('text/html');
 }
 
+const MESSAGES: Record<string, string> = {
+  unauthenticated: 'Sign in to continue.',
+  forbidden: 'You do not have access to this.',
+  reauth_required: 'Confirm your password to continue.',
+};
+
 function reject(res: ServerResponse, status: number, error: string): void {
   res.statusCode = status;
   res.setHeader('Content-Type', 'application/json; charset=utf-8');
   res.setHeader('Cache-Control', 'no-store');
-  res.end(JSON.stringify({ error }));
+  res.end(JSON.stringify({ error, message: MESSAGES[error] }));
 }
 
 export interface RequireAuthOptions {

@@ -15,6 +15,7 @@ export {
   CoatcheckError,
   SessionCapabilityError,
   SessionConfigError,
+  SessionLimitError,
   SessionStateError,
   SessionStoreError,
 } from '../core/index.js';

@@ -176,10 +176,11 @@ export function session(options: SessionOptions = {}): SessionMiddleware {
   function applyHeaders(res: ServerResponse, state: SessionState): void {
     if (res.headersSent) return;
     const cookies = engine.cookieHeaders(state);
-    if (cookies.length === 0) return;
     for (const value of cookies) res.appendHeader('Set-Cookie', value);
-    // A cached response carrying a session cookie would hand it to the next user (S16).
-    res.setHeader('Cache-Control', 'no-store');
+    // S16: a cached response that sets a cookie or shows a signed-in page would serve the next user.
+    if (cookies.length > 0 || state.record?.userId) res.setHeader('Cache-Control', 'no-store');
+    // S28: logout clears what the browser cached; not "cookies", which would hit sibling subdomains.
+    if (state.loggedOut) res.setHeader('Clear-Site-Data', '"cache", "storage"');
   }
 
   /**
@@ -238,6 +239,14 @@ export function session(options: SessionOptions = {}): SessionMiddleware {
     };
     engine.load(info).then(
       (state) => {
+        if (state.throttled) {
+          // S44: this address sent too many invalid session cookies; answered before any store call.
+          res.statusCode = 429;
+          res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+          res.setHeader('Retry-After', '60');
+          res.end('Too Many Requests');
+          return;
+        }
         const bind = (target: Session) => {
           req.session = target;
           Object.defineProperty(req, 'sessionID', {

@@ -2,7 +2,7 @@ import express5 from 'express';
 import express4 from 'express4';
 import type { SessionEvent } from '../../src/core/events.js';
 import type { SessionStore } from '../../src/core/store.js';
-import { requireAuth, type SessionOptions, session } from '../../src/express/index.js';
+import { requireAuth, requireFreshAuth, type SessionOptions, session } from '../../src/express/index.js';
 import { listen, type Running } from './http.js';
 
 declare module '../../src/express/types.js' {
@@ -14,7 +14,7 @@ declare module '../../src/express/types.js' {
 export const SECRET = 'test-secret-that-is-long-enough-0123456789';
 
 export class Clock {
-  constructor(public at = Date.UTC(2026, 0, 1)) {}
+  constructor(public at = Date.now()) {}
   now = () => this.at;
   advance(ms: number) {
     this.at += ms;
@@ -38,7 +38,14 @@ export async function startTestApp(
   const events: SessionEvent[] = [];
   const { express: major = 5, ...rest } = options;
   const app = (major === 4 ? express4 : express5)() as unknown as express5.Express;
-  const middleware = session({ secret: SECRET, store, now: clock.now, warn: () => {}, ...rest });
+  const middleware = session({
+    secret: SECRET,
+    store,
+    now: clock.now,
+    warn: () => {},
+    guessLimit: false,
+    ...rest,
+  });
   middleware.on((event) => events.push(event));
   app.use(express5.json());
   app.use(middleware);
@@ -95,6 +102,14 @@ export async function startTestApp(
     });
     res.json({ count });
   });
+  app.post('/account/email', requireFreshAuth({ maxAgeMs: 300_000 }), (_req, res) => {
+    res.json({ ok: true });
+  });
+  app.use(
+    (error: { status?: number; code?: string }, _req: unknown, res: express5.Response, _next: unknown) => {
+      res.status(error.status ?? 500).json({ error: error.code ?? 'error' });
+    },
+  );
   const running = await listen(app as never);
   return { ...running, events, clock, store };
 }

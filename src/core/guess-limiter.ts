@@ -1,0 +1,53 @@
+import { SessionConfigError } from './errors.js';
+
+export interface GuessLimitOptions {
+  /** Invalid session cookies one address may send per window before it is refused. @default 20 */
+  max?: number;
+  /** @default 60_000 */
+  windowMs?: number;
+  /** Addresses tracked at once; the oldest are forgotten first. @default 10_000 */
+  maxTracked?: number;
+}
+
+export interface GuessLimiter {
+  /** Whether this address has used up its invalid cookies for the current window. */
+  isBlocked(ip: string | undefined, now: number): boolean;
+  /** Counts one invalid cookie; returns true exactly when this one crosses the limit. */
+  record(ip: string | undefined, now: number): boolean;
+}
+
+/**
+ * Session-ID guessing detection (S44, OWASP SM "brute force detection"): counts cookies that fail
+ * the MAC or name no session, per client address, in fixed windows. Memory is bounded.
+ */
+export function createGuessLimiter(options: GuessLimitOptions = {}): GuessLimiter {
+  const max = options.max ?? 20;
+  const windowMs = options.windowMs ?? 60_000;
+  const maxTracked = options.maxTracked ?? 10_000;
+  if (!Number.isInteger(max) || max < 1)
+    throw new SessionConfigError('guessLimit.max', 'must be a positive integer');
+  if (!(windowMs > 0)) throw new SessionConfigError('guessLimit.windowMs', 'must be a positive number');
+  const counts = new Map<string, { start: number; count: number }>();
+  const current = (ip: string, now: number) => {
+    const entry = counts.get(ip);
+    return entry && now - entry.start < windowMs ? entry : null;
+  };
+  return {
+    isBlocked(ip, now) {
+      if (!ip || counts.size === 0) return false;
+      return (current(ip, now)?.count ?? 0) >= max;
+    },
+    record(ip, now) {
+      if (!ip) return false;
+      let entry = current(ip, now);
+      if (!entry) {
+        counts.delete(ip);
+        if (counts.size >= maxTracked) counts.delete(counts.keys().next().value as string);
+        entry = { start: now, count: 0 };
+        counts.set(ip, entry);
+      }
+      entry.count++;
+      return entry.count === max;
+    },
+  };
+}
