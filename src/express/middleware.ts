@@ -8,7 +8,7 @@ import type { SessionState } from '../core/state.js';
 import type { SessionStore } from '../core/store.js';
 import { ConnectStore, isConnectStore } from '../stores/connect.js';
 import { MemoryStore } from '../stores/memory.js';
-import { collectData, Session } from './session.js';
+import { collectData, Session, type SessionBinding } from './session.js';
 
 /** express-session's cookie options, plus coatcheck's. */
 export interface SessionCookieOptions {
@@ -187,13 +187,13 @@ export function session(options: SessionOptions = {}): SessionMiddleware {
    * express-session#360: the store write must finish before any byte of the response leaves. The
    * first write or end waits for the commit; later ones queue behind it in order.
    */
-  function holdResponse(req: Request, res: ServerResponse, state: SessionState): void {
+  function holdResponse(req: Request, res: ServerResponse, state: SessionState, bound: SessionBinding): void {
     const write = res.write;
     const end = res.end;
     let committed: Promise<unknown> | null = null;
     let failed = false;
     const afterCommit = (proceed: () => void) => {
-      committed ??= commit(req, state).then(
+      committed ??= (bound.storeFailure ? Promise.reject(bound.storeFailure) : commit(req, state)).then(
         () => applyHeaders(res, state),
         (error: unknown) => {
           failed = true;
@@ -255,9 +255,10 @@ export function session(options: SessionOptions = {}): SessionMiddleware {
             enumerable: true,
           });
         };
-        const binding = {
+        const binding: SessionBinding = {
           engine,
           state,
+          storeFailure: null,
           replace: bind,
           commit: async () => {
             await commit(req, state);
@@ -265,7 +266,7 @@ export function session(options: SessionOptions = {}): SessionMiddleware {
         };
         bind(new Session(binding));
         req.sessionStore = store;
-        holdResponse(req, res, state);
+        holdResponse(req, res, state, binding);
         next();
       },
       (error: unknown) => {

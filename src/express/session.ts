@@ -1,5 +1,5 @@
 import type { LoginOptions, SessionEngine } from '../core/engine.js';
-import { SessionStateError } from '../core/errors.js';
+import { SessionStateError, SessionStoreError } from '../core/errors.js';
 import { isForbiddenKey } from '../core/record.js';
 import type { SessionInfo, SessionState } from '../core/state.js';
 import { Cookie } from './cookie.js';
@@ -19,6 +19,8 @@ export interface SessionBinding {
   replace(session: Session): void;
   /** Writes the session now (used by `save`). */
   commit(): Promise<void>;
+  /** A store failure met inside the handler: the response becomes a 503 whatever the handler sends. */
+  storeFailure: SessionStoreError | null;
 }
 
 /** Read-only facts about the session; never the token. */
@@ -51,9 +53,11 @@ function binding(session: Session): SessionBinding {
  * request and the response fails closed when it is committed.
  */
 function settle<T>(
-  work: Promise<T>,
+  bound: SessionBinding,
+  tracked: Promise<T>,
   callback?: (error?: unknown, value?: T) => void,
 ): Promise<T> | undefined {
+  const work = track(bound, tracked);
   if (callback) {
     work.then(
       (value) => callback(undefined, value),
@@ -63,6 +67,14 @@ function settle<T>(
   }
   work.catch(() => {});
   return work;
+}
+
+/** Remembers a store failure on the request, so the response fails closed (S49). */
+function track<T>(bound: SessionBinding, work: Promise<T>): Promise<T> {
+  return work.catch((error: unknown) => {
+    if (error instanceof SessionStoreError) bound.storeFailure ??= error;
+    throw error;
+  });
 }
 
 /** Copies the application's data off a Session object into a null-prototype object (S51). */
@@ -118,6 +130,7 @@ export class Session {
   /** Rotation: a new token, same data; the old token stops working at once. */
   regenerate(callback?: Callback): Promise<void> | undefined {
     return settle(
+      binding(this),
       this.#rotate((engine, state) => engine.rotate(state, { keepData: true })),
       callback,
     );
@@ -126,6 +139,7 @@ export class Session {
   /** Ends the session in the store and expires the cookie; `req.session` becomes empty and anonymous. */
   destroy(callback?: Callback): Promise<void> | undefined {
     return settle(
+      binding(this),
       this.#rotate((engine, state) => engine.logout(state)),
       callback,
     );
@@ -139,6 +153,7 @@ export class Session {
   /** Re-reads the session from the store, dropping unsaved changes. */
   reload(callback?: Callback): Promise<void> | undefined {
     return settle(
+      binding(this),
       this.#rotate((engine, state) => engine.reload(state)),
       callback,
     );
@@ -148,7 +163,7 @@ export class Session {
   save(callback?: Callback): Promise<void> | undefined {
     const bound = binding(this);
     bound.state.forceSave = true;
-    return settle(bound.commit(), callback);
+    return settle(bound, bound.commit(), callback);
   }
 
   /** Re-sends the cookie with a fresh Max-Age on this response. */
@@ -166,6 +181,7 @@ export class Session {
   /** Signs a user in: rotation, user id, authentication time; pre-login data dropped but `keep` (S19). */
   login(userId: string, options?: LoginOptions, callback?: Callback): Promise<void> | undefined {
     return settle(
+      binding(this),
       this.#rotate((engine, state) => engine.login(state, userId, options)),
       callback,
     );
@@ -174,6 +190,7 @@ export class Session {
   /** Records a fresh authentication (step-up) and rotates; never creates a second session. */
   reauthenticate(callback?: Callback): Promise<void> | undefined {
     return settle(
+      binding(this),
       this.#rotate((engine, state) => engine.reauthenticate(state)),
       callback,
     );
@@ -181,10 +198,13 @@ export class Session {
 
   /** The signed-in user's sessions (device list), with `current` marking this one. */
   async listSessions(): Promise<SessionInfo[]> {
-    const { engine, state } = binding(this);
-    const userId = state.record?.userId;
+    const bound = binding(this);
+    const userId = bound.state.record?.userId;
     if (!userId) return [];
-    return engine.listUserSessions(userId, { currentHandle: state.record?.handle ?? null });
+    return track(
+      bound,
+      bound.engine.listUserSessions(userId, { currentHandle: bound.state.record?.handle ?? null }),
+    );
   }
 
   /** Signs out one of the user's own sessions by handle; false if no such session of theirs. */
@@ -196,7 +216,7 @@ export class Session {
       await this.destroy();
       return true;
     }
-    return engine.revoke(handle, { userId, by: userId });
+    return track(binding(this), engine.revoke(handle, { userId, by: userId }));
   }
 
   /** Signs out every other session of the user, or all of them with `includeCurrent`. */
@@ -204,9 +224,12 @@ export class Session {
     const { engine, state } = binding(this);
     const userId = state.record?.userId;
     if (!userId) return 0;
-    const count = await engine.revokeUserSessions(
-      userId,
-      options.includeCurrent ? { by: userId } : { exceptHandle: state.record!.handle, by: userId },
+    const count = await track(
+      binding(this),
+      engine.revokeUserSessions(
+        userId,
+        options.includeCurrent ? { by: userId } : { exceptHandle: state.record!.handle, by: userId },
+      ),
     );
     if (options.includeCurrent) await this.destroy();
     return count;

@@ -13,6 +13,8 @@ export interface ConformanceOptions {
   cleanup?: () => Promise<void> | void;
   /** Skip the checks the store says it cannot promise (wrapped connect stores). */
   honourCapabilities?: boolean;
+  /** The backend removes expired records by itself (Redis TTL, connect stores): pruneExpired may return 0. */
+  expiresByItself?: boolean;
 }
 
 /** A valid record with random handle and secret hash; fields may be overridden. */
@@ -84,7 +86,7 @@ export function runStoreConformance(options: ConformanceOptions): void {
         unset: ['drop'],
         meta: { lastSeenAt: record.lastSeenAt + 1000, idleExpiresAt: record.idleExpiresAt + 1000 },
       });
-      assert.ok(next);
+      assert.ok(next, 'update returns the new record');
       assert.equal(next.version, record.version + 1);
       assert.deepEqual(JSON.parse(next.data), { keep: 1, change: 'x', added: { deep: true } });
       const read = await store.get(record.handle);
@@ -113,7 +115,8 @@ export function runStoreConformance(options: ConformanceOptions): void {
       return undefined;
     });
 
-    it('S29 a logout racing slow writers leaves no session (200 runs)', async () => {
+    it('S29 a logout racing slow writers leaves no session (200 runs)', async (t) => {
+      if (needs('atomicUpdate')) return t.skip('store does not promise atomic updates');
       for (let run = 0; run < 200; run++) {
         const record = makeRecord({ userId: user() });
         await store.create(record);
@@ -124,6 +127,7 @@ export function runStoreConformance(options: ConformanceOptions): void {
         ]);
         assert.equal(await store.get(record.handle), null, `run ${run}`);
       }
+      return undefined;
     });
 
     it('replaces a session atomically on rotation', async () => {
@@ -166,7 +170,7 @@ export function runStoreConformance(options: ConformanceOptions): void {
         (await store.listByUser(alice)).map((r) => r.handle),
         [mine[0]!.handle],
       );
-      assert.ok(await store.get(theirs.handle));
+      assert.ok(await store.get(theirs.handle), 'another user keeps their session');
       assert.deepEqual(await store.destroyByUser(alice), [mine[0]!.handle]);
       assert.deepEqual(await store.listByUser(alice), []);
       return undefined;
@@ -212,10 +216,11 @@ export function runStoreConformance(options: ConformanceOptions): void {
       const absoluteGone = makeRecord({ absoluteExpiresAt: now - 1000, idleExpiresAt: now + 1000 });
       const live = makeRecord();
       for (const record of [expired, absoluteGone, live]) await store.create(record);
-      assert.ok((await store.pruneExpired(now)) >= 2);
+      const pruned = await store.pruneExpired(now);
+      if (!options.expiresByItself) assert.ok(pruned >= 2, `pruned ${pruned}`);
       assert.equal(await store.get(expired.handle), null);
       assert.equal(await store.get(absoluteGone.handle), null);
-      assert.ok(await store.get(live.handle));
+      assert.ok(await store.get(live.handle), 'a live session survives pruning');
     });
 
     it('keeps hostile data keys as plain text', async () => {

@@ -1,0 +1,236 @@
+import { SessionConfigError } from '../core/errors.js';
+import { expiresAt, type SessionPatch, type SessionRecord } from '../core/record.js';
+import type { SessionStore, StoreCapabilities } from '../core/store.js';
+import { type RedisClientLike, type RedisCommands, redisCommands } from './redis/client.js';
+import { decodeRecord, encodePatch, encodeRecord, replyPairs } from './redis/codec.js';
+import { CREATE, DESTROY_IF_USER, INDEX_ADD, INDEX_READ, REPLACE, TAKE, UPDATE } from './redis/scripts.js';
+
+export type { RedisClientLike } from './redis/client.js';
+
+/**
+ * Every command the store sends or runs inside its scripts: what a least-privilege ACL user needs
+ * (`+hgetall +evalsha …`, keys `~<prefix>*`). ioredis's ready check also runs INFO, and Cluster
+ * clients read the slot map (CLUSTER SLOTS or SHARDS).
+ */
+export const REDIS_ACL_COMMANDS: readonly string[] = [
+  'hgetall',
+  'evalsha',
+  'eval',
+  'zrem',
+  'exists',
+  'hset',
+  'hdel',
+  'hincrby',
+  'hmget',
+  'hget',
+  'del',
+  'pexpire',
+  'pttl',
+  'zadd',
+  'zrange',
+  'zremrangebyscore',
+];
+
+export interface RedisStoreOptions {
+  /**
+   * A connected node-redis v5 client or cluster, or an ioredis `Redis` or `Cluster`. The store
+   * does not own it: `close()` leaves it open. Configure it to reconnect by itself and not to queue
+   * commands while offline (see docs/operations-redis.md).
+   */
+  client: RedisClientLike;
+  /** Prefix of every key; must not contain `{` or `}` (they are the Cluster hash tags). @default 'coatcheck:' */
+  prefix?: string;
+  /** Clock for TTLs and index pruning; the same clock as the engine's. @default Date.now */
+  now?: () => number;
+}
+
+/**
+ * The Redis store, standalone or Cluster, on node-redis or ioredis. One hash per session
+ * (`<prefix>s:{<handle>}`) with a TTL of min(idle, absolute) expiry; one sorted set per user
+ * (`<prefix>u:{<userId>}`, handle scored by absolute expiry). Writes are Lua scripts on one key,
+ * reads one HGETALL, and nothing ever runs KEYS or SCAN.
+ *
+ * @example
+ * import { createClient } from 'redis';
+ * const client = createClient({ url: process.env.REDIS_URL, disableOfflineQueue: true });
+ * await client.connect();
+ * const store = new RedisStore({ client });
+ */
+export class RedisStore implements SessionStore {
+  readonly capabilities: StoreCapabilities = { userIndex: true, atomicUpdate: true };
+  readonly prefix: string;
+  readonly #redis: RedisCommands;
+  readonly #now: () => number;
+
+  constructor(options: RedisStoreOptions) {
+    if (typeof options !== 'object' || options === null) {
+      throw new SessionConfigError('client', 'RedisStore needs { client }');
+    }
+    this.#redis = redisCommands(options.client);
+    const prefix = options.prefix ?? 'coatcheck:';
+    if (typeof prefix !== 'string' || /[{}]/.test(prefix)) {
+      throw new SessionConfigError('prefix', 'must be a string without { or }');
+    }
+    this.prefix = prefix;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Key of a session's hash; the handle is its hash tag. */
+  sessionKey(handle: string): string {
+    return `${this.prefix}s:{${handle}}`;
+  }
+
+  /** Key of a user's index; the user id is its hash tag. */
+  userKey(userId: string): string {
+    return `${this.prefix}u:{${userId}}`;
+  }
+
+  async get(handle: string): Promise<SessionRecord | null> {
+    return decodeRecord(handle, replyPairs(await this.#redis.hgetall(this.sessionKey(handle))));
+  }
+
+  async create(record: SessionRecord): Promise<boolean> {
+    const created = await this.#redis.run(CREATE, [this.sessionKey(record.handle)], this.#createArgs(record));
+    if (Number(created) !== 1) return false;
+    await this.#indexNew(record);
+    return true;
+  }
+
+  async update(handle: string, patch: SessionPatch): Promise<SessionRecord | null> {
+    const meta = patch.meta ?? {};
+    const movesUser = 'userId' in meta && meta.userId !== undefined;
+    const before = movesUser ? await this.get(handle) : null;
+    if (movesUser && !before) return null;
+    // The client already holds this session's cookie: the new user's index must list it before
+    // the session is theirs, or a crash in between would hide it from "sign out everywhere".
+    if (before && meta.userId)
+      await this.#index(meta.userId, meta.absoluteExpiresAt ?? before.absoluteExpiresAt, handle);
+
+    const { remove, set } = encodePatch(patch);
+    const reply = await this.#redis.run(
+      UPDATE,
+      [this.sessionKey(handle)],
+      [String(this.#now()), String(remove.length), ...remove, ...set],
+    );
+    if (reply === null || reply === undefined) return null;
+    const next = decodeRecord(handle, replyPairs(reply));
+    if (!next) return null;
+    // Indexed again after the write: a listing that healed the index in between cannot hide the session.
+    if (next.userId !== null && (movesUser || 'absoluteExpiresAt' in meta)) {
+      await this.#index(next.userId, next.absoluteExpiresAt, handle);
+    }
+    if (before?.userId && before.userId !== next.userId) {
+      await this.#redis.zrem(this.userKey(before.userId), [handle]);
+    }
+    return next;
+  }
+
+  /**
+   * Rotation. On a standalone server one script removes the old session and creates the new one.
+   * In a Cluster the two keys live in different slots, so the old session is removed first and the
+   * new one created after: a failure in between fails closed (the user signs in again), and never
+   * leaves both tokens alive. Returns false when the old session is gone (or the new handle is
+   * taken; in a Cluster the old session is then already removed).
+   */
+  async replace(oldHandle: string, next: SessionRecord): Promise<boolean> {
+    const oldKey = this.sessionKey(oldHandle);
+    const newKey = this.sessionKey(next.handle);
+    if (this.#redis.cluster) {
+      const oldUserId = await this.#redis.run(TAKE, [oldKey], []);
+      if (oldUserId === null || oldUserId === undefined) return false;
+      const [, created] = await Promise.all([
+        this.#unindex(String(oldUserId), oldHandle),
+        this.#redis.run(CREATE, [newKey], this.#createArgs(next)),
+      ]);
+      if (Number(created) !== 1) return false;
+      await this.#indexNew(next);
+      return true;
+    }
+    const oldUserId = await this.#redis.run(REPLACE, [oldKey, newKey], this.#createArgs(next));
+    if (oldUserId === null || oldUserId === undefined) return false;
+    await Promise.all([this.#unindex(String(oldUserId), oldHandle), this.#indexNew(next)]);
+    return true;
+  }
+
+  async destroy(handle: string): Promise<boolean> {
+    const userId = await this.#redis.run(TAKE, [this.sessionKey(handle)], []);
+    if (userId === null || userId === undefined) return false;
+    await this.#unindex(String(userId), handle);
+    return true;
+  }
+
+  /**
+   * The user's sessions: the index (members past their absolute expiry dropped on the way), then
+   * each session fetched. Members whose session is gone or belongs to someone else are removed.
+   */
+  async listByUser(userId: string): Promise<SessionRecord[]> {
+    const handles = await this.#indexed(userId);
+    // Sent together: node-redis and ioredis pipeline commands issued in the same tick, and in a
+    // Cluster each goes to its own slot's node (MGET across slots would be refused).
+    const records = await Promise.all(handles.map((handle) => this.get(handle)));
+    const live: SessionRecord[] = [];
+    const stale: string[] = [];
+    records.forEach((record, i) => {
+      if (record && record.userId === userId) live.push(record);
+      else stale.push(handles[i]!);
+    });
+    await this.#redis.zrem(this.userKey(userId), stale);
+    return live;
+  }
+
+  /** O(that user's sessions): each indexed session is removed only if it still belongs to the user. */
+  async destroyByUser(userId: string, options: { exceptHandle?: string } = {}): Promise<string[]> {
+    const handles = (await this.#indexed(userId)).filter((handle) => handle !== options.exceptHandle);
+    const removed = await Promise.all(
+      handles.map((handle) => this.#redis.run(DESTROY_IF_USER, [this.sessionKey(handle)], [userId])),
+    );
+    await this.#redis.zrem(this.userKey(userId), handles);
+    return handles.filter((_, i) => Number(removed[i]) === 1);
+  }
+
+  /**
+   * Always 0: Redis removes each session itself when its TTL runs out, and user indexes expire with
+   * their longest-lived member and are pruned whenever they are read. Nothing here scans the keyspace.
+   */
+  async pruneExpired(_now: number): Promise<number> {
+    return 0;
+  }
+
+  /** The client belongs to the application, which closes it. */
+  async close(): Promise<void> {}
+
+  #createArgs(record: SessionRecord): string[] {
+    return [String(Math.ceil(expiresAt(record) - this.#now())), ...encodeRecord(record)];
+  }
+
+  // The index entry is written after the session: the token has not reached anyone yet (the
+  // engine commits before it responds), so a crash in between leaves only an unusable orphan that
+  // expires, and a listing that heals the index never removes a live session's entry.
+  async #indexNew(record: SessionRecord): Promise<void> {
+    if (record.userId === null) return;
+    try {
+      await this.#index(record.userId, record.absoluteExpiresAt, record.handle);
+    } catch (error) {
+      // An unindexed session would escape "sign out everywhere": remove it and fail the request.
+      await this.#redis.run(TAKE, [this.sessionKey(record.handle)], []).catch(() => {});
+      throw error;
+    }
+  }
+
+  async #index(userId: string, absoluteExpiresAt: number, handle: string): Promise<void> {
+    await this.#redis.run(
+      INDEX_ADD,
+      [this.userKey(userId)],
+      [String(absoluteExpiresAt), handle, String(this.#now())],
+    );
+  }
+
+  async #unindex(userId: string, handle: string): Promise<void> {
+    if (userId !== '') await this.#redis.zrem(this.userKey(userId), [handle]);
+  }
+
+  async #indexed(userId: string): Promise<string[]> {
+    const reply = await this.#redis.run(INDEX_READ, [this.userKey(userId)], [String(this.#now())]);
+    return Array.isArray(reply) ? reply.map(String) : [];
+  }
+}

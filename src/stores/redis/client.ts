@@ -1,0 +1,107 @@
+import { SessionConfigError } from '../../core/errors.js';
+import type { RedisScript } from './scripts.js';
+
+type AnyFunction = (...args: never[]) => unknown;
+
+/**
+ * A node-redis v5 client or cluster (`createClient()`, `createCluster()`, `createSentinel()`), or an
+ * ioredis `Redis` or `Cluster`. Recognised by shape, so neither driver is imported.
+ */
+export type RedisClientLike =
+  | { hGetAll: AnyFunction; evalSha: AnyFunction; eval: AnyFunction; zRem: AnyFunction }
+  | { hgetall: AnyFunction; evalsha: AnyFunction; eval: AnyFunction; zrem: AnyFunction };
+
+interface NodeRedisLike {
+  hGetAll(key: string): Promise<unknown>;
+  evalSha(sha: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
+  eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
+  zRem(key: string, members: string[]): Promise<unknown>;
+  masters?: unknown;
+}
+
+interface IoRedisLike {
+  hgetall(key: string): Promise<unknown>;
+  evalsha(sha: string, numKeys: number, ...args: string[]): Promise<unknown>;
+  eval(script: string, numKeys: number, ...args: string[]): Promise<unknown>;
+  zrem(key: string, ...members: string[]): Promise<unknown>;
+  isCluster?: boolean;
+}
+
+interface Emitter {
+  on?(event: 'error', listener: (error: unknown) => void): unknown;
+  listenerCount?(event: 'error'): number;
+}
+
+/** The few operations the store needs, the same for both drivers. */
+export interface RedisCommands {
+  /** Whether keys of different slots may not meet in one command (Redis Cluster). */
+  readonly cluster: boolean;
+  hgetall(key: string): Promise<unknown>;
+  run(script: RedisScript, keys: string[], args: string[]): Promise<unknown>;
+  zrem(key: string, members: string[]): Promise<void>;
+}
+
+const isNoScript = (error: unknown) => /^NOSCRIPT/.test(String((error as { message?: unknown })?.message));
+
+function withFallback(
+  evalSha: (sha: string) => Promise<unknown>,
+  evalSource: (source: string) => Promise<unknown>,
+  script: RedisScript,
+): Promise<unknown> {
+  // The script cache is per server and empties at restart or failover: load it again by EVAL.
+  return evalSha(script.sha).catch((error: unknown) => {
+    if (isNoScript(error)) return evalSource(script.source);
+    throw error;
+  });
+}
+
+function fromNodeRedis(client: NodeRedisLike): RedisCommands {
+  return {
+    cluster: 'masters' in client,
+    hgetall: (key) => client.hGetAll(key),
+    run: (script, keys, args) =>
+      withFallback(
+        (sha) => client.evalSha(sha, { keys, arguments: args }),
+        (source) => client.eval(source, { keys, arguments: args }),
+        script,
+      ),
+    zrem: async (key, members) => {
+      if (members.length) await client.zRem(key, members);
+    },
+  };
+}
+
+function fromIoredis(client: IoRedisLike): RedisCommands {
+  return {
+    cluster: client.isCluster === true,
+    hgetall: (key) => client.hgetall(key),
+    run: (script, keys, args) =>
+      withFallback(
+        (sha) => client.evalsha(sha, keys.length, ...keys, ...args),
+        (source) => client.eval(source, keys.length, ...keys, ...args),
+        script,
+      ),
+    zrem: async (key, members) => {
+      if (members.length) await client.zrem(key, ...members);
+    },
+  };
+}
+
+/** Wraps whichever driver was given; throws SessionConfigError naming `client` for anything else. */
+export function redisCommands(client: unknown): RedisCommands {
+  const candidate = client as Partial<NodeRedisLike & IoRedisLike> & Emitter;
+  let commands: RedisCommands;
+  if (typeof candidate?.hGetAll === 'function' && typeof candidate.evalSha === 'function') {
+    commands = fromNodeRedis(candidate as NodeRedisLike);
+  } else if (typeof candidate?.hgetall === 'function' && typeof candidate.evalsha === 'function') {
+    commands = fromIoredis(candidate as IoRedisLike);
+  } else {
+    throw new SessionConfigError('client', 'must be a node-redis (v5) or ioredis client or cluster');
+  }
+  // node-redis emits 'error' on every lost connection, and an emitter without a listener would
+  // crash the process; the failed calls already surface as SessionStoreError (503, fail closed).
+  if (typeof candidate.on === 'function' && candidate.listenerCount?.('error') === 0) {
+    candidate.on('error', () => {});
+  }
+  return commands;
+}

@@ -1,0 +1,101 @@
+import { createHash } from 'node:crypto';
+
+/** A Lua script and its SHA-1, for EVALSHA with a fallback to EVAL on NOSCRIPT. */
+export interface RedisScript {
+  readonly name: string;
+  readonly source: string;
+  readonly sha: string;
+}
+
+function script(name: string, source: string): RedisScript {
+  return { name, source, sha: createHash('sha1').update(source).digest('hex') };
+}
+
+// Every script touches only the keys it declares, and all but REPLACE exactly one, so each runs on
+// one Cluster slot. Fields are written one HSET at a time: unpack() has a stack limit of ~8000.
+// TTLs are relative to the application's clock (ARGV), so a skewed Redis clock cannot shorten
+// sessions; PEXPIRE with a value <= 0 deletes the key, which is what an expired record deserves.
+
+/** KEYS[1] session; ARGV[1] TTL ms; ARGV[2..] field, value pairs. Returns 1, or 0 when the handle is taken. */
+export const CREATE = script(
+  'create',
+  `if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return 1`,
+);
+
+/**
+ * KEYS[1] session; ARGV[1] now ms; ARGV[2] n; ARGV[3 .. 2+n] fields to delete; then field, value
+ * pairs. Writes only if the session still exists (S29: no resurrection), bumps the version, keeps
+ * the TTL at min(idle, absolute) expiry, and returns the new hash; nil when the session is gone.
+ */
+export const UPDATE = script(
+  'update',
+  `local key = KEYS[1]
+if redis.call('EXISTS', key) == 0 then return false end
+local n = tonumber(ARGV[2])
+for i = 3, 2 + n do redis.call('HDEL', key, ARGV[i]) end
+for i = 3 + n, #ARGV, 2 do redis.call('HSET', key, ARGV[i], ARGV[i + 1]) end
+redis.call('HINCRBY', key, 'version', 1)
+local times = redis.call('HMGET', key, 'idleExpiresAt', 'absoluteExpiresAt')
+local record = redis.call('HGETALL', key)
+if times[1] and times[2] then
+  local expires = math.min(tonumber(times[1]), tonumber(times[2]))
+  redis.call('PEXPIRE', key, string.format('%.0f', expires - tonumber(ARGV[1])))
+end
+return record`,
+);
+
+/** KEYS[1] session. Deletes it if it exists and returns its user id ('' for none); nil when it was gone. */
+export const TAKE = script(
+  'take',
+  `local userId = redis.call('HGET', KEYS[1], 'userId')
+if redis.call('DEL', KEYS[1]) == 0 then return false end
+return userId or ''`,
+);
+
+/**
+ * KEYS[1] old session, KEYS[2] new session; ARGV as CREATE. Standalone servers only (the keys live
+ * in different slots): the rotation is one atomic step. Returns the old user id ('' for none), or
+ * nil, writing nothing, when the old session is gone or the new handle is taken.
+ */
+export const REPLACE = script(
+  'replace',
+  `if redis.call('EXISTS', KEYS[2]) == 1 then return false end
+local userId = redis.call('HGET', KEYS[1], 'userId')
+if redis.call('DEL', KEYS[1]) == 0 then return false end
+for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
+redis.call('PEXPIRE', KEYS[2], ARGV[1])
+return userId or ''`,
+);
+
+/** KEYS[1] session; ARGV[1] user id. Deletes the session only if it belongs to that user; returns 1 or 0. */
+export const DESTROY_IF_USER = script(
+  'destroy-if-user',
+  `if redis.call('HGET', KEYS[1], 'userId') ~= ARGV[1] then return 0 end
+return redis.call('DEL', KEYS[1])`,
+);
+
+/**
+ * KEYS[1] user index; ARGV[1] score (absolute expiry ms); ARGV[2] handle; ARGV[3] now ms. Adds the
+ * handle and keeps the index alive as long as its longest-lived member, so the index of a user who
+ * never returns expires too.
+ */
+export const INDEX_ADD = script(
+  'index-add',
+  `local ttl = tonumber(ARGV[1]) - tonumber(ARGV[3])
+if ttl <= 0 then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+if redis.call('PTTL', KEYS[1]) < ttl then
+  redis.call('PEXPIRE', KEYS[1], string.format('%.0f', ttl))
+end
+return 1`,
+);
+
+/** KEYS[1] user index; ARGV[1] now ms. Drops members past their absolute expiry, returns the rest. */
+export const INDEX_READ = script(
+  'index-read',
+  `redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+return redis.call('ZRANGE', KEYS[1], 0, -1)`,
+);

@@ -1,0 +1,293 @@
+/**
+ * Real redis-server processes for the tests: standalone or a 3-master Cluster, on free loopback
+ * ports with throwaway directories, stopped by their own PID.
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Cluster, Redis } from 'ioredis';
+import { createClient, createCluster } from 'redis';
+import type { RedisClientLike } from '../../src/stores/redis.js';
+import { requireBinary } from './servers.js';
+
+const run = promisify(execFile);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Path of redis-server, or null (tests skip outside CI; in CI requireBinary throws). */
+export const redisServerBinary = requireBinary('redis-server');
+const redisCliBinary = redisServerBinary ? requireBinary('redis-cli') : null;
+
+/** Whether the Redis tests can run here. */
+export const hasRedis = redisServerBinary !== null && redisCliBinary !== null;
+
+export interface RedisServer {
+  url: string;
+  port: number;
+  /** PID of the current process (changes after restart). */
+  readonly pid: number;
+  dir: string;
+  /** Stops the server (SIGTERM by default, SIGKILL for a crash) and waits for it to exit. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
+  /** Starts it again on the same port and directory (data survives only with appendonly). */
+  restart(): Promise<void>;
+  /** Runs one command with redis-cli and returns its raw output. */
+  cli(...args: string[]): Promise<string>;
+  /** Stops the server and removes its directory. */
+  dispose(): Promise<void>;
+}
+
+export interface StartRedisOptions {
+  /** Extra redis-server arguments, e.g. ['--appendonly', 'yes']. */
+  args?: string[];
+  port?: number;
+}
+
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/** A free port whose Cluster bus port (port + 10000) is free too. */
+async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 30_000);
+    if ((await portIsFree(port)) && (await portIsFree(port + 10_000))) return port;
+  }
+  throw new Error('no free port found');
+}
+
+export async function cli(port: number, ...args: string[]): Promise<string> {
+  const { stdout } = await run(redisCliBinary!, ['-h', '127.0.0.1', '-p', String(port), ...args], {
+    timeout: 10_000,
+  });
+  return stdout;
+}
+
+async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check().catch(() => false)) return;
+    await sleep(50);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+/** Starts redis-server on a free 127.0.0.1 port, without RDB snapshots and (by default) without AOF. */
+export async function startRedis(options: StartRedisOptions = {}): Promise<RedisServer> {
+  if (!hasRedis) throw new Error('redis-server is not installed');
+  const port = options.port ?? (await freePort());
+  const dir = mkdtempSync(join(tmpdir(), 'coatcheck-redis-'));
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--dir',
+    dir,
+    '--logfile',
+    join(dir, 'redis.log'),
+    ...(options.args ?? []),
+  ];
+  let child: ChildProcess;
+  const launch = async () => {
+    child = spawn(redisServerBinary!, args, { stdio: 'ignore' });
+    child.once('error', () => {});
+    const pid = child.pid;
+    // A test process that dies early must not leave its servers behind.
+    const reap = () => {
+      if (pid && child.pid === pid && child.exitCode === null && child.signalCode === null) process.kill(pid);
+    };
+    process.once('exit', reap);
+    child.once('exit', () => process.off('exit', reap));
+    await waitFor(async () => (await cli(port, 'PING')).trim() === 'PONG', `redis-server on ${port}`);
+  };
+  const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
+    if (child.exitCode === null && child.signalCode === null && child.pid) process.kill(child.pid, signal);
+    await exited(child);
+  };
+  await launch();
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    get pid() {
+      return child.pid!;
+    },
+    dir,
+    stop,
+    restart: launch,
+    cli: (...command) => cli(port, ...command),
+    dispose: async () => {
+      await stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface RedisCluster {
+  nodes: { host: string; port: number }[];
+  /** `redis://` URLs of the nodes. */
+  urls: string[];
+  servers: RedisServer[];
+  stop(): Promise<void>;
+}
+
+/** Starts 3 masters with cluster mode on, joins them (no replicas) and waits for cluster_state:ok. */
+export async function startRedisCluster(): Promise<RedisCluster> {
+  const servers: RedisServer[] = [];
+  try {
+    for (let i = 0; i < 3; i++) {
+      servers.push(
+        await startRedis({
+          args: [
+            '--cluster-enabled',
+            'yes',
+            '--cluster-config-file',
+            'nodes.conf',
+            '--cluster-node-timeout',
+            '5000',
+          ],
+        }),
+      );
+    }
+    const addresses = servers.map((server) => `127.0.0.1:${server.port}`);
+    await run(
+      redisCliBinary!,
+      ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes'],
+      {
+        timeout: 30_000,
+      },
+    );
+    for (const server of servers) {
+      await waitFor(
+        async () => /cluster_state:ok/.test(await server.cli('CLUSTER', 'INFO')),
+        `cluster_state:ok on ${server.port}`,
+        30_000,
+      );
+    }
+  } catch (error) {
+    await Promise.all(servers.map((server) => server.dispose()));
+    throw error;
+  }
+  return {
+    nodes: servers.map((server) => ({ host: '127.0.0.1', port: server.port })),
+    urls: servers.map((server) => server.url),
+    servers,
+    stop: async () => {
+      await Promise.all(servers.map((server) => server.dispose()));
+    },
+  };
+}
+
+export type ClientKind = 'node-redis' | 'ioredis';
+
+export type NodeRedisClient = ReturnType<typeof createClient>;
+export interface Connection<C> {
+  client: C;
+  close(): Promise<void>;
+}
+
+/** A connected client of either driver for a server or a cluster, and how to close it. */
+export async function connectRedis(
+  kind: 'node-redis',
+  target: RedisServer,
+): Promise<Connection<NodeRedisClient>>;
+export async function connectRedis(kind: 'ioredis', target: RedisServer): Promise<Connection<Redis>>;
+export async function connectRedis(
+  kind: ClientKind,
+  target: RedisServer | RedisCluster,
+): Promise<Connection<RedisClientLike>>;
+export async function connectRedis(
+  kind: ClientKind,
+  target: RedisServer | RedisCluster,
+): Promise<Connection<RedisClientLike>> {
+  if ('urls' in target) {
+    if (kind === 'node-redis') {
+      const client = createCluster({ rootNodes: [{ url: target.urls[0]! }] });
+      await client.connect();
+      return { client, close: () => client.close() };
+    }
+    const client = new Cluster(target.nodes);
+    return { client, close: async () => void (await client.quit()) };
+  }
+  if (kind === 'node-redis') {
+    const client = createClient({ url: target.url });
+    await client.connect();
+    return { client, close: () => client.close() };
+  }
+  const client = new Redis(target.url);
+  return { client, close: async () => void (await client.quit()) };
+}
+
+/** Calls per command since the last `CONFIG RESETSTAT`, summed over servers; the test's own tooling left out. */
+export async function commandCounts(servers: RedisServer[]): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  for (const server of servers) {
+    const text = await server.cli('INFO', 'commandstats');
+    for (const [, name, calls] of text.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
+      if (/^(config|info|command|ping|hello|client|cluster)\b/.test(name!)) continue;
+      counts.set(name!, (counts.get(name!) ?? 0) + Number(calls));
+    }
+  }
+  return counts;
+}
+
+/** Resets the command statistics of every server. */
+export async function resetCommandCounts(servers: RedisServer[]): Promise<void> {
+  await Promise.all(servers.map((server) => server.cli('CONFIG', 'RESETSTAT')));
+}
+
+/**
+ * The commands clients sent while `work` ran, in order, from MONITOR on every server: commands run
+ * inside scripts (`[0 lua]`) and the test's own tooling are left out, so each entry is one command
+ * on the wire.
+ */
+export async function recordCommands(
+  servers: RedisServer[],
+  work: () => Promise<unknown>,
+): Promise<string[]> {
+  const monitors = servers.map((server) => {
+    const child = spawn(redisCliBinary!, ['-h', '127.0.0.1', '-p', String(server.port), 'MONITOR'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    let output = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      output += chunk;
+    });
+    return { server, child, output: () => output };
+  });
+  try {
+    for (const monitor of monitors) await waitFor(async () => monitor.output().startsWith('OK'), 'MONITOR');
+    await work();
+    const marker = `end-of-work-${Date.now()}`;
+    for (const monitor of monitors) {
+      await monitor.server.cli('ECHO', marker);
+      await waitFor(async () => monitor.output().includes(marker), 'MONITOR marker');
+    }
+  } finally {
+    for (const { child } of monitors) if (child.pid && child.exitCode === null) process.kill(child.pid);
+    await Promise.all(monitors.map(({ child }) => exited(child)));
+  }
+  const lines = monitors.flatMap((monitor) => monitor.output().split('\n'));
+  return lines
+    .map((line) => /^(\d+\.\d+) \[\d+ ([^\]]+)\] "([^"]+)"/.exec(line))
+    .filter((match): match is RegExpExecArray => match !== null && match[2] !== 'lua')
+    .map((match) => ({ time: Number(match[1]), command: match[3]!.toLowerCase() }))
+    .filter(({ command }) => !/^(echo|config|info|command|ping|hello|client|cluster|monitor)$/.test(command))
+    .sort((a, b) => a.time - b.time)
+    .map(({ command }) => command);
+}
