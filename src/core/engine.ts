@@ -1,11 +1,12 @@
 import { randomBase64url } from './encoding.js';
-import { SessionLimitError, SessionStateError } from './errors.js';
+import { SessionStateError } from './errors.js';
 import { createEventBus, type SessionEvent, type SessionEventListener } from './events.js';
+import { createSessionLimiter } from './limits.js';
 import { deviceOf, loadSession, readRecordInto } from './load.js';
 import { resolveOptions, type SessionEngineOptions } from './options.js';
 import { diffData, parseData, type SessionPatch, type SessionRecord } from './record.js';
 import type { RequestInfo, SessionInfo, SessionState } from './state.js';
-import { toSessionInfo } from './state.js';
+import { adopt, endLocally, pickData, toSessionInfo } from './state.js';
 import { createStoreCall } from './store-calls.js';
 import { isHandle, issueToken, newHandle as randomHandle } from './token.js';
 
@@ -67,6 +68,7 @@ export function createSessionEngine(engineOptions: SessionEngineOptions): Sessio
     options.warn(`coatcheck: event listener threw: ${String(error)}`),
   );
   const call = createStoreCall(options.storeTimeoutMs, events);
+  const limiter = createSessionLimiter({ options, call, events });
 
   const context = (state: SessionState) => ({
     ip: state.info.ip,
@@ -113,16 +115,6 @@ export function createSessionEngine(engineOptions: SessionEngineOptions): Sessio
     };
   }
 
-  function adopt(state: SessionState, next: SessionRecord & { cookieValue: string }): void {
-    const { cookieValue, ...record } = next;
-    state.record = record;
-    state.dataText = record.data;
-    state.cookieValue = cookieValue;
-    state.cookie = 'set';
-    state.ended = false;
-    state.pendingMeta = null;
-  }
-
   /** Inserts a new record, retrying once on a handle collision (only a custom genid can collide). */
   async function insert(state: SessionState, fields: Partial<SessionRecord>) {
     for (let attempt = 0; attempt < 3; attempt++) {
@@ -132,23 +124,6 @@ export function createSessionEngine(engineOptions: SessionEngineOptions): Sessio
       if (await call('create', () => store.create(record))) return next;
     }
     throw new SessionStateError('could not find a free session handle');
-  }
-
-  function endLocally(state: SessionState): void {
-    state.record = null;
-    state.data = Object.create(null) as Record<string, unknown>;
-    state.dataText = '{}';
-    state.cookieValue = null;
-    state.cookie = 'clear';
-    state.ended = true;
-    state.pendingMeta = null;
-  }
-
-  function pickData(data: Record<string, unknown>, keep: boolean | readonly string[]): string {
-    if (keep === true) return JSON.stringify(data);
-    const kept: Record<string, unknown> = {};
-    for (const key of keep === false ? [] : keep) if (key in data) kept[key] = data[key];
-    return JSON.stringify(kept);
   }
 
   async function swap(state: SessionState, next: SessionRecord & { cookieValue: string }): Promise<boolean> {
@@ -172,44 +147,6 @@ export function createSessionEngine(engineOptions: SessionEngineOptions): Sessio
       });
     }
     return true;
-  }
-
-  async function liveSessionsOf(userId: string) {
-    const records = await call('listByUser', () => store.listByUser(userId));
-    const at = now();
-    return records
-      .filter((r) => r.idleExpiresAt > at && r.absoluteExpiresAt > at)
-      .sort((a, b) => a.createdAt - b.createdAt || (a.handle < b.handle ? -1 : 1));
-  }
-
-  /**
-   * S36, checked again after the new session is stored, so parallel logins settle at no more than
-   * `max`: under 'refuse' a login that finds too many sessions withdraws its own; under
-   * 'evict-oldest' it signs out the oldest others and keeps itself.
-   */
-  async function enforceSessionLimit(state: SessionState, userId: string): Promise<void> {
-    const max = options.maxSessionsPerUser;
-    const current = state.record;
-    if (max === null || !current) return;
-    const live = await liveSessionsOf(userId);
-    if (live.length <= max) return;
-    if (options.sessionLimitPolicy === 'refuse') {
-      await call('destroy', () => store.destroy(current.handle));
-      endLocally(state);
-      throw new SessionLimitError(max);
-    }
-    const others = live.filter((r) => r.handle !== current.handle);
-    for (const record of others.slice(0, live.length - max)) {
-      if (await call('destroy', () => store.destroy(record.handle))) {
-        events.emit({
-          type: 'session.evicted',
-          handle: record.handle,
-          userId,
-          by: 'limit',
-          ...context(state),
-        });
-      }
-    }
   }
 
   const engine: SessionEngine = {
@@ -331,11 +268,7 @@ export function createSessionEngine(engineOptions: SessionEngineOptions): Sessio
       if (typeof userId !== 'string' || userId.length === 0) {
         throw new SessionStateError('login needs a non-empty user id');
       }
-      if (options.maxSessionsPerUser !== null && options.sessionLimitPolicy === 'refuse') {
-        const live = await liveSessionsOf(userId);
-        if (live.length >= options.maxSessionsPerUser)
-          throw new SessionLimitError(options.maxSessionsPerUser);
-      }
+      await limiter.checkBeforeLogin(userId);
       const next = freshRecord(state, { userId, authAt: now(), data: pickData(state.data, keep) });
       // CVE-2022-25896 class: the pre-login token dies with the login; if it is already gone, the
       // login still stands as a new session.
@@ -346,7 +279,7 @@ export function createSessionEngine(engineOptions: SessionEngineOptions): Sessio
         }
       }
       events.emit({ type: 'auth.login.success', handle: state.record?.handle, userId, ...context(state) });
-      await enforceSessionLimit(state, userId);
+      await limiter.enforce(state, userId);
     },
 
     async reauthenticate(state) {

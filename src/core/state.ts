@@ -91,3 +91,33 @@ export function toSessionInfo(record: SessionRecord, currentHandle: string | nul
     current: record.handle === currentHandle,
   };
 }
+
+/** Points the state at a record just written, with the cookie that names it. */
+export function adopt(state: SessionState, next: SessionRecord & { cookieValue: string }): void {
+  const { cookieValue, ...record } = next;
+  state.record = record;
+  state.dataText = record.data;
+  state.cookieValue = cookieValue;
+  state.cookie = 'set';
+  state.ended = false;
+  state.pendingMeta = null;
+}
+
+/** Marks the session as ended in this request: empty, anonymous, cookie expired. */
+export function endLocally(state: SessionState): void {
+  state.record = null;
+  state.data = Object.create(null) as Record<string, unknown>;
+  state.dataText = '{}';
+  state.cookieValue = null;
+  state.cookie = 'clear';
+  state.ended = true;
+  state.pendingMeta = null;
+}
+
+/** The data kept across a login: all of it, or the listed keys. */
+export function pickData(data: Record<string, unknown>, keep: boolean | readonly string[]): string {
+  if (keep === true) return JSON.stringify(data);
+  const kept: Record<string, unknown> = {};
+  for (const key of keep === false ? [] : keep) if (key in data) kept[key] = data[key];
+  return JSON.stringify(kept);
+}

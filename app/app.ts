@@ -1,0 +1,103 @@
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import session, { type SessionMiddleware } from 'coatcheck/express';
+import express, { type Express } from 'express';
+import { createAccounts } from './auth.js';
+import { type Backends, openBackends } from './backends.js';
+import type { AppConfig } from './config.js';
+import type { AppContext } from './context.js';
+import { csrfProtection } from './csrf.js';
+import { errorHandler, loadUser, notFound, onStoreError, securityHeaders } from './middleware.js';
+import { accountPages } from './routes/account-pages.js';
+import { adminPages } from './routes/admin-pages.js';
+import { api } from './routes/api.js';
+import { apiAdmin } from './routes/api-admin.js';
+import { authPages } from './routes/auth-pages.js';
+import { createLoginThrottle } from './throttle/login-throttle.js';
+
+/** The app, ready to be handed to an HTTP(S) server. */
+export interface RunningApp {
+  app: Express;
+  /** The origins forms and API calls may come from (CSRF origin check). */
+  origins: string[];
+  sessions: SessionMiddleware;
+  backends: Backends;
+  /** Closes the stores and connections; the HTTP server is the caller's. */
+  close(): Promise<void>;
+}
+
+/** Options for embedding the app (tests, the CLI). */
+export interface CreateAppOptions {
+  /** Where start-up warnings and unexpected errors go. @default console.warn / console.error */
+  warn?: (message: string) => void;
+  logError?: (error: unknown) => void;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
+
+/**
+ * The origins the app answers on: PUBLIC_ORIGIN when set, else the listening origin, plus its
+ * `localhost` / `127.0.0.1` twin on loopback. Never derived from a request's Host header (S59).
+ */
+export function appOrigins(config: AppConfig): string[] {
+  if (config.publicOrigins.length > 0) return config.publicOrigins;
+  const scheme = config.https ? 'https' : 'http';
+  const hosts = LOOPBACK.has(config.host) ? ['127.0.0.1', 'localhost'] : [config.host];
+  return hosts.map((host) => `${scheme}://${host.includes(':') ? `[${host}]` : host}:${config.port}`);
+}
+
+/**
+ * Builds the reference app on the library's public entry points. `config.port` must be the port
+ * the server really listens on (it names the allowed origin).
+ *
+ * @example
+ * const { app, close } = await createApp(loadConfig());
+ * const server = http.createServer(app).listen(3000);
+ */
+export async function createApp(config: AppConfig, options: CreateAppOptions = {}): Promise<RunningApp> {
+  const warn = options.warn ?? ((message: string) => console.warn(message));
+  const logError = options.logError ?? ((error: unknown) => console.error(error));
+  const backends = await openBackends(config);
+  try {
+    const sessions = session({
+      ...(config.secrets ? { secret: config.secrets } : {}),
+      store: backends.sessionStore,
+      idleTimeoutMs: config.idleTimeoutMs,
+      absoluteTimeoutMs: config.absoluteTimeoutMs,
+      production: config.production,
+      onStoreError,
+      warn,
+    });
+    const throttle = createLoginThrottle(backends.counter, config.throttle);
+    const accounts = await createAccounts(backends.users, throttle);
+    const ctx: AppContext = { config, accounts, users: backends.users, sessions };
+    const origins = appOrigins(config);
+
+    const app = express();
+    app.disable('x-powered-by');
+    app.set('etag', false);
+    app.set('trust proxy', config.trustProxy);
+    app.use(securityHeaders);
+    app.use(
+      '/static',
+      express.static(join(dirname(fileURLToPath(import.meta.url)), 'public'), { maxAge: '1h', index: false }),
+    );
+    app.use(express.urlencoded({ extended: false, limit: '16kb' }));
+    app.use(express.json({ limit: '16kb' }));
+    app.use(sessions);
+    app.use(csrfProtection(origins));
+    app.use(loadUser(ctx));
+    app.use(authPages(ctx));
+    app.use(accountPages(ctx));
+    app.use(adminPages(ctx));
+    app.use('/api/admin', apiAdmin(ctx));
+    app.use('/api', api(ctx));
+    app.use(notFound);
+    app.use(errorHandler((error) => logError(error)));
+
+    return { app, origins, sessions, backends, close: () => backends.close() };
+  } catch (error) {
+    await backends.close();
+    throw error;
+  }
+}

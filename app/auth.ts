@@ -1,0 +1,69 @@
+import { createDummyHash, hashPassword, verifyPassword } from './passwords.js';
+import type { LoginThrottle } from './throttle/login-throttle.js';
+import type { User, UserRepository } from './users/repository.js';
+
+/** The outcome of a sign-in: one generic failure whatever was wrong (email or password). */
+export type SignInResult =
+  | { ok: true; user: User }
+  | { ok: false; reason: 'invalid' }
+  | { ok: false; reason: 'throttled'; retryAfterMs: number };
+
+/** The outcome of a registration: the same whether or not the email was already registered. */
+export type RegisterResult = { ok: true } | { ok: false; reason: 'throttled'; retryAfterMs: number };
+
+/** Registration, sign-in, re-authentication and password change over the user store. */
+export interface Accounts {
+  signIn(input: { email: string; password: string; ip: string }): Promise<SignInResult>;
+  register(input: { email: string; password: string; ip: string }): Promise<RegisterResult>;
+  /** Re-authentication of a signed-in user: same throttle and same generic failure as sign-in. */
+  confirmPassword(input: { user: User; password: string; ip: string }): Promise<SignInResult>;
+  changePassword(user: User, password: string): Promise<void>;
+}
+
+/**
+ * Builds the account operations. Every path does one argon2 hash or verify, known email or not,
+ * so neither the answer nor its timing says whether an account exists.
+ */
+export async function createAccounts(users: UserRepository, throttle: LoginThrottle): Promise<Accounts> {
+  const dummyHash = await createDummyHash();
+
+  async function check(
+    email: string,
+    password: string,
+    ip: string,
+    user: User | null,
+  ): Promise<SignInResult> {
+    const decision = await throttle.checkLogin({ email, ip });
+    if (decision.limited) return { ok: false, reason: 'throttled', retryAfterMs: decision.retryAfterMs };
+    const matches = await verifyPassword(user?.passwordHash ?? dummyHash, password);
+    if (!user || !matches) {
+      await throttle.recordFailure({ email, ip });
+      return { ok: false, reason: 'invalid' };
+    }
+    await throttle.recordSuccess({ email });
+    return { ok: true, user };
+  }
+
+  return {
+    async signIn({ email, password, ip }) {
+      return check(email, password, ip, await users.findByEmail(email));
+    },
+
+    confirmPassword({ user, password, ip }) {
+      return check(user.email, password, ip, user);
+    },
+
+    async register({ email, password, ip }) {
+      const decision = await throttle.hitRegistration(ip);
+      if (decision.limited) return { ok: false, reason: 'throttled', retryAfterMs: decision.retryAfterMs };
+      // Hashed before looking the email up: a taken address costs the same as a free one.
+      const passwordHash = await hashPassword(password);
+      await users.create({ email, passwordHash, role: 'user' });
+      return { ok: true };
+    },
+
+    async changePassword(user, password) {
+      await users.setPasswordHash(user.id, await hashPassword(password));
+    },
+  };
+}

@@ -1,0 +1,113 @@
+import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import type { SessionStore } from 'coatcheck/express';
+import { SqliteStore } from 'coatcheck/stores/sqlite';
+import type { AppConfig } from './config.js';
+import type { ThrottleCounter } from './throttle/counter.js';
+import { SqliteCounter } from './throttle/sqlite.js';
+import type { UserRepository } from './users/repository.js';
+import { SqliteUsers } from './users/sqlite.js';
+
+/** Where the app keeps sessions, users and throttling counters. */
+export interface Backends {
+  sessionStore: SessionStore;
+  users: UserRepository;
+  counter: ThrottleCounter;
+  /** For the start-up line, e.g. `sessions: SQLite, users: SQLite`. */
+  description: string;
+  close(): Promise<void>;
+}
+
+type Closer = () => Promise<unknown> | unknown;
+
+async function closeAll(closers: Closer[]): Promise<void> {
+  for (const close of closers.reverse()) {
+    try {
+      await close();
+    } catch {
+      // Already closed by its owner: nothing left to release.
+    }
+  }
+}
+
+/**
+ * Opens the backends the configuration asks for. Sessions and counters share one backend: Redis
+ * when REDIS_URL is set, else PostgreSQL when DATABASE_URL is set, else the SQLite file in DATA_DIR.
+ * Users live in PostgreSQL when DATABASE_URL is set, else in SQLite: Redis never holds users.
+ */
+export async function openBackends(config: AppConfig): Promise<Backends> {
+  const closers: Closer[] = [];
+  try {
+    let sqlite: BetterSqlite3.Database | null = null;
+    const openSqlite = () => {
+      if (!sqlite) {
+        const db = new BetterSqlite3(join(config.dataDir, 'coatcheck.db'));
+        db.pragma('journal_mode = WAL');
+        db.pragma('busy_timeout = 5000');
+        closers.push(() => db.close());
+        sqlite = db;
+      }
+      return sqlite;
+    };
+
+    let pool: import('pg').Pool | null = null;
+    if (config.databaseUrl) {
+      const { default: pg } = await import('pg');
+      const opened = new pg.Pool({ connectionString: config.databaseUrl, max: 10 });
+      // An idle client dropped by the server (restart, failover) must not crash the process.
+      opened.on('error', () => {});
+      closers.push(() => opened.end());
+      pool = opened;
+    }
+
+    let users: UserRepository;
+    if (pool) {
+      const { PostgresUsers } = await import('./users/postgres.js');
+      users = await PostgresUsers.open(pool);
+    } else {
+      users = new SqliteUsers(openSqlite());
+    }
+    closers.push(() => users.close());
+
+    let sessionStore: SessionStore;
+    let counter: ThrottleCounter;
+    let sessionsIn: string;
+    if (config.redisUrl) {
+      const { createClient } = await import('redis');
+      const client = createClient({ url: config.redisUrl });
+      // Connection errors surface as failed commands (503s); the client reconnects by itself.
+      client.on('error', () => {});
+      await client.connect();
+      closers.push(() => client.close());
+      const { RedisStore } = await import('coatcheck/stores/redis');
+      const { RedisCounter } = await import('./throttle/redis.js');
+      sessionStore = new RedisStore({ client });
+      counter = new RedisCounter(client);
+      sessionsIn = 'Redis';
+    } else if (pool) {
+      const { PostgresStore } = await import('coatcheck/stores/postgres');
+      const { PostgresCounter } = await import('./throttle/postgres.js');
+      sessionStore = new PostgresStore({ pool });
+      counter = await PostgresCounter.open(pool);
+      sessionsIn = 'PostgreSQL';
+    } else {
+      sessionStore = new SqliteStore({ database: openSqlite() });
+      counter = new SqliteCounter(openSqlite());
+      sessionsIn = `SQLite (${join(config.dataDir, 'coatcheck.db')})`;
+    }
+    closers.push(
+      () => sessionStore.close(),
+      () => counter.close(),
+    );
+    return {
+      sessionStore,
+      users,
+      counter,
+      description: `sessions: ${sessionsIn}; users: ${pool ? 'PostgreSQL' : 'SQLite'}`,
+      close: () => closeAll(closers),
+    };
+  } catch (error) {
+    await closeAll(closers);
+    throw error;
+  }
+}

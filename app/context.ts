@@ -1,0 +1,13 @@
+import type { SessionMiddleware } from 'coatcheck/express';
+import type { Accounts } from './auth.js';
+import type { AppConfig } from './config.js';
+import type { UserRepository } from './users/repository.js';
+
+/** What the route modules share. */
+export interface AppContext {
+  config: AppConfig;
+  accounts: Accounts;
+  users: UserRepository;
+  /** The session middleware; its engine lists and revokes any user's sessions (admin). */
+  sessions: SessionMiddleware;
+}

@@ -1,0 +1,113 @@
+import type { Request } from 'express';
+import type { AppContext } from './context.js';
+import { describeDevice } from './devices.js';
+import { sessionOf } from './session-data.js';
+import type { Role, User } from './users/repository.js';
+
+/** One row of the devices list: never the token, only the public handle. */
+export interface DeviceView {
+  handle: string;
+  browser: string;
+  os: string;
+  platform: string;
+  ip: string | null;
+  signedInAt: number;
+  lastSeenAt: number;
+  current: boolean;
+}
+
+/** The signed-in user's sessions, most recently active first. */
+export async function listDevices(req: Request): Promise<DeviceView[]> {
+  const sessions = await sessionOf(req).listSessions();
+  return sessions.map((info) => ({
+    handle: info.handle,
+    ...describeDevice(info.userAgent),
+    ip: info.ip,
+    signedInAt: info.authAt ?? info.createdAt,
+    lastSeenAt: info.lastSeenAt,
+    current: info.current,
+  }));
+}
+
+/**
+ * Sets a new password, signs out every other session of the user and rotates this one (ASVS 7.4.3,
+ * S31): a stolen cookie or a session opened with the old password stops working.
+ */
+export async function changePassword(
+  ctx: AppContext,
+  req: Request,
+  user: User,
+  password: string,
+): Promise<number> {
+  await ctx.accounts.changePassword(user, password);
+  const signedOut = await sessionOf(req).logoutEverywhere();
+  await sessionOf(req).regenerate();
+  return signedOut;
+}
+
+/** A user with the number of their live sessions, for the admin page. */
+export interface UserSummary {
+  id: string;
+  email: string;
+  role: Role;
+  createdAt: number;
+  activeSessions: number;
+}
+
+/** One page of users with their live session counts (one per-user index read each). */
+export async function listUsers(
+  ctx: AppContext,
+  page: number,
+  pageSize: number,
+): Promise<{ users: UserSummary[]; total: number }> {
+  const [users, total] = await Promise.all([
+    ctx.users.list({ limit: pageSize, offset: (page - 1) * pageSize }),
+    ctx.users.count(),
+  ]);
+  const counts = await Promise.all(users.map((user) => ctx.sessions.engine.listUserSessions(user.id)));
+  return {
+    total,
+    users: users.map((user, i) => ({
+      id: user.id,
+      email: user.email,
+      role: user.role,
+      createdAt: user.createdAt,
+      activeSessions: counts[i]?.length ?? 0,
+    })),
+  };
+}
+
+/** What an admin action on a user came to. */
+export type AdminOutcome =
+  | { ok: true; user: User; sessionsEnded: number }
+  | { ok: false; reason: 'not_found' | 'self' };
+
+/** Signs out every session of a user, the admin's own included when they pick themselves. */
+export async function revokeUserSessions(
+  ctx: AppContext,
+  admin: User,
+  targetId: string,
+): Promise<AdminOutcome> {
+  const user = await ctx.users.findById(targetId);
+  if (!user) return { ok: false, reason: 'not_found' };
+  const sessionsEnded = await ctx.sessions.engine.revokeUserSessions(user.id, { by: admin.id });
+  return { ok: true, user, sessionsEnded };
+}
+
+/**
+ * Changes a user's role and ends all their sessions, so their next request is anonymous and the new
+ * role applies from their next sign-in (S20). An admin cannot change their own role, so the last
+ * admin cannot lock everyone out.
+ */
+export async function changeRole(
+  ctx: AppContext,
+  admin: User,
+  targetId: string,
+  role: Role,
+): Promise<AdminOutcome> {
+  if (targetId === admin.id) return { ok: false, reason: 'self' };
+  if (!(await ctx.users.setRole(targetId, role))) return { ok: false, reason: 'not_found' };
+  const user = (await ctx.users.findById(targetId))!;
+  const sessionsEnded = await ctx.sessions.engine.revokeUserSessions(user.id, { by: admin.id });
+  return { ok: true, user, sessionsEnded };
+}

@@ -1,0 +1,34 @@
+import type { Request, Response } from 'express';
+
+/** The error body of every JSON API failure. */
+export interface ApiErrorBody {
+  error: string;
+  message: string;
+}
+
+/** Whether the request belongs to the JSON API. */
+export function isApi(req: Request): boolean {
+  return req.originalUrl === '/api' || req.originalUrl.startsWith('/api/');
+}
+
+/** Answers a JSON API request with `{ error, message }`. */
+export function apiError(res: Response, status: number, error: string, message: string): void {
+  res
+    .status(status)
+    .type('json')
+    .send(JSON.stringify({ error, message } satisfies ApiErrorBody));
+}
+
+/** Seconds for a Retry-After header, rounded up. */
+export function retryAfterSeconds(ms: number): number {
+  return Math.max(1, Math.ceil(ms / 1000));
+}
+
+/** "3 minutes", "1 hour": how long until the throttle lifts, for people. */
+export function describeWait(ms: number): string {
+  const minutes = Math.ceil(ms / 60_000);
+  if (minutes <= 1) return 'a minute';
+  if (minutes < 60) return `${minutes} minutes`;
+  const hours = Math.ceil(minutes / 60);
+  return hours === 1 ? 'an hour' : `${hours} hours`;
+}

@@ -1,0 +1,92 @@
+import { randomUUID } from 'node:crypto';
+import type BetterSqlite3 from 'better-sqlite3';
+import { ROLES, type Role, type User, type UserRepository } from './repository.js';
+
+interface Row {
+  id: string;
+  email: string;
+  role: string;
+  password_hash: string;
+  created_at: number;
+}
+
+const toUser = (row: Row): User => ({
+  id: row.id,
+  email: row.email,
+  role: ROLES.includes(row.role as Role) ? (row.role as Role) : 'user',
+  passwordHash: row.password_hash,
+  createdAt: row.created_at,
+});
+
+/**
+ * Users in the app's SQLite file, beside the sessions.
+ *
+ * @example
+ * const users = new SqliteUsers(new BetterSqlite3('data/coatcheck.db'));
+ */
+export class SqliteUsers implements UserRepository {
+  readonly #statements;
+
+  constructor(db: BetterSqlite3.Database) {
+    db.exec(`CREATE TABLE IF NOT EXISTS app_users (
+      id TEXT PRIMARY KEY,
+      email TEXT NOT NULL UNIQUE,
+      role TEXT NOT NULL DEFAULT 'user',
+      password_hash TEXT NOT NULL,
+      created_at INTEGER NOT NULL
+    )`);
+    this.#statements = {
+      byEmail: db.prepare<[string], Row>('SELECT * FROM app_users WHERE email = ?'),
+      byId: db.prepare<[string], Row>('SELECT * FROM app_users WHERE id = ?'),
+      insert: db.prepare(
+        'INSERT OR IGNORE INTO app_users (id, email, role, password_hash, created_at) VALUES (?, ?, ?, ?, ?)',
+      ),
+      password: db.prepare('UPDATE app_users SET password_hash = ? WHERE id = ?'),
+      role: db.prepare('UPDATE app_users SET role = ? WHERE id = ?'),
+      list: db.prepare<[number, number], Row>(
+        'SELECT * FROM app_users ORDER BY created_at, email LIMIT ? OFFSET ?',
+      ),
+      count: db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM app_users'),
+    };
+  }
+
+  async findByEmail(email: string): Promise<User | null> {
+    const row = this.#statements.byEmail.get(email);
+    return row ? toUser(row) : null;
+  }
+
+  async findById(id: string): Promise<User | null> {
+    const row = this.#statements.byId.get(id);
+    return row ? toUser(row) : null;
+  }
+
+  async create(fields: { email: string; passwordHash: string; role: Role }): Promise<User | null> {
+    const user: User = { id: randomUUID(), createdAt: Date.now(), ...fields };
+    const result = this.#statements.insert.run(
+      user.id,
+      user.email,
+      user.role,
+      user.passwordHash,
+      user.createdAt,
+    );
+    return result.changes === 1 ? user : null;
+  }
+
+  async setPasswordHash(id: string, passwordHash: string): Promise<void> {
+    this.#statements.password.run(passwordHash, id);
+  }
+
+  async setRole(id: string, role: Role): Promise<boolean> {
+    return this.#statements.role.run(role, id).changes === 1;
+  }
+
+  async list({ limit, offset }: { limit: number; offset: number }): Promise<User[]> {
+    return this.#statements.list.all(limit, offset).map(toUser);
+  }
+
+  async count(): Promise<number> {
+    return this.#statements.count.get()?.n ?? 0;
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,227 @@
+import pg from 'pg';
+import { SessionConfigError } from '../core/errors.js';
+import { isForbiddenKey, type SessionPatch, type SessionRecord } from '../core/record.js';
+import type { SessionStore, StoreCapabilities } from '../core/store.js';
+import { migrate, type TableNames, tableNames } from './postgres/schema.js';
+import {
+  buildStatements,
+  insertValues,
+  metaParameter,
+  type Row,
+  type Statement,
+  type Statements,
+  toRecord,
+} from './postgres/statements.js';
+
+/** Options of PostgresStore; give `pool` or `connectionString`. */
+export interface PostgresStoreOptions {
+  /** A pg Pool to use; the store does not close it. Give this or `connectionString`. */
+  pool?: pg.Pool;
+  /** Connection string for a pool the store creates, owns and closes. */
+  connectionString?: string;
+  /** TLS settings for the store's own pool (with `connectionString` only), as pg takes them. */
+  ssl?: pg.PoolConfig['ssl'];
+  /** @default 'public' */
+  schema?: string;
+  /** @default 'coatcheck_sessions' */
+  table?: string;
+  /** How often expired rows are deleted (one instance at a time); 0 turns the pruner off. @default 60_000 */
+  pruneIntervalMs?: number;
+  /** @default Date.now */
+  now?: () => number;
+  /**
+   * Create the tables on first use. Turn off when migrations are run separately (with
+   * sql/postgres/001_init.sql) and the application's role has no DDL privilege. @default true
+   */
+  createSchema?: boolean;
+  /**
+   * Receives errors the store absorbs itself: a pooled idle connection that broke (the next
+   * operation reports the outage) and a failed scheduled prune. @default ignore them
+   */
+  onError?: (error: Error) => void;
+}
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,47}$/;
+
+function identifier(option: string, value: string): string {
+  if (typeof value !== 'string' || !IDENTIFIER.test(value)) {
+    throw new SessionConfigError(option, 'must be a plain SQL identifier of at most 48 characters');
+  }
+  return value;
+}
+
+function dataObject(set: Record<string, string> = {}): string {
+  // Values are JSON texts already; forbidden keys never reach the store (S51).
+  const members = Object.entries(set)
+    .filter(([key]) => !isForbiddenKey(key))
+    .map(([key, value]) => `${JSON.stringify(key)}:${value}`);
+  return `{${members.join(',')}}`;
+}
+
+/**
+ * The PostgreSQL store (pg). Every operation is one SQL statement, so it works through PgBouncer in
+ * transaction mode; updates change data key by key inside the database (jsonb), so concurrent
+ * requests never lose each other's writes, and an update never re-creates a destroyed session.
+ *
+ * @example
+ * import { PostgresStore } from 'coatcheck/stores/postgres';
+ * const store = new PostgresStore({ connectionString: process.env.DATABASE_URL });
+ */
+export class PostgresStore implements SessionStore {
+  readonly capabilities: StoreCapabilities = { userIndex: true, atomicUpdate: true };
+  /** The pool the store queries. */
+  readonly pool: pg.Pool;
+  /** Quoted, schema-qualified name of the sessions table. */
+  readonly tableName: string;
+  readonly #names: TableNames;
+  readonly #statements: Statements;
+  readonly #ownsPool: boolean;
+  readonly #createSchema: boolean;
+  readonly #now: () => number;
+  readonly #onError: (error: Error) => void;
+  readonly #poolErrorListener: (error: Error) => void;
+  readonly #pruner: NodeJS.Timeout | undefined;
+  #ready: Promise<void> | null = null;
+  #closed = false;
+
+  constructor(options: PostgresStoreOptions = {}) {
+    const { pool, connectionString, ssl } = options;
+    if (pool && connectionString !== undefined) {
+      throw new SessionConfigError('pool', 'give either pool or connectionString, not both');
+    }
+    if (!pool && typeof connectionString !== 'string') {
+      throw new SessionConfigError('connectionString', 'give a connectionString or a pg Pool');
+    }
+    if (pool && ssl !== undefined) {
+      throw new SessionConfigError('ssl', "applies to the store's own pool; configure TLS on the given pool");
+    }
+    const interval = options.pruneIntervalMs ?? 60_000;
+    if (typeof interval !== 'number' || !Number.isFinite(interval) || interval < 0) {
+      throw new SessionConfigError('pruneIntervalMs', 'must be 0 (off) or a positive number of milliseconds');
+    }
+    this.#names = tableNames(
+      identifier('schema', options.schema ?? 'public'),
+      identifier('table', options.table ?? 'coatcheck_sessions'),
+    );
+    this.tableName = this.#names.sessions;
+    this.#statements = buildStatements(this.#names);
+    this.#createSchema = options.createSchema ?? true;
+    this.#now = options.now ?? Date.now;
+    this.#onError = options.onError ?? (() => {});
+    this.#ownsPool = !pool;
+    this.pool =
+      pool ??
+      new pg.Pool({
+        connectionString,
+        ...(ssl === undefined ? {} : { ssl }),
+        application_name: 'coatcheck',
+        // Fail fast when the server is unreachable; the engine turns the error into a 503.
+        connectionTimeoutMillis: 5_000,
+      });
+    // pg emits 'error' on the pool when an idle connection breaks (server restart, network cut);
+    // without a listener that would crash the process.
+    this.#poolErrorListener = (error) => this.#onError(error);
+    this.pool.on('error', this.#poolErrorListener);
+    if (interval > 0) {
+      this.#pruner = setInterval(() => {
+        this.pruneOnce().catch((error: unknown) =>
+          this.#onError(error instanceof Error ? error : new Error(String(error))),
+        );
+      }, interval);
+      this.#pruner.unref();
+    }
+  }
+
+  async get(handle: string): Promise<SessionRecord | null> {
+    const result = await this.#run<Row>(this.#statements.get, [handle]);
+    const row = result.rows[0];
+    return row ? toRecord(row) : null;
+  }
+
+  async create(record: SessionRecord): Promise<boolean> {
+    return (await this.#run(this.#statements.create, insertValues(record))).rowCount === 1;
+  }
+
+  async update(handle: string, patch: SessionPatch): Promise<SessionRecord | null> {
+    const result = await this.#run<Row>(this.#statements.update, [
+      handle,
+      patch.unset ?? [],
+      dataObject(patch.set),
+      metaParameter(patch.meta),
+    ]);
+    const row = result.rows[0];
+    return row ? toRecord(row) : null;
+  }
+
+  async replace(oldHandle: string, next: SessionRecord): Promise<boolean> {
+    try {
+      return (await this.#run(this.#statements.replace, [oldHandle, ...insertValues(next)])).rowCount === 1;
+    } catch (error) {
+      // A taken handle fails the whole statement, so the old session is still there.
+      if ((error as { code?: string }).code === '23505') return false;
+      throw error;
+    }
+  }
+
+  async destroy(handle: string): Promise<boolean> {
+    return ((await this.#run(this.#statements.destroy, [handle])).rowCount ?? 0) > 0;
+  }
+
+  async listByUser(userId: string): Promise<SessionRecord[]> {
+    return (await this.#run<Row>(this.#statements.listByUser, [userId])).rows.map(toRecord);
+  }
+
+  async destroyByUser(userId: string, options: { exceptHandle?: string } = {}): Promise<string[]> {
+    const result = await this.#run<{ handle: string }>(this.#statements.destroyByUser, [
+      userId,
+      options.exceptHandle ?? null,
+    ]);
+    return result.rows.map((row) => row.handle);
+  }
+
+  async pruneExpired(now: number): Promise<number> {
+    return (await this.#run(this.#statements.prune, [Math.floor(now)])).rowCount ?? 0;
+  }
+
+  /**
+   * One scheduled prune, shared by every instance on the database: it deletes expired rows unless
+   * another instance is pruning this table at that moment, in which case it returns null.
+   */
+  async pruneOnce(): Promise<number | null> {
+    const result = await this.#run<{ held: boolean; deleted: number }>(this.#statements.pruneShared, [
+      Math.floor(this.#now()),
+      this.#names.sessions,
+    ]);
+    const row = result.rows[0];
+    return row?.held ? row.deleted : null;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#pruner);
+    if (this.#ownsPool) {
+      await this.pool.end();
+    } else {
+      this.pool.removeListener('error', this.#poolErrorListener);
+    }
+  }
+
+  /** Creates the tables once, inside the first operation; a failed attempt is retried by the next one. */
+  #ensureSchema(): Promise<void> {
+    if (!this.#createSchema) return Promise.resolve();
+    this.#ready ??= migrate(this.pool, this.#names).catch((error: unknown) => {
+      this.#ready = null;
+      throw error;
+    });
+    return this.#ready;
+  }
+
+  async #run<R extends object = Record<string, unknown>>(
+    statement: Statement,
+    values: unknown[],
+  ): Promise<pg.QueryResult<R>> {
+    await this.#ensureSchema();
+    return this.pool.query<R>({ name: statement.name, text: statement.text, values });
+  }
+}

@@ -1,0 +1,128 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Client } from '../support/http.js';
+import {
+  type AppUnderTest,
+  csrfFrom,
+  newAdmin,
+  newUser,
+  postForm,
+  signIn,
+  sleep,
+  startApp,
+} from './harness.js';
+
+/** The admin page's row of a user: its id and active session count. */
+function row(html: string, email: string): { id: string; sessions: number } {
+  const start = html.indexOf(`>${email}<`);
+  assert.ok(start > 0, `${email} is listed`);
+  const tail = html.slice(start);
+  const id = /action="\/admin\/users\/([0-9a-f-]+)\/revoke"/.exec(tail)![1]!;
+  const sessions = Number(/<span class="count[^"]*">(\d+)<\/span>/.exec(tail)![1]);
+  return { id, sessions };
+}
+
+describe('reference app: administration', () => {
+  let app: AppUnderTest;
+  let admin: Client;
+  before(async () => {
+    app = await startApp();
+    admin = await newAdmin(app, 'admin@example.com');
+  });
+  after(() => app.close());
+
+  it('lists users with their active session counts', async () => {
+    const alice = await newUser(app, 'alice@example.com');
+    await signIn(app.client(), 'alice@example.com');
+    const page = await admin.get('/admin');
+    assert.equal(page.status, 200);
+    assert.equal(row(page.text, 'alice@example.com').sessions, 2);
+    assert.equal(row(page.text, 'admin@example.com').sessions, 1);
+    assert.equal((await alice.get('/dashboard')).status, 200);
+  });
+
+  it('S33 refuses non-admins with 403 and anonymous visitors with the sign-in page', async () => {
+    const user = await newUser(app, 'plain@example.com');
+    const page = await user.get('/admin');
+    assert.equal(page.status, 403);
+    assert.match(page.text, /administrators only/);
+    const target = row((await admin.get('/admin')).text, 'plain@example.com').id;
+    const dashboard = await user.get('/dashboard');
+    const post = await postForm(user, `/admin/users/${target}/revoke`, { _csrf: csrfFrom(dashboard.text) });
+    assert.equal(post.status, 403);
+    const role = await postForm(user, `/admin/users/${target}/role`, {
+      _csrf: csrfFrom(dashboard.text),
+      role: 'admin',
+    });
+    assert.equal(role.status, 403);
+    assert.equal((await user.get('/dashboard')).status, 200);
+    assert.equal((await app.client().get('/admin')).status, 303);
+  });
+
+  it('S33 signs out every session of a user', async () => {
+    const bob = await newUser(app, 'bob@example.com');
+    const bobPhone = app.client();
+    await signIn(bobPhone, 'bob@example.com');
+    const page = await admin.get('/admin');
+    const { id } = row(page.text, 'bob@example.com');
+    const res = await postForm(admin, `/admin/users/${id}/revoke`, { _csrf: csrfFrom(page.text) });
+    assert.equal(res.status, 303);
+    const after = await admin.get('/admin');
+    assert.match(after.text, /Signed out bob@example.com everywhere \(2 sessions\)/);
+    assert.equal(row(after.text, 'bob@example.com').sessions, 0);
+    for (const client of [bob, bobPhone]) assert.equal((await client.get('/dashboard')).status, 303);
+  });
+
+  it('S20 changes a role: the user is signed out and has the new role at the next sign-in', async () => {
+    const carol = await newUser(app, 'carol@example.com');
+    assert.equal((await carol.get('/admin')).status, 403);
+    const page = await admin.get('/admin');
+    const { id } = row(page.text, 'carol@example.com');
+    const res = await postForm(admin, `/admin/users/${id}/role`, {
+      _csrf: csrfFrom(page.text),
+      role: 'admin',
+    });
+    assert.equal(res.status, 303);
+    assert.match((await admin.get('/admin')).text, /carol@example.com is now an admin; they were signed out/);
+    assert.equal((await carol.get('/dashboard')).status, 303, 'the next request is anonymous');
+    await signIn(carol, 'carol@example.com');
+    assert.equal((await carol.get('/admin')).status, 200);
+  });
+
+  it("answers a bad role, an unknown user and a change of one's own role clearly", async () => {
+    const page = await admin.get('/admin');
+    const self = row(page.text, 'admin@example.com').id;
+    const other = row(page.text, 'alice@example.com').id;
+    const token = csrfFrom(page.text);
+    const bad = await postForm(admin, `/admin/users/${other}/role`, { _csrf: token, role: 'root' });
+    assert.equal(bad.status, 400);
+    assert.match(bad.text, /Unknown role/);
+    const unknown = await postForm(admin, '/admin/users/00000000-0000-0000-0000-000000000000/role', {
+      _csrf: token,
+      role: 'user',
+    });
+    assert.equal(unknown.status, 404);
+    const unknownRevoke = await postForm(admin, '/admin/users/nobody/revoke', { _csrf: token });
+    assert.equal(unknownRevoke.status, 404);
+    const own = await postForm(admin, `/admin/users/${self}/role`, { _csrf: token, role: 'user' });
+    assert.equal(own.status, 409);
+    assert.match(own.text, /cannot change their own role/);
+  });
+
+  it('S33 needs a fresh sign-in for admin actions', async () => {
+    const strict = await startApp({ FRESH_AUTH_MS: '1000' });
+    try {
+      const staleAdmin = await newAdmin(strict, 'stale-admin@example.com');
+      const victim = await newUser(strict, 'victim@example.com');
+      await sleep(1200);
+      const page = await staleAdmin.get('/admin');
+      const { id } = row(page.text, 'victim@example.com');
+      const res = await postForm(staleAdmin, `/admin/users/${id}/revoke`, { _csrf: csrfFrom(page.text) });
+      assert.equal(res.status, 303);
+      assert.equal(res.headers.get('location'), '/reauth?returnTo=%2Fadmin');
+      assert.equal((await victim.get('/dashboard')).status, 200, 'nothing happened');
+    } finally {
+      await strict.close();
+    }
+  });
+});

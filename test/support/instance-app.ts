@@ -1,0 +1,70 @@
+/**
+ * One instance of a small coatcheck app, run as its own process by app-cluster.ts. The store comes
+ * from the environment: REDIS_URL (RedisStore on node-redis) or DATABASE_URL (PostgresStore).
+ * Prints `{"port":N}` on stdout once listening; SIGTERM closes it cleanly. Every response names the
+ * instance in `X-Instance`.
+ */
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import type { SessionStore } from '../../src/core/store.js';
+import { requireAuth, session } from '../../src/express/index.js';
+
+const instance = process.env.INSTANCE ?? `pid-${process.pid}`;
+const secret = process.env.SESSION_SECRET;
+if (!secret) throw new Error('SESSION_SECRET is required');
+
+async function openStore(): Promise<{ store: SessionStore; close: () => Promise<void> }> {
+  if (process.env.REDIS_URL) {
+    const [{ createClient }, { RedisStore }] = await Promise.all([
+      import('redis'),
+      import('../../src/stores/redis.js'),
+    ]);
+    const client = createClient({ url: process.env.REDIS_URL, disableOfflineQueue: true });
+    client.on('error', () => {});
+    await client.connect();
+    return { store: new RedisStore({ client }), close: () => client.close() };
+  }
+  if (process.env.DATABASE_URL) {
+    const { PostgresStore } = await import('../../src/stores/postgres.js');
+    const store = new PostgresStore({ connectionString: process.env.DATABASE_URL });
+    return { store, close: () => store.close() };
+  }
+  throw new Error('set REDIS_URL or DATABASE_URL');
+}
+
+const { store, close } = await openStore();
+const app = express();
+app.use((_req, res, next) => {
+  res.setHeader('X-Instance', instance);
+  next();
+});
+app.use(express.json());
+app.use(session({ secret, store, warn: () => {} }));
+
+app.post('/login', async (req, res) => {
+  await req.session.login(String((req.body as { userId: unknown }).userId));
+  res.json({ ok: true });
+});
+app.get('/me', requireAuth(), (req, res) => {
+  res.json({ userId: req.session.meta?.userId, handle: req.sessionID });
+});
+app.get('/sessions', requireAuth(), async (req, res) => {
+  res.json(await req.session.listSessions());
+});
+app.post('/logout', async (req, res) => {
+  await req.session.logout();
+  res.json({ ok: true });
+});
+app.post('/logout-all', requireAuth(), async (req, res) => {
+  res.json({ count: await req.session.logoutEverywhere({ includeCurrent: true }) });
+});
+
+const server = app.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
+  process.stdout.write(`${JSON.stringify({ port: (server.address() as AddressInfo).port })}\n`);
+});
+process.once('SIGTERM', () => {
+  server.closeAllConnections();
+  server.close(() => {
+    void close().finally(() => process.exit(0));
+  });
+});
