@@ -7,6 +7,7 @@ import { type Backends, openBackends } from './backends.js';
 import type { AppConfig } from './config.js';
 import type { AppContext } from './context.js';
 import { csrfProtection } from './csrf.js';
+import { refuseOptions, requireHttps } from './hardening.js';
 import { errorHandler, loadUser, notFound, onStoreError, securityHeaders } from './middleware.js';
 import { accountPages } from './routes/account-pages.js';
 import { adminPages } from './routes/admin-pages.js';
@@ -31,6 +32,8 @@ export interface CreateAppOptions {
   /** Where start-up warnings and unexpected errors go. @default console.warn / console.error */
   warn?: (message: string) => void;
   logError?: (error: unknown) => void;
+  /** Receives every audit event (S47). @default none (server.ts logs them as JSON lines to stdout) */
+  audit?: Parameters<SessionMiddleware['on']>[0];
 }
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
@@ -70,7 +73,8 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     });
     const throttle = createLoginThrottle(backends.counter, config.throttle);
     const accounts = await createAccounts(backends.users, throttle);
-    const ctx: AppContext = { config, accounts, users: backends.users, sessions };
+    if (options.audit) sessions.on(options.audit);
+    const ctx: AppContext = { config, accounts, users: backends.users, sessions, counter: backends.counter };
     const origins = appOrigins(config);
 
     const app = express();
@@ -78,6 +82,8 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     app.set('etag', false);
     app.set('trust proxy', config.trustProxy);
     app.use(securityHeaders);
+    if (config.production) app.use(requireHttps(config.publicOrigins));
+    app.use(refuseOptions);
     app.use(
       '/static',
       express.static(join(dirname(fileURLToPath(import.meta.url)), 'public'), { maxAge: '1h', index: false }),

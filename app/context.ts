@@ -1,6 +1,7 @@
 import type { SessionMiddleware } from 'coatcheck/express';
 import type { Accounts } from './auth.js';
 import type { AppConfig } from './config.js';
+import type { ThrottleCounter } from './throttle/counter.js';
 import type { UserRepository } from './users/repository.js';
 
 /** What the route modules share. */
@@ -10,4 +11,6 @@ export interface AppContext {
   users: UserRepository;
   /** The session middleware; its engine lists and revokes any user's sessions (admin). */
   sessions: SessionMiddleware;
+  /** Fixed-window counters in the session store's backend (throttling, pre-session limits). */
+  counter: ThrottleCounter;
 }

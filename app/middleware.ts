@@ -48,6 +48,9 @@ export function onStoreError(_error: SessionStoreError, req: IncomingMessage, re
   }
   for (const name of res.getHeaderNames()) res.removeHeader(name);
   res.statusCode = 503;
+  // S15: HSTS on every response over HTTPS, this one included.
+  if ((req as { secure?: boolean }).secure)
+    res.setHeader('Strict-Transport-Security', 'max-age=31536000; includeSubDomains');
   res.setHeader('Cache-Control', 'no-store');
   res.setHeader('Retry-After', '5');
   if ((req.url ?? '').startsWith('/api/')) {

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { SessionConfigError } from 'coatcheck/express';
 import { createApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
+import { auditToStdout } from './hardening.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -50,7 +51,7 @@ async function main(): Promise<void> {
 
   let running: Awaited<ReturnType<typeof createApp>>;
   try {
-    running = await createApp({ ...config, port });
+    running = await createApp({ ...config, port }, { audit: auditToStdout() });
   } catch (error) {
     server.close();
     fail(explain(error));

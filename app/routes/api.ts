@@ -3,6 +3,7 @@ import type { AppContext } from '../context.js';
 import { csrfTokenOf } from '../csrf.js';
 import { currentUser, signedInUser } from '../current-user.js';
 import { freshAuth, signedIn } from '../guards.js';
+import { limitPreSessions, reportSignInFailure } from '../hardening.js';
 import { changePassword, listDevices } from '../operations.js';
 import { apiError, retryAfterSeconds } from '../respond.js';
 import { sessionOf } from '../session-data.js';
@@ -25,7 +26,7 @@ export function api(ctx: AppContext): Router {
     apiError(res, 429, 'too_many_attempts', 'Too many attempts; retry after the time in Retry-After.');
   };
 
-  router.get('/session', (req, res) => {
+  router.get('/session', limitPreSessions(ctx), (req, res) => {
     const user = currentUser(req);
     const meta = sessionOf(req).meta;
     res.json({
@@ -64,6 +65,7 @@ export function api(ctx: AppContext): Router {
       password: password.value,
       ip: req.ip ?? '',
     });
+    if (!result.ok) reportSignInFailure(ctx, req, result.reason);
     if (!result.ok && result.reason === 'throttled') return throttled(res, result.retryAfterMs);
     if (!result.ok) return apiError(res, 401, 'invalid_credentials', 'The email or password is incorrect.');
     await sessionOf(req).login(result.user.id);

@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import type { AppContext } from '../context.js';
 import { currentUser } from '../current-user.js';
+import { limitPreSessions, reportSignInFailure } from '../hardening.js';
 import { describeWait, retryAfterSeconds } from '../respond.js';
 import { sessionOf } from '../session-data.js';
 import {
@@ -23,7 +24,7 @@ export function authPages(ctx: AppContext): Router {
 
   router.get('/', (req, res) => res.redirect(303, currentUser(req) ? '/dashboard' : '/login'));
 
-  router.get('/login', (req, res) => {
+  router.get('/login', limitPreSessions(ctx), (req, res) => {
     if (currentUser(req)) return res.redirect(303, safeReturnTo(req.query.returnTo));
     const notice = NOTICES[String(req.query.notice)] ?? null;
     const returnTo = safeReturnTo(req.query.returnTo, '');
@@ -58,6 +59,7 @@ export function authPages(ctx: AppContext): Router {
       password: password.value,
       ip: req.ip ?? '',
     });
+    if (!result.ok) reportSignInFailure(ctx, req, result.reason);
     if (!result.ok && result.reason === 'throttled') {
       res.set('Retry-After', String(retryAfterSeconds(result.retryAfterMs)));
       return form(429, `Too many failed attempts. Try again in ${describeWait(result.retryAfterMs)}.`);
@@ -67,7 +69,7 @@ export function authPages(ctx: AppContext): Router {
     res.redirect(303, returnTo || '/dashboard');
   });
 
-  router.get('/register', (req, res) => {
+  router.get('/register', limitPreSessions(ctx), (req, res) => {
     if (currentUser(req)) return res.redirect(303, '/dashboard');
     renderPage(req, res, 'register', { title: 'Create an account', email: '' }, { form: true });
   });

@@ -42,6 +42,8 @@ const OUTCOMES: Partial<Record<SessionEventType, AuditOutcome>> = {
   'session.duplicate_cookie': 'rejected',
   'session.oversized_cookie': 'rejected',
   'csrf.reject': 'rejected',
+  'auth.login.failure': 'failure',
+  'security.session_harvesting': 'rejected',
   'csrf.report_only': 'reported',
   'security.session_bruteforce': 'alert',
   'store.error': 'failure',

@@ -21,6 +21,8 @@ export type SessionEventType =
   | 'csrf.reject'
   | 'csrf.report_only'
   | 'security.session_bruteforce'
+  | 'security.session_harvesting'
+  | 'auth.login.failure'
   | 'store.error'
   | 'store.recovered';
 

@@ -1,0 +1,68 @@
+import { jsonLineSink } from 'coatcheck/audit';
+import type { RequestHandler } from 'express';
+import type { AppContext } from './context.js';
+import { apiError, isApi } from './respond.js';
+import { sessionOf } from './session-data.js';
+import { renderMessage } from './views.js';
+
+/**
+ * S16: in production no session cookie ever travels over plain HTTP. Pages are sent to HTTPS (308
+ * keeps the method), API calls are refused; placed before `session()`, so nothing is set first.
+ */
+export function requireHttps(publicOrigins: readonly string[]): RequestHandler {
+  const httpsOrigin = publicOrigins.find((origin) => origin.startsWith('https://'));
+  return (req, res, next) => {
+    if (req.secure) return next();
+    if (isApi(req)) return apiError(res, 403, 'https_required', 'This API is served over HTTPS only.');
+    const origin = httpsOrigin ?? `https://${req.hostname}`;
+    res.redirect(308, `${origin}${req.originalUrl}`);
+  };
+}
+
+/** S57: no route answers OPTIONS (no CORS here, S60), so preflights get 405 instead of Express's 200. */
+export const refuseOptions: RequestHandler = (req, res, next) => {
+  if (req.method !== 'OPTIONS') return next();
+  res.set('Allow', 'GET, HEAD, POST');
+  if (isApi(req)) return apiError(res, 405, 'method_not_allowed', 'OPTIONS is not supported.');
+  res.status(405).end();
+};
+
+/**
+ * S44 harvesting: the pages that create a pre-session (sign-in, registration, the API's session
+ * endpoint) do so at most `max` times per window per address; signed-in users are not counted.
+ */
+export function limitPreSessions(ctx: AppContext, max = 60, windowMs = 60_000): RequestHandler {
+  return async (req, res, next) => {
+    if (sessionOf(req).meta) return next();
+    const hit = await ctx.counter.hit(`presession:${req.ip ?? ''}`, windowMs);
+    if (hit.count <= max) return next();
+    res.set('Retry-After', String(Math.max(1, Math.ceil((hit.resetAt - Date.now()) / 1000))));
+    ctx.sessions.engine.emit({
+      type: 'security.session_harvesting',
+      ip: req.ip,
+      userAgent: req.get('user-agent'),
+    });
+    if (isApi(req))
+      return apiError(res, 429, 'too_many_requests', 'Too many new sessions from this address.');
+    renderMessage(req, res, 429, { title: 'Too many requests', text: 'Please wait a minute and try again.' });
+  };
+}
+
+/** S47: the app's own audit events (failed sign-ins) on the same stream as the library's. */
+export function reportSignInFailure(
+  ctx: AppContext,
+  req: { ip?: string | undefined; get(name: string): string | undefined },
+  reason: 'invalid' | 'throttled',
+): void {
+  ctx.sessions.engine.emit({
+    type: 'auth.login.failure',
+    reason,
+    ip: req.ip,
+    userAgent: req.get('user-agent'),
+  });
+}
+
+/** Where the audit log goes: one JSON line per event on standard output, unless told otherwise. */
+export function auditToStdout(): ReturnType<typeof jsonLineSink> {
+  return jsonLineSink((line) => process.stdout.write(line));
+}

@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { jsonLineSink } from '../../src/audit/index.js';
+import { call } from './api-client.js';
+import { PASSWORD, startApp } from './harness.js';
+
+describe('reference app hardening', () => {
+  it('S16 in production, plain HTTP is redirected to HTTPS (pages) or refused (API), with no cookie', async () => {
+    const app = await startApp({
+      NODE_ENV: 'production',
+      TRUST_PROXY: 'loopback',
+      PUBLIC_ORIGIN: 'https://app.example',
+    });
+    try {
+      const page = await app.client().get('/login?returnTo=%2Fdevices');
+      assert.equal(page.status, 308);
+      assert.equal(page.headers.get('location'), 'https://app.example/login?returnTo=%2Fdevices');
+      assert.deepEqual(page.setCookies, []);
+      const api = await app.client().get('/api/session');
+      assert.equal(api.status, 403);
+      assert.equal((api.json() as { error: string }).error, 'https_required');
+      assert.deepEqual(api.setCookies, []);
+      const secure = await app
+        .client({ 'x-forwarded-proto': 'https', origin: 'https://app.example' })
+        .get('/login');
+      assert.equal(secure.status, 200);
+      assert.match(secure.setCookies[0] ?? '', /^__Host-id=.*; Secure/);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('S44 one address cannot mint pre-sessions without limit; signed-in users are not counted', async () => {
+    const app = await startApp();
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 65; i++) statuses.push((await app.client().get('/login')).status);
+      assert.deepEqual(statuses.slice(0, 60), Array(60).fill(200));
+      assert.deepEqual(statuses.slice(60), Array(5).fill(429));
+      const api = await app.client().get('/api/session');
+      assert.equal(api.status, 429);
+      assert.equal((api.json() as { error: string }).error, 'too_many_requests');
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('S47 failed sign-ins reach the audit log next to the library events, with no secret in any line', async () => {
+    const app = await startApp();
+    const lines: string[] = [];
+    app.running.sessions.on(jsonLineSink((line) => lines.push(line)));
+    try {
+      const c = app.client({ 'user-agent': 'audit-test' });
+      await call(c, 'POST', '/api/register', { email: 'audit@example.com', password: PASSWORD });
+      const wrong = await call(c, 'POST', '/api/login', {
+        email: 'audit@example.com',
+        password: 'wrong password here',
+      });
+      assert.equal(wrong.status, 401, wrong.text);
+      const ok = await call(c, 'POST', '/api/login', { email: 'audit@example.com', password: PASSWORD });
+      assert.equal(ok.status, 200);
+      const records = lines.map(
+        (line) => JSON.parse(line) as { event: string; outcome: string; userAgent?: string },
+      );
+      assert.equal(
+        lines.every((line) => line.endsWith('\n') && line.indexOf('\n') === line.length - 1),
+        true,
+      );
+      const failure = records.find((r) => r.event === 'auth.login.failure');
+      assert.equal(failure?.outcome, 'failure');
+      assert.ok(records.some((r) => r.event === 'auth.login.success'));
+      // The handle (first part) is public and logged on purpose; the secret and the MAC never are.
+      const secrets = [...c.jar.values()].flatMap((value) => value.split('.').slice(1));
+      assert.ok(secrets.length >= 2);
+      for (const part of secrets)
+        assert.ok(!lines.join('').includes(part), 'no token secret or MAC in the log');
+    } finally {
+      await app.close();
+    }
+  });
+});
