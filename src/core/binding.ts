@@ -77,9 +77,15 @@ export function createBindingCheck(options: BindingOptions = {}): BindingCheck {
     policy,
     mismatch(stored, ip, userAgent) {
       if (policy === 'off') return null;
-      if (stored.userAgent !== undefined && browserFamily(stored.userAgent) !== browserFamily(userAgent)) {
+      // The same strings as at sign-in (the common case) need no parsing.
+      if (
+        stored.userAgent !== undefined &&
+        stored.userAgent !== userAgent?.slice(0, 512) &&
+        browserFamily(stored.userAgent) !== browserFamily(userAgent)
+      ) {
         return 'browser';
       }
+      if (stored.ip === undefined || stored.ip === ip) return null;
       const before = ipPrefix(stored.ip, v4, v6);
       if (before !== null && before !== ipPrefix(ip, v4, v6)) return 'network';
       return null;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { jsonLineSink } from '../../src/audit/index.js';
-import { call } from './api-client.js';
+import { apiUser, call } from './api-client.js';
 import { PASSWORD, startApp } from './harness.js';
 
 describe('reference app hardening', () => {
@@ -32,14 +32,23 @@ describe('reference app hardening', () => {
 
   it('S44 one address cannot mint pre-sessions without limit; signed-in users are not counted', async () => {
     const app = await startApp();
+    const events: string[] = [];
+    app.running.sessions.on((event) => events.push(event.type));
     try {
+      const member = await apiUser(app, 'member@example.com');
       const statuses: number[] = [];
-      for (let i = 0; i < 65; i++) statuses.push((await app.client().get('/login')).status);
-      assert.deepEqual(statuses.slice(0, 60), Array(60).fill(200));
-      assert.deepEqual(statuses.slice(60), Array(5).fill(429));
+      for (let i = 0; i < 70; i++)
+        statuses.push((await app.client().get(i % 2 ? '/login' : '/register')).status);
+      const allowed = statuses.filter((status) => status === 200).length;
+      assert.ok(allowed <= 60 && allowed >= 50, `${allowed} pre-sessions allowed`);
+      assert.deepEqual(statuses.slice(allowed), Array(70 - allowed).fill(429));
       const api = await app.client().get('/api/session');
       assert.equal(api.status, 429);
       assert.equal((api.json() as { error: string }).error, 'too_many_requests');
+      assert.ok(events.includes('security.session_harvesting'));
+      const mine = await member.get('/api/session');
+      assert.equal(mine.status, 200, 'a signed-in user is not counted');
+      assert.equal((mine.json() as { authenticated: boolean }).authenticated, true);
     } finally {
       await app.close();
     }
