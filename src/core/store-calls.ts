@@ -36,7 +36,10 @@ export function createStoreCall(timeoutMs: number, events: EventBus): StoreCall 
       const timeout = new Promise<never>((_, reject) => {
         entry = {
           deadline: Date.now() + timeoutMs,
-          fail: () => reject(new SessionStoreError(operation, { message: `session store timed out during ${operation}` })),
+          fail: () =>
+            reject(
+              new SessionStoreError(operation, { message: `session store timed out during ${operation}` }),
+            ),
         };
       });
       pending.add(entry!);
@@ -52,7 +55,8 @@ export function createStoreCall(timeoutMs: number, events: EventBus): StoreCall 
       return result;
     } catch (error) {
       failing = true;
-      const storeError = error instanceof SessionStoreError ? error : new SessionStoreError(operation, { cause: error });
+      const storeError =
+        error instanceof SessionStoreError ? error : new SessionStoreError(operation, { cause: error });
       events.emit({ type: 'store.error', reason: storeError.message });
       throw storeError;
     } finally {
