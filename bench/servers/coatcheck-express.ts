@@ -1,0 +1,63 @@
+/**
+ * coatcheck's Express adapter on a given store: the routes every benchmark server answers. `/renew`
+ * runs an engine whose renewal is due on every request; `/renew-check` one with a one-second interval
+ * whose writes per session are counted.
+ */
+import { createServer } from 'node:http';
+import express, { type Request, type RequestHandler, type Response } from 'express';
+import type { SessionStore } from '../../src/core/store.js';
+import { session } from '../../src/express/index.js';
+import {
+  announce,
+  bodies,
+  CHECK_RENEWAL_MS,
+  countWrites,
+  GUESS_LIMIT,
+  SECRET,
+  statsRoute,
+  userFromUrl,
+} from './common.js';
+
+function me(req: Request, res: Response): void {
+  const userId = req.session.meta?.userId;
+  if (!userId) res.status(401).type('json').send(bodies.unauthorized);
+  else res.type('json').send(bodies.me(userId));
+}
+
+/** Serves the benchmark routes with coatcheck's Express middleware on `store`. */
+export function serveCoatcheckExpress(store: SessionStore, close: () => Promise<void>): void {
+  const common = { secret: SECRET, warn: () => {}, guessLimit: GUESS_LIMIT };
+  const counter = countWrites(store);
+  const main = session({ ...common, store });
+  const renew = session({ ...common, store, renewalIntervalMs: 1 });
+  const check = session({ ...common, store: counter.store, renewalIntervalMs: CHECK_RENEWAL_MS });
+
+  const app = express();
+  app.set('etag', false);
+  app.get('/__stats', (req, res) => void res.type('json').send(statsRoute(counter, req.method)));
+  app.post('/__stats', (req, res) => void res.type('json').send(statsRoute(counter, req.method)));
+  app.get('/renew/me', renew as unknown as RequestHandler, me);
+  app.get('/renew-check/me', check as unknown as RequestHandler, me);
+  app.use(main as unknown as RequestHandler);
+  app.get('/me', me);
+  app.get('/public', (_req, res) => void res.type('json').send(bodies.ok));
+  app.post('/login', async (req, res) => {
+    await req.session.login(userFromUrl(req.url));
+    res.type('json').send(bodies.ok);
+  });
+  app.post('/write', (req, res) => {
+    req.session.n = (typeof req.session.n === 'number' ? req.session.n : 0) + 1;
+    res.type('json').send(bodies.ok);
+  });
+  app.post('/logout', async (req, res) => {
+    await req.session.logout();
+    res.type('json').send(bodies.ok);
+  });
+  announce(createServer(app), close);
+}
+
+declare module '../../src/express/types.js' {
+  interface SessionData {
+    n: number;
+  }
+}

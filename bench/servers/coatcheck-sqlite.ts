@@ -1,0 +1,8 @@
+/** coatcheck Express adapter on SqliteStore (WAL), file from BENCH_SQLITE_PATH. */
+import { SqliteStore } from '../../src/stores/sqlite.js';
+import { serveCoatcheckExpress } from './coatcheck-express.js';
+
+const path = process.env.BENCH_SQLITE_PATH;
+if (!path) throw new Error('BENCH_SQLITE_PATH is not set');
+const store = new SqliteStore({ path });
+serveCoatcheckExpress(store, () => store.close());

@@ -1,0 +1,49 @@
+/**
+ * Opens the Redis and Postgres stores. Their modules are loaded by path, so the benchmark servers
+ * type-check and start before those stores exist in the source tree; the harness skips their rows
+ * until the files are there.
+ */
+import { createClient } from 'redis';
+import type { SessionStore } from '../../src/core/store.js';
+import { importOptional } from './common.js';
+
+export interface OpenedStore {
+  store: SessionStore;
+  close(): Promise<void>;
+}
+
+type StoreClass<Options> = new (options: Options) => SessionStore;
+
+/** RedisStore (`{ client }`, node-redis v5) on BENCH_REDIS_URL. */
+export async function openRedisStore(): Promise<OpenedStore> {
+  const url = process.env.BENCH_REDIS_URL;
+  if (!url) throw new Error('BENCH_REDIS_URL is not set');
+  const client = createClient({ url });
+  await client.connect();
+  const { RedisStore } = await importOptional<{ RedisStore: StoreClass<{ client: unknown }> }>(
+    'src/stores/redis.ts',
+  );
+  const store = new RedisStore({ client });
+  return {
+    store,
+    close: async () => {
+      await store.close();
+      if (client.isOpen) await client.quit();
+    },
+  };
+}
+
+/** PostgresStore (`{ connectionString }`) on BENCH_PG_URL. */
+export async function openPostgresStore(): Promise<OpenedStore> {
+  const connectionString = process.env.BENCH_PG_URL;
+  if (!connectionString) throw new Error('BENCH_PG_URL is not set');
+  const { PostgresStore } = await importOptional<{
+    PostgresStore: StoreClass<{ connectionString: string }>;
+  }>('src/stores/postgres.ts');
+  const store = new PostgresStore({ connectionString });
+  // A store that prepares its schema on demand exposes a promise or method for it; wait for it here.
+  const ready = (store as { ready?: unknown }).ready;
+  if (typeof ready === 'function') await (ready as () => Promise<unknown>).call(store);
+  else if (ready instanceof Promise) await ready;
+  return { store, close: () => store.close() };
+}
