@@ -5,6 +5,7 @@ import { createSessionLimiter } from './limits.js';
 import { deviceOf, loadSession, readRecordInto } from './load.js';
 import { resolveOptions, type SessionEngineOptions } from './options.js';
 import { diffData, parseData, type SessionPatch, type SessionRecord } from './record.js';
+import { createRecentRenewals } from './renewals.js';
 import type { RequestInfo, SessionInfo, SessionState } from './state.js';
 import { adopt, endLocally, pickData, toSessionInfo } from './state.js';
 import { createStoreCall } from './store-calls.js';
@@ -69,6 +70,7 @@ export function createSessionEngine(engineOptions: SessionEngineOptions): Sessio
   );
   const call = createStoreCall(options.storeTimeoutMs, events);
   const limiter = createSessionLimiter({ options, call, events });
+  const renewals = createRecentRenewals(options.renewalIntervalMs);
 
   const context = (state: SessionState) => ({
     ip: state.info.ip,
@@ -154,7 +156,7 @@ export function createSessionEngine(engineOptions: SessionEngineOptions): Sessio
     on: events.on,
     emit: events.emit,
 
-    load: (info) => loadSession(info, { options, call, events }),
+    load: (info) => loadSession(info, { options, call, events, renewals }),
 
     csrfSecretOf(state) {
       const existing = state.pendingMeta?.csrfSecret ?? state.record?.csrfSecret;

@@ -2,6 +2,7 @@ import { findCookie } from './cookie-policy.js';
 import type { EventBus } from './events.js';
 import type { ResolvedOptions } from './options.js';
 import { parseData, type SessionRecord } from './record.js';
+import type { RecentRenewals } from './renewals.js';
 import { anonymousState, type RequestInfo, type SessionState } from './state.js';
 import type { StoreCall } from './store-calls.js';
 import { parseToken, resignToken, secretMatches } from './token.js';
@@ -10,6 +11,7 @@ interface LoadContext {
   options: ResolvedOptions;
   call: StoreCall;
   events: EventBus;
+  renewals: RecentRenewals;
 }
 
 /** The device facts kept with a session. */
@@ -33,7 +35,7 @@ export function readRecordInto(state: SessionState, record: SessionRecord): void
  */
 export async function loadSession(
   info: RequestInfo,
-  { options, call, events }: LoadContext,
+  { options, call, events, renewals }: LoadContext,
 ): Promise<SessionState> {
   const state = anonymousState(info);
   const { cookie, keyring, now } = options;
@@ -160,7 +162,7 @@ export async function loadSession(
     state.cookieValue = resignToken(keyring, token.handle, token.secret);
     state.cookie = 'set';
   }
-  if (at - record.lastSeenAt >= options.renewalIntervalMs) {
+  if (renewals.claim(record.handle, record.lastSeenAt, at)) {
     state.pendingMeta = {
       ...state.pendingMeta,
       lastSeenAt: at,

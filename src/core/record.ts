@@ -66,6 +66,7 @@ export function isForbiddenKey(key: string): boolean {
 
 /** Parses a data object into null-prototype objects all the way down, dropping prototype keys (S51). */
 export function parseData(text: string): Record<string, unknown> {
+  if (text === '{}') return Object.create(null) as Record<string, unknown>;
   const value: unknown = JSON.parse(text, (key, item: unknown) => {
     if (isForbiddenKey(key)) return undefined;
     if (item !== null && typeof item === 'object' && !Array.isArray(item)) {

@@ -249,11 +249,22 @@ export function session(options: SessionOptions = {}): SessionMiddleware {
         }
         const bind = (target: Session) => {
           req.session = target;
-          Object.defineProperty(req, 'sessionID', {
-            get: () => engine.handleOf(state),
-            configurable: true,
-            enumerable: true,
-          });
+          if (state.record) req.sessionID = state.record.handle;
+          else {
+            // Anonymous: a handle is only minted if the application asks for it.
+            Object.defineProperty(req, 'sessionID', {
+              get: () => engine.handleOf(state),
+              set: (value: string) =>
+                Object.defineProperty(req, 'sessionID', {
+                  value,
+                  writable: true,
+                  configurable: true,
+                  enumerable: true,
+                }),
+              configurable: true,
+              enumerable: true,
+            });
+          }
         };
         const binding: SessionBinding = {
           engine,

@@ -21,6 +21,8 @@ export interface SessionBinding {
   commit(): Promise<void>;
   /** A store failure met inside the handler: the response becomes a 503 whatever the handler sends. */
   storeFailure: SessionStoreError | null;
+  /** The request's `req.session.cookie`, made on first use. */
+  cookie?: Cookie;
 }
 
 /** Read-only facts about the session; never the token. */
@@ -92,25 +94,19 @@ export function collectData(session: Session): Record<string, unknown> {
  * `logout`, `reauthenticate`, `listSessions`, `revokeSession`, `logoutEverywhere`).
  */
 export class Session {
-  declare readonly cookie: Cookie;
-
   constructor(bound: SessionBinding) {
     bindings.set(this, bound);
-    Object.defineProperty(this, 'cookie', {
-      value: new Cookie(bound.state, bound.engine),
-      enumerable: false,
-    });
-    for (const key of Object.keys(bound.state.data)) {
-      // defineProperty, never assignment: a stored `__proto__` key cannot reach the prototype (S51).
-      if (!isForbiddenKey(key)) {
-        Object.defineProperty(this, key, {
-          value: bound.state.data[key],
-          enumerable: true,
-          writable: true,
-          configurable: true,
-        });
-      }
-    }
+    const data = bound.state.data;
+    // Forbidden keys were dropped when the data was parsed (S51); assigning any other key is safe.
+    for (const key in data)
+      if (!isForbiddenKey(key)) (this as unknown as Record<string, unknown>)[key] = data[key];
+  }
+
+  /** express-session's cookie view of this session (made on first use). */
+  get cookie(): Cookie {
+    const bound = binding(this);
+    bound.cookie ??= new Cookie(bound.state, bound.engine);
+    return bound.cookie;
   }
 
   /** The session's handle: public, never the token (express-session's session id). */

@@ -26,6 +26,7 @@ export class MemoryStore implements SessionStore {
   readonly #onEvict: ((record: SessionRecord) => void) | undefined;
   readonly #now: () => number;
   readonly #sweeper: NodeJS.Timeout;
+  #oldest: MapIterator<SessionRecord> | undefined;
 
   constructor(options: MemoryStoreOptions = {}) {
     this.#maxSessions = options.maxSessions ?? 10_000;
@@ -119,7 +120,10 @@ export class MemoryStore implements SessionStore {
 
   #insert(record: SessionRecord): void {
     while (this.#sessions.size >= this.#maxSessions) {
-      const oldest = this.#sessions.values().next().value as SessionRecord;
+      // One live iterator keeps its place: a fresh one would walk every deleted slot each time.
+      let next = (this.#oldest ??= this.#sessions.values()).next();
+      if (next.done) next = (this.#oldest = this.#sessions.values()).next();
+      const oldest = next.value as SessionRecord;
       this.#remove(oldest);
       this.#onEvict?.(copy(oldest));
     }
