@@ -76,7 +76,7 @@ export const SERVERS: readonly ServerSpec[] = [
     label: 'coatcheck Express + RedisStore',
     file: 'coatcheck-redis.ts',
     store: 'redis',
-    requires: ['src/stores/redis.ts'],
+    requires: ['dist/esm/stores/redis.js'],
     coatcheck: true,
   },
   {
@@ -84,7 +84,7 @@ export const SERVERS: readonly ServerSpec[] = [
     label: 'coatcheck Express + PostgresStore',
     file: 'coatcheck-postgres.ts',
     store: 'postgres',
-    requires: ['src/stores/postgres.ts'],
+    requires: ['dist/esm/stores/postgres.js'],
     coatcheck: true,
   },
   {
@@ -92,7 +92,7 @@ export const SERVERS: readonly ServerSpec[] = [
     label: 'coatcheck core on node:http + RedisStore',
     file: 'coatcheck-core-redis.ts',
     store: 'redis',
-    requires: ['src/stores/redis.ts'],
+    requires: ['dist/esm/stores/redis.js'],
     coatcheck: true,
   },
 ];

@@ -4,11 +4,11 @@
  * store's bound under many more inserts than it may hold.
  */
 import { join } from 'node:path';
+import { createSessionEngine } from 'coatcheck';
+import { MemoryStore } from 'coatcheck/stores/memory';
+import { SqliteStore } from 'coatcheck/stores/sqlite';
 import { createClient } from 'redis';
-import { createSessionEngine } from '../../src/core/engine.js';
 import type { SessionStore } from '../../src/core/store.js';
-import { MemoryStore } from '../../src/stores/memory.js';
-import { SqliteStore } from '../../src/stores/sqlite.js';
 import { CASES, SERVERS, type StoreKind } from '../config.js';
 import { SECRET } from '../servers/common.js';
 import { type BenchContext, measure, type Sample } from './measure.js';
@@ -62,7 +62,9 @@ async function open(kind: StoreKind, context: BenchContext): Promise<Opened> {
     await context.redis!.flush();
     const client = createClient({ url: context.redis!.url });
     await client.connect();
-    const { RedisStore } = (await import(new URL('../../src/stores/redis.ts', import.meta.url).href)) as {
+    const { RedisStore } = (await import(
+      new URL('../../dist/esm/stores/redis.js', import.meta.url).href
+    )) as {
       RedisStore: new (options: { client: unknown }) => SessionStore;
     };
     const store = new RedisStore({ client });
@@ -77,7 +79,9 @@ async function open(kind: StoreKind, context: BenchContext): Promise<Opened> {
     };
   }
   const url = await context.postgres!.createDatabase(context.postgresDatabase);
-  const { PostgresStore } = (await import(new URL('../../src/stores/postgres.ts', import.meta.url).href)) as {
+  const { PostgresStore } = (await import(
+    new URL('../../dist/esm/stores/postgres.js', import.meta.url).href
+  )) as {
     PostgresStore: new (options: { connectionString: string; pruneIntervalMs: number }) => SessionStore;
   };
   const store = new PostgresStore({ connectionString: url, pruneIntervalMs: 0 });

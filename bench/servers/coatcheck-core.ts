@@ -3,7 +3,7 @@
  * then `cookieHeaders`, in that order (the commit lands before any byte of the response).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { createSessionEngine, type SessionEngine } from '../../src/core/engine.js';
+import { createSessionEngine, type SessionEngine } from 'coatcheck';
 import type { SessionState } from '../../src/core/state.js';
 import type { SessionStore } from '../../src/core/store.js';
 import {

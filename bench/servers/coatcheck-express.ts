@@ -4,9 +4,9 @@
  * whose writes per session are counted.
  */
 import { createServer } from 'node:http';
+import { session } from 'coatcheck/express';
 import express, { type Request, type RequestHandler, type Response } from 'express';
 import type { SessionStore } from '../../src/core/store.js';
-import { session } from '../../src/express/index.js';
 import {
   announce,
   bodies,

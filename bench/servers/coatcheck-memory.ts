@@ -1,5 +1,5 @@
 /** coatcheck Express adapter on the bounded MemoryStore. */
-import { MemoryStore } from '../../src/stores/memory.js';
+import { MemoryStore } from 'coatcheck/stores/memory';
 import { serveCoatcheckExpress } from './coatcheck-express.js';
 
 // Bound far above what a run creates, so pre-created sessions are never evicted mid-run.

@@ -1,5 +1,5 @@
 /** coatcheck Express adapter on SqliteStore (WAL), file from BENCH_SQLITE_PATH. */
-import { SqliteStore } from '../../src/stores/sqlite.js';
+import { SqliteStore } from 'coatcheck/stores/sqlite';
 import { serveCoatcheckExpress } from './coatcheck-express.js';
 
 const path = process.env.BENCH_SQLITE_PATH;

@@ -21,7 +21,7 @@ export async function openRedisStore(): Promise<OpenedStore> {
   const client = createClient({ url });
   await client.connect();
   const { RedisStore } = await importOptional<{ RedisStore: StoreClass<{ client: unknown }> }>(
-    'src/stores/redis.ts',
+    'dist/esm/stores/redis.js',
   );
   const store = new RedisStore({ client });
   return {
@@ -39,7 +39,7 @@ export async function openPostgresStore(): Promise<OpenedStore> {
   if (!connectionString) throw new Error('BENCH_PG_URL is not set');
   const { PostgresStore } = await importOptional<{
     PostgresStore: StoreClass<{ connectionString: string }>;
-  }>('src/stores/postgres.ts');
+  }>('dist/esm/stores/postgres.js');
   const store = new PostgresStore({ connectionString });
   // A store that prepares its schema on demand exposes a promise or method for it; wait for it here.
   const ready = (store as { ready?: unknown }).ready;
