@@ -8,7 +8,7 @@ export interface ServerSpec {
   /** File in bench/servers/. */
   file: string;
   store: StoreKind;
-  /** Source files the row needs; while one is missing the row is skipped with a note. */
+  /** Built files the row needs (run `npm run build` first); while one is missing the row is skipped with a note. */
   requires: string[];
   /** Answers `/__stats` with counted renewal writes. */
   coatcheck: boolean;

@@ -101,7 +101,7 @@ export function statsRoute(counter: WriteCounter | null, method: string | undefi
   return JSON.stringify({ pid: process.pid, renewCheck: counter?.snapshot() ?? null });
 }
 
-/** Loads a store module that may not exist yet in the source tree, by path. */
+/** Loads a built store module by its path in the repository (only the rows that use it load its driver). */
 export async function importOptional<T>(relativeToRepo: string): Promise<T> {
   const url = new URL(`../../${relativeToRepo}`, import.meta.url);
   return (await import(url.href)) as T;
