@@ -121,8 +121,12 @@ export class MemoryStore implements SessionStore {
   #insert(record: SessionRecord): void {
     while (this.#sessions.size >= this.#maxSessions) {
       // One live iterator keeps its place: a fresh one would walk every deleted slot each time.
-      let next = (this.#oldest ??= this.#sessions.values()).next();
-      if (next.done) next = (this.#oldest = this.#sessions.values()).next();
+      this.#oldest ??= this.#sessions.values();
+      let next = this.#oldest.next();
+      if (next.done) {
+        this.#oldest = this.#sessions.values();
+        next = this.#oldest.next();
+      }
       const oldest = next.value as SessionRecord;
       this.#remove(oldest);
       this.#onEvict?.(copy(oldest));
