@@ -1,4 +1,3 @@
-import assert from 'node:assert/strict';
 import { after, it } from 'node:test';
 import { RedisStore as ConnectRedisStore } from 'connect-redis';
 import { ConnectStore } from '../../src/stores/connect.js';
