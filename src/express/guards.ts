@@ -27,17 +27,20 @@ export interface RequireAuthOptions {
   redirectTo?: string;
 }
 
+/** Sends a browser's page load to `to` with a `returnTo`; false when the request is not one. */
+function redirected(req: Request, res: ServerResponse, to: string | undefined): boolean {
+  if (!to || !wantsHtml(req) || (req.method !== 'GET' && req.method !== 'HEAD')) return false;
+  res.statusCode = 303;
+  res.setHeader('Location', `${to}?returnTo=${encodeURIComponent(req.originalUrl ?? req.url ?? '/')}`);
+  res.end();
+  return true;
+}
+
 /** Lets signed-in requests through; others get 401, or a redirect to the login page. */
 export function requireAuth(options: RequireAuthOptions = {}): Handler {
   return (req: Request, res, next) => {
     if (req.session?.meta?.userId) return next();
-    if (options.redirectTo && wantsHtml(req) && (req.method === 'GET' || req.method === 'HEAD')) {
-      const returnTo = encodeURIComponent(req.originalUrl ?? req.url ?? '/');
-      res.statusCode = 303;
-      res.setHeader('Location', `${options.redirectTo}?returnTo=${returnTo}`);
-      res.end();
-      return undefined;
-    }
+    if (redirected(req, res, options.redirectTo)) return undefined;
     reject(res, 401, 'unauthenticated');
     return undefined;
   };
@@ -87,13 +90,7 @@ export function requireFreshAuth(options: RequireFreshAuthOptions = {}): Handler
     if (!meta?.userId) return reject(res, 401, 'unauthenticated');
     const now = req.session ? bindingOf(req.session).engine.options.now() : Date.now();
     if (meta.authAt !== null && now - meta.authAt <= maxAgeMs) return next();
-    if (options.redirectTo && wantsHtml(req) && (req.method === 'GET' || req.method === 'HEAD')) {
-      const returnTo = encodeURIComponent(req.originalUrl ?? req.url ?? '/');
-      res.statusCode = 303;
-      res.setHeader('Location', `${options.redirectTo}?returnTo=${returnTo}`);
-      res.end();
-      return undefined;
-    }
+    if (redirected(req, res, options.redirectTo)) return undefined;
     reject(res, 401, 'reauth_required');
     return undefined;
   };
