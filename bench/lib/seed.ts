@@ -25,6 +25,10 @@ export function seedRecord(handle: string, userId: string | null, at = Date.now(
     device: { userAgent: 'coatcheck-bench', ip: '127.0.0.1' },
     cookieMaxAgeMs: null,
     csrfSecret: null,
+    aal: userId ? 1 : 0,
+    stepUpAt: null,
+    rotatedAt: at,
+    successor: null,
     data: '{"role":"member","cart":[1,2,3]}',
   };
 }

@@ -1,19 +1,25 @@
 import { randomBase64url } from './encoding.js';
 import { SessionStateError } from './errors.js';
 import { createEventBus, type SessionEvent, type SessionEventListener } from './events.js';
+import { createRecordIssuer, type IssuedRecord } from './issue.js';
 import { createSessionLimiter } from './limits.js';
-import { deviceOf, loadSession, readRecordInto } from './load.js';
+import { loadSession } from './load.js';
 import { resolveOptions, type SessionEngineOptions } from './options.js';
-import { diffData, parseData, type SessionPatch, type SessionRecord } from './record.js';
+import { diffData, isLiveSession, parseData, type SessionPatch, type SessionRecord } from './record.js';
 import { createRecentRenewals } from './renewals.js';
 import type { RequestInfo, SessionInfo, SessionState } from './state.js';
-import { adopt, endLocally, pickData, toSessionInfo } from './state.js';
+import { adopt, endLocally, pickData, readRecordInto, toSessionInfo } from './state.js';
 import { createStoreCall } from './store-calls.js';
-import { isHandle, issueToken, newHandle as randomHandle } from './token.js';
+import { isHandle, newHandle as randomHandle } from './token.js';
 
 export interface LoginOptions {
   /** Pre-login data to keep: `true` for all of it, or a list of keys. @default the engine's `keepOnLogin` */
   keep?: boolean | readonly string[];
+  /**
+   * Assurance level the login proved: 1 for a password, 2 or more when it included a further
+   * factor (which also counts as a step-up now, S40). @default 1
+   */
+  aal?: number;
 }
 
 /** The framework-agnostic session engine. Adapters call `load` per request and `commit` before responding. */
@@ -29,6 +35,11 @@ export interface SessionEngine {
   login(state: SessionState, userId: string, options?: LoginOptions): Promise<void>;
   /** Records a new full authentication (step-up) in the store, and rotates. Never creates a second session. */
   reauthenticate(state: SessionState): Promise<void>;
+  /**
+   * Records a completed step-up with a further factor at assurance level `level` (S40): `aal` and
+   * `stepUpAt` in the store, a new token and CSRF secret. Never creates a second session.
+   */
+  stepUp(state: SessionState, level: number): Promise<void>;
   /** Destroys the session in the store and expires the cookie. */
   logout(state: SessionState): Promise<void>;
   /** Re-reads the session from the store, dropping unsaved changes. */
@@ -55,6 +66,12 @@ export interface SessionEngine {
   readonly options: ReturnType<typeof resolveOptions>;
 }
 
+function assertLevel(level: number, lowest: number): void {
+  if (!Number.isInteger(level) || level < lowest || level > 9) {
+    throw new SessionStateError(`the assurance level must be an integer from ${lowest} to 9`);
+  }
+}
+
 /**
  * Creates the session engine. Options are validated here; a bad one throws SessionConfigError.
  *
@@ -64,7 +81,7 @@ export interface SessionEngine {
  */
 export function createSessionEngine(engineOptions: SessionEngineOptions): SessionEngine {
   const options = resolveOptions(engineOptions);
-  const { store, keyring, cookie, now } = options;
+  const { store, cookie, now } = options;
   const events = createEventBus(now, (error) =>
     options.warn(`coatcheck: event listener threw: ${String(error)}`),
   );
@@ -78,44 +95,10 @@ export function createSessionEngine(engineOptions: SessionEngineOptions): Sessio
     requestId: state.info.requestId,
   });
 
-  function customHandle(state: SessionState): string | undefined {
-    if (!options.generateHandle) return undefined;
-    const handle = options.generateHandle(state.info.request);
-    if (typeof handle !== 'string' || !isHandle(handle)) {
-      throw new SessionStateError('genid must return 16 to 128 base64url characters');
-    }
-    return handle;
-  }
-
-  function freshRecord(
-    state: SessionState,
-    fields: Partial<SessionRecord>,
-    handle: string | undefined = customHandle(state),
-  ): SessionRecord & { cookieValue: string } {
-    const at = now();
-    const token = issueToken(keyring, handle);
-    const absoluteExpiresAt = at + options.absoluteTimeoutMs;
-    return {
-      handle: token.handle,
-      secretHash: token.secretHash,
-      cookieValue: token.cookieValue,
-      userId: null,
-      createdAt: at,
-      authAt: null,
-      lastSeenAt: at,
-      idleExpiresAt: Math.min(at + options.idleTimeoutMs, absoluteExpiresAt),
-      absoluteExpiresAt,
-      version: 1,
-      device: deviceOf(state.info),
-      cookieMaxAgeMs:
-        state.pendingMeta?.cookieMaxAgeMs !== undefined
-          ? state.pendingMeta.cookieMaxAgeMs
-          : (state.record?.cookieMaxAgeMs ?? null),
-      csrfSecret: randomBase64url(32),
-      data: '{}',
-      ...fields,
-    };
-  }
+  const issuer = createRecordIssuer(options);
+  const { customHandle } = issuer;
+  const freshRecord = (state: SessionState, fields: Partial<SessionRecord>, handle?: string) =>
+    issuer.issue(state, fields, handle);
 
   /** Inserts a new record, retrying once on a handle collision (only a custom genid can collide). */
   async function insert(state: SessionState, fields: Partial<SessionRecord>) {
@@ -128,7 +111,7 @@ export function createSessionEngine(engineOptions: SessionEngineOptions): Sessio
     throw new SessionStateError('could not find a free session handle');
   }
 
-  async function swap(state: SessionState, next: SessionRecord & { cookieValue: string }): Promise<boolean> {
+  async function swap(state: SessionState, next: IssuedRecord): Promise<boolean> {
     const previous = state.record;
     const { cookieValue: _, ...record } = next;
     if (previous) {
@@ -151,12 +134,34 @@ export function createSessionEngine(engineOptions: SessionEngineOptions): Sessio
     return true;
   }
 
+  /** Rotation of a signed-in session with new authentication facts (re-authentication, step-up). */
+  async function reissue(state: SessionState, fields: Partial<SessionRecord>, what: string) {
+    if (!state.record?.userId) throw new SessionStateError(`only a signed-in session can be ${what}`);
+    const { createdAt, absoluteExpiresAt, userId, authAt, aal, stepUpAt } = state.record;
+    const next = freshRecord(state, {
+      createdAt,
+      absoluteExpiresAt,
+      userId,
+      authAt,
+      aal,
+      stepUpAt,
+      ...fields,
+      idleExpiresAt: Math.min(now() + options.idleTimeoutMs, absoluteExpiresAt),
+      data: JSON.stringify(state.data),
+    });
+    if (!(await swap(state, next))) {
+      endLocally(state);
+      throw new SessionStateError(`the session ended before it could be ${what}`);
+    }
+    return next;
+  }
+
   const engine: SessionEngine = {
     options,
     on: events.on,
     emit: events.emit,
 
-    load: (info) => loadSession(info, { options, call, events, renewals }),
+    load: (info) => loadSession(info, { options, call, events, renewals, issuer }),
 
     csrfSecretOf(state) {
       const existing = state.pendingMeta?.csrfSecret ?? state.record?.csrfSecret;
@@ -251,12 +256,14 @@ export function createSessionEngine(engineOptions: SessionEngineOptions): Sessio
         state.forceSave = true;
         return;
       }
-      const { createdAt, absoluteExpiresAt, userId, authAt } = state.record;
+      const { createdAt, absoluteExpiresAt, userId, authAt, aal, stepUpAt } = state.record;
       const next = freshRecord(state, {
         createdAt,
         absoluteExpiresAt,
         userId,
         authAt,
+        aal,
+        stepUpAt,
         idleExpiresAt: Math.min(now() + options.idleTimeoutMs, absoluteExpiresAt),
         data: keepData ? JSON.stringify(state.data) : '{}',
       });
@@ -266,17 +273,20 @@ export function createSessionEngine(engineOptions: SessionEngineOptions): Sessio
       }
     },
 
-    async login(state, userId, { keep = options.keepOnLogin } = {}) {
+    async login(state, userId, { keep = options.keepOnLogin, aal = 1 } = {}) {
       if (typeof userId !== 'string' || userId.length === 0) {
         throw new SessionStateError('login needs a non-empty user id');
       }
+      assertLevel(aal, 1);
       await limiter.checkBeforeLogin(userId);
-      const next = freshRecord(state, { userId, authAt: now(), data: pickData(state.data, keep) });
+      const at = now();
+      const fields = { userId, authAt: at, aal, stepUpAt: aal > 1 ? at : null };
+      const next = freshRecord(state, { ...fields, data: pickData(state.data, keep) });
       // CVE-2022-25896 class: the pre-login token dies with the login; if it is already gone, the
       // login still stands as a new session.
       if (!(await swap(state, next))) {
         state.record = null;
-        if (!(await swap(state, freshRecord(state, { userId, authAt: now(), data: next.data })))) {
+        if (!(await swap(state, freshRecord(state, { ...fields, data: next.data })))) {
           throw new SessionStateError('could not create the session');
         }
       }
@@ -285,21 +295,25 @@ export function createSessionEngine(engineOptions: SessionEngineOptions): Sessio
     },
 
     async reauthenticate(state) {
-      if (!state.record?.userId) throw new SessionStateError('re-authentication needs a signed-in session');
-      const { createdAt, absoluteExpiresAt, userId } = state.record;
-      const next = freshRecord(state, {
-        createdAt,
-        absoluteExpiresAt,
-        userId,
-        authAt: now(),
-        idleExpiresAt: Math.min(now() + options.idleTimeoutMs, absoluteExpiresAt),
-        data: JSON.stringify(state.data),
+      const next = await reissue(state, { authAt: now() }, 're-authenticated');
+      events.emit({
+        type: 'auth.reauthenticated',
+        handle: next.handle,
+        userId: next.userId,
+        ...context(state),
       });
-      if (!(await swap(state, next))) {
-        endLocally(state);
-        throw new SessionStateError('the session ended before it could be re-authenticated');
-      }
-      events.emit({ type: 'auth.reauthenticated', handle: next.handle, userId, ...context(state) });
+    },
+
+    async stepUp(state, level) {
+      assertLevel(level, 2);
+      const next = await reissue(state, { aal: level, stepUpAt: now() }, 'stepped up');
+      events.emit({
+        type: 'auth.step_up',
+        handle: next.handle,
+        userId: next.userId,
+        reason: `aal${level}`,
+        ...context(state),
+      });
     },
 
     async logout(state) {
@@ -346,7 +360,7 @@ export function createSessionEngine(engineOptions: SessionEngineOptions): Sessio
       const records = await call('listByUser', () => store.listByUser(userId));
       const at = now();
       return records
-        .filter((record) => record.idleExpiresAt > at && record.absoluteExpiresAt > at)
+        .filter((record) => isLiveSession(record, at))
         .sort((a, b) => b.lastSeenAt - a.lastSeenAt)
         .map((record) => toSessionInfo(record, currentHandle));
     },

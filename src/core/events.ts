@@ -6,6 +6,7 @@ export type SessionEventType =
   | 'session.migrated'
   | 'auth.login.success'
   | 'auth.reauthenticated'
+  | 'auth.step_up'
   | 'session.logout'
   | 'session.logout_all'
   | 'session.revoked'

@@ -1,6 +1,7 @@
 import { SessionLimitError } from './errors.js';
 import type { EventBus } from './events.js';
 import type { ResolvedOptions } from './options.js';
+import { isLiveSession } from './record.js';
 import { endLocally, type SessionState } from './state.js';
 import type { StoreCall } from './store-calls.js';
 
@@ -28,7 +29,7 @@ export function createSessionLimiter(context: {
     const records = await call('listByUser', () => store.listByUser(userId));
     const at = now();
     return records
-      .filter((r) => r.idleExpiresAt > at && r.absoluteExpiresAt > at)
+      .filter((r) => isLiveSession(r, at))
       .sort((a, b) => a.createdAt - b.createdAt || (a.handle < b.handle ? -1 : 1));
   }
 

@@ -1,42 +1,25 @@
 import { findCookie } from './cookie-policy.js';
-import type { EventBus } from './events.js';
-import type { ResolvedOptions } from './options.js';
-import { parseData, type SessionRecord } from './record.js';
+import {
+  followSuccessor,
+  isRotationDue,
+  type RotationContext,
+  rotateOnSchedule,
+} from './periodic-rotation.js';
+import { parseData } from './record.js';
 import type { RecentRenewals } from './renewals.js';
-import { anonymousState, type RequestInfo, type SessionState } from './state.js';
-import type { StoreCall } from './store-calls.js';
+import { anonymousState, deviceOf, type RequestInfo, readRecordInto, type SessionState } from './state.js';
 import { parseToken, resignToken, secretMatches } from './token.js';
 
-interface LoadContext {
-  options: ResolvedOptions;
-  call: StoreCall;
-  events: EventBus;
+interface LoadContext extends RotationContext {
   renewals: RecentRenewals;
-}
-
-/** The device facts kept with a session. */
-export function deviceOf(info: RequestInfo): SessionRecord['device'] {
-  return {
-    ...(info.userAgent ? { userAgent: info.userAgent.slice(0, 512) } : {}),
-    ...(info.ip ? { ip: info.ip } : {}),
-  };
-}
-
-export function readRecordInto(state: SessionState, record: SessionRecord): void {
-  state.record = record;
-  state.data = parseData(record.data);
-  state.dataText = record.data;
-  state.pendingMeta = null;
 }
 
 /**
  * cookie -> parse and verify (a missing, malformed or forged cookie costs no store call) -> store
  * lookup -> timeouts -> renewal decision. Anything wrong yields an anonymous session and an event.
  */
-export async function loadSession(
-  info: RequestInfo,
-  { options, call, events, renewals }: LoadContext,
-): Promise<SessionState> {
+export async function loadSession(info: RequestInfo, loadContext: LoadContext): Promise<SessionState> {
+  const { options, call, events } = loadContext;
   const state = anonymousState(info);
   const { cookie, keyring, now } = options;
   const context = { ip: info.ip, userAgent: info.userAgent, requestId: info.requestId };
@@ -99,13 +82,25 @@ export async function loadSession(
     return state;
   }
 
-  const record = await call('get', () => options.store.get(token.handle));
+  const found = await call('get', () => options.store.get(token.handle));
   // S5: a token the store does not know is never adopted; a new session gets a new token.
-  if (!record || !secretMatches(token.secret, record.secretHash)) {
+  if (!found || !secretMatches(token.secret, found.secretHash)) {
     invalid();
-    events.emit({ type: record ? 'session.tamper' : 'session.unknown_id', handle: token.handle, ...context });
+    events.emit({ type: found ? 'session.tamper' : 'session.unknown_id', handle: token.handle, ...context });
     state.cookie = 'clear';
     return state;
+  }
+  let record = found;
+  // A token replaced on schedule: its requests use the successor and send no cookie (S21).
+  const superseded = found.successor !== null;
+  if (superseded) {
+    const successor = await followSuccessor(found, loadContext);
+    if (!successor) {
+      events.emit({ type: 'session.unknown_id', handle: found.handle, reason: 'rotated out', ...context });
+      state.cookie = 'clear';
+      return state;
+    }
+    record = successor;
   }
 
   const at = now();
@@ -153,24 +148,55 @@ export async function loadSession(
     // the session stops being fresh until the user re-authenticates.
     state.pendingMeta = {
       device: deviceOf(info),
-      ...(options.binding.policy === 'step-up' ? { authAt: null } : {}),
+      ...(options.binding.policy === 'step-up' ? { authAt: null, stepUpAt: null } : {}),
     };
   }
+  if (superseded) return renew(state, loadContext);
   state.cookieValue = lookup.value;
+  if (isRotationDue(record, loadContext)) {
+    if (await rotateOnSchedule(state, record, loadContext)) return state;
+    // Another request rotated first: this one joins the session it rotated to.
+    const again = await call('get', () => options.store.get(record.handle));
+    const successor = again && (await followSuccessor(again, loadContext));
+    if (!successor) {
+      state.record = null;
+      state.data = Object.create(null) as Record<string, unknown>;
+      state.cookie = 'clear';
+      return state;
+    }
+    readRecordInto(state, successor);
+    state.cookieValue = null;
+    return state;
+  }
   if (token.keyIndex > 0) {
     // S61: verified with an older key; re-sign with the current one.
     state.cookieValue = resignToken(keyring, token.handle, token.secret);
     state.cookie = 'set';
   }
-  if (renewals.claim(record.handle, record.lastSeenAt, at)) {
-    state.pendingMeta = {
-      ...state.pendingMeta,
-      lastSeenAt: at,
-      idleExpiresAt: Math.min(at + options.idleTimeoutMs, record.absoluteExpiresAt),
-    };
-    const persistent = (record.cookieMaxAgeMs ?? cookie.maxAgeMs) != null;
-    if (persistent) state.cookie = 'set';
-    events.emit({ type: 'session.renewed', handle: record.handle, userId: record.userId, ...context });
-  }
+  return renew(state, loadContext);
+}
+
+/** Pushes the idle expiry back, at most once per renewal interval (T4). */
+function renew(state: SessionState, { options, events, renewals }: LoadContext): SessionState {
+  const record = state.record;
+  const at = options.now();
+  if (!record || !renewals.claim(record.handle, record.lastSeenAt, at)) return state;
+  state.pendingMeta = {
+    ...state.pendingMeta,
+    lastSeenAt: at,
+    idleExpiresAt: Math.min(at + options.idleTimeoutMs, record.absoluteExpiresAt),
+  };
+  // A persistent cookie is re-sent with its new lifetime; a superseded token is never re-sent.
+  const persistent = (record.cookieMaxAgeMs ?? options.cookie.maxAgeMs) != null;
+  if (persistent && state.cookieValue) state.cookie = 'set';
+  const { ip, userAgent, requestId } = state.info;
+  events.emit({
+    type: 'session.renewed',
+    handle: record.handle,
+    userId: record.userId,
+    ip,
+    userAgent,
+    requestId,
+  });
   return state;
 }

@@ -18,6 +18,10 @@ export interface SessionEngineOptions {
   renewalIntervalMs?: number;
   /** Every store call fails with SessionStoreError after this long. @default 5_000 */
   storeTimeoutMs?: number;
+  /** A session's token is replaced by a new one this often while it is in use (S21); unset for never. */
+  rotationIntervalMs?: number;
+  /** How long a token replaced on that schedule still leads to its session (parallel requests). @default 30_000 */
+  rotationGraceMs?: number;
   cookie?: CookieOptions;
   /** Name of express-session's cookie, read to keep users logged in after a switch; false to ignore. @default 'connect.sid' */
   legacyCookieName?: string | false;
@@ -51,6 +55,7 @@ export interface ResolvedOptions {
   absoluteTimeoutMs: number;
   renewalIntervalMs: number;
   storeTimeoutMs: number;
+  rotation: { intervalMs: number; graceMs: number } | null;
   legacyCookieName: string | null;
   legacy: LegacySessionSource | null;
   keepOnLogin: readonly string[];
@@ -83,6 +88,22 @@ function isStore(value: unknown): value is SessionStore {
   );
 }
 
+function resolveRotation(options: SessionEngineOptions, idleTimeoutMs: number): ResolvedOptions['rotation'] {
+  if (options.rotationIntervalMs === undefined) {
+    if (options.rotationGraceMs !== undefined) {
+      throw new SessionConfigError('rotationGraceMs', 'needs rotationIntervalMs');
+    }
+    return null;
+  }
+  const intervalMs = duration('rotationIntervalMs', options.rotationIntervalMs, 0);
+  const graceMs = duration('rotationGraceMs', options.rotationGraceMs, Math.min(30_000, intervalMs / 2));
+  if (graceMs >= intervalMs)
+    throw new SessionConfigError('rotationGraceMs', 'must be below rotationIntervalMs');
+  if (graceMs > idleTimeoutMs)
+    throw new SessionConfigError('rotationGraceMs', 'must be at most idleTimeoutMs');
+  return { intervalMs, graceMs };
+}
+
 export function resolveOptions(options: SessionEngineOptions): ResolvedOptions {
   if (!isStore(options.store))
     throw new SessionConfigError('store', 'must implement the SessionStore interface');
@@ -101,6 +122,7 @@ export function resolveOptions(options: SessionEngineOptions): ResolvedOptions {
   if (renewalIntervalMs > idleTimeoutMs / 2) {
     throw new SessionConfigError('renewalIntervalMs', 'must be at most half of idleTimeoutMs');
   }
+  const rotation = resolveRotation(options, idleTimeoutMs);
   const legacyCookieName =
     options.legacyCookieName === false ? null : (options.legacyCookieName ?? 'connect.sid');
   if (legacyCookieName !== null && !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(legacyCookieName)) {
@@ -135,6 +157,7 @@ export function resolveOptions(options: SessionEngineOptions): ResolvedOptions {
     absoluteTimeoutMs,
     renewalIntervalMs,
     storeTimeoutMs: duration('storeTimeoutMs', options.storeTimeoutMs, 5_000),
+    rotation,
     legacyCookieName,
     legacy: options.legacy ?? null,
     keepOnLogin,

@@ -24,6 +24,20 @@ export interface SessionRecord {
   cookieMaxAgeMs: number | null;
   /** Secret behind this session's CSRF tokens (base64url), replaced at every rotation. */
   csrfSecret: string | null;
+  /**
+   * Authentication assurance level: 0 anonymous, 1 after a password login, 2 or more after a
+   * step-up with a further factor (S40). Kept only here, never in the cookie.
+   */
+  aal: number;
+  /** When the last step-up happened, or null; step-up freshness counts from here (S40). */
+  stepUpAt: number | null;
+  /** When this record's token was issued; periodic rotation counts from here (S21). */
+  rotatedAt: number;
+  /**
+   * Set on a record that periodic rotation replaced: the handle that took over. Until the record
+   * expires (the grace period) its token leads to the successor; it is never a session of its own.
+   */
+  successor: string | null;
   /** Application data as a JSON object text. */
   data: string;
 }
@@ -40,6 +54,8 @@ export type SessionMetaPatch = Partial<
     | 'device'
     | 'cookieMaxAgeMs'
     | 'csrfSecret'
+    | 'aal'
+    | 'stepUpAt'
   >
 >;
 
@@ -57,6 +73,24 @@ export interface SessionPatch {
 
 export function expiresAt(record: Pick<SessionRecord, 'idleExpiresAt' | 'absoluteExpiresAt'>): number {
   return Math.min(record.idleExpiresAt, record.absoluteExpiresAt);
+}
+
+/** A session a user has: not expired, and not a token replaced on schedule (S21). */
+export function isLiveSession(record: SessionRecord, now: number): boolean {
+  return record.idleExpiresAt > now && record.absoluteExpiresAt > now && record.successor === null;
+}
+
+/** Fields a store written before they existed may lack, with the values they mean. */
+export function withRecordDefaults(
+  record: Omit<SessionRecord, 'aal' | 'stepUpAt' | 'rotatedAt' | 'successor'> & Partial<SessionRecord>,
+): SessionRecord {
+  return {
+    ...record,
+    aal: record.aal ?? (record.userId === null ? 0 : 1),
+    stepUpAt: record.stepUpAt ?? null,
+    rotatedAt: record.rotatedAt ?? record.createdAt,
+    successor: record.successor ?? null,
+  };
 }
 
 /** Keys that are never data: writing them could reach an object's prototype (S51). */
@@ -91,6 +125,19 @@ export function applyPatch(record: SessionRecord, patch: SessionPatch): SessionR
     data = JSON.stringify(object);
   }
   return { ...record, ...patch.meta, data, version: record.version + 1 };
+}
+
+/**
+ * The old record after a rotation with a grace period: a pointer to its successor that expires at
+ * `graceUntil` (or earlier, if it was to expire anyway). The reference semantics every store implements.
+ */
+export function supersede(record: SessionRecord, successor: string, graceUntil: number): SessionRecord {
+  return {
+    ...record,
+    successor,
+    idleExpiresAt: Math.min(record.idleExpiresAt, graceUntil),
+    version: record.version + 1,
+  };
 }
 
 /** A change to data between two JSON texts of one session, key by key. */

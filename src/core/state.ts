@@ -1,4 +1,4 @@
-import type { SessionMetaPatch, SessionRecord } from './record.js';
+import { parseData, type SessionMetaPatch, type SessionRecord } from './record.js';
 
 /** Facts about the request that the engine needs; adapters fill it in. */
 export interface RequestInfo {
@@ -120,4 +120,20 @@ export function pickData(data: Record<string, unknown>, keep: boolean | readonly
   const kept: Record<string, unknown> = {};
   for (const key of keep === false ? [] : keep) if (key in data) kept[key] = data[key];
   return JSON.stringify(kept);
+}
+
+/** The device facts kept with a session. */
+export function deviceOf(info: RequestInfo): SessionRecord['device'] {
+  return {
+    ...(info.userAgent ? { userAgent: info.userAgent.slice(0, 512) } : {}),
+    ...(info.ip ? { ip: info.ip } : {}),
+  };
+}
+
+/** Points the state at a record just read from the store. */
+export function readRecordInto(state: SessionState, record: SessionRecord): void {
+  state.record = record;
+  state.data = parseData(record.data);
+  state.dataText = record.data;
+  state.pendingMeta = null;
 }

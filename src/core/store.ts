@@ -8,6 +8,12 @@ export interface StoreCapabilities {
   atomicUpdate: boolean;
 }
 
+/** How a rotation treats the record it replaces. */
+export interface ReplaceOptions {
+  /** Keep the old record as a pointer to the new one until this time (ms since the epoch). */
+  graceUntil?: number;
+}
+
 /**
  * The store contract: small, promise-based, with a per-user index. Every store passes the
  * conformance suite in `coatcheck/testing`.
@@ -25,9 +31,13 @@ export interface SessionStore {
   update(handle: string, patch: SessionPatch): Promise<SessionRecord | null>;
   /**
    * Rotation: removes `oldHandle` and inserts `next` in one atomic step. Returns false, writing
-   * nothing, when the old session is already gone.
+   * nothing, when the old session is already gone or has a successor.
+   *
+   * With `graceUntil` (periodic rotation, S21) the old record is kept instead, with `successor` set
+   * to `next.handle` and its idle expiry brought forward to `graceUntil`: requests still carrying
+   * the old token reach the new session until then. Only one rotation of a record can win.
    */
-  replace(oldHandle: string, next: SessionRecord): Promise<boolean>;
+  replace(oldHandle: string, next: SessionRecord, options?: ReplaceOptions): Promise<boolean>;
   /** Removes one session; returns whether it existed. */
   destroy(handle: string): Promise<boolean>;
   /** Every stored session of a user (expired ones may be included; the engine filters). */

@@ -13,13 +13,19 @@ const MESSAGES: Record<string, string> = {
   unauthenticated: 'Sign in to continue.',
   forbidden: 'You do not have access to this.',
   reauth_required: 'Confirm your password to continue.',
+  step_up_required: 'Confirm it is you with your second factor to continue.',
 };
 
-function reject(res: ServerResponse, status: number, error: string): void {
+function reject(
+  res: ServerResponse,
+  status: number,
+  error: string,
+  extra: Record<string, unknown> = {},
+): void {
   res.statusCode = status;
   res.setHeader('Content-Type', 'application/json; charset=utf-8');
   res.setHeader('Cache-Control', 'no-store');
-  res.end(JSON.stringify({ error, message: MESSAGES[error] }));
+  res.end(JSON.stringify({ error, message: MESSAGES[error], ...extra }));
 }
 
 export interface RequireAuthOptions {
@@ -92,6 +98,36 @@ export function requireFreshAuth(options: RequireFreshAuthOptions = {}): Handler
     if (meta.authAt !== null && now - meta.authAt <= maxAgeMs) return next();
     if (redirected(req, res, options.redirectTo)) return undefined;
     reject(res, 401, 'reauth_required');
+    return undefined;
+  };
+}
+
+export interface RequireStepUpOptions {
+  /** The assurance level required: 2 for one factor beyond the password. @default 2 */
+  level?: number;
+  /** How long ago the step-up may be. @default 300_000 (5 min) */
+  maxAgeMs?: number;
+  /** Where browsers (Accept: text/html, GET) are sent to step up; others get 401 JSON. */
+  redirectTo?: string;
+}
+
+/**
+ * Lets through sessions that stepped up to `level` within `maxAgeMs` (S40): both facts live only
+ * in the server-side record, set by `req.session.stepUp(level)` or a login with `{ aal }`.
+ * Others get 401 `{ error: 'step_up_required', level }`.
+ */
+export function requireStepUp(options: RequireStepUpOptions = {}): Handler {
+  const level = options.level ?? 2;
+  const maxAgeMs = options.maxAgeMs ?? 300_000;
+  if (!Number.isInteger(level) || level < 2) throw new RangeError('level must be an integer of at least 2');
+  if (!Number.isFinite(maxAgeMs) || maxAgeMs <= 0) throw new RangeError('maxAgeMs must be a positive number');
+  return (req: Request, res, next) => {
+    const meta = req.session?.meta;
+    if (!meta?.userId) return reject(res, 401, 'unauthenticated');
+    const now = req.session ? bindingOf(req.session).engine.options.now() : Date.now();
+    if (meta.aal >= level && meta.stepUpAt !== null && now - meta.stepUpAt <= maxAgeMs) return next();
+    if (redirected(req, res, options.redirectTo)) return undefined;
+    reject(res, 401, 'step_up_required', { level });
     return undefined;
   };
 }

@@ -22,8 +22,13 @@ export {
 export { ConnectStore } from '../stores/connect.js';
 export type { CsrfOptions, CsrfRejectReason } from './csrf.js';
 export { csrf, csrfField, csrfMeta } from './csrf.js';
-export type { RequireAuthOptions, RequireFreshAuthOptions, RequireRoleOptions } from './guards.js';
-export { requireAuth, requireFreshAuth, requireRole } from './guards.js';
+export type {
+  RequireAuthOptions,
+  RequireFreshAuthOptions,
+  RequireRoleOptions,
+  RequireStepUpOptions,
+} from './guards.js';
+export { requireAuth, requireFreshAuth, requireRole, requireStepUp } from './guards.js';
 export type { SessionCookieOptions, SessionMiddleware, SessionOptions } from './middleware.js';
 export type { SessionMeta } from './session.js';
 export type { SessionData, TypedSession } from './types.js';

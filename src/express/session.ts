@@ -34,6 +34,10 @@ export interface SessionMeta {
   lastSeenAt: number;
   idleExpiresAt: number;
   absoluteExpiresAt: number;
+  /** Assurance level: 0 anonymous, 1 password login, 2+ after a step-up with a further factor. */
+  aal: number;
+  /** Time of the last step-up, or null. */
+  stepUpAt: number | null;
 }
 
 const bindings = new WeakMap<Session, SessionBinding>();
@@ -91,7 +95,7 @@ export function collectData(session: Session): Record<string, unknown> {
 /**
  * express-session's `req.session`: application data as own properties, plus `regenerate`, `destroy`,
  * `reload`, `save`, `touch` with callbacks or promises, and coatcheck's extensions (`login`,
- * `logout`, `reauthenticate`, `listSessions`, `revokeSession`, `logoutEverywhere`).
+ * `logout`, `reauthenticate`, `stepUp`, `listSessions`, `revokeSession`, `logoutEverywhere`).
  */
 export class Session {
   constructor(bound: SessionBinding) {
@@ -119,8 +123,9 @@ export class Session {
   get meta(): SessionMeta | null {
     const record = binding(this).state.record;
     if (!record) return null;
-    const { handle, userId, createdAt, authAt, lastSeenAt, idleExpiresAt, absoluteExpiresAt } = record;
-    return { handle, userId, createdAt, authAt, lastSeenAt, idleExpiresAt, absoluteExpiresAt };
+    const { handle, userId, createdAt, authAt, lastSeenAt, idleExpiresAt, absoluteExpiresAt, aal, stepUpAt } =
+      record;
+    return { handle, userId, createdAt, authAt, lastSeenAt, idleExpiresAt, absoluteExpiresAt, aal, stepUpAt };
   }
 
   /** Rotation: a new token, same data; the old token stops working at once. */
@@ -188,6 +193,19 @@ export class Session {
     return settle(
       binding(this),
       this.#rotate((engine, state) => engine.reauthenticate(state)),
+      callback,
+    );
+  }
+
+  /**
+   * Records a step-up with a further factor at assurance level `level` (2 or more) once the
+   * application has verified it (S40): `aal` and `stepUpAt` in the store, then rotation. Never
+   * creates a second session.
+   */
+  stepUp(level: number, callback?: Callback): Promise<void> | undefined {
+    return settle(
+      binding(this),
+      this.#rotate((engine, state) => engine.stepUp(state, level)),
       callback,
     );
   }

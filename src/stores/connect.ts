@@ -1,6 +1,13 @@
 import { SessionCapabilityError } from '../core/errors.js';
-import { applyPatch, expiresAt, type SessionPatch, type SessionRecord } from '../core/record.js';
-import type { LegacySessionSource, SessionStore, StoreCapabilities } from '../core/store.js';
+import {
+  applyPatch,
+  expiresAt,
+  type SessionPatch,
+  type SessionRecord,
+  supersede,
+  withRecordDefaults,
+} from '../core/record.js';
+import type { LegacySessionSource, ReplaceOptions, SessionStore, StoreCapabilities } from '../core/store.js';
 
 type Callback<T> = (error?: unknown, value?: T) => void;
 
@@ -52,7 +59,9 @@ export class ConnectStore implements SessionStore, LegacySessionSource {
       this.inner.get(handle, cb),
     );
     const record = stored?.coatcheck as SessionRecord | undefined;
-    return record && typeof record === 'object' && record.handle === handle ? record : null;
+    return record && typeof record === 'object' && record.handle === handle
+      ? withRecordDefaults(record)
+      : null;
   }
 
   async create(record: SessionRecord): Promise<boolean> {
@@ -69,10 +78,12 @@ export class ConnectStore implements SessionStore, LegacySessionSource {
     return next;
   }
 
-  async replace(oldHandle: string, next: SessionRecord): Promise<boolean> {
-    if (!(await this.get(oldHandle))) return false;
+  async replace(oldHandle: string, next: SessionRecord, options: ReplaceOptions = {}): Promise<boolean> {
+    const old = await this.get(oldHandle);
+    if (!old || old.successor !== null) return false;
     await this.#write(next);
-    await this.destroy(oldHandle);
+    if (options.graceUntil === undefined) await this.destroy(oldHandle);
+    else await this.#write(supersede(old, next.handle, options.graceUntil));
     return true;
   }
 

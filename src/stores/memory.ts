@@ -1,5 +1,5 @@
-import { applyPatch, expiresAt, type SessionPatch, type SessionRecord } from '../core/record.js';
-import type { SessionStore, StoreCapabilities } from '../core/store.js';
+import { applyPatch, expiresAt, type SessionPatch, type SessionRecord, supersede } from '../core/record.js';
+import type { ReplaceOptions, SessionStore, StoreCapabilities } from '../core/store.js';
 
 export interface MemoryStoreOptions {
   /** Most sessions held; at the bound the oldest session is dropped. @default 10_000 */
@@ -69,10 +69,11 @@ export class MemoryStore implements SessionStore {
     return copy(next);
   }
 
-  async replace(oldHandle: string, next: SessionRecord): Promise<boolean> {
+  async replace(oldHandle: string, next: SessionRecord, options: ReplaceOptions = {}): Promise<boolean> {
     const old = this.#sessions.get(oldHandle);
-    if (!old || this.#sessions.has(next.handle)) return false;
-    this.#remove(old);
+    if (!old || old.successor !== null || this.#sessions.has(next.handle)) return false;
+    if (options.graceUntil === undefined) this.#remove(old);
+    else this.#sessions.set(oldHandle, supersede(old, next.handle, options.graceUntil));
     this.#insert(next);
     return true;
   }

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { SessionConfigError } from '../core/errors.js';
 import { isForbiddenKey, type SessionPatch, type SessionRecord } from '../core/record.js';
-import type { SessionStore, StoreCapabilities } from '../core/store.js';
+import type { ReplaceOptions, SessionStore, StoreCapabilities } from '../core/store.js';
 import { migrate, type TableNames, tableNames } from './postgres/schema.js';
 import {
   buildStatements,
@@ -153,9 +153,18 @@ export class PostgresStore implements SessionStore {
     return row ? toRecord(row) : null;
   }
 
-  async replace(oldHandle: string, next: SessionRecord): Promise<boolean> {
+  async replace(oldHandle: string, next: SessionRecord, options: ReplaceOptions = {}): Promise<boolean> {
+    const { graceUntil } = options;
     try {
-      return (await this.#run(this.#statements.replace, [oldHandle, ...insertValues(next)])).rowCount === 1;
+      const result =
+        graceUntil === undefined
+          ? await this.#run(this.#statements.replace, [oldHandle, ...insertValues(next)])
+          : await this.#run(this.#statements.replaceWithGrace, [
+              oldHandle,
+              Math.round(graceUntil),
+              ...insertValues(next),
+            ]);
+      return result.rowCount === 1;
     } catch (error) {
       // A taken handle fails the whole statement, so the old session is still there.
       if ((error as { code?: string }).code === '23505') return false;

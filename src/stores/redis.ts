@@ -1,9 +1,19 @@
 import { SessionConfigError } from '../core/errors.js';
 import { expiresAt, type SessionPatch, type SessionRecord } from '../core/record.js';
-import type { SessionStore, StoreCapabilities } from '../core/store.js';
+import type { ReplaceOptions, SessionStore, StoreCapabilities } from '../core/store.js';
 import { type RedisClientLike, type RedisCommands, redisCommands } from './redis/client.js';
 import { decodeRecord, encodePatch, encodeRecord, replyPairs } from './redis/codec.js';
-import { CREATE, DESTROY_IF_USER, INDEX_ADD, INDEX_READ, REPLACE, TAKE, UPDATE } from './redis/scripts.js';
+import {
+  CREATE,
+  DESTROY_IF_USER,
+  INDEX_ADD,
+  INDEX_READ,
+  REPLACE,
+  REPLACE_WITH_GRACE,
+  SUPERSEDE,
+  TAKE,
+  UPDATE,
+} from './redis/scripts.js';
 
 export type { RedisClientLike } from './redis/client.js';
 
@@ -23,6 +33,7 @@ export const REDIS_ACL_COMMANDS: readonly string[] = [
   'hincrby',
   'hmget',
   'hget',
+  'hexists',
   'del',
   'pexpire',
   'pttl',
@@ -130,13 +141,15 @@ export class RedisStore implements SessionStore {
    * In a Cluster the two keys live in different slots, so the old session is removed first and the
    * new one created after: a failure in between fails closed (the user signs in again), and never
    * leaves both tokens alive. Returns false when the old session is gone (or the new handle is
-   * taken; in a Cluster the old session is then already removed).
+   * taken; in a Cluster the old session is then already removed). With a grace period the old
+   * record stays as a pointer (it keeps its index entry until it expires).
    */
-  async replace(oldHandle: string, next: SessionRecord): Promise<boolean> {
+  async replace(oldHandle: string, next: SessionRecord, options: ReplaceOptions = {}): Promise<boolean> {
+    if (options.graceUntil !== undefined) return this.#replaceWithGrace(oldHandle, next, options.graceUntil);
     const oldKey = this.sessionKey(oldHandle);
     const newKey = this.sessionKey(next.handle);
     if (this.#redis.cluster) {
-      const oldUserId = await this.#redis.run(TAKE, [oldKey], []);
+      const oldUserId = await this.#redis.run(TAKE, [oldKey], ['current']);
       if (oldUserId === null || oldUserId === undefined) return false;
       const [, created] = await Promise.all([
         this.#unindex(String(oldUserId), oldHandle),
@@ -149,6 +162,29 @@ export class RedisStore implements SessionStore {
     const oldUserId = await this.#redis.run(REPLACE, [oldKey, newKey], this.#createArgs(next));
     if (oldUserId === null || oldUserId === undefined) return false;
     await Promise.all([this.#unindex(String(oldUserId), oldHandle), this.#indexNew(next)]);
+    return true;
+  }
+
+  async #replaceWithGrace(oldHandle: string, next: SessionRecord, graceUntil: number): Promise<boolean> {
+    const oldKey = this.sessionKey(oldHandle);
+    const pointer = [next.handle, String(Math.round(graceUntil)), String(this.#now())];
+    if (this.#redis.cluster) {
+      // The claim on the old record comes first, so of parallel rotations only one creates anything.
+      if (Number(await this.#redis.run(SUPERSEDE, [oldKey], pointer)) !== 1) return false;
+      if (
+        Number(await this.#redis.run(CREATE, [this.sessionKey(next.handle)], this.#createArgs(next))) !== 1
+      ) {
+        return false;
+      }
+    } else {
+      const keys = [oldKey, this.sessionKey(next.handle)];
+      if (
+        Number(await this.#redis.run(REPLACE_WITH_GRACE, keys, [...pointer, ...this.#createArgs(next)])) !== 1
+      ) {
+        return false;
+      }
+    }
+    await this.#indexNew(next);
     return true;
   }
 

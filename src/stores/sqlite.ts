@@ -1,6 +1,6 @@
 import BetterSqlite3 from 'better-sqlite3';
-import { applyPatch, expiresAt, type SessionPatch, type SessionRecord } from '../core/record.js';
-import type { SessionStore, StoreCapabilities } from '../core/store.js';
+import { applyPatch, expiresAt, type SessionPatch, type SessionRecord, supersede } from '../core/record.js';
+import type { ReplaceOptions, SessionStore, StoreCapabilities } from '../core/store.js';
 
 export interface SqliteStoreOptions {
   /** Database file; created if missing. `':memory:'` for a throwaway database. */
@@ -28,10 +28,14 @@ interface Row {
   device: string;
   cookie_max_age_ms: number | null;
   csrf_secret: string | null;
+  aal: number;
+  step_up_at: number | null;
+  rotated_at: number | null;
+  successor: string | null;
   data: string;
 }
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 
 const toRecord = (row: Row): SessionRecord => ({
   handle: row.handle,
@@ -46,6 +50,10 @@ const toRecord = (row: Row): SessionRecord => ({
   device: JSON.parse(row.device) as SessionRecord['device'],
   cookieMaxAgeMs: row.cookie_max_age_ms,
   csrfSecret: row.csrf_secret,
+  aal: row.aal,
+  stepUpAt: row.step_up_at,
+  rotatedAt: row.rotated_at ?? row.created_at,
+  successor: row.successor,
   data: row.data,
 });
 
@@ -63,6 +71,10 @@ const toRow = (record: SessionRecord) => ({
   device: JSON.stringify(record.device),
   cookie_max_age_ms: record.cookieMaxAgeMs,
   csrf_secret: record.csrfSecret,
+  aal: record.aal,
+  step_up_at: record.stepUpAt,
+  rotated_at: record.rotatedAt,
+  successor: record.successor,
   data: record.data,
 });
 
@@ -101,7 +113,7 @@ export class SqliteStore implements SessionStore {
     migrate(this.db, table);
 
     const columns =
-      'handle, secret_hash, user_id, created_at, auth_at, last_seen_at, idle_expires_at, absolute_expires_at, expires_at, version, device, cookie_max_age_ms, csrf_secret, data';
+      'handle, secret_hash, user_id, created_at, auth_at, last_seen_at, idle_expires_at, absolute_expires_at, expires_at, version, device, cookie_max_age_ms, csrf_secret, aal, step_up_at, rotated_at, successor, data';
     const values = columns
       .split(', ')
       .map((c) => `@${c}`)
@@ -112,7 +124,8 @@ export class SqliteStore implements SessionStore {
       write: this.db.prepare(
         `UPDATE ${table} SET user_id=@user_id, auth_at=@auth_at, last_seen_at=@last_seen_at, idle_expires_at=@idle_expires_at,
          absolute_expires_at=@absolute_expires_at, expires_at=@expires_at, version=@version, device=@device,
-         cookie_max_age_ms=@cookie_max_age_ms, csrf_secret=@csrf_secret, data=@data WHERE handle=@handle`,
+         cookie_max_age_ms=@cookie_max_age_ms, csrf_secret=@csrf_secret, aal=@aal, step_up_at=@step_up_at,
+         successor=@successor, data=@data WHERE handle=@handle`,
       ),
       destroy: this.db.prepare<[string]>(`DELETE FROM ${table} WHERE handle = ?`),
       byUser: this.db.prepare<[string], Row>(`SELECT * FROM ${table} WHERE user_id = ?`),
@@ -130,9 +143,14 @@ export class SqliteStore implements SessionStore {
       s.write.run(toRow(next));
       return next;
     });
-    this.#replace = this.db.transaction((oldHandle: string, next: SessionRecord) => {
-      if (s.destroy.run(oldHandle).changes === 0) return false;
-      return s.insert.run(toRow(next)).changes === 1;
+    this.#replace = this.db.transaction((oldHandle: string, next: SessionRecord, graceUntil?: number) => {
+      const row = s.get.get(oldHandle);
+      if (!row || row.successor !== null) return false;
+      if (graceUntil === undefined) s.destroy.run(oldHandle);
+      else s.write.run(toRow(supersede(toRecord(row), next.handle, graceUntil)));
+      if (s.insert.run(toRow(next)).changes === 1) return true;
+      // A taken handle: roll the old record back too.
+      throw Object.assign(new Error('handle taken'), { code: 'SQLITE_CONSTRAINT_PRIMARYKEY' });
     });
     this.#destroyByUser = this.db.transaction((userId: string, exceptHandle: string | null) => {
       const handles = s.handlesByUser
@@ -164,9 +182,9 @@ export class SqliteStore implements SessionStore {
     return this.#update.immediate(handle, patch);
   }
 
-  async replace(oldHandle: string, next: SessionRecord): Promise<boolean> {
+  async replace(oldHandle: string, next: SessionRecord, options: ReplaceOptions = {}): Promise<boolean> {
     try {
-      return this.#replace.immediate(oldHandle, next);
+      return this.#replace.immediate(oldHandle, next, options.graceUntil);
     } catch (error) {
       // A taken handle rolls the whole swap back: the old session stays.
       if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return false;
@@ -196,36 +214,46 @@ export class SqliteStore implements SessionStore {
   }
 }
 
+/** Each schema version's DDL, applied in order from the version a database is at. */
+const MIGRATIONS = (table: string): string[] => [
+  `CREATE TABLE IF NOT EXISTS ${table} (
+    handle TEXT PRIMARY KEY,
+    secret_hash TEXT NOT NULL,
+    user_id TEXT,
+    created_at INTEGER NOT NULL,
+    auth_at INTEGER,
+    last_seen_at INTEGER NOT NULL,
+    idle_expires_at INTEGER NOT NULL,
+    absolute_expires_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    version INTEGER NOT NULL,
+    device TEXT NOT NULL,
+    cookie_max_age_ms INTEGER,
+    csrf_secret TEXT,
+    data TEXT NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX IF NOT EXISTS ${table}_user ON ${table} (user_id) WHERE user_id IS NOT NULL;
+  CREATE INDEX IF NOT EXISTS ${table}_expires ON ${table} (expires_at);`,
+  // 2: step-up level and time (S40), periodic rotation (S21). Signed-in sessions were password logins.
+  `ALTER TABLE ${table} ADD COLUMN aal INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE ${table} ADD COLUMN step_up_at INTEGER;
+  ALTER TABLE ${table} ADD COLUMN rotated_at INTEGER;
+  ALTER TABLE ${table} ADD COLUMN successor TEXT;
+  UPDATE ${table} SET aal = 1 WHERE user_id IS NOT NULL;`,
+];
+
 function migrate(db: BetterSqlite3.Database, table: string): void {
   db.transaction(() => {
     db.exec(`CREATE TABLE IF NOT EXISTS coatcheck_schema (name TEXT PRIMARY KEY, version INTEGER NOT NULL)`);
     const row = db
       .prepare<[string], { version: number }>('SELECT version FROM coatcheck_schema WHERE name = ?')
       .get(table);
-    if (row && row.version > SCHEMA_VERSION) {
-      throw new Error(`${table} has schema version ${row.version}; this coatcheck knows ${SCHEMA_VERSION}`);
+    const version = row?.version ?? 0;
+    if (version > SCHEMA_VERSION) {
+      throw new Error(`${table} has schema version ${version}; this coatcheck knows ${SCHEMA_VERSION}`);
     }
-    if (row?.version === SCHEMA_VERSION) return;
-    db.exec(`
-      CREATE TABLE IF NOT EXISTS ${table} (
-        handle TEXT PRIMARY KEY,
-        secret_hash TEXT NOT NULL,
-        user_id TEXT,
-        created_at INTEGER NOT NULL,
-        auth_at INTEGER,
-        last_seen_at INTEGER NOT NULL,
-        idle_expires_at INTEGER NOT NULL,
-        absolute_expires_at INTEGER NOT NULL,
-        expires_at INTEGER NOT NULL,
-        version INTEGER NOT NULL,
-        device TEXT NOT NULL,
-        cookie_max_age_ms INTEGER,
-        csrf_secret TEXT,
-        data TEXT NOT NULL
-      ) WITHOUT ROWID;
-      CREATE INDEX IF NOT EXISTS ${table}_user ON ${table} (user_id) WHERE user_id IS NOT NULL;
-      CREATE INDEX IF NOT EXISTS ${table}_expires ON ${table} (expires_at);
-    `);
+    if (version === SCHEMA_VERSION) return;
+    for (const ddl of MIGRATIONS(table).slice(version)) db.exec(ddl);
     db.prepare('INSERT OR REPLACE INTO coatcheck_schema (name, version) VALUES (?, ?)').run(
       table,
       SCHEMA_VERSION,

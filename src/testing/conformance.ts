@@ -33,6 +33,10 @@ export function makeRecord(overrides: Partial<SessionRecord> = {}): SessionRecor
     device: { userAgent: 'conformance', ip: '127.0.0.1' },
     cookieMaxAgeMs: null,
     csrfSecret: randomBytes(32).toString('base64url'),
+    aal: 0,
+    stepUpAt: null,
+    rotatedAt: now,
+    successor: null,
     data: '{}',
     ...overrides,
   };
@@ -142,6 +146,59 @@ export function runStoreConformance(options: ConformanceOptions): void {
         const listed = (await store.listByUser(userId)).map((r) => r.handle);
         assert.deepEqual(listed, [next.handle]);
       }
+    });
+
+    it('S40 keeps the step-up level and time, and changes them by update', async () => {
+      const record = makeRecord({ userId: user(), authAt: 5, aal: 1 });
+      await store.create(record);
+      assert.deepEqual(normal(await store.get(record.handle)), normal(record));
+      const stepUpAt = record.createdAt + 500;
+      const next = await store.update(record.handle, { meta: { aal: 2, stepUpAt } });
+      assert.equal(next?.aal, 2);
+      assert.equal(next?.stepUpAt, stepUpAt);
+      const read = await store.get(record.handle);
+      assert.equal(read?.aal, 2);
+      assert.equal(read?.stepUpAt, stepUpAt);
+      assert.equal((await store.update(record.handle, { meta: { stepUpAt: null } }))?.stepUpAt, null);
+    });
+
+    it('S21 rotation with a grace period keeps the old record as a short-lived pointer to the new one', async () => {
+      const userId = user();
+      const old = makeRecord({ userId, aal: 1, data: '{"cart":[1]}' });
+      await store.create(old);
+      const graceUntil = Date.now() + 30_000;
+      const next = makeRecord({ userId, aal: 1, data: old.data, createdAt: old.createdAt });
+      assert.equal(await store.replace(old.handle, next, { graceUntil }), true);
+      const kept = await store.get(old.handle);
+      assert.equal(kept?.successor, next.handle);
+      assert.equal(kept?.idleExpiresAt, graceUntil);
+      assert.equal(kept?.absoluteExpiresAt, old.absoluteExpiresAt);
+      assert.equal(kept?.secretHash, old.secretHash);
+      assert.deepEqual(normal(await store.get(next.handle)), normal(next));
+      // A second rotation of the same record loses, and writes nothing.
+      const rival = makeRecord({ userId });
+      assert.equal(await store.replace(old.handle, rival, { graceUntil }), false);
+      assert.equal(await store.replace(old.handle, rival), false);
+      assert.equal(await store.get(rival.handle), null);
+      assert.equal((await store.get(old.handle))?.successor, next.handle);
+    });
+
+    it('S21 of parallel rotations of one record exactly one wins', async (t) => {
+      if (needs('atomicUpdate')) return t.skip('store does not promise atomic updates');
+      for (let run = 0; run < 20; run++) {
+        const old = makeRecord({ userId: user() });
+        await store.create(old);
+        const rivals = Array.from({ length: 5 }, () => makeRecord({ userId: old.userId }));
+        const graceUntil = Date.now() + 30_000;
+        const won = await Promise.all(rivals.map((next) => store.replace(old.handle, next, { graceUntil })));
+        assert.equal(won.filter(Boolean).length, 1, `run ${run}`);
+        const winner = rivals[won.indexOf(true)]!;
+        assert.equal((await store.get(old.handle))?.successor, winner.handle);
+        for (const [i, rival] of rivals.entries()) {
+          assert.equal((await store.get(rival.handle)) !== null, won[i], `run ${run} rival ${i}`);
+        }
+      }
+      return undefined;
     });
 
     it('refuses to rotate a session that is already gone', async () => {

@@ -242,6 +242,16 @@ describe('S25 documented defaults', () => {
       });
       assert.equal(short.engine.options.renewalIntervalMs, Math.min(cap, 45_000));
     });
+    check('`rotationIntervalMs` / `rotationGraceMs`', (t) => {
+      assert.equal(o.rotation, null);
+      const cap = Number(/`min\(([\d_]+), interval \/ 2\)`$/.exec(t)?.[1]?.replaceAll('_', ''));
+      assert.match(t, /^none \(off\) \//);
+      const on = (rotationIntervalMs: number) =>
+        session({ secret: SECRET, store: new MemoryStore(), warn: () => {}, rotationIntervalMs }).engine
+          .options.rotation?.graceMs;
+      assert.equal(on(900_000), Math.min(cap, 450_000));
+      assert.equal(on(40_000), Math.min(cap, 20_000));
+    });
     check('`storeTimeoutMs`', (t) => assert.equal(code(t), grouped(o.storeTimeoutMs)));
     check('`keepOnLogin`', (t) => assert.deepEqual(JSON.parse(code(t).replaceAll("'", '"')), o.keepOnLogin));
     check('`maxSessionsPerUser` / `sessionLimitPolicy`', (t) => {

@@ -58,9 +58,9 @@ describe('postgres store', { skip: !findPostgres() && 'postgres is not installed
     const version = await admin.query(
       `SELECT version FROM coatcheck_schema WHERE name = 'coatcheck_sessions'`,
     );
-    assert.deepEqual(version.rows, [{ version: 1 }]);
+    assert.deepEqual(version.rows, [{ version: 2 }]);
     const custom = await admin.query(`SELECT name, version FROM auth.coatcheck_schema`);
-    assert.deepEqual(custom.rows, [{ name: 'web_sessions', version: 1 }]);
+    assert.deepEqual(custom.rows, [{ name: 'web_sessions', version: 2 }]);
     const indexes = await admin.query<{ indexname: string; indexdef: string }>(
       `SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename = 'coatcheck_sessions'
        ORDER BY indexname`,
@@ -172,7 +172,7 @@ describe('postgres store', { skip: !findPostgres() && 'postgres is not installed
     const check = new pg.Client({ connectionString });
     await check.connect();
     const versions = await check.query('SELECT name, version FROM coatcheck_schema');
-    assert.deepEqual(versions.rows, [{ name: 'coatcheck_sessions', version: 1 }]);
+    assert.deepEqual(versions.rows, [{ name: 'coatcheck_sessions', version: 2 }]);
     await check.end();
     await Promise.all([...stores, later].map((store) => store.close()));
   });
@@ -181,7 +181,9 @@ describe('postgres store', { skip: !findPostgres() && 'postgres is not installed
     const manual = await server.createDatabase('manual_schema');
     const automatic = await server.createDatabase('automatic_schema');
     const missing = await server.createDatabase('no_schema');
-    const sql = readFileSync(new URL('../../sql/postgres/001_init.sql', import.meta.url), 'utf8');
+    const sql = ['001_init.sql', '002_step_up_rotation.sql']
+      .map((file) => readFileSync(new URL(`../../sql/postgres/${file}`, import.meta.url), 'utf8'))
+      .join('\n');
     const describeSchema = async (connectionString: string) => {
       const client = new pg.Client({ connectionString });
       await client.connect();
@@ -219,6 +221,40 @@ describe('postgres store', { skip: !findPostgres() && 'postgres is not installed
     });
     await assert.rejects(unmigrated.get('warm-up-handle-0000'), { code: '42P01' });
     await unmigrated.close();
+  });
+
+  it('upgrades a version 1 table in place: old sessions keep working, signed-in ones read as password logins', async () => {
+    const connectionString = await server.createDatabase('upgrade_v1');
+    const client = new pg.Client({ connectionString });
+    await client.connect();
+    await client.query(readFileSync(new URL('../../sql/postgres/001_init.sql', import.meta.url), 'utf8'));
+    const old = makeRecord({ userId: 'alice' });
+    await client.query(
+      `INSERT INTO coatcheck_sessions (handle, secret_hash, user_id, created_at, auth_at, last_seen_at,
+         idle_expires_at, absolute_expires_at, expires_at, version, device, cookie_max_age_ms, csrf_secret, data)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, '{}', NULL, NULL, '{"a":1}')`,
+      [
+        old.handle,
+        old.secretHash,
+        old.userId,
+        old.createdAt,
+        old.authAt,
+        old.lastSeenAt,
+        old.idleExpiresAt,
+        old.absoluteExpiresAt,
+        Math.min(old.idleExpiresAt, old.absoluteExpiresAt),
+      ],
+    );
+    const store = new PostgresStore({ connectionString, pruneIntervalMs: 0 });
+    const read = await store.get(old.handle);
+    assert.equal(read?.aal, 1);
+    assert.equal(read?.rotatedAt, old.createdAt);
+    assert.equal(read?.successor, null);
+    assert.deepEqual(JSON.parse(read!.data), { a: 1 });
+    const versions = await client.query('SELECT version FROM coatcheck_schema');
+    assert.deepEqual(versions.rows, [{ version: 2 }]);
+    await client.end();
+    await store.close();
   });
 
   it('refuses a NUL character in session data, which jsonb cannot hold, and keeps the row as it was', async () => {

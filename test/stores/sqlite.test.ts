@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, it } from 'node:test';
+import BetterSqlite3 from 'better-sqlite3';
 import { SqliteStore } from '../../src/stores/sqlite.js';
 import { makeRecord, runStoreConformance } from '../../src/testing/conformance.js';
 
@@ -22,12 +23,48 @@ it('the sqlite store survives a restart and records its schema version', async (
   await first.close();
   const second = new SqliteStore({ path });
   assert.deepEqual(JSON.parse((await second.get(record.handle))!.data), { a: 1 });
-  assert.equal(second.db.prepare('SELECT version FROM coatcheck_schema').pluck().get(), 1);
+  assert.equal(second.db.prepare('SELECT version FROM coatcheck_schema').pluck().get(), 2);
   const plan = second.db
     .prepare('EXPLAIN QUERY PLAN SELECT * FROM coatcheck_sessions WHERE user_id = ?')
     .all('alice') as { detail: string }[];
   assert.match(plan.map((row) => row.detail).join(' '), /USING INDEX coatcheck_sessions_user/);
   await second.close();
+});
+
+it('the sqlite store upgrades a version 1 file in place: old sessions keep working as password logins', async () => {
+  const path = join(dir, 'upgrade.db');
+  const db = new BetterSqlite3(path);
+  db.exec(`
+    CREATE TABLE coatcheck_schema (name TEXT PRIMARY KEY, version INTEGER NOT NULL);
+    INSERT INTO coatcheck_schema VALUES ('coatcheck_sessions', 1);
+    CREATE TABLE coatcheck_sessions (
+      handle TEXT PRIMARY KEY, secret_hash TEXT NOT NULL, user_id TEXT, created_at INTEGER NOT NULL,
+      auth_at INTEGER, last_seen_at INTEGER NOT NULL, idle_expires_at INTEGER NOT NULL,
+      absolute_expires_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, version INTEGER NOT NULL,
+      device TEXT NOT NULL, cookie_max_age_ms INTEGER, csrf_secret TEXT, data TEXT NOT NULL
+    ) WITHOUT ROWID;`);
+  const old = makeRecord({ userId: 'alice', data: '{"a":1}' });
+  db.prepare(`INSERT INTO coatcheck_sessions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, '{}', NULL, NULL, ?)`).run(
+    old.handle,
+    old.secretHash,
+    old.userId,
+    old.createdAt,
+    old.authAt,
+    old.lastSeenAt,
+    old.idleExpiresAt,
+    old.absoluteExpiresAt,
+    Math.min(old.idleExpiresAt, old.absoluteExpiresAt),
+    old.data,
+  );
+  db.close();
+  const store = new SqliteStore({ path });
+  const read = await store.get(old.handle);
+  assert.equal(read?.aal, 1);
+  assert.equal(read?.rotatedAt, old.createdAt);
+  assert.equal(read?.successor, null);
+  assert.deepEqual(JSON.parse(read!.data), { a: 1 });
+  assert.equal(store.db.prepare('SELECT version FROM coatcheck_schema').pluck().get(), 2);
+  await store.close();
 });
 
 it('the sqlite store keeps every key when several processes write one session at once', async () => {

@@ -2,7 +2,13 @@ import express5 from 'express';
 import express4 from 'express4';
 import type { SessionEvent } from '../../src/core/events.js';
 import type { SessionStore } from '../../src/core/store.js';
-import { requireAuth, requireFreshAuth, type SessionOptions, session } from '../../src/express/index.js';
+import {
+  requireAuth,
+  requireFreshAuth,
+  requireStepUp,
+  type SessionOptions,
+  session,
+} from '../../src/express/index.js';
 import { listen, type Running } from './http.js';
 
 declare module '../../src/express/types.js' {
@@ -66,8 +72,8 @@ export async function startTestApp(
     res.json({ ok: true });
   });
   app.post('/login', async (req, res) => {
-    const { userId, keep } = req.body as { userId: string; keep?: string[] };
-    await req.session.login(userId, keep ? { keep } : {});
+    const { userId, keep, aal } = req.body as { userId: string; keep?: string[]; aal?: number };
+    await req.session.login(userId, { ...(keep ? { keep } : {}), ...(aal ? { aal } : {}) });
     res.json({ ok: true, handle: req.sessionID });
   });
   app.post('/login-redirect', async (req, res) => {
@@ -76,6 +82,13 @@ export async function startTestApp(
   });
   app.post('/reauth', async (req, res) => {
     await req.session.reauthenticate();
+    res.json({ ok: true });
+  });
+  app.post('/step-up', async (req, res) => {
+    await req.session.stepUp(Number((req.body as { level?: number }).level ?? 2));
+    res.json({ ok: true });
+  });
+  app.post('/transfer', requireStepUp({ maxAgeMs: 300_000 }), (_req, res) => {
     res.json({ ok: true });
   });
   app.post('/regenerate', (req, res, next) => {

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 
 /** Version of the table layout below; recorded in `coatcheck_schema` like the SQLite store does. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /** Advisory lock held while a store creates or upgrades its tables (a constant: 'coatchk1'). */
 const MIGRATION_LOCK = '7165052684681636657';
@@ -29,8 +29,9 @@ export function tableNames(schema: string, table: string): TableNames {
 }
 
 /**
- * The DDL of one store, the same as sql/postgres/001_init.sql (which spells it out for the default
- * names). Every statement is idempotent so it can run again safely.
+ * The DDL of one store, the same as sql/postgres/001_init.sql followed by 002_step_up_rotation.sql
+ * (which spell it out for the default names). Every statement is idempotent so it can run again
+ * safely, and a database at version 1 is brought to version 2 by the same list.
  */
 export function schemaStatements(names: TableNames): string[] {
   const index = (suffix: string) => quote(`${names.table}_${suffix}`);
@@ -54,6 +55,14 @@ export function schemaStatements(names: TableNames): string[] {
     )`,
     `CREATE INDEX IF NOT EXISTS ${index('user')} ON ${names.sessions} (user_id) WHERE user_id IS NOT NULL`,
     `CREATE INDEX IF NOT EXISTS ${index('expires')} ON ${names.sessions} (expires_at)`,
+    // 2: step-up level and time (S40), periodic rotation (S21).
+    `ALTER TABLE ${names.sessions}
+      ADD COLUMN IF NOT EXISTS aal integer NOT NULL DEFAULT 0,
+      ADD COLUMN IF NOT EXISTS step_up_at bigint,
+      ADD COLUMN IF NOT EXISTS rotated_at bigint,
+      ADD COLUMN IF NOT EXISTS successor text`,
+    // Sessions signed in before version 2 were password logins.
+    `UPDATE ${names.sessions} SET aal = 1 WHERE aal = 0 AND user_id IS NOT NULL AND step_up_at IS NULL`,
   ];
 }
 

@@ -25,16 +25,22 @@ export interface Row {
   device: string;
   cookie_max_age_ms: string | number | null;
   csrf_secret: string | null;
+  aal: number;
+  step_up_at: string | number | null;
+  rotated_at: string | number | null;
+  successor: string | null;
   data: string;
 }
 
 // jsonb is returned as text: the record carries JSON text, and a pg type parser an application
 // installed for jsonb cannot change what the store reads.
 const RETURNED = `handle, secret_hash, user_id, created_at, auth_at, last_seen_at, idle_expires_at,
-  absolute_expires_at, version, device::text AS device, cookie_max_age_ms, csrf_secret, data::text AS data`;
+  absolute_expires_at, version, device::text AS device, cookie_max_age_ms, csrf_secret, aal, step_up_at,
+  rotated_at, successor, data::text AS data`;
 
 const INSERTED = `handle, secret_hash, user_id, created_at, auth_at, last_seen_at, idle_expires_at,
-  absolute_expires_at, expires_at, version, device, cookie_max_age_ms, csrf_secret, data`;
+  absolute_expires_at, expires_at, version, device, cookie_max_age_ms, csrf_secret, aal, step_up_at,
+  rotated_at, successor, data`;
 
 /** Placeholders for `insertValues`, typed so they also work in `INSERT ... SELECT`. */
 const placeholders = (first: number) =>
@@ -50,6 +56,10 @@ const placeholders = (first: number) =>
     'bigint',
     'integer',
     'jsonb',
+    'bigint',
+    'text',
+    'integer',
+    'bigint',
     'bigint',
     'text',
     'jsonb',
@@ -94,6 +104,8 @@ export function buildStatements(names: TableNames) {
         device = CASE WHEN $4::jsonb ? 'device' THEN $4::jsonb->'device' ELSE device END,
         cookie_max_age_ms = ${metaColumn('cookie_max_age_ms', 'cookieMaxAgeMs', 'bigint')},
         csrf_secret = ${metaColumn('csrf_secret', 'csrfSecret', 'text')},
+        aal = ${metaColumn('aal', 'aal', 'bigint')},
+        step_up_at = ${metaColumn('step_up_at', 'stepUpAt', 'bigint')},
         version = version + 1
       WHERE handle = $1 RETURNING ${RETURNED}`,
     ),
@@ -101,8 +113,18 @@ export function buildStatements(names: TableNames) {
     // handle fails the whole statement, so the old row is never lost without its successor.
     replace: named(
       'replace',
-      `WITH gone AS (DELETE FROM ${t} WHERE handle = $1 RETURNING 1)
+      `WITH gone AS (DELETE FROM ${t} WHERE handle = $1 AND successor IS NULL RETURNING 1)
        INSERT INTO ${t} (${INSERTED}) SELECT ${placeholders(2)} WHERE EXISTS (SELECT 1 FROM gone)`,
+    ),
+    // Periodic rotation: the old row becomes a pointer to the new one until $2. A second rotation of
+    // the same row waits for the first one's row lock, then finds the successor set and inserts nothing.
+    replaceWithGrace: named(
+      'replace_with_grace',
+      `WITH kept AS (
+         UPDATE ${t} SET successor = $3::text, idle_expires_at = LEAST(idle_expires_at, $2::bigint),
+           expires_at = LEAST(expires_at, $2::bigint), version = version + 1
+         WHERE handle = $1 AND successor IS NULL RETURNING 1)
+       INSERT INTO ${t} (${INSERTED}) SELECT ${placeholders(3)} WHERE EXISTS (SELECT 1 FROM kept)`,
     ),
     destroy: named('destroy', `DELETE FROM ${t} WHERE handle = $1`),
     listByUser: named('list_by_user', `SELECT ${RETURNED} FROM ${t} WHERE user_id = $1`),
@@ -153,11 +175,15 @@ export function toRecord(row: Row): SessionRecord {
     device: device(row.device),
     cookieMaxAgeMs: maybeTime(row.cookie_max_age_ms),
     csrfSecret: row.csrf_secret,
+    aal: row.aal,
+    stepUpAt: maybeTime(row.step_up_at),
+    rotatedAt: row.rotated_at === null ? time(row.created_at) : time(row.rotated_at),
+    successor: row.successor,
     data: row.data,
   };
 }
 
-/** Parameters for the 14 columns of `INSERTED`, in order. */
+/** Parameters for the 18 columns of `INSERTED`, in order. */
 export function insertValues(record: SessionRecord): unknown[] {
   return [
     record.handle,
@@ -173,6 +199,10 @@ export function insertValues(record: SessionRecord): unknown[] {
     JSON.stringify(record.device),
     whole(record.cookieMaxAgeMs),
     record.csrfSecret,
+    record.aal,
+    whole(record.stepUpAt),
+    whole(record.rotatedAt),
+    record.successor,
     record.data,
   ];
 }

@@ -8,7 +8,7 @@ import { isForbiddenKey, type SessionPatch, type SessionRecord } from '../../cor
 const DATA = 'd:';
 
 type Meta = Exclude<keyof SessionRecord, 'handle' | 'data' | 'version'>;
-const NULLABLE = new Set<Meta>(['userId', 'authAt', 'cookieMaxAgeMs', 'csrfSecret']);
+const NULLABLE = new Set<Meta>(['userId', 'authAt', 'cookieMaxAgeMs', 'csrfSecret', 'stepUpAt', 'successor']);
 
 function encodeMeta(field: Meta, value: unknown): string | null {
   if (value === null) return null;
@@ -30,6 +30,10 @@ export function encodeRecord(record: SessionRecord): string[] {
     'device',
     'cookieMaxAgeMs',
     'csrfSecret',
+    'aal',
+    'stepUpAt',
+    'rotatedAt',
+    'successor',
   ] as const) {
     const value = encodeMeta(field, record[field]);
     if (value !== null) pairs.push(field, value);
@@ -89,11 +93,15 @@ export function decodeRecord(handle: string, pairs: [string, string][]): Session
   }
   const secretHash = meta.get('secretHash');
   if (secretHash === undefined) return null;
+  const userId = meta.get('userId') ?? null;
+  const createdAt = Number(meta.get('createdAt'));
+  const aal = meta.get('aal');
+  const rotatedAt = meta.get('rotatedAt');
   return {
     handle,
     secretHash,
-    userId: meta.get('userId') ?? null,
-    createdAt: Number(meta.get('createdAt')),
+    userId,
+    createdAt,
     authAt: optionalNumber(meta.get('authAt')),
     lastSeenAt: Number(meta.get('lastSeenAt')),
     idleExpiresAt: Number(meta.get('idleExpiresAt')),
@@ -102,6 +110,11 @@ export function decodeRecord(handle: string, pairs: [string, string][]): Session
     device: JSON.parse(meta.get('device') ?? '{}') as SessionRecord['device'],
     cookieMaxAgeMs: optionalNumber(meta.get('cookieMaxAgeMs')),
     csrfSecret: meta.get('csrfSecret') ?? null,
+    // Hashes written before these fields existed: signed-in sessions were password logins.
+    aal: aal === undefined ? (userId === null ? 0 : 1) : Number(aal),
+    stepUpAt: optionalNumber(meta.get('stepUpAt')),
+    rotatedAt: rotatedAt === undefined ? createdAt : Number(rotatedAt),
+    successor: meta.get('successor') ?? null,
     data: `{${data.join(',')}}`,
   };
 }

@@ -47,22 +47,67 @@ end
 return record`,
 );
 
-/** KEYS[1] session. Deletes it if it exists and returns its user id ('' for none); nil when it was gone. */
+/**
+ * KEYS[1] session; ARGV[1] 'current' to spare a record that has a successor. Deletes it if it
+ * exists and returns its user id ('' for none); nil when it was gone (or spared).
+ */
 export const TAKE = script(
   'take',
-  `local userId = redis.call('HGET', KEYS[1], 'userId')
+  `if ARGV[1] == 'current' and redis.call('HEXISTS', KEYS[1], 'successor') == 1 then return false end
+local userId = redis.call('HGET', KEYS[1], 'userId')
 if redis.call('DEL', KEYS[1]) == 0 then return false end
 return userId or ''`,
+);
+
+// The old record of a rotation with a grace period (S21): successor set, version bumped, idle
+// expiry brought forward to the grace deadline, TTL kept at min(idle, absolute). Shared by the two
+// scripts below. ARGV[1] successor, ARGV[2] grace deadline ms, ARGV[3] now ms.
+const SUPERSEDE_OLD = `redis.call('HSET', KEYS[1], 'successor', ARGV[1])
+redis.call('HINCRBY', KEYS[1], 'version', 1)
+local times = redis.call('HMGET', KEYS[1], 'idleExpiresAt', 'absoluteExpiresAt')
+local idle = math.min(tonumber(times[1]), tonumber(ARGV[2]))
+redis.call('HSET', KEYS[1], 'idleExpiresAt', string.format('%.0f', idle))
+redis.call('PEXPIRE', KEYS[1], string.format('%.0f', math.min(idle, tonumber(times[2])) - tonumber(ARGV[3])))`;
+
+/**
+ * KEYS[1] old session; ARGV[1] successor handle, ARGV[2] grace deadline ms, ARGV[3] now ms.
+ * Cluster only (the new session is created by CREATE on its own slot after this wins). Returns 1,
+ * or nil when the old session is gone or already has a successor: only one rotation wins.
+ */
+export const SUPERSEDE = script(
+  'supersede',
+  `if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+if redis.call('HEXISTS', KEYS[1], 'successor') == 1 then return false end
+${SUPERSEDE_OLD}
+return 1`,
+);
+
+/**
+ * KEYS[1] old session, KEYS[2] new session; ARGV[1..3] as SUPERSEDE, ARGV[4] new TTL ms, ARGV[5..]
+ * field, value pairs. Standalone servers only: one atomic rotation that keeps the old record as a
+ * pointer. Returns 1, or nil, writing nothing, when the old session is gone or superseded or the
+ * new handle is taken.
+ */
+export const REPLACE_WITH_GRACE = script(
+  'replace-with-grace',
+  `if redis.call('EXISTS', KEYS[2]) == 1 then return false end
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+if redis.call('HEXISTS', KEYS[1], 'successor') == 1 then return false end
+${SUPERSEDE_OLD}
+for i = 5, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
+redis.call('PEXPIRE', KEYS[2], ARGV[4])
+return 1`,
 );
 
 /**
  * KEYS[1] old session, KEYS[2] new session; ARGV as CREATE. Standalone servers only (the keys live
  * in different slots): the rotation is one atomic step. Returns the old user id ('' for none), or
- * nil, writing nothing, when the old session is gone or the new handle is taken.
+ * nil, writing nothing, when the old session is gone or superseded, or the new handle is taken.
  */
 export const REPLACE = script(
   'replace',
   `if redis.call('EXISTS', KEYS[2]) == 1 then return false end
+if redis.call('HEXISTS', KEYS[1], 'successor') == 1 then return false end
 local userId = redis.call('HGET', KEYS[1], 'userId')
 if redis.call('DEL', KEYS[1]) == 0 then return false end
 for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
