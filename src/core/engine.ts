@@ -1,16 +1,19 @@
+import { cookieHeadersFor } from './cookie-headers.js';
 import { randomBase64url } from './encoding.js';
 import { SessionStateError } from './errors.js';
 import { createEventBus, type SessionEvent, type SessionEventListener } from './events.js';
-import { createRecordIssuer, type IssuedRecord } from './issue.js';
+import { createRecordIssuer } from './issue.js';
 import { createSessionLimiter } from './limits.js';
 import { loadSession } from './load.js';
 import { resolveOptions, type SessionEngineOptions } from './options.js';
-import { diffData, isLiveSession, parseData, type SessionPatch, type SessionRecord } from './record.js';
+import { diffData, type SessionPatch, type SessionRecord } from './record.js';
 import { createRecentRenewals } from './renewals.js';
+import { createRotations } from './rotations.js';
 import type { RequestInfo, SessionInfo, SessionState } from './state.js';
-import { adopt, endLocally, pickData, readRecordInto, toSessionInfo } from './state.js';
+import { adopt, endLocally, eventContext, readRecordInto } from './state.js';
 import { createStoreCall } from './store-calls.js';
-import { isHandle, newHandle as randomHandle } from './token.js';
+import { newHandle as randomHandle } from './token.js';
+import { createUserSessions } from './user-sessions.js';
 
 export interface LoginOptions {
   /** Pre-login data to keep: `true` for all of it, or a list of keys. @default the engine's `keepOnLogin` */
@@ -66,12 +69,6 @@ export interface SessionEngine {
   readonly options: ReturnType<typeof resolveOptions>;
 }
 
-function assertLevel(level: number, lowest: number): void {
-  if (!Number.isInteger(level) || level < lowest || level > 9) {
-    throw new SessionStateError(`the assurance level must be an integer from ${lowest} to 9`);
-  }
-}
-
 /**
  * Creates the session engine. Options are validated here; a bad one throws SessionConfigError.
  *
@@ -81,7 +78,7 @@ function assertLevel(level: number, lowest: number): void {
  */
 export function createSessionEngine(engineOptions: SessionEngineOptions): SessionEngine {
   const options = resolveOptions(engineOptions);
-  const { store, cookie, now } = options;
+  const { store, now } = options;
   const events = createEventBus(now, (error) =>
     options.warn(`coatcheck: event listener threw: ${String(error)}`),
   );
@@ -89,71 +86,19 @@ export function createSessionEngine(engineOptions: SessionEngineOptions): Sessio
   const limiter = createSessionLimiter({ options, call, events });
   const renewals = createRecentRenewals(options.renewalIntervalMs);
 
-  const context = (state: SessionState) => ({
-    ip: state.info.ip,
-    userAgent: state.info.userAgent,
-    requestId: state.info.requestId,
-  });
-
   const issuer = createRecordIssuer(options);
   const { customHandle } = issuer;
-  const freshRecord = (state: SessionState, fields: Partial<SessionRecord>, handle?: string) =>
-    issuer.issue(state, fields, handle);
+  const rotations = createRotations({ options, call, events, issuer, limiter });
 
   /** Inserts a new record, retrying once on a handle collision (only a custom genid can collide). */
   async function insert(state: SessionState, fields: Partial<SessionRecord>) {
     for (let attempt = 0; attempt < 3; attempt++) {
       const provisional = attempt === 0 ? (state.provisionalHandle ?? undefined) : undefined;
-      const next = freshRecord(state, fields, provisional ?? customHandle(state));
+      const next = issuer.issue(state, fields, provisional ?? customHandle(state));
       const { cookieValue: _, ...record } = next;
       if (await call('create', () => store.create(record))) return next;
     }
     throw new SessionStateError('could not find a free session handle');
-  }
-
-  async function swap(state: SessionState, next: IssuedRecord): Promise<boolean> {
-    const previous = state.record;
-    const { cookieValue: _, ...record } = next;
-    if (previous) {
-      const replaced = await call('replace', () => store.replace(previous.handle, record));
-      if (!replaced) return false;
-    } else if (!(await call('create', () => store.create(record)))) {
-      return false;
-    }
-    adopt(state, next);
-    state.data = parseData(next.data);
-    if (previous) {
-      events.emit({
-        type: 'session.regenerated',
-        handle: next.handle,
-        previousHandle: previous.handle,
-        userId: next.userId,
-        ...context(state),
-      });
-    }
-    return true;
-  }
-
-  /** Rotation of a signed-in session with new authentication facts (re-authentication, step-up). */
-  async function reissue(state: SessionState, fields: Partial<SessionRecord>, what: string) {
-    if (!state.record?.userId) throw new SessionStateError(`only a signed-in session can be ${what}`);
-    const { createdAt, absoluteExpiresAt, userId, authAt, aal, stepUpAt } = state.record;
-    const next = freshRecord(state, {
-      createdAt,
-      absoluteExpiresAt,
-      userId,
-      authAt,
-      aal,
-      stepUpAt,
-      ...fields,
-      idleExpiresAt: Math.min(now() + options.idleTimeoutMs, absoluteExpiresAt),
-      data: JSON.stringify(state.data),
-    });
-    if (!(await swap(state, next))) {
-      endLocally(state);
-      throw new SessionStateError(`the session ended before it could be ${what}`);
-    }
-    return next;
   }
 
   const engine: SessionEngine = {
@@ -198,7 +143,7 @@ export function createSessionEngine(engineOptions: SessionEngineOptions): Sessio
           ...(csrfSecret ? { csrfSecret } : {}),
         });
         adopt(state, next);
-        events.emit({ type: 'session.created', handle: next.handle, userId: null, ...context(state) });
+        events.emit({ type: 'session.created', handle: next.handle, userId: null, ...eventContext(state) });
         return;
       }
       const text = JSON.stringify(state.data);
@@ -213,7 +158,7 @@ export function createSessionEngine(engineOptions: SessionEngineOptions): Sessio
           type: 'session.write_dropped',
           handle,
           userId: state.record.userId,
-          ...context(state),
+          ...eventContext(state),
         });
         endLocally(state);
         return;
@@ -223,98 +168,9 @@ export function createSessionEngine(engineOptions: SessionEngineOptions): Sessio
       state.pendingMeta = null;
     },
 
-    cookieHeaders(state) {
-      const headers: string[] = [];
-      const { secure } = state.info;
-      if (state.clearLegacyCookie && state.clearLegacyCookie !== cookie.nameFor(secure)) {
-        headers.push(cookie.serializeClear(secure, state.clearLegacyCookie));
-      }
-      if (!cookie.canSet(secure)) return headers;
-      if (state.cookie === 'clear') headers.push(cookie.serializeClear(secure));
-      if (state.cookie === 'set' && state.cookieValue && state.record) {
-        const lifetime = state.record.cookieMaxAgeMs ?? cookie.maxAgeMs;
-        if (lifetime === undefined || lifetime === null) {
-          headers.push(cookie.serialize(state.cookieValue, { secure }));
-        } else {
-          // S13: a persistent cookie never outlives the session's absolute lifetime.
-          const remaining = Math.min(lifetime, state.record.absoluteExpiresAt - now());
-          headers.push(
-            cookie.serialize(state.cookieValue, {
-              secure,
-              maxAgeSeconds: Math.max(0, Math.floor(remaining / 1000)),
-            }),
-          );
-        }
-      }
-      return headers;
-    },
+    cookieHeaders: (state) => cookieHeadersFor(state, options),
 
-    async rotate(state, { keepData = true } = {}) {
-      if (!state.record) {
-        // Nothing stored yet: the token minted at commit is new anyway.
-        if (!keepData) state.data = Object.create(null) as Record<string, unknown>;
-        state.forceSave = true;
-        return;
-      }
-      const { createdAt, absoluteExpiresAt, userId, authAt, aal, stepUpAt } = state.record;
-      const next = freshRecord(state, {
-        createdAt,
-        absoluteExpiresAt,
-        userId,
-        authAt,
-        aal,
-        stepUpAt,
-        idleExpiresAt: Math.min(now() + options.idleTimeoutMs, absoluteExpiresAt),
-        data: keepData ? JSON.stringify(state.data) : '{}',
-      });
-      if (!(await swap(state, next))) {
-        endLocally(state);
-        throw new SessionStateError('the session ended before it could be rotated');
-      }
-    },
-
-    async login(state, userId, { keep = options.keepOnLogin, aal = 1 } = {}) {
-      if (typeof userId !== 'string' || userId.length === 0) {
-        throw new SessionStateError('login needs a non-empty user id');
-      }
-      assertLevel(aal, 1);
-      await limiter.checkBeforeLogin(userId);
-      const at = now();
-      const fields = { userId, authAt: at, aal, stepUpAt: aal > 1 ? at : null };
-      const next = freshRecord(state, { ...fields, data: pickData(state.data, keep) });
-      // CVE-2022-25896 class: the pre-login token dies with the login; if it is already gone, the
-      // login still stands as a new session.
-      if (!(await swap(state, next))) {
-        state.record = null;
-        if (!(await swap(state, freshRecord(state, { ...fields, data: next.data })))) {
-          throw new SessionStateError('could not create the session');
-        }
-      }
-      events.emit({ type: 'auth.login.success', handle: state.record?.handle, userId, ...context(state) });
-      await limiter.enforce(state, userId);
-    },
-
-    async reauthenticate(state) {
-      const next = await reissue(state, { authAt: now() }, 're-authenticated');
-      events.emit({
-        type: 'auth.reauthenticated',
-        handle: next.handle,
-        userId: next.userId,
-        ...context(state),
-      });
-    },
-
-    async stepUp(state, level) {
-      assertLevel(level, 2);
-      const next = await reissue(state, { aal: level, stepUpAt: now() }, 'stepped up');
-      events.emit({
-        type: 'auth.step_up',
-        handle: next.handle,
-        userId: next.userId,
-        reason: `aal${level}`,
-        ...context(state),
-      });
-    },
+    ...rotations,
 
     async logout(state) {
       const record = state.record;
@@ -326,7 +182,7 @@ export function createSessionEngine(engineOptions: SessionEngineOptions): Sessio
         type: 'session.logout',
         handle: record.handle,
         userId: record.userId,
-        ...context(state),
+        ...eventContext(state),
       });
     },
 
@@ -344,34 +200,7 @@ export function createSessionEngine(engineOptions: SessionEngineOptions): Sessio
       readRecordInto(state, fresh);
     },
 
-    async revoke(handle, { userId, by } = {}) {
-      if (!isHandle(handle)) return false;
-      if (userId !== undefined) {
-        const record = await call('get', () => store.get(handle));
-        if (!record || record.userId !== userId) return false;
-      }
-      const removed = await call('destroy', () => store.destroy(handle));
-      if (removed)
-        events.emit({ type: 'session.revoked', handle, ...(userId ? { userId } : {}), by: by ?? 'system' });
-      return removed;
-    },
-
-    async listUserSessions(userId, { currentHandle = null } = {}) {
-      const records = await call('listByUser', () => store.listByUser(userId));
-      const at = now();
-      return records
-        .filter((record) => isLiveSession(record, at))
-        .sort((a, b) => b.lastSeenAt - a.lastSeenAt)
-        .map((record) => toSessionInfo(record, currentHandle));
-    },
-
-    async revokeUserSessions(userId, { exceptHandle, by } = {}) {
-      const removed = await call('destroyByUser', () =>
-        store.destroyByUser(userId, exceptHandle === undefined ? {} : { exceptHandle }),
-      );
-      events.emit({ type: 'session.logout_all', userId, count: removed.length, by: by ?? userId });
-      return removed.length;
-    },
+    ...createUserSessions({ options, call, events }),
   };
   return engine;
 }

@@ -137,3 +137,8 @@ export function readRecordInto(state: SessionState, record: SessionRecord): void
   state.dataText = record.data;
   state.pendingMeta = null;
 }
+
+/** The request facts every event carries. */
+export function eventContext(state: SessionState) {
+  return { ip: state.info.ip, userAgent: state.info.userAgent, requestId: state.info.requestId };
+}

@@ -1,0 +1,145 @@
+import type { SessionEngine } from './engine.js';
+import { SessionStateError } from './errors.js';
+import type { EventBus } from './events.js';
+import type { IssuedRecord, RecordIssuer } from './issue.js';
+import type { SessionLimiter } from './limits.js';
+import type { ResolvedOptions } from './options.js';
+import { parseData, type SessionRecord } from './record.js';
+import { adopt, endLocally, eventContext, pickData, type SessionState } from './state.js';
+import type { StoreCall } from './store-calls.js';
+
+function assertLevel(level: number, lowest: number): void {
+  if (!Number.isInteger(level) || level < lowest || level > 9) {
+    throw new SessionStateError(`the assurance level must be an integer from ${lowest} to 9`);
+  }
+}
+
+/**
+ * The calls that give a session a new token: rotation, login, re-authentication and step-up. Each
+ * replaces the old record atomically, so the old token dies as the new one is stored (S19, S20).
+ */
+export function createRotations(context: {
+  options: ResolvedOptions;
+  call: StoreCall;
+  events: EventBus;
+  issuer: RecordIssuer;
+  limiter: SessionLimiter;
+}): Pick<SessionEngine, 'rotate' | 'login' | 'reauthenticate' | 'stepUp'> {
+  const { options, call, events, issuer, limiter } = context;
+  const { store, now } = options;
+
+  async function swap(state: SessionState, next: IssuedRecord): Promise<boolean> {
+    const previous = state.record;
+    const { cookieValue: _, ...record } = next;
+    if (previous) {
+      if (!(await call('replace', () => store.replace(previous.handle, record)))) return false;
+    } else if (!(await call('create', () => store.create(record)))) {
+      return false;
+    }
+    adopt(state, next);
+    state.data = parseData(next.data);
+    if (previous) {
+      events.emit({
+        type: 'session.regenerated',
+        handle: next.handle,
+        previousHandle: previous.handle,
+        userId: next.userId,
+        ...eventContext(state),
+      });
+    }
+    return true;
+  }
+
+  /** A new token for the stored session, keeping who it belongs to and how they authenticated. */
+  async function reissue(
+    state: SessionState,
+    record: SessionRecord,
+    fields: Partial<SessionRecord>,
+    what: string,
+  ) {
+    const { createdAt, absoluteExpiresAt, userId, authAt, aal, stepUpAt } = record;
+    const next = issuer.issue(state, {
+      createdAt,
+      absoluteExpiresAt,
+      userId,
+      authAt,
+      aal,
+      stepUpAt,
+      idleExpiresAt: Math.min(now() + options.idleTimeoutMs, absoluteExpiresAt),
+      data: JSON.stringify(state.data),
+      ...fields,
+    });
+    if (!(await swap(state, next))) {
+      endLocally(state);
+      throw new SessionStateError(`the session ended before it could be ${what}`);
+    }
+    return next;
+  }
+
+  function signedIn(state: SessionState, what: string): SessionRecord {
+    if (!state.record?.userId) throw new SessionStateError(`only a signed-in session can be ${what}`);
+    return state.record;
+  }
+
+  return {
+    async rotate(state, { keepData = true } = {}) {
+      if (!state.record) {
+        // Nothing stored yet: the token minted at commit is new anyway.
+        if (!keepData) state.data = Object.create(null) as Record<string, unknown>;
+        state.forceSave = true;
+        return;
+      }
+      await reissue(state, state.record, keepData ? {} : { data: '{}' }, 'rotated');
+    },
+
+    async login(state, userId, { keep = options.keepOnLogin, aal = 1 } = {}) {
+      if (typeof userId !== 'string' || userId.length === 0) {
+        throw new SessionStateError('login needs a non-empty user id');
+      }
+      assertLevel(aal, 1);
+      await limiter.checkBeforeLogin(userId);
+      const at = now();
+      const fields = { userId, authAt: at, aal, stepUpAt: aal > 1 ? at : null };
+      const next = issuer.issue(state, { ...fields, data: pickData(state.data, keep) });
+      // CVE-2022-25896 class: the pre-login token dies with the login; if it is already gone, the
+      // login still stands as a new session.
+      if (!(await swap(state, next))) {
+        state.record = null;
+        if (!(await swap(state, issuer.issue(state, { ...fields, data: next.data })))) {
+          throw new SessionStateError('could not create the session');
+        }
+      }
+      events.emit({
+        type: 'auth.login.success',
+        handle: state.record?.handle,
+        userId,
+        ...eventContext(state),
+      });
+      await limiter.enforce(state, userId);
+    },
+
+    async reauthenticate(state) {
+      const record = signedIn(state, 're-authenticated');
+      const next = await reissue(state, record, { authAt: now() }, 're-authenticated');
+      events.emit({
+        type: 'auth.reauthenticated',
+        handle: next.handle,
+        userId: next.userId,
+        ...eventContext(state),
+      });
+    },
+
+    async stepUp(state, level) {
+      assertLevel(level, 2);
+      const record = signedIn(state, 'stepped up');
+      const next = await reissue(state, record, { aal: level, stepUpAt: now() }, 'stepped up');
+      events.emit({
+        type: 'auth.step_up',
+        handle: next.handle,
+        userId: next.userId,
+        reason: `aal${level}`,
+        ...eventContext(state),
+      });
+    },
+  };
+}
