@@ -13,7 +13,10 @@ import { accountPages } from './routes/account-pages.js';
 import { adminPages } from './routes/admin-pages.js';
 import { api } from './routes/api.js';
 import { apiAdmin } from './routes/api-admin.js';
+import { apiSecondFactor } from './routes/api-second-factor.js';
 import { authPages } from './routes/auth-pages.js';
+import { signInCodePages } from './routes/sign-in-code-pages.js';
+import { twoStepPages } from './routes/two-step-pages.js';
 import { createLoginThrottle } from './throttle/login-throttle.js';
 
 /** The app, ready to be handed to an HTTP(S) server. */
@@ -34,6 +37,8 @@ export interface CreateAppOptions {
   logError?: (error: unknown) => void;
   /** Receives every audit event (S47). @default none (server.ts logs them as JSON lines to stdout) */
   audit?: Parameters<SessionMiddleware['on']>[0];
+  /** The clock for sessions, freshness, step-up and TOTP codes; tests move it. @default Date.now */
+  now?: () => number;
 }
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
@@ -60,21 +65,32 @@ export function appOrigins(config: AppConfig): string[] {
 export async function createApp(config: AppConfig, options: CreateAppOptions = {}): Promise<RunningApp> {
   const warn = options.warn ?? ((message: string) => console.warn(message));
   const logError = options.logError ?? ((error: unknown) => console.error(error));
+  const now = options.now ?? Date.now;
   const backends = await openBackends(config);
   try {
     const sessions = session({
       ...(config.secrets ? { secret: config.secrets } : {}),
       store: backends.sessionStore,
       idleTimeoutMs: config.idleTimeoutMs,
+      ...(config.rotationIntervalMs > 0 ? { rotationIntervalMs: config.rotationIntervalMs } : {}),
       absoluteTimeoutMs: config.absoluteTimeoutMs,
       production: config.production,
       onStoreError,
       warn,
+      now,
     });
     const throttle = createLoginThrottle(backends.counter, config.throttle);
     const accounts = await createAccounts(backends.users, throttle);
     if (options.audit) sessions.on(options.audit);
-    const ctx: AppContext = { config, accounts, users: backends.users, sessions, counter: backends.counter };
+    const ctx: AppContext = {
+      config,
+      accounts,
+      users: backends.users,
+      notifications: backends.notifications,
+      sessions,
+      counter: backends.counter,
+      now,
+    };
     const origins = appOrigins(config);
 
     const app = express();
@@ -94,9 +110,12 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     app.use(csrfProtection(origins));
     app.use(loadUser(ctx));
     app.use(authPages(ctx));
+    app.use(signInCodePages(ctx));
     app.use(accountPages(ctx));
+    app.use(twoStepPages(ctx));
     app.use(adminPages(ctx));
     app.use('/api/admin', apiAdmin(ctx));
+    app.use('/api', apiSecondFactor(ctx));
     app.use('/api', api(ctx));
     app.use(notFound);
     app.use(errorHandler((error) => logError(error)));

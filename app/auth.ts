@@ -1,5 +1,6 @@
 import { createDummyHash, hashPassword, verifyPassword } from './passwords.js';
 import type { LoginThrottle } from './throttle/login-throttle.js';
+import { matchTotpStep } from './totp.js';
 import type { User, UserRepository } from './users/repository.js';
 
 /** The outcome of a sign-in: one generic failure whatever was wrong (email or password). */
@@ -18,6 +19,11 @@ export interface Accounts {
   /** Re-authentication of a signed-in user: same throttle and same generic failure as sign-in. */
   confirmPassword(input: { user: User; password: string; ip: string }): Promise<SignInResult>;
   changePassword(user: User, password: string): Promise<void>;
+  /**
+   * Checks an authenticator code of a user with TOTP (sign-in, step-up): the same throttle as
+   * passwords, and a code whose time-step was already accepted is refused like a wrong one (S41).
+   */
+  confirmTotp(input: { user: User; code: string; ip: string; now: number }): Promise<SignInResult>;
 }
 
 /**
@@ -60,6 +66,19 @@ export async function createAccounts(users: UserRepository, throttle: LoginThrot
       const passwordHash = await hashPassword(password);
       await users.create({ email, passwordHash, role: 'user' });
       return { ok: true };
+    },
+
+    async confirmTotp({ user, code, ip, now }) {
+      const decision = await throttle.checkLogin({ email: user.email, ip });
+      if (decision.limited) return { ok: false, reason: 'throttled', retryAfterMs: decision.retryAfterMs };
+      const step = user.totpSecret ? matchTotpStep(user.totpSecret, code, now) : null;
+      // The conditional UPDATE decides: of two requests carrying one code, exactly one passes.
+      if (step === null || !(await users.acceptTotpStep(user.id, step))) {
+        await throttle.recordFailure({ email: user.email, ip });
+        return { ok: false, reason: 'invalid' };
+      }
+      await throttle.recordSuccess({ email: user.email });
+      return { ok: true, user };
     },
 
     async changePassword(user, password) {

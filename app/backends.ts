@@ -3,6 +3,8 @@ import BetterSqlite3 from 'better-sqlite3';
 import type { SessionStore } from 'coatcheck/express';
 import { SqliteStore } from 'coatcheck/stores/sqlite';
 import type { AppConfig } from './config.js';
+import type { NotificationRepository } from './notifications/repository.js';
+import { SqliteNotifications } from './notifications/sqlite.js';
 import type { ThrottleCounter } from './throttle/counter.js';
 import { SqliteCounter } from './throttle/sqlite.js';
 import type { UserRepository } from './users/repository.js';
@@ -12,6 +14,8 @@ import { SqliteUsers } from './users/sqlite.js';
 export interface Backends {
   sessionStore: SessionStore;
   users: UserRepository;
+  /** Security notifications and known devices, beside the users. */
+  notifications: NotificationRepository;
   counter: ThrottleCounter;
   /** For the start-up line, e.g. `sessions: SQLite, users: SQLite`. */
   description: string;
@@ -61,13 +65,20 @@ export async function openBackends(config: AppConfig): Promise<Backends> {
     }
 
     let users: UserRepository;
+    let notifications: NotificationRepository;
     if (pool) {
       const { PostgresUsers } = await import('./users/postgres.js');
+      const { PostgresNotifications } = await import('./notifications/postgres.js');
       users = await PostgresUsers.open(pool);
+      notifications = await PostgresNotifications.open(pool);
     } else {
       users = new SqliteUsers(openSqlite());
+      notifications = new SqliteNotifications(openSqlite());
     }
-    closers.push(() => users.close());
+    closers.push(
+      () => users.close(),
+      () => notifications.close(),
+    );
 
     let sessionStore: SessionStore;
     let counter: ThrottleCounter;
@@ -102,6 +113,7 @@ export async function openBackends(config: AppConfig): Promise<Backends> {
     return {
       sessionStore,
       users,
+      notifications,
       counter,
       description: `sessions: ${sessionsIn}; users: ${pool ? 'PostgreSQL' : 'SQLite'}`,
       close: () => closeAll(closers),

@@ -54,9 +54,20 @@ export const ENV_VARS: readonly EnvVar[] = [
   { name: 'IDLE_TIMEOUT_MS', default: '1800000', description: 'Sign out after this long without a request.' },
   { name: 'ABSOLUTE_TIMEOUT_MS', default: '43200000', description: 'Sign out this long after sign-in.' },
   {
+    name: 'ROTATION_INTERVAL_MS',
+    default: '900000',
+    description:
+      'A session in use gets a new token this often (the old one works 30 s more); 0 turns it off.',
+  },
+  {
     name: 'FRESH_AUTH_MS',
     default: '300000',
     description: 'Password change, device and admin actions need a sign-in this recent.',
+  },
+  {
+    name: 'STEP_UP_MAX_AGE_MS',
+    default: '300000',
+    description: 'Admin actions and turning off two-step sign-in need an authenticator code this recent.',
   },
   {
     name: 'LOGIN_MAX_FAILURES',
@@ -89,6 +100,10 @@ export interface AppConfig {
   idleTimeoutMs: number;
   absoluteTimeoutMs: number;
   freshAuthMs: number;
+  /** How long a second-factor step-up counts for highly sensitive actions (S40). */
+  stepUpMaxAgeMs: number;
+  /** How often a session in use gets a new token (S21); 0 for never. */
+  rotationIntervalMs: number;
   throttle: {
     windowMs: number;
     maxFailuresPerAccount: number;
@@ -216,7 +231,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
     publicOrigins: origins(env),
     idleTimeoutMs,
     absoluteTimeoutMs: integer(env, 'ABSOLUTE_TIMEOUT_MS', Math.max(12 * 3_600_000, idleTimeoutMs), 1000),
+    rotationIntervalMs: integer(env, 'ROTATION_INTERVAL_MS', 15 * 60_000, 0),
     freshAuthMs: integer(env, 'FRESH_AUTH_MS', 5 * 60_000, 1000),
+    stepUpMaxAgeMs: integer(env, 'STEP_UP_MAX_AGE_MS', 5 * 60_000, 1000),
     throttle: {
       windowMs: integer(env, 'THROTTLE_WINDOW_MS', 15 * 60_000, 1000),
       maxFailuresPerAccount: integer(env, 'LOGIN_MAX_FAILURES', 5, 1),

@@ -1,6 +1,7 @@
 import type { SessionMiddleware } from 'coatcheck/express';
 import type { Accounts } from './auth.js';
 import type { AppConfig } from './config.js';
+import type { NotificationRepository } from './notifications/repository.js';
 import type { ThrottleCounter } from './throttle/counter.js';
 import type { UserRepository } from './users/repository.js';
 
@@ -9,8 +10,11 @@ export interface AppContext {
   config: AppConfig;
   accounts: Accounts;
   users: UserRepository;
+  notifications: NotificationRepository;
   /** The session middleware; its engine lists and revokes any user's sessions (admin). */
   sessions: SessionMiddleware;
   /** Fixed-window counters in the session store's backend (throttling, pre-session limits). */
   counter: ThrottleCounter;
+  /** The clock the session engine uses: freshness, step-up windows and TOTP codes all read it. */
+  now: () => number;
 }

@@ -3,7 +3,16 @@ import { csrf } from 'coatcheck/express';
 import type { Request, RequestHandler } from 'express';
 
 // Routes where a request with neither Sec-Fetch-Site nor Origin/Referer is refused outright (S59).
-const STRICT_PREFIXES = ['/admin', '/reauth', '/account/', '/api/admin', '/api/reauth', '/api/password'];
+const STRICT_PREFIXES = [
+  '/admin',
+  '/reauth',
+  '/step-up',
+  '/account/',
+  '/api/admin',
+  '/api/reauth',
+  '/api/step-up',
+  '/api/password',
+];
 
 /**
  * The library's CSRF layer for this app: the synchronizer token on every unsafe request, the

@@ -19,3 +19,15 @@ export function signedInUser(req: IncomingMessage): User {
   if (!user) throw new Error('signedInUser() used on a route without a sign-in guard');
   return user;
 }
+
+const unread = new WeakMap<IncomingMessage, number>();
+
+/** Remembers the signed-in user's unread notification count for the header (set by the user loader). */
+export function setUnreadCount(req: IncomingMessage, count: number): void {
+  unread.set(req, count);
+}
+
+/** Unread security notifications of the signed-in user; 0 when signed out. */
+export function unreadCountOf(req: IncomingMessage): number {
+  return unread.get(req) ?? 0;
+}

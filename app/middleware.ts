@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SessionStateError, SessionStoreError } from 'coatcheck/express';
 import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
 import type { AppContext } from './context.js';
-import { setCurrentUser } from './current-user.js';
+import { setCurrentUser, setUnreadCount } from './current-user.js';
 import { apiError, isApi } from './respond.js';
 import { sessionOf } from './session-data.js';
 import { renderMessage, renderUnavailable } from './views.js';
@@ -26,16 +26,18 @@ export const securityHeaders: RequestHandler = (req, res, next) => {
 };
 
 /**
- * Loads the signed-in user from the user store on each request. A session whose user was deleted
- * is ended rather than trusted.
+ * Loads the signed-in user (and their unread notification count, for the header) from the user
+ * store on each request. A session whose user was deleted is ended rather than trusted.
  */
 export function loadUser(ctx: AppContext): RequestHandler {
   return async (req, _res, next) => {
     const userId = sessionOf(req).meta?.userId;
     if (!userId) return next();
     const user = await ctx.users.findById(userId);
-    if (user) setCurrentUser(req, user);
-    else await sessionOf(req).logout();
+    if (user) {
+      setCurrentUser(req, user);
+      setUnreadCount(req, await ctx.notifications.countUnread(user.id));
+    } else await sessionOf(req).logout();
     next();
   };
 }

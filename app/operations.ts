@@ -1,6 +1,7 @@
 import type { Request } from 'express';
 import type { AppContext } from './context.js';
 import { describeDevice } from './devices.js';
+import { notifyUser } from './notify.js';
 import { sessionOf } from './session-data.js';
 import type { Role, User } from './users/repository.js';
 
@@ -31,7 +32,8 @@ export async function listDevices(req: Request): Promise<DeviceView[]> {
 
 /**
  * Sets a new password, signs out every other session of the user and rotates this one (ASVS 7.4.3,
- * S31): a stolen cookie or a session opened with the old password stops working.
+ * S31): a stolen cookie or a session opened with the old password stops working. The user gets a
+ * notification (S38).
  */
 export async function changePassword(
   ctx: AppContext,
@@ -42,6 +44,7 @@ export async function changePassword(
   await ctx.accounts.changePassword(user, password);
   const signedOut = await sessionOf(req).logoutEverywhere();
   await sessionOf(req).regenerate();
+  await notifyUser(ctx, req, user.id, 'password_changed');
   return signedOut;
 }
 

@@ -11,12 +11,18 @@ export function isApi(req: Request): boolean {
   return req.originalUrl === '/api' || req.originalUrl.startsWith('/api/');
 }
 
-/** Answers a JSON API request with `{ error, message }`. */
-export function apiError(res: Response, status: number, error: string, message: string): void {
+/** Answers a JSON API request with `{ error, message }`, plus `extra` facts (e.g. a required `level`). */
+export function apiError(
+  res: Response,
+  status: number,
+  error: string,
+  message: string,
+  extra: Record<string, unknown> = {},
+): void {
   res
     .status(status)
     .type('json')
-    .send(JSON.stringify({ error, message } satisfies ApiErrorBody));
+    .send(JSON.stringify({ ...extra, error, message } satisfies ApiErrorBody));
 }
 
 /** Seconds for a Retry-After header, rounded up. */

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Eta } from 'eta';
 import type { Request, Response } from 'express';
 import { csrfTokenOf } from './csrf.js';
-import { currentUser } from './current-user.js';
+import { currentUser, unreadCountOf } from './current-user.js';
 import { fmt } from './format.js';
 import { takeFlash } from './session-data.js';
 
@@ -38,6 +38,7 @@ export function renderPage(
     ...data,
     user,
     csrfToken,
+    unread: user ? unreadCountOf(req) : 0,
     path: req.path,
     flash: user ? takeFlash(req) : null,
     fmt,
@@ -65,6 +66,7 @@ export function renderUnavailable(): string {
     status: 503,
     user: null,
     csrfToken: '',
+    unread: 0,
     path: '',
     flash: null,
     fmt,

@@ -8,23 +8,43 @@ import { sessionOf, setFlash } from '../session-data.js';
 import { checkNewPassword, checkPasswordPresent, safeReturnTo, stringField } from '../validate.js';
 import { renderPage } from '../views.js';
 
+/** Security notifications listed on the dashboard, newest first. */
+const NOTIFICATIONS_SHOWN = 20;
+
 const plural = (n: number, one: string) => `${n} ${one}${n === 1 ? '' : 's'}`;
 
-/** Dashboard, devices, re-authentication and password change: pages of a signed-in user. */
+/**
+ * Dashboard (with security activity), devices, re-authentication and password change: pages of a
+ * signed-in user.
+ */
 export function accountPages(ctx: AppContext): Router {
   const router = Router();
   const page = signedIn('page');
-  const fresh = (returnTo?: string) => freshAuth('page', ctx.config.freshAuthMs, returnTo);
+  const fresh = (returnTo?: string) => freshAuth('page', ctx.config.freshAuthMs, returnTo, ctx.now);
 
   router.get('/dashboard', page, async (req, res) => {
     const meta = sessionOf(req).meta!;
-    const devices = await listDevices(req);
+    const [devices, notifications] = await Promise.all([
+      listDevices(req),
+      ctx.notifications.list(signedInUser(req).id, NOTIFICATIONS_SHOWN),
+    ]);
     renderPage(req, res, 'dashboard', {
       title: 'Dashboard',
       meta,
       deviceCount: devices.length,
       idleTimeoutMs: ctx.config.idleTimeoutMs,
+      notifications,
     });
+  });
+
+  router.post('/notifications/read', page, async (req, res) => {
+    await ctx.notifications.markRead(signedInUser(req).id, ctx.now());
+    res.redirect(303, '/dashboard#security-activity');
+  });
+
+  router.post('/notifications/:id/read', page, async (req, res) => {
+    await ctx.notifications.markRead(signedInUser(req).id, ctx.now(), String(req.params.id));
+    res.redirect(303, '/dashboard#security-activity');
   });
 
   router.get('/devices', page, async (req, res) => {

@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import type { AppContext } from '../context.js';
 import { signedInUser } from '../current-user.js';
-import { adminOnly, freshAuth, signedIn } from '../guards.js';
+import { adminOnly, hasFreshStepUp, signedIn, stepUp } from '../guards.js';
 import { changeRole, listUsers, revokeUserSessions } from '../operations.js';
 import { setFlash } from '../session-data.js';
 import { ROLES, type Role } from '../users/repository.js';
@@ -11,11 +11,15 @@ import { renderMessage, renderPage } from '../views.js';
 /** Users per admin page. */
 export const ADMIN_PAGE_SIZE = 50;
 
-/** Admin pages: users with their session counts, sign out a user everywhere, change a role. */
+/**
+ * Admin pages: users with their session counts, sign out a user everywhere, change a role. Reading
+ * needs the role; every action also needs a step-up with the authenticator app.
+ */
 export function adminPages(ctx: AppContext): Router {
   const router = Router();
   const guards = [signedIn('page'), adminOnly('page')];
-  const fresh = freshAuth('page', ctx.config.freshAuthMs, '/admin');
+  // S40: every admin write needs a recent second-factor step-up, not only a fresh password.
+  const steppedUp = stepUp(ctx, 'page', '/admin');
 
   const notFound = (req: Parameters<typeof renderMessage>[0], res: Parameters<typeof renderMessage>[1]) =>
     renderMessage(req, res, 404, {
@@ -34,10 +38,12 @@ export function adminPages(ctx: AppContext): Router {
       page,
       pages: Math.max(1, Math.ceil(total / ADMIN_PAGE_SIZE)),
       roles: ROLES,
+      enrolled: Boolean(signedInUser(req).totpSecret),
+      steppedUp: hasFreshStepUp(ctx, req),
     });
   });
 
-  router.post('/admin/users/:id/revoke', ...guards, fresh, async (req, res) => {
+  router.post('/admin/users/:id/revoke', ...guards, steppedUp, async (req, res) => {
     const admin = signedInUser(req);
     const outcome = await revokeUserSessions(ctx, admin, String(req.params.id));
     if (!outcome.ok) return notFound(req, res);
@@ -46,7 +52,7 @@ export function adminPages(ctx: AppContext): Router {
     res.redirect(303, '/admin');
   });
 
-  router.post('/admin/users/:id/role', ...guards, fresh, async (req, res) => {
+  router.post('/admin/users/:id/role', ...guards, steppedUp, async (req, res) => {
     const role = stringField(req.body, 'role');
     if (!ROLES.includes(role as Role)) {
       return renderMessage(req, res, 400, {

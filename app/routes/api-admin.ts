@@ -1,31 +1,31 @@
 import { Router } from 'express';
 import type { AppContext } from '../context.js';
 import { signedInUser } from '../current-user.js';
-import { adminOnly, freshAuth, signedIn } from '../guards.js';
+import { adminOnly, signedIn, stepUp } from '../guards.js';
 import { changeRole, listUsers, revokeUserSessions } from '../operations.js';
 import { apiError } from '../respond.js';
 import { ROLES, type Role } from '../users/repository.js';
 import { stringField } from '../validate.js';
 import { ADMIN_PAGE_SIZE } from './admin-pages.js';
 
-/** Admin operations over JSON; every write needs a fresh authentication as well as the role. */
+/** Admin operations over JSON; every write needs a recent second-factor step-up as well as the role (S40). */
 export function apiAdmin(ctx: AppContext): Router {
   const router = Router();
   router.use(signedIn('api'), adminOnly('api'));
-  const fresh = freshAuth('api', ctx.config.freshAuthMs);
+  const steppedUp = stepUp(ctx, 'api');
 
   router.get('/users', async (req, res) => {
     const page = Math.max(1, Math.min(10_000, Number.parseInt(String(req.query.page ?? '1'), 10) || 1));
     res.json({ page, pageSize: ADMIN_PAGE_SIZE, ...(await listUsers(ctx, page, ADMIN_PAGE_SIZE)) });
   });
 
-  router.post('/users/:id/revoke-sessions', fresh, async (req, res) => {
+  router.post('/users/:id/revoke-sessions', steppedUp, async (req, res) => {
     const outcome = await revokeUserSessions(ctx, signedInUser(req), String(req.params.id));
     if (!outcome.ok) return apiError(res, 404, 'not_found', 'No user has that id.');
     res.json({ userId: outcome.user.id, sessionsEnded: outcome.sessionsEnded });
   });
 
-  router.post('/users/:id/role', fresh, async (req, res) => {
+  router.post('/users/:id/role', steppedUp, async (req, res) => {
     const role = stringField(req.body, 'role');
     if (!ROLES.includes(role as Role)) {
       return apiError(res, 400, 'invalid_role', `role must be one of: ${ROLES.join(', ')}.`);

@@ -4,13 +4,21 @@ import { csrfTokenOf } from '../csrf.js';
 import { currentUser, signedInUser } from '../current-user.js';
 import { freshAuth, signedIn } from '../guards.js';
 import { limitPreSessions, reportSignInFailure } from '../hardening.js';
+import { noticeSignIn } from '../notify.js';
 import { changePassword, listDevices } from '../operations.js';
 import { apiError, retryAfterSeconds } from '../respond.js';
+import { startPendingSignIn } from '../second-factor.js';
 import { sessionOf } from '../session-data.js';
 import type { User } from '../users/repository.js';
 import { checkEmail, checkNewPassword, checkPasswordPresent, stringField } from '../validate.js';
 
-const publicUser = (user: User) => ({ id: user.id, email: user.email, role: user.role });
+/** What the API shows of a user: never the password hash or the TOTP secret. */
+export const publicUser = (user: User) => ({
+  id: user.id,
+  email: user.email,
+  role: user.role,
+  twoStep: Boolean(user.totpSecret),
+});
 
 /**
  * The JSON API: the same operations as the pages. Writes need `Content-Type: application/json` and
@@ -19,7 +27,7 @@ const publicUser = (user: User) => ({ id: user.id, email: user.email, role: user
 export function api(ctx: AppContext): Router {
   const router = Router();
   const auth = signedIn('api');
-  const fresh = freshAuth('api', ctx.config.freshAuthMs);
+  const fresh = freshAuth('api', ctx.config.freshAuthMs, undefined, ctx.now);
 
   const throttled = (res: Parameters<typeof apiError>[0], retryAfterMs: number) => {
     res.set('Retry-After', String(retryAfterSeconds(retryAfterMs)));
@@ -68,7 +76,13 @@ export function api(ctx: AppContext): Router {
     if (!result.ok) reportSignInFailure(ctx, req, result.reason);
     if (!result.ok && result.reason === 'throttled') return throttled(res, result.retryAfterMs);
     if (!result.ok) return apiError(res, 401, 'invalid_credentials', 'The email or password is incorrect.');
+    if (result.user.totpSecret) {
+      // Not signed in yet: the authenticator code follows (POST /api/login/totp) in this pre-session.
+      const challenge = startPendingSignIn(req, result.user.id, '', ctx.now());
+      return res.status(202).json({ secondFactor: 'totp', challenge, csrfToken: csrfTokenOf(req) });
+    }
     await sessionOf(req).login(result.user.id);
+    await noticeSignIn(ctx, req, result.user.id);
     res.json({ user: publicUser(result.user), csrfToken: csrfTokenOf(req) });
   });
 

@@ -2,7 +2,9 @@ import { Router } from 'express';
 import type { AppContext } from '../context.js';
 import { currentUser } from '../current-user.js';
 import { limitPreSessions, reportSignInFailure } from '../hardening.js';
+import { noticeSignIn } from '../notify.js';
 import { describeWait, retryAfterSeconds } from '../respond.js';
+import { startPendingSignIn } from '../second-factor.js';
 import { sessionOf } from '../session-data.js';
 import {
   checkEmail,
@@ -16,6 +18,7 @@ import { renderMessage, renderPage } from '../views.js';
 const NOTICES: Record<string, string> = {
   registered: 'If that address was not registered yet, your account is ready. Sign in with your password.',
   signedout: 'You are signed out.',
+  codeexpired: 'That sign-in took too long. Enter your email and password again.',
 };
 
 /** Sign in, register, sign out. */
@@ -65,7 +68,13 @@ export function authPages(ctx: AppContext): Router {
       return form(429, `Too many failed attempts. Try again in ${describeWait(result.retryAfterMs)}.`);
     }
     if (!result.ok) return form(401, 'The email or password is incorrect.');
+    if (result.user.totpSecret) {
+      // The password alone does not sign in: the code page follows, in this same pre-session.
+      startPendingSignIn(req, result.user.id, returnTo, ctx.now());
+      return res.redirect(303, '/login/code');
+    }
     await sessionOf(req).login(result.user.id);
+    await noticeSignIn(ctx, req, result.user.id);
     res.redirect(303, returnTo || '/dashboard');
   });
 

@@ -8,6 +8,7 @@ interface Row {
   role: string;
   password_hash: string;
   created_at: string | number;
+  totp_secret: string | null;
 }
 
 const toUser = (row: Row): User => ({
@@ -16,6 +17,7 @@ const toUser = (row: Row): User => ({
   role: ROLES.includes(row.role as Role) ? (row.role as Role) : 'user',
   passwordHash: row.password_hash,
   createdAt: Number(row.created_at),
+  totpSecret: row.totp_secret,
 });
 
 /**
@@ -40,6 +42,10 @@ export class PostgresUsers implements UserRepository {
         password_hash TEXT NOT NULL,
         created_at BIGINT NOT NULL
       )`);
+      // Added after the first version: an existing table gains them in place.
+      await client.query(
+        'ALTER TABLE app_users ADD COLUMN IF NOT EXISTS totp_secret TEXT, ADD COLUMN IF NOT EXISTS totp_last_step BIGINT',
+      );
       await client.query('COMMIT');
     } catch (error) {
       await client.query('ROLLBACK');
@@ -73,6 +79,27 @@ export class PostgresUsers implements UserRepository {
 
   async setPasswordHash(id: string, passwordHash: string): Promise<void> {
     await this.pool.query('UPDATE app_users SET password_hash = $1 WHERE id = $2', [passwordHash, id]);
+  }
+
+  async enableTotp(id: string, secret: string, step: number): Promise<void> {
+    await this.pool.query('UPDATE app_users SET totp_secret = $1, totp_last_step = $2 WHERE id = $3', [
+      secret,
+      step,
+      id,
+    ]);
+  }
+
+  async disableTotp(id: string): Promise<void> {
+    await this.pool.query('UPDATE app_users SET totp_secret = NULL WHERE id = $1', [id]);
+  }
+
+  async acceptTotpStep(id: string, step: number): Promise<boolean> {
+    const result = await this.pool.query(
+      `UPDATE app_users SET totp_last_step = $1
+       WHERE id = $2 AND totp_secret IS NOT NULL AND (totp_last_step IS NULL OR totp_last_step < $1)`,
+      [step, id],
+    );
+    return result.rowCount === 1;
   }
 
   async setRole(id: string, role: Role): Promise<boolean> {

@@ -11,6 +11,8 @@ export interface User {
   role: Role;
   passwordHash: string;
   createdAt: number;
+  /** The base32 TOTP secret once a second factor is enabled, else null. Never logged or shown again. */
+  totpSecret: string | null;
 }
 
 /** Where users live: SQLite by default, PostgreSQL when DATABASE_URL is set. */
@@ -20,6 +22,17 @@ export interface UserRepository {
   /** Inserts a user; null (and nothing written) when the email is taken. */
   create(fields: { email: string; passwordHash: string; role: Role }): Promise<User | null>;
   setPasswordHash(id: string, passwordHash: string): Promise<void>;
+  /**
+   * Enables TOTP with `secret`; `step` is the time-step of the code that confirmed it, so that code
+   * cannot be used again (S41).
+   */
+  enableTotp(id: string, secret: string, step: number): Promise<void>;
+  disableTotp(id: string): Promise<void>;
+  /**
+   * Records `step` as the user's last accepted TOTP time-step, only when it is later than the one
+   * stored, in one conditional UPDATE: of two requests with the same code, exactly one gets true (S41).
+   */
+  acceptTotpStep(id: string, step: number): Promise<boolean>;
   /** Changes a user's role; false when there is no such user. */
   setRole(id: string, role: Role): Promise<boolean>;
   /** Users in sign-up order. */

@@ -8,6 +8,7 @@ interface Row {
   role: string;
   password_hash: string;
   created_at: number;
+  totp_secret: string | null;
 }
 
 const toUser = (row: Row): User => ({
@@ -16,7 +17,26 @@ const toUser = (row: Row): User => ({
   role: ROLES.includes(row.role as Role) ? (row.role as Role) : 'user',
   passwordHash: row.password_hash,
   createdAt: row.created_at,
+  totpSecret: row.totp_secret,
 });
+
+/** Columns added after the first version, added in place to an existing database. */
+const ADDED_COLUMNS: Record<string, string> = {
+  totp_secret: 'TEXT',
+  totp_last_step: 'INTEGER',
+};
+
+function migrate(db: BetterSqlite3.Database): void {
+  const present = new Set(
+    db
+      .prepare<[string], { name: string }>('SELECT name FROM pragma_table_info(?)')
+      .all('app_users')
+      .map((column) => column.name),
+  );
+  for (const [name, type] of Object.entries(ADDED_COLUMNS)) {
+    if (!present.has(name)) db.exec(`ALTER TABLE app_users ADD COLUMN ${name} ${type}`);
+  }
+}
 
 /**
  * Users in the app's SQLite file, beside the sessions.
@@ -35,6 +55,7 @@ export class SqliteUsers implements UserRepository {
       password_hash TEXT NOT NULL,
       created_at INTEGER NOT NULL
     )`);
+    db.transaction(() => migrate(db)).immediate();
     this.#statements = {
       byEmail: db.prepare<[string], Row>('SELECT * FROM app_users WHERE email = ?'),
       byId: db.prepare<[string], Row>('SELECT * FROM app_users WHERE id = ?'),
@@ -43,6 +64,12 @@ export class SqliteUsers implements UserRepository {
       ),
       password: db.prepare('UPDATE app_users SET password_hash = ? WHERE id = ?'),
       role: db.prepare('UPDATE app_users SET role = ? WHERE id = ?'),
+      enableTotp: db.prepare('UPDATE app_users SET totp_secret = ?, totp_last_step = ? WHERE id = ?'),
+      disableTotp: db.prepare('UPDATE app_users SET totp_secret = NULL WHERE id = ?'),
+      acceptStep: db.prepare<{ id: string; step: number }>(
+        `UPDATE app_users SET totp_last_step = @step
+         WHERE id = @id AND totp_secret IS NOT NULL AND (totp_last_step IS NULL OR totp_last_step < @step)`,
+      ),
       list: db.prepare<[number, number], Row>(
         'SELECT * FROM app_users ORDER BY created_at, email LIMIT ? OFFSET ?',
       ),
@@ -61,7 +88,7 @@ export class SqliteUsers implements UserRepository {
   }
 
   async create(fields: { email: string; passwordHash: string; role: Role }): Promise<User | null> {
-    const user: User = { id: randomUUID(), createdAt: Date.now(), ...fields };
+    const user: User = { id: randomUUID(), createdAt: Date.now(), totpSecret: null, ...fields };
     const result = this.#statements.insert.run(
       user.id,
       user.email,
@@ -74,6 +101,18 @@ export class SqliteUsers implements UserRepository {
 
   async setPasswordHash(id: string, passwordHash: string): Promise<void> {
     this.#statements.password.run(passwordHash, id);
+  }
+
+  async enableTotp(id: string, secret: string, step: number): Promise<void> {
+    this.#statements.enableTotp.run(secret, step, id);
+  }
+
+  async disableTotp(id: string): Promise<void> {
+    this.#statements.disableTotp.run(id);
+  }
+
+  async acceptTotpStep(id: string, step: number): Promise<boolean> {
+    return this.#statements.acceptStep.run({ id, step }).changes === 1;
   }
 
   async setRole(id: string, role: Role): Promise<boolean> {

@@ -30,6 +30,7 @@ const OUTCOMES: Partial<Record<SessionEventType, AuditOutcome>> = {
   'session.migrated': 'success',
   'auth.login.success': 'success',
   'auth.reauthenticated': 'success',
+  'auth.step_up': 'success',
   'session.logout': 'success',
   'session.logout_all': 'success',
   'session.revoked': 'success',
@@ -48,6 +49,7 @@ const OUTCOMES: Partial<Record<SessionEventType, AuditOutcome>> = {
   'security.session_bruteforce': 'alert',
   'store.error': 'failure',
   'store.recovered': 'success',
+  'user.notified': 'info',
 };
 
 function outcomeOf(type: string): AuditOutcome {

@@ -24,6 +24,7 @@ export type SessionEventType =
   | 'security.session_bruteforce'
   | 'security.session_harvesting'
   | 'auth.login.failure'
+  | 'user.notified'
   | 'store.error'
   | 'store.recovered';
 

@@ -8,8 +8,8 @@ import {
   newUser,
   postForm,
   signIn,
-  sleep,
   startApp,
+  stepUpWith,
 } from './harness.js';
 
 /** The admin page's row of a user: its id and active session count. */
@@ -109,20 +109,20 @@ describe('reference app: administration', () => {
     assert.match(own.text, /cannot change their own role/);
   });
 
-  it('S33 needs a fresh sign-in for admin actions', async () => {
-    const strict = await startApp({ FRESH_AUTH_MS: '1000' });
-    try {
-      const staleAdmin = await newAdmin(strict, 'stale-admin@example.com');
-      const victim = await newUser(strict, 'victim@example.com');
-      await sleep(1200);
-      const page = await staleAdmin.get('/admin');
-      const { id } = row(page.text, 'victim@example.com');
-      const res = await postForm(staleAdmin, `/admin/users/${id}/revoke`, { _csrf: csrfFrom(page.text) });
-      assert.equal(res.status, 303);
-      assert.equal(res.headers.get('location'), '/reauth?returnTo=%2Fadmin');
-      assert.equal((await victim.get('/dashboard')).status, 200, 'nothing happened');
-    } finally {
-      await strict.close();
-    }
+  it('S40 admin actions need a recent step-up; past the window the page says how to get one', async () => {
+    const victim = await newUser(app, 'victim@example.com');
+    app.clock.advance(app.config.stepUpMaxAgeMs + 1000);
+    const page = await admin.get('/admin');
+    assert.match(page.text, /need a recent code from your authenticator app/);
+    const { id } = row(page.text, 'victim@example.com');
+    const res = await postForm(admin, `/admin/users/${id}/revoke`, { _csrf: csrfFrom(page.text) });
+    assert.equal(res.status, 401);
+    assert.match(res.text, /href="\/step-up\?returnTo=%2Fadmin"/);
+    assert.equal((await victim.get('/dashboard')).status, 200, 'nothing happened');
+    assert.equal((await stepUpWith(app, admin, undefined, '/admin')).headers.get('location'), '/admin');
+    const again = await admin.get('/admin');
+    const done = await postForm(admin, `/admin/users/${id}/revoke`, { _csrf: csrfFrom(again.text) });
+    assert.equal(done.status, 303);
+    assert.equal((await victim.get('/dashboard')).status, 303);
   });
 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createAdmin } from '../../app/cli/create-admin.js';
 import { apiUser, assertError, call } from './api-client.js';
-import { type AppUnderTest, PASSWORD, sleep, startApp } from './harness.js';
+import { type AppUnderTest, enableTotp, PASSWORD, sleep, startApp } from './harness.js';
 
 describe('reference app: JSON API with fresh authentication and admin', () => {
   let app: AppUnderTest;
@@ -45,6 +45,13 @@ describe('reference app: JSON API with fresh authentication and admin', () => {
     await createAdmin(app.config, { email: 'api-admin@example.com', password: PASSWORD });
     const admin = app.client();
     await call(admin, 'POST', '/api/login', { email: 'api-admin@example.com', password: PASSWORD });
+    const list0 = (await admin.get('/api/admin/users')).json() as { users: { id: string }[] };
+    assert.ok(list0.users.length >= 2, 'reading needs no step-up');
+    const early = await call(admin, 'POST', '/api/admin/users/nobody/revoke-sessions');
+    assertError(early, 401, 'step_up_required');
+    assert.equal((early.json() as { level: number }).level, 2);
+    // Setting up the authenticator proves both factors: the session is stepped up.
+    await enableTotp(app, admin);
     const list = (await admin.get('/api/admin/users')).json() as {
       users: { id: string; email: string; activeSessions: number }[];
     };
@@ -72,11 +79,11 @@ describe('reference app: JSON API with fresh authentication and admin', () => {
     );
     const promoted = await call(admin, 'POST', `/api/admin/users/${target.id}/role`, { role: 'admin' });
     assert.equal((promoted.json() as { role: string }).role, 'admin');
-    await sleep(1200);
+    app.clock.advance(app.config.stepUpMaxAgeMs + 1000);
     assertError(
       await call(admin, 'POST', `/api/admin/users/${target.id}/role`, { role: 'user' }),
       401,
-      'reauth_required',
+      'step_up_required',
     );
   });
 });

@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { createAdmin } from '../../app/cli/create-admin.js';
+import { totpCodeAt } from '../../app/totp.js';
 import { CHROMIUM_ARGS, captureScreenshots } from '../../scripts/screenshots.js';
 import { type AppUnderTest, PASSWORD, sleep, startApp } from '../app/harness.js';
 import { requireBinary } from '../support/servers.js';
@@ -125,6 +126,47 @@ describe('reference app in Chromium', { skip: !chromiumPath }, () => {
     assert.ok(!visible.includes('id='), `document.cookie is "${visible}"`);
     await first.close();
     await second.close();
+  });
+
+  it('S40 sets up an authenticator from the page, then an admin action asks for a step-up and goes through', async () => {
+    const fresh = await startApp();
+    const context = await browser.newContext();
+    try {
+      await createAdmin(fresh.config, { email: 'totp-admin@example.com', password: PASSWORD });
+      await createAdmin(fresh.config, { email: 'other-admin@example.com', password: PASSWORD });
+      const page = await context.newPage();
+      await signIn(page, fresh.url, 'totp-admin@example.com');
+      const otherContext = await browser.newContext();
+      await signIn(await otherContext.newPage(), fresh.url, 'other-admin@example.com');
+      await otherContext.close();
+      const revokeOther = 'tr:has-text("other-admin@example.com") form[action$="/revoke"] button';
+      await page.goto(`${fresh.url}/account/two-step/setup`);
+      assert.equal(await page.locator('.qr svg').count(), 1, 'the QR code is an inline SVG');
+      const secret = ((await page.textContent('#totp-secret')) ?? '').trim();
+      assert.match(secret, /^[A-Z2-7]{32}$/);
+      await page.fill('#code', totpCodeAt(secret, fresh.clock.now()));
+      await Promise.all([
+        page.waitForURL(`${fresh.url}/account/two-step`),
+        page.click('main button[type=submit]'),
+      ]);
+      assert.match((await page.textContent('.notice')) ?? '', /Two-step sign-in is on/);
+
+      fresh.clock.advance(fresh.config.stepUpMaxAgeMs + 30_000);
+      await page.goto(`${fresh.url}/admin`);
+      await page.click(revokeOther);
+      assert.match((await page.textContent('h1')) ?? '', /Confirm with your authenticator/);
+      await Promise.all([page.waitForURL(/\/step-up\?returnTo=%2Fadmin/), page.click('main a.button')]);
+      await page.fill('#code', totpCodeAt(secret, fresh.clock.now()));
+      await Promise.all([page.waitForURL(`${fresh.url}/admin`), page.click('main button[type=submit]')]);
+      await Promise.all([page.waitForURL(`${fresh.url}/admin`), page.click(revokeOther)]);
+      assert.match(
+        (await page.textContent('.notice')) ?? '',
+        /Signed out other-admin@example.com everywhere/,
+      );
+    } finally {
+      await context.close();
+      await fresh.close();
+    }
   });
 
   it('writes screenshots of the main pages', async () => {
