@@ -244,7 +244,7 @@ describe('S25 documented defaults', () => {
     });
     check('`rotationIntervalMs` / `rotationGraceMs`', (t) => {
       assert.equal(o.rotation, null);
-      const cap = Number(/`min\(([\d_]+), interval \/ 2\)`$/.exec(t)?.[1]?.replaceAll('_', ''));
+      const cap = Number(/`min\(([\d_]+), interval \/ 2, idle\)`$/.exec(t)?.[1]?.replaceAll('_', ''));
       assert.match(t, /^none \(off\) \//);
       const on = (rotationIntervalMs: number) =>
         session({ secret: SECRET, store: new MemoryStore(), warn: () => {}, rotationIntervalMs }).engine

@@ -34,6 +34,7 @@ for (const factory of embeddedStores()) {
       const old = cookieOf(client);
       const createdAt = ((await client.get('/peek')).json() as { meta: { createdAt: number } }).meta
         .createdAt;
+      const { csrfSecret } = (await app.store.get(handleOf(old)!))!;
 
       app.clock.advance(121 * SECOND);
       const first = await client.get('/me');
@@ -41,6 +42,9 @@ for (const factory of embeddedStores()) {
       const fresh = cookieOf(client);
       assert.notEqual(fresh, old, 'the response carries a new token');
       assert.equal(first.setCookies.length, 1);
+      const rotated = await app.store.get(handleOf(fresh)!);
+      assert.equal(rotated?.csrfSecret, csrfSecret, 'forms open in other tabs keep working');
+      assert.equal(rotated?.userId, 'rotating');
 
       const stale = new Client(app.url);
       stale.jar.set('id', old);

@@ -22,7 +22,7 @@ for (const factory of embeddedStores()) {
       factory.cleanup();
     });
 
-    it('S40 a password-only session is refused with the level it needs; a step-up opens the window, which then closes', async () => {
+    it('S40 S54 a password-only session is refused with the level it needs; a step-up opens the window, which then closes', async () => {
       const client = new Client(app.url);
       await client.post('/login', { userId: 'stepper' });
       const refused = await client.post('/transfer');
@@ -44,6 +44,7 @@ for (const factory of embeddedStores()) {
       const record = await app.store.get(after);
       assert.equal(record?.aal, 2, 'aal lives in the store');
       assert.equal(record?.stepUpAt, app.clock.at, 'stepUpAt lives in the store');
+      assert.notEqual(record?.csrfSecret, stored?.csrfSecret, 'S54 the CSRF secret is replaced too');
       assert.equal((await client.post('/transfer')).status, 200);
 
       app.clock.advance(4 * MINUTE);
