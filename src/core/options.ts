@@ -96,7 +96,11 @@ function resolveRotation(options: SessionEngineOptions, idleTimeoutMs: number): 
     return null;
   }
   const intervalMs = duration('rotationIntervalMs', options.rotationIntervalMs, 0);
-  const graceMs = duration('rotationGraceMs', options.rotationGraceMs, Math.min(30_000, intervalMs / 2));
+  const graceMs = duration(
+    'rotationGraceMs',
+    options.rotationGraceMs,
+    Math.min(30_000, intervalMs / 2, idleTimeoutMs),
+  );
   if (graceMs >= intervalMs)
     throw new SessionConfigError('rotationGraceMs', 'must be below rotationIntervalMs');
   if (graceMs > idleTimeoutMs)
