@@ -8,6 +8,7 @@ import { SqliteNotifications } from './notifications/sqlite.js';
 import type { ThrottleCounter } from './throttle/counter.js';
 import { SqliteCounter } from './throttle/sqlite.js';
 import type { UserRepository } from './users/repository.js';
+import { sealTotpSecrets } from './users/sealed-totp.js';
 import { SqliteUsers } from './users/sqlite.js';
 
 /** Where the app keeps sessions, users and throttling counters. */
@@ -75,6 +76,7 @@ export async function openBackends(config: AppConfig): Promise<Backends> {
       users = new SqliteUsers(openSqlite());
       notifications = new SqliteNotifications(openSqlite());
     }
+    users = sealTotpSecrets(users, config.secrets ?? []);
     closers.push(
       () => users.close(),
       () => notifications.close(),

@@ -25,7 +25,7 @@ export function totpStepAt(nowMs: number): number {
  * check (S41).
  */
 export function matchTotpStep(secret: string, code: string, nowMs: number): number | null {
-  if (!/^\d{6}$/.test(code)) return null;
+  if (!/^\d{6}$/.test(code) || !/^[A-Z2-7]+$/.test(secret)) return null;
   const delta = totpOf(secret).validate({ token: code, timestamp: nowMs, window: 1 });
   return delta === null ? null : totpStepAt(nowMs) + delta;
 }
