@@ -69,7 +69,7 @@ export function countWrites(store: SessionStore): WriteCounter {
     capabilities: store.capabilities,
     get: (handle) => store.get(handle),
     create: (record) => store.create(record),
-    replace: (oldHandle, next) => store.replace(oldHandle, next),
+    replace: (oldHandle, next, options) => store.replace(oldHandle, next, options),
     destroy: (handle) => store.destroy(handle),
     listByUser: (userId) => store.listByUser(userId),
     destroyByUser: (userId, options) => store.destroyByUser(userId, options),

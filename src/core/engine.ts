@@ -30,6 +30,8 @@ export interface SessionEngine {
   load(info: RequestInfo): Promise<SessionState>;
   /** Writes what changed; creates the session if it holds data. Call before the response is sent. */
   commit(state: SessionState): Promise<void>;
+  /** Whether `commit` would write anything: when not, an adapter can respond without waiting. */
+  needsCommit(state: SessionState): boolean;
   /** Set-Cookie header values for the response, after `commit`. */
   cookieHeaders(state: SessionState): string[];
   /** Rotation: a new token for the same session; the old token dies atomically. */
@@ -67,6 +69,11 @@ export interface SessionEngine {
   /** Emits an event through the engine's bus (for adapters and layers above the engine). */
   emit(event: Omit<SessionEvent, 'time'>): void;
   readonly options: ReturnType<typeof resolveOptions>;
+}
+
+function hasKeys(object: Record<string, unknown>): boolean {
+  for (const _ in object) return true;
+  return false;
 }
 
 /**
@@ -125,6 +132,11 @@ export function createSessionEngine(engineOptions: SessionEngineOptions): Sessio
       if (state.record) return state.record.handle;
       state.provisionalHandle ??= customHandle(state) ?? randomHandle();
       return state.provisionalHandle;
+    },
+
+    needsCommit(state) {
+      if (state.ended || !state.record) return state.forceSave || hasKeys(state.data);
+      return state.pendingMeta !== null || JSON.stringify(state.data) !== state.dataText;
     },
 
     async commit(state) {

@@ -29,38 +29,62 @@ export function createStoreCall(timeoutMs: number, events: EventBus): StoreCall 
     }
   };
 
-  return async (operation, run) => {
-    let entry: Pending | undefined;
-    try {
-      const work = run();
-      const timeout = new Promise<never>((_, reject) => {
-        entry = {
-          deadline: Date.now() + timeoutMs,
-          fail: () =>
-            reject(
+  const recovered = (operation: string) => {
+    if (!failing) return;
+    failing = false;
+    events.emit({ type: 'store.recovered', reason: operation });
+  };
+  const failed = (operation: string, error: unknown) => {
+    failing = true;
+    const storeError =
+      error instanceof SessionStoreError ? error : new SessionStoreError(operation, { cause: error });
+    events.emit({ type: 'store.error', reason: storeError.message });
+    return storeError;
+  };
+
+  // One promise per call, settled by the store's answer or by the ticker, whichever comes first.
+  return (operation, run) =>
+    new Promise((resolve, reject) => {
+      let settled = false;
+      const entry: Pending = {
+        deadline: Date.now() + timeoutMs,
+        fail: () => {
+          settled = true;
+          pending.delete(entry);
+          reject(
+            failed(
+              operation,
               new SessionStoreError(operation, { message: `session store timed out during ${operation}` }),
             ),
-        };
-      });
-      pending.add(entry!);
+          );
+        },
+      };
+      pending.add(entry);
       if (!ticker) {
         ticker = setInterval(tick, tickMs);
         ticker.unref();
       }
-      const result = await Promise.race([work, timeout]);
-      if (failing) {
-        failing = false;
-        events.emit({ type: 'store.recovered', reason: operation });
+      const done = (error: unknown, value?: unknown) => {
+        if (settled) return;
+        settled = true;
+        pending.delete(entry);
+        if (error === undefined) {
+          recovered(operation);
+          resolve(value as never);
+        } else {
+          reject(failed(operation, error));
+        }
+      };
+      let work: Promise<unknown>;
+      try {
+        work = run();
+      } catch (error) {
+        done(error ?? new Error('store call threw'));
+        return;
       }
-      return result;
-    } catch (error) {
-      failing = true;
-      const storeError =
-        error instanceof SessionStoreError ? error : new SessionStoreError(operation, { cause: error });
-      events.emit({ type: 'store.error', reason: storeError.message });
-      throw storeError;
-    } finally {
-      if (entry) pending.delete(entry);
-    }
-  };
+      work.then(
+        (value) => done(undefined, value),
+        (error: unknown) => done(error ?? new Error('store call failed')),
+      );
+    });
 }

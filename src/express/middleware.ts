@@ -151,15 +151,16 @@ export function session(options: SessionOptions = {}): SessionMiddleware {
   const rolling = options.rolling ?? false;
   const resave = options.resave ?? false;
 
-  async function commit(req: Request, state: SessionState): Promise<void> {
+  /**
+   * Takes the handler's changes off `req.session` into the state; true when the store must be
+   * written (or the session ended because the application deleted `req.session`).
+   */
+  function prepare(req: Request, state: SessionState): boolean {
     const current = req.session;
     if (current instanceof Session) {
       state.data = collectData(current);
-    } else if (unset === 'destroy') {
-      await engine.logout(state);
-      return;
     } else {
-      return;
+      return unset === 'destroy';
     }
     if (saveUninitialized && !state.record) state.forceSave = true;
     if (resave && state.record && !state.pendingMeta) {
@@ -169,7 +170,20 @@ export function session(options: SessionOptions = {}): SessionMiddleware {
         idleExpiresAt: Math.min(at + engine.options.idleTimeoutMs, state.record.absoluteExpiresAt),
       };
     }
-    await engine.commit(state);
+    return engine.needsCommit(state);
+  }
+
+  async function write(req: Request, state: SessionState): Promise<void> {
+    if (req.session instanceof Session) await engine.commit(state);
+    else await engine.logout(state);
+  }
+
+  async function commit(req: Request, state: SessionState): Promise<void> {
+    if (prepare(req, state)) await write(req, state);
+    finish(state);
+  }
+
+  function finish(state: SessionState): void {
     if (rolling && state.record && state.cookie === 'keep') state.cookie = 'set';
   }
 
@@ -185,41 +199,62 @@ export function session(options: SessionOptions = {}): SessionMiddleware {
 
   /**
    * express-session#360: the store write must finish before any byte of the response leaves. The
-   * first write or end waits for the commit; later ones queue behind it in order.
+   * first write or end waits for the commit; later ones queue behind it in order. When there is
+   * nothing to write (most reads), the response goes out at once, without a turn of the event loop.
    */
   function holdResponse(req: Request, res: ServerResponse, state: SessionState, bound: SessionBinding): void {
-    const write = res.write;
+    const write_ = res.write;
     const end = res.end;
-    let committed: Promise<unknown> | null = null;
-    let failed = false;
-    const afterCommit = (proceed: () => void) => {
-      committed ??= (bound.storeFailure ? Promise.reject(bound.storeFailure) : commit(req, state)).then(
-        () => applyHeaders(res, state),
-        (error: unknown) => {
-          failed = true;
-          res.write = write;
-          res.end = end;
-          if (error instanceof SessionStoreError) onStoreError(error, req, res);
-          else {
-            warn(`coatcheck: session commit failed: ${String(error)}`);
-            respondUnavailable(new SessionStoreError('commit', { cause: error }), req, res);
-          }
-        },
-      );
-      void committed.then(() => {
-        if (!failed) proceed();
-      });
+    let committed: Promise<boolean> | null = null;
+    const restore = () => {
+      res.write = write_;
+      res.end = end;
     };
-    res.write = function (this: ServerResponse, ...args: Parameters<typeof write>) {
-      afterCommit(() => write.apply(res, args));
-      return true;
-    } as typeof write;
-    res.end = function (this: ServerResponse, ...args: Parameters<typeof end>) {
-      afterCommit(() => {
-        res.write = write;
-        res.end = end;
-        end.apply(res, args);
+    const fail = (error: unknown) => {
+      restore();
+      if (error instanceof SessionStoreError) onStoreError(error, req, res);
+      else {
+        warn(`coatcheck: session commit failed: ${String(error)}`);
+        respondUnavailable(new SessionStoreError('commit', { cause: error }), req, res);
+      }
+      return false;
+    };
+    /** Runs `proceed` once the session is written; true when it could run at once. */
+    const afterCommit = (proceed: () => void): boolean => {
+      if (!committed) {
+        if (bound.storeFailure) committed = Promise.reject(bound.storeFailure);
+        else if (!prepare(req, state)) {
+          finish(state);
+          applyHeaders(res, state);
+          committed = Promise.resolve(true);
+          return true;
+        } else {
+          committed = write(req, state).then(() => {
+            finish(state);
+            applyHeaders(res, state);
+            return true;
+          });
+        }
+        committed = committed.catch(fail);
+      }
+      void committed.then((ok) => {
+        if (ok) proceed();
       });
+      return false;
+    };
+    res.write = function (this: ServerResponse, ...args: Parameters<typeof write_>) {
+      if (afterCommit(() => write_.apply(res, args))) {
+        restore();
+        return write_.apply(res, args);
+      }
+      return true;
+    } as typeof write_;
+    res.end = function (this: ServerResponse, ...args: Parameters<typeof end>) {
+      const proceed = () => {
+        restore();
+        end.apply(res, args);
+      };
+      if (afterCommit(proceed)) proceed();
       return res;
     } as typeof end;
   }

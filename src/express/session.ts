@@ -40,7 +40,8 @@ export interface SessionMeta {
   stepUpAt: number | null;
 }
 
-const bindings = new WeakMap<Session, SessionBinding>();
+/** Reads a Session's binding; set once the class below is defined. */
+let readBinding: (session: Session) => SessionBinding | undefined;
 
 /** The engine and request state behind a Session: for layers built on the adapter (CSRF, guards). */
 export function bindingOf(session: Session): SessionBinding {
@@ -48,7 +49,7 @@ export function bindingOf(session: Session): SessionBinding {
 }
 
 function binding(session: Session): SessionBinding {
-  const found = bindings.get(session);
+  const found = readBinding(session);
   if (!found) throw new TypeError('this Session is not attached to a request');
   return found;
 }
@@ -98,8 +99,14 @@ export function collectData(session: Session): Record<string, unknown> {
  * `logout`, `reauthenticate`, `stepUp`, `listSessions`, `revokeSession`, `logoutEverywhere`).
  */
 export class Session {
+  // A private field, not a WeakMap entry per request: invisible to Object.keys and JSON, and cheap.
+  readonly #bound: SessionBinding;
+  static {
+    readBinding = (session) => (#bound in session ? session.#bound : undefined);
+  }
+
   constructor(bound: SessionBinding) {
-    bindings.set(this, bound);
+    this.#bound = bound;
     const data = bound.state.data;
     // Forbidden keys were dropped when the data was parsed (S51); assigning any other key is safe.
     for (const key in data)

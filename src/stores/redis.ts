@@ -2,7 +2,7 @@ import { SessionConfigError } from '../core/errors.js';
 import { expiresAt, type SessionPatch, type SessionRecord } from '../core/record.js';
 import type { ReplaceOptions, SessionStore, StoreCapabilities } from '../core/store.js';
 import { type RedisClientLike, type RedisCommands, redisCommands } from './redis/client.js';
-import { decodeRecord, encodePatch, encodeRecord, replyPairs } from './redis/codec.js';
+import { decodeRecord, encodePatch, encodeRecord } from './redis/codec.js';
 import {
   CREATE,
   DESTROY_IF_USER,
@@ -97,7 +97,7 @@ export class RedisStore implements SessionStore {
   }
 
   async get(handle: string): Promise<SessionRecord | null> {
-    return decodeRecord(handle, replyPairs(await this.#redis.hgetall(this.sessionKey(handle))));
+    return decodeRecord(handle, await this.#redis.hgetall(this.sessionKey(handle)));
   }
 
   async create(record: SessionRecord): Promise<boolean> {
@@ -124,7 +124,7 @@ export class RedisStore implements SessionStore {
       [String(this.#now()), String(remove.length), ...remove, ...set],
     );
     if (reply === null || reply === undefined) return null;
-    const next = decodeRecord(handle, replyPairs(reply));
+    const next = decodeRecord(handle, reply);
     if (!next) return null;
     // Indexed again after the write: a listing that healed the index in between cannot hide the session.
     if (next.userId !== null && (movesUser || 'absoluteExpiresAt' in meta)) {

@@ -66,55 +66,57 @@ export function encodePatch(patch: SessionPatch): { remove: string[]; set: strin
   return { remove, set };
 }
 
-/** A hash reply as [field, value] pairs, whatever shape the driver gives it (object, Map or flat array). */
-export function replyPairs(reply: unknown): [string, string][] {
-  if (reply === null || reply === undefined) return [];
+/**
+ * Calls `visit` for each field of a hash reply, whatever shape the driver gives it (an object, a Map
+ * or a flat array), without building an intermediate list: this runs on every authenticated request.
+ */
+function forEachField(reply: unknown, visit: (field: string, value: string) => void): void {
+  if (reply === null || reply === undefined) return;
   if (Array.isArray(reply)) {
-    const pairs: [string, string][] = [];
-    for (let i = 0; i + 1 < reply.length; i += 2) pairs.push([String(reply[i]), String(reply[i + 1])]);
-    return pairs;
+    for (let i = 0; i + 1 < reply.length; i += 2) visit(String(reply[i]), String(reply[i + 1]));
+  } else if (reply instanceof Map) {
+    for (const [field, value] of reply) visit(String(field), String(value));
+  } else if (typeof reply === 'object') {
+    const object = reply as Record<string, unknown>;
+    for (const field in object) visit(field, String(object[field]));
   }
-  if (reply instanceof Map) return [...reply].map(([field, value]) => [String(field), String(value)]);
-  if (typeof reply === 'object') {
-    return Object.entries(reply as Record<string, unknown>).map(([field, value]) => [field, String(value)]);
-  }
-  return [];
 }
 
 const optionalNumber = (text: string | undefined) => (text === undefined ? null : Number(text));
 
-/** The record held in a hash, or null for an empty (missing) or foreign hash. */
-export function decodeRecord(handle: string, pairs: [string, string][]): SessionRecord | null {
-  const meta = new Map<string, string>();
-  const data: string[] = [];
-  for (const [field, value] of pairs) {
-    if (field.startsWith(DATA)) data.push(`${JSON.stringify(field.slice(DATA.length))}:${value}`);
-    else meta.set(field, value);
-  }
-  const secretHash = meta.get('secretHash');
+/** The record held in a hash reply, or null for an empty (missing) or foreign hash. */
+export function decodeRecord(handle: string, reply: unknown): SessionRecord | null {
+  const meta: Record<string, string> = Object.create(null) as Record<string, string>;
+  let data = '';
+  forEachField(reply, (field, value) => {
+    if (field.startsWith(DATA)) {
+      data += `${data ? ',' : ''}${JSON.stringify(field.slice(DATA.length))}:${value}`;
+    } else {
+      meta[field] = value;
+    }
+  });
+  const secretHash = meta.secretHash;
   if (secretHash === undefined) return null;
-  const userId = meta.get('userId') ?? null;
-  const createdAt = Number(meta.get('createdAt'));
-  const aal = meta.get('aal');
-  const rotatedAt = meta.get('rotatedAt');
+  const userId = meta.userId ?? null;
+  const createdAt = Number(meta.createdAt);
   return {
     handle,
     secretHash,
     userId,
     createdAt,
-    authAt: optionalNumber(meta.get('authAt')),
-    lastSeenAt: Number(meta.get('lastSeenAt')),
-    idleExpiresAt: Number(meta.get('idleExpiresAt')),
-    absoluteExpiresAt: Number(meta.get('absoluteExpiresAt')),
-    version: Number(meta.get('version')),
-    device: JSON.parse(meta.get('device') ?? '{}') as SessionRecord['device'],
-    cookieMaxAgeMs: optionalNumber(meta.get('cookieMaxAgeMs')),
-    csrfSecret: meta.get('csrfSecret') ?? null,
+    authAt: optionalNumber(meta.authAt),
+    lastSeenAt: Number(meta.lastSeenAt),
+    idleExpiresAt: Number(meta.idleExpiresAt),
+    absoluteExpiresAt: Number(meta.absoluteExpiresAt),
+    version: Number(meta.version),
+    device: JSON.parse(meta.device ?? '{}') as SessionRecord['device'],
+    cookieMaxAgeMs: optionalNumber(meta.cookieMaxAgeMs),
+    csrfSecret: meta.csrfSecret ?? null,
     // Hashes written before these fields existed: signed-in sessions were password logins.
-    aal: aal === undefined ? (userId === null ? 0 : 1) : Number(aal),
-    stepUpAt: optionalNumber(meta.get('stepUpAt')),
-    rotatedAt: rotatedAt === undefined ? createdAt : Number(rotatedAt),
-    successor: meta.get('successor') ?? null,
-    data: `{${data.join(',')}}`,
+    aal: meta.aal === undefined ? (userId === null ? 0 : 1) : Number(meta.aal),
+    stepUpAt: optionalNumber(meta.stepUpAt),
+    rotatedAt: meta.rotatedAt === undefined ? createdAt : Number(meta.rotatedAt),
+    successor: meta.successor ?? null,
+    data: `{${data}}`,
   };
 }
