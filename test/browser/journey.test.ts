@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { createAdmin } from '../../app/cli/create-admin.js';
@@ -169,20 +171,26 @@ describe('reference app in Chromium', { skip: !chromiumPath }, () => {
     }
   });
 
-  it('writes screenshots of the main pages', async () => {
+  it('captures screenshots of the main pages (npm run screenshots writes them to docs/screenshots)', async () => {
     const fresh = await startApp();
+    const outDir = mkdtempSync(join(tmpdir(), 'coatcheck-shots-'));
     try {
       const written = await captureScreenshots({
         browser,
         url: fresh.url,
-        outDir: resolve(import.meta.dirname, '../../docs/screenshots'),
+        outDir,
         makeAdmin: async (email) => {
           await createAdmin(fresh.config, { email, password: null });
         },
       });
       assert.equal(written.length, 6);
+      for (const file of written) {
+        assert.deepEqual([...readFileSync(file).subarray(1, 4)], [...Buffer.from('PNG')], file);
+        assert.ok(statSync(file).size > 10_000, `${file} is an image of a page`);
+      }
     } finally {
       await fresh.close();
+      rmSync(outDir, { recursive: true, force: true });
     }
   });
 });
