@@ -48,6 +48,14 @@ export const SERVERS: readonly ServerSpec[] = [
     coatcheck: false,
   },
   {
+    id: 'es-postgres',
+    label: 'express-session + connect-pg-simple',
+    file: 'express-session-postgres.ts',
+    store: 'postgres',
+    requires: [],
+    coatcheck: false,
+  },
+  {
     id: 'fastify-memory',
     label: '@fastify/session (memory)',
     file: 'fastify-session.ts',

@@ -33,6 +33,19 @@ export function reading(report: BenchReport): string[] {
       `- The engine used directly from node:http on Redis reached ${pct(core, node)} of bare node:http (${Math.round(core)} vs ${Math.round(node)} req/s).`,
     );
   }
+  const sameStore: [string, string, string][] = [
+    ['cc-memory', 'es-memory', 'in-process memory'],
+    ['cc-redis', 'es-redis', 'Redis'],
+    ['cc-postgres', 'es-postgres', 'PostgreSQL'],
+  ];
+  const pairs = sameStore.filter(
+    ([a, b]) => Number.isFinite(rps(a, 'read')) && Number.isFinite(rps(b, 'read')),
+  );
+  if (pairs.length > 0) {
+    lines.push(
+      `- Against express-session on the same store, authenticated reads: ${pairs.map(([a, b, store]) => `${store} ${times(rps(a, 'read'), rps(b, 'read'))} (${Math.round(rps(a, 'read'))} vs ${Math.round(rps(b, 'read'))} req/s)`).join('; ')}.`,
+    );
+  }
   const fastest = [...report.results]
     .filter(([id]) => id.startsWith('cc-'))
     .map(([id, byCase]) => [id, byCase.get('read')?.rps ?? 0] as const)
