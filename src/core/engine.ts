@@ -1,4 +1,5 @@
 import { cookieHeadersFor } from './cookie-headers.js';
+import { destroySession } from './destroy.js';
 import { randomBase64url } from './encoding.js';
 import { SessionStateError } from './errors.js';
 import { createEventBus, type SessionEvent, type SessionEventListener } from './events.js';
@@ -163,8 +164,16 @@ export function createSessionEngine(engineOptions: SessionEngineOptions): Sessio
       if (state.pendingMeta) patch = { ...patch, meta: state.pendingMeta };
       if (!patch) return;
       const handle = state.record.handle;
-      const next = await call('update', () => store.update(handle, patch));
-      if (!next) {
+      let next = await call('update', () => store.update(handle, patch));
+      for (let step = 0; next?.successor && step < 3; step++) {
+        // A scheduled rotation replaced this record while the request ran (S21): the write belongs
+        // to the session it became, and this response must not send the replaced token again.
+        const successor = next.successor;
+        next = await call('update', () => store.update(successor, patch));
+        state.cookieValue = null;
+        if (state.cookie === 'set') state.cookie = 'keep';
+      }
+      if (!next || next.successor) {
         // Destroyed meanwhile (logout, revocation): the write is dropped, never resurrected (S29).
         events.emit({
           type: 'session.write_dropped',
@@ -189,7 +198,7 @@ export function createSessionEngine(engineOptions: SessionEngineOptions): Sessio
       endLocally(state);
       state.loggedOut = true;
       if (!record) return;
-      await call('destroy', () => store.destroy(record.handle));
+      await destroySession(store, call, record.handle);
       events.emit({
         type: 'session.logout',
         handle: record.handle,

@@ -1,3 +1,4 @@
+import { destroySession } from './destroy.js';
 import { SessionLimitError } from './errors.js';
 import type { EventBus } from './events.js';
 import type { ResolvedOptions } from './options.js';
@@ -45,13 +46,13 @@ export function createSessionLimiter(context: {
       const live = await liveSessionsOf(userId);
       if (live.length <= max) return;
       if (options.sessionLimitPolicy === 'refuse') {
-        await call('destroy', () => store.destroy(current.handle));
+        await destroySession(store, call, current.handle);
         endLocally(state);
         throw new SessionLimitError(max);
       }
       const others = live.filter((r) => r.handle !== current.handle);
       for (const record of others.slice(0, live.length - max)) {
-        if (await call('destroy', () => store.destroy(record.handle))) {
+        if (await destroySession(store, call, record.handle)) {
           events.emit({
             type: 'session.evicted',
             handle: record.handle,

@@ -1,4 +1,5 @@
 import { findCookie } from './cookie-policy.js';
+import { destroySession } from './destroy.js';
 import {
   followSuccessor,
   isRotationDue,
@@ -113,7 +114,7 @@ export async function loadSession(info: RequestInfo, loadContext: LoadContext): 
       userId: record.userId,
       ...context,
     });
-    await call('destroy', () => options.store.destroy(record.handle));
+    await destroySession(options.store, call, record.handle);
     state.cookie = 'clear';
     return state;
   }
@@ -129,7 +130,7 @@ export async function loadSession(info: RequestInfo, loadContext: LoadContext): 
       ...context,
     });
     if (policy === 'revoke') {
-      await call('destroy', () => options.store.destroy(record.handle));
+      await destroySession(options.store, call, record.handle);
       events.emit({
         type: 'session.revoked',
         handle: record.handle,
@@ -142,10 +143,14 @@ export async function loadSession(info: RequestInfo, loadContext: LoadContext): 
     }
   }
 
+  if (mismatch && options.binding.policy === 'step-up') {
+    // S42: under 'step-up' the session stops being fresh until the user re-authenticates, from
+    // this very request on: guards read the record, so the record read here says so too.
+    record = { ...record, authAt: null, stepUpAt: null };
+  }
   readRecordInto(state, record);
   if (mismatch) {
-    // S42: the new device becomes the reference, so one change is reported once; under 'step-up'
-    // the session stops being fresh until the user re-authenticates.
+    // The new device becomes the reference, so one change is reported once.
     state.pendingMeta = {
       device: deviceOf(info),
       ...(options.binding.policy === 'step-up' ? { authAt: null, stepUpAt: null } : {}),

@@ -96,6 +96,10 @@ function resolveRotation(options: SessionEngineOptions, idleTimeoutMs: number): 
     return null;
   }
   const intervalMs = duration('rotationIntervalMs', options.rotationIntervalMs, 0);
+  if (!options.store.capabilities.atomicUpdate) {
+    // Two requests racing the rotation could each mint a live token on such a store.
+    throw new SessionConfigError('rotationIntervalMs', 'needs a store with atomic updates');
+  }
   const graceMs = duration(
     'rotationGraceMs',
     options.rotationGraceMs,

@@ -8,6 +8,11 @@ export interface StoreCapabilities {
   atomicUpdate: boolean;
 }
 
+/** What `destroy` reports of the record it removed. */
+export interface Removed {
+  successor: string | null;
+}
+
 /** How a rotation treats the record it replaces. */
 export interface ReplaceOptions {
   /** Keep the old record as a pointer to the new one until this time (ms since the epoch). */
@@ -26,7 +31,9 @@ export interface SessionStore {
   create(record: SessionRecord): Promise<boolean>;
   /**
    * Applies a patch only if the session still exists, returning the new record, or null when it is
-   * gone: a request that finishes after a logout never brings the session back (S29).
+   * gone: a request that finishes after a logout never brings the session back (S29). A record
+   * that a scheduled rotation replaced (`successor` set) is returned unchanged: the caller writes
+   * to the successor instead, and the pointer's grace period is never stretched.
    */
   update(handle: string, patch: SessionPatch): Promise<SessionRecord | null>;
   /**
@@ -38,8 +45,12 @@ export interface SessionStore {
    * the old token reach the new session until then. Only one rotation of a record can win.
    */
   replace(oldHandle: string, next: SessionRecord, options?: ReplaceOptions): Promise<boolean>;
-  /** Removes one session; returns whether it existed. */
-  destroy(handle: string): Promise<boolean>;
+  /**
+   * Removes one session. Returns null when there was none, else what the removed record pointed to
+   * (`successor`, set by a rotation with a grace period), read in the same atomic step: a logout
+   * or revocation that races a rotation can then end the new record too.
+   */
+  destroy(handle: string): Promise<Removed | null>;
   /** Every stored session of a user (expired ones may be included; the engine filters). */
   listByUser(userId: string): Promise<SessionRecord[]>;
   /** Removes a user's sessions, except `exceptHandle`; returns the handles removed. */

@@ -1,3 +1,4 @@
+import { destroySession } from './destroy.js';
 import type { SessionEngine } from './engine.js';
 import type { EventBus } from './events.js';
 import type { ResolvedOptions } from './options.js';
@@ -21,7 +22,7 @@ export function createUserSessions(context: {
         const record = await call('get', () => store.get(handle));
         if (!record || record.userId !== userId) return false;
       }
-      const removed = await call('destroy', () => store.destroy(handle));
+      const removed = await destroySession(store, call, handle);
       if (removed)
         events.emit({ type: 'session.revoked', handle, ...(userId ? { userId } : {}), by: by ?? 'system' });
       return removed;

@@ -7,7 +7,13 @@ import {
   supersede,
   withRecordDefaults,
 } from '../core/record.js';
-import type { LegacySessionSource, ReplaceOptions, SessionStore, StoreCapabilities } from '../core/store.js';
+import type {
+  LegacySessionSource,
+  Removed,
+  ReplaceOptions,
+  SessionStore,
+  StoreCapabilities,
+} from '../core/store.js';
 
 type Callback<T> = (error?: unknown, value?: T) => void;
 
@@ -73,6 +79,7 @@ export class ConnectStore implements SessionStore, LegacySessionSource {
   async update(handle: string, patch: SessionPatch): Promise<SessionRecord | null> {
     const record = await this.get(handle);
     if (!record) return null;
+    if (record.successor !== null) return record;
     const next = applyPatch(record, patch);
     await this.#write(next);
     return next;
@@ -87,10 +94,10 @@ export class ConnectStore implements SessionStore, LegacySessionSource {
     return true;
   }
 
-  async destroy(handle: string): Promise<boolean> {
-    const existed = (await this.get(handle)) !== null;
+  async destroy(handle: string): Promise<Removed | null> {
+    const record = await this.get(handle);
     await promised((cb) => this.inner.destroy(handle, cb));
-    return existed;
+    return record && { successor: record.successor };
   }
 
   async listByUser(): Promise<SessionRecord[]> {

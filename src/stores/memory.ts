@@ -1,5 +1,5 @@
 import { applyPatch, expiresAt, type SessionPatch, type SessionRecord, supersede } from '../core/record.js';
-import type { ReplaceOptions, SessionStore, StoreCapabilities } from '../core/store.js';
+import type { Removed, ReplaceOptions, SessionStore, StoreCapabilities } from '../core/store.js';
 
 export interface MemoryStoreOptions {
   /** Most sessions held; at the bound the oldest session is dropped. @default 10_000 */
@@ -58,6 +58,7 @@ export class MemoryStore implements SessionStore {
   async update(handle: string, patch: SessionPatch): Promise<SessionRecord | null> {
     const record = this.#sessions.get(handle);
     if (!record) return null;
+    if (record.successor !== null) return copy(record);
     const next = applyPatch(record, patch);
     if (patch.meta && 'userId' in patch.meta && patch.meta.userId !== record.userId) {
       this.#unindex(record);
@@ -78,11 +79,11 @@ export class MemoryStore implements SessionStore {
     return true;
   }
 
-  async destroy(handle: string): Promise<boolean> {
+  async destroy(handle: string): Promise<Removed | null> {
     const record = this.#sessions.get(handle);
-    if (!record) return false;
+    if (!record) return null;
     this.#remove(record);
-    return true;
+    return { successor: record.successor };
   }
 
   async listByUser(userId: string): Promise<SessionRecord[]> {

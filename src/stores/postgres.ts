@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { SessionConfigError } from '../core/errors.js';
 import { isForbiddenKey, type SessionPatch, type SessionRecord } from '../core/record.js';
-import type { ReplaceOptions, SessionStore, StoreCapabilities } from '../core/store.js';
+import type { Removed, ReplaceOptions, SessionStore, StoreCapabilities } from '../core/store.js';
 import { migrate, type TableNames, tableNames } from './postgres/schema.js';
 import {
   buildStatements,
@@ -150,7 +150,10 @@ export class PostgresStore implements SessionStore {
       metaParameter(patch.meta),
     ]);
     const row = result.rows[0];
-    return row ? toRecord(row) : null;
+    if (row) return toRecord(row);
+    // Gone, or replaced by a scheduled rotation (the UPDATE skips such rows): tell them apart.
+    const kept = await this.get(handle);
+    return kept?.successor ? kept : null;
   }
 
   async replace(oldHandle: string, next: SessionRecord, options: ReplaceOptions = {}): Promise<boolean> {
@@ -172,8 +175,9 @@ export class PostgresStore implements SessionStore {
     }
   }
 
-  async destroy(handle: string): Promise<boolean> {
-    return ((await this.#run(this.#statements.destroy, [handle])).rowCount ?? 0) > 0;
+  async destroy(handle: string): Promise<Removed | null> {
+    const result = await this.#run<{ successor: string | null }>(this.#statements.destroy, [handle]);
+    return result.rows[0] ?? null;
   }
 
   async listByUser(userId: string): Promise<SessionRecord[]> {

@@ -1,6 +1,6 @@
 import { SessionConfigError } from '../core/errors.js';
 import { expiresAt, type SessionPatch, type SessionRecord } from '../core/record.js';
-import type { ReplaceOptions, SessionStore, StoreCapabilities } from '../core/store.js';
+import type { Removed, ReplaceOptions, SessionStore, StoreCapabilities } from '../core/store.js';
 import { type RedisClientLike, type RedisCommands, redisCommands } from './redis/client.js';
 import { decodeRecord, encodePatch, encodeRecord } from './redis/codec.js';
 import {
@@ -16,6 +16,12 @@ import {
 } from './redis/scripts.js';
 
 export type { RedisClientLike } from './redis/client.js';
+
+/** The TAKE script's answer: the removed session's user id and successor ('' for none), or null. */
+function taken(reply: unknown): { userId: string; successor: string } | null {
+  if (!Array.isArray(reply)) return null;
+  return { userId: String(reply[0] ?? ''), successor: String(reply[1] ?? '') };
+}
 
 /**
  * Every command the store sends or runs inside its scripts: what a least-privilege ACL user needs
@@ -125,7 +131,7 @@ export class RedisStore implements SessionStore {
     );
     if (reply === null || reply === undefined) return null;
     const next = decodeRecord(handle, reply);
-    if (!next) return null;
+    if (!next || next.successor !== null) return next;
     // Indexed again after the write: a listing that healed the index in between cannot hide the session.
     if (next.userId !== null && (movesUser || 'absoluteExpiresAt' in meta)) {
       await this.#index(next.userId, next.absoluteExpiresAt, handle);
@@ -149,10 +155,10 @@ export class RedisStore implements SessionStore {
     const oldKey = this.sessionKey(oldHandle);
     const newKey = this.sessionKey(next.handle);
     if (this.#redis.cluster) {
-      const oldUserId = await this.#redis.run(TAKE, [oldKey], ['current']);
-      if (oldUserId === null || oldUserId === undefined) return false;
+      const old = taken(await this.#redis.run(TAKE, [oldKey], ['current']));
+      if (!old) return false;
       const [, created] = await Promise.all([
-        this.#unindex(String(oldUserId), oldHandle),
+        this.#unindex(old.userId, oldHandle),
         this.#redis.run(CREATE, [newKey], this.#createArgs(next)),
       ]);
       if (Number(created) !== 1) return false;
@@ -188,11 +194,11 @@ export class RedisStore implements SessionStore {
     return true;
   }
 
-  async destroy(handle: string): Promise<boolean> {
-    const userId = await this.#redis.run(TAKE, [this.sessionKey(handle)], []);
-    if (userId === null || userId === undefined) return false;
-    await this.#unindex(String(userId), handle);
-    return true;
+  async destroy(handle: string): Promise<Removed | null> {
+    const removed = taken(await this.#redis.run(TAKE, [this.sessionKey(handle)], []));
+    if (!removed) return null;
+    await this.#unindex(removed.userId, handle);
+    return { successor: removed.successor || null };
   }
 
   /**

@@ -1,6 +1,6 @@
 import BetterSqlite3 from 'better-sqlite3';
 import { applyPatch, expiresAt, type SessionPatch, type SessionRecord, supersede } from '../core/record.js';
-import type { ReplaceOptions, SessionStore, StoreCapabilities } from '../core/store.js';
+import type { Removed, ReplaceOptions, SessionStore, StoreCapabilities } from '../core/store.js';
 
 export interface SqliteStoreOptions {
   /** Database file; created if missing. `':memory:'` for a throwaway database. */
@@ -128,6 +128,9 @@ export class SqliteStore implements SessionStore {
          successor=@successor, data=@data WHERE handle=@handle`,
       ),
       destroy: this.db.prepare<[string]>(`DELETE FROM ${table} WHERE handle = ?`),
+      take: this.db.prepare<[string], { successor: string | null }>(
+        `DELETE FROM ${table} WHERE handle = ? RETURNING successor`,
+      ),
       byUser: this.db.prepare<[string], Row>(`SELECT * FROM ${table} WHERE user_id = ?`),
       handlesByUser: this.db.prepare<[string], { handle: string }>(
         `SELECT handle FROM ${table} WHERE user_id = ?`,
@@ -139,6 +142,7 @@ export class SqliteStore implements SessionStore {
     this.#update = this.db.transaction((handle: string, patch: SessionPatch) => {
       const row = s.get.get(handle);
       if (!row) return null;
+      if (row.successor !== null) return toRecord(row);
       const next = applyPatch(toRecord(row), patch);
       s.write.run(toRow(next));
       return next;
@@ -192,8 +196,8 @@ export class SqliteStore implements SessionStore {
     }
   }
 
-  async destroy(handle: string): Promise<boolean> {
-    return this.#statements.destroy.run(handle).changes > 0;
+  async destroy(handle: string): Promise<Removed | null> {
+    return this.#statements.take.get(handle) ?? null;
   }
 
   async listByUser(userId: string): Promise<SessionRecord[]> {

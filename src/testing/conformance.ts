@@ -101,10 +101,10 @@ export function runStoreConformance(options: ConformanceOptions): void {
     it('S29 never recreates a session by updating it after it was destroyed', async () => {
       const record = makeRecord();
       await store.create(record);
-      assert.equal(await store.destroy(record.handle), true);
+      assert.deepEqual(await store.destroy(record.handle), { successor: null });
       assert.equal(await store.update(record.handle, { set: { late: 'true' } }), null);
       assert.equal(await store.get(record.handle), null);
-      assert.equal(await store.destroy(record.handle), false);
+      assert.equal(await store.destroy(record.handle), null);
     });
 
     it('keeps every key when many requests write different keys at once', async (t) => {
@@ -175,12 +175,24 @@ export function runStoreConformance(options: ConformanceOptions): void {
       assert.equal(kept?.absoluteExpiresAt, old.absoluteExpiresAt);
       assert.equal(kept?.secretHash, old.secretHash);
       assert.deepEqual(normal(await store.get(next.handle)), normal(next));
+      // A late write to the old record is not applied there and does not stretch its grace period:
+      // the store hands back the pointer, and the caller writes to the successor.
+      const late = await store.update(old.handle, {
+        set: { late: 'true' },
+        meta: { lastSeenAt: graceUntil, idleExpiresAt: graceUntil + 600_000 },
+      });
+      assert.equal(late?.successor, next.handle);
+      const unchanged = await store.get(old.handle);
+      assert.equal(unchanged?.idleExpiresAt, graceUntil);
+      assert.deepEqual(JSON.parse(unchanged!.data), { cart: [1] });
       // A second rotation of the same record loses, and writes nothing.
       const rival = makeRecord({ userId });
       assert.equal(await store.replace(old.handle, rival, { graceUntil }), false);
       assert.equal(await store.replace(old.handle, rival), false);
       assert.equal(await store.get(rival.handle), null);
       assert.equal((await store.get(old.handle))?.successor, next.handle);
+      // Destroying the old record says where it led, so a logout can end the successor too.
+      assert.deepEqual(await store.destroy(old.handle), { successor: next.handle });
     });
 
     it('S21 of parallel rotations of one record exactly one wins', async (t) => {

@@ -145,5 +145,8 @@ it('S21 rotation options are checked at start-up, naming the option', () => {
   assert.throws(make({ rotationIntervalMs: -5 }), named('rotationIntervalMs'));
   assert.throws(make({ rotationIntervalMs: 10_000, rotationGraceMs: 10_000 }), named('rotationGraceMs'));
   assert.doesNotThrow(make({ rotationIntervalMs: 900_000 }));
+  // A wrapped express-session store cannot make one rotation win over a racing one.
+  const legacy = { get: () => undefined, set: () => undefined, destroy: () => undefined };
+  assert.throws(make({ rotationIntervalMs: 900_000, store: legacy }), named('rotationIntervalMs'));
   void store.close();
 });

@@ -107,7 +107,7 @@ export function buildStatements(names: TableNames) {
         aal = ${metaColumn('aal', 'aal', 'bigint')},
         step_up_at = ${metaColumn('step_up_at', 'stepUpAt', 'bigint')},
         version = version + 1
-      WHERE handle = $1 RETURNING ${RETURNED}`,
+      WHERE handle = $1 AND successor IS NULL RETURNING ${RETURNED}`,
     ),
     // One statement: the insert only happens if this statement deleted the old row, and a taken new
     // handle fails the whole statement, so the old row is never lost without its successor.
@@ -126,7 +126,7 @@ export function buildStatements(names: TableNames) {
          WHERE handle = $1 AND successor IS NULL RETURNING 1)
        INSERT INTO ${t} (${INSERTED}) SELECT ${placeholders(3)} WHERE EXISTS (SELECT 1 FROM kept)`,
     ),
-    destroy: named('destroy', `DELETE FROM ${t} WHERE handle = $1`),
+    destroy: named('destroy', `DELETE FROM ${t} WHERE handle = $1 RETURNING successor`),
     listByUser: named('list_by_user', `SELECT ${RETURNED} FROM ${t} WHERE user_id = $1`),
     destroyByUser: named(
       'destroy_by_user',

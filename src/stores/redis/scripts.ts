@@ -29,11 +29,13 @@ return 1`,
  * KEYS[1] session; ARGV[1] now ms; ARGV[2] n; ARGV[3 .. 2+n] fields to delete; then field, value
  * pairs. Writes only if the session still exists (S29: no resurrection), bumps the version, keeps
  * the TTL at min(idle, absolute) expiry, and returns the new hash; nil when the session is gone.
+ * A record replaced by a scheduled rotation is returned as it is, unwritten.
  */
 export const UPDATE = script(
   'update',
   `local key = KEYS[1]
 if redis.call('EXISTS', key) == 0 then return false end
+if redis.call('HEXISTS', key, 'successor') == 1 then return redis.call('HGETALL', key) end
 local n = tonumber(ARGV[2])
 for i = 3, 2 + n do redis.call('HDEL', key, ARGV[i]) end
 for i = 3 + n, #ARGV, 2 do redis.call('HSET', key, ARGV[i], ARGV[i + 1]) end
@@ -49,14 +51,14 @@ return record`,
 
 /**
  * KEYS[1] session; ARGV[1] 'current' to spare a record that has a successor. Deletes it if it
- * exists and returns its user id ('' for none); nil when it was gone (or spared).
+ * exists and returns { user id, successor } ('' for none); nil when it was gone (or spared).
  */
 export const TAKE = script(
   'take',
   `if ARGV[1] == 'current' and redis.call('HEXISTS', KEYS[1], 'successor') == 1 then return false end
-local userId = redis.call('HGET', KEYS[1], 'userId')
+local fields = redis.call('HMGET', KEYS[1], 'userId', 'successor')
 if redis.call('DEL', KEYS[1]) == 0 then return false end
-return userId or ''`,
+return { fields[1] or '', fields[2] or '' }`,
 );
 
 // The old record of a rotation with a grace period (S21): successor set, version bumped, idle
