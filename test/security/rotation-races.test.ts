@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import express from 'express';
 import type { SessionStore } from '../../src/core/store.js';
-import { requireFreshAuth, requireStepUp, session } from '../../src/express/index.js';
+import { session } from '../../src/express/index.js';
 import { MemoryStore } from '../../src/stores/memory.js';
 import { SqliteStore } from '../../src/stores/sqlite.js';
 import { Clock, SECRET, startTestApp } from '../support/app.js';
