@@ -5,6 +5,7 @@ import { type RedisClientLike, type RedisCommands, redisCommands } from './redis
 import { decodeRecord, encodePatch, encodeRecord } from './redis/codec.js';
 import {
   CREATE,
+  CREATE_INDEXED,
   DESTROY_IF_USER,
   INDEX_ADD,
   INDEX_READ,
@@ -107,10 +108,14 @@ export class RedisStore implements SessionStore {
   }
 
   async create(record: SessionRecord): Promise<boolean> {
-    const created = await this.#redis.run(CREATE, [this.sessionKey(record.handle)], this.#createArgs(record));
-    if (Number(created) !== 1) return false;
-    await this.#indexNew(record);
-    return true;
+    const key = this.sessionKey(record.handle);
+    if (this.#redis.cluster || record.userId === null) {
+      if (Number(await this.#redis.run(CREATE, [key], this.#createArgs(record))) !== 1) return false;
+      await this.#indexNew(record);
+      return true;
+    }
+    const keys = [key, this.userKey(record.userId)];
+    return Number(await this.#redis.run(CREATE_INDEXED, keys, this.#indexedArgs(record))) === 1;
   }
 
   async update(handle: string, patch: SessionPatch): Promise<SessionRecord | null> {
@@ -165,9 +170,10 @@ export class RedisStore implements SessionStore {
       await this.#indexNew(next);
       return true;
     }
-    const oldUserId = await this.#redis.run(REPLACE, [oldKey, newKey], this.#createArgs(next));
+    const keys = [oldKey, newKey, ...(next.userId === null ? [] : [this.userKey(next.userId)])];
+    const oldUserId = await this.#redis.run(REPLACE, keys, this.#indexedArgs(next));
     if (oldUserId === null || oldUserId === undefined) return false;
-    await Promise.all([this.#unindex(String(oldUserId), oldHandle), this.#indexNew(next)]);
+    await this.#unindex(String(oldUserId), oldHandle);
     return true;
   }
 
@@ -182,16 +188,17 @@ export class RedisStore implements SessionStore {
       ) {
         return false;
       }
-    } else {
-      const keys = [oldKey, this.sessionKey(next.handle)];
-      if (
-        Number(await this.#redis.run(REPLACE_WITH_GRACE, keys, [...pointer, ...this.#createArgs(next)])) !== 1
-      ) {
-        return false;
-      }
+      await this.#indexNew(next);
+      return true;
     }
-    await this.#indexNew(next);
-    return true;
+    const keys = [
+      oldKey,
+      this.sessionKey(next.handle),
+      ...(next.userId === null ? [] : [this.userKey(next.userId)]),
+    ];
+    const [ttl, ...pairs] = this.#createArgs(next);
+    const args = [...pointer, ttl!, String(next.absoluteExpiresAt), ...pairs];
+    return Number(await this.#redis.run(REPLACE_WITH_GRACE, keys, args)) === 1;
   }
 
   async destroy(handle: string): Promise<Removed | null> {
@@ -240,6 +247,16 @@ export class RedisStore implements SessionStore {
 
   /** The client belongs to the application, which closes it. */
   async close(): Promise<void> {}
+
+  /** CREATE_INDEXED / REPLACE arguments: the index entry, then CREATE's. */
+  #indexedArgs(record: SessionRecord): string[] {
+    return [
+      String(record.absoluteExpiresAt),
+      record.handle,
+      String(this.#now()),
+      ...this.#createArgs(record),
+    ];
+  }
 
   #createArgs(record: SessionRecord): string[] {
     return [String(Math.ceil(expiresAt(record) - this.#now())), ...encodeRecord(record)];

@@ -25,6 +25,29 @@ redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return 1`,
 );
 
+// Adds a handle to a user index kept alive as long as its longest-lived member (as INDEX_ADD).
+const INDEX_FUNCTION = `local function index(key, score, handle, now)
+  local ttl = tonumber(score) - tonumber(now)
+  if ttl <= 0 then return end
+  redis.call('ZADD', key, score, handle)
+  if redis.call('PTTL', key) < ttl then redis.call('PEXPIRE', key, string.format('%.0f', ttl)) end
+end
+`;
+
+/**
+ * Standalone servers only: KEYS[1] session, KEYS[2] its user's index; ARGV[1] score (absolute
+ * expiry ms), ARGV[2] handle, ARGV[3] now ms, ARGV[4] TTL ms, ARGV[5..] field, value pairs. CREATE
+ * and the index entry in one step, so "sign out everywhere" can never miss a session just created.
+ */
+export const CREATE_INDEXED = script(
+  'create-indexed',
+  `${INDEX_FUNCTION}if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+for i = 5, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+index(KEYS[2], ARGV[1], ARGV[2], ARGV[3])
+return 1`,
+);
+
 /**
  * KEYS[1] session; ARGV[1] now ms; ARGV[2] n; ARGV[3 .. 2+n] fields to delete; then field, value
  * pairs. Writes only if the session still exists (S29: no resurrection), bumps the version, keeps
@@ -85,35 +108,39 @@ return 1`,
 );
 
 /**
- * KEYS[1] old session, KEYS[2] new session; ARGV[1..3] as SUPERSEDE, ARGV[4] new TTL ms, ARGV[5..]
+ * KEYS[1] old session, KEYS[2] new session, KEYS[3] (when signed in) the new session's user index;
+ * ARGV[1..3] as SUPERSEDE, ARGV[4] new TTL ms, ARGV[5] index score (absolute expiry ms), ARGV[6..]
  * field, value pairs. Standalone servers only: one atomic rotation that keeps the old record as a
- * pointer. Returns 1, or nil, writing nothing, when the old session is gone or superseded or the
- * new handle is taken.
+ * pointer and indexes the new one. Returns 1, or nil, writing nothing, when the old session is
+ * gone or superseded or the new handle is taken.
  */
 export const REPLACE_WITH_GRACE = script(
   'replace-with-grace',
-  `if redis.call('EXISTS', KEYS[2]) == 1 then return false end
+  `${INDEX_FUNCTION}if redis.call('EXISTS', KEYS[2]) == 1 then return false end
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
 if redis.call('HEXISTS', KEYS[1], 'successor') == 1 then return false end
 ${SUPERSEDE_OLD}
-for i = 5, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
+for i = 6, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
 redis.call('PEXPIRE', KEYS[2], ARGV[4])
+if KEYS[3] then index(KEYS[3], ARGV[5], ARGV[1], ARGV[3]) end
 return 1`,
 );
 
 /**
- * KEYS[1] old session, KEYS[2] new session; ARGV as CREATE. Standalone servers only (the keys live
- * in different slots): the rotation is one atomic step. Returns the old user id ('' for none), or
- * nil, writing nothing, when the old session is gone or superseded, or the new handle is taken.
+ * KEYS[1] old session, KEYS[2] new session, KEYS[3] (when signed in) the new session's user index;
+ * ARGV as CREATE_INDEXED. Standalone servers only (in a Cluster the keys live in different slots):
+ * the rotation and the new index entry are one atomic step. Returns the old user id ('' for none),
+ * or nil, writing nothing, when the old session is gone or superseded, or the new handle is taken.
  */
 export const REPLACE = script(
   'replace',
-  `if redis.call('EXISTS', KEYS[2]) == 1 then return false end
+  `${INDEX_FUNCTION}if redis.call('EXISTS', KEYS[2]) == 1 then return false end
 if redis.call('HEXISTS', KEYS[1], 'successor') == 1 then return false end
 local userId = redis.call('HGET', KEYS[1], 'userId')
 if redis.call('DEL', KEYS[1]) == 0 then return false end
-for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
-redis.call('PEXPIRE', KEYS[2], ARGV[1])
+for i = 5, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
+redis.call('PEXPIRE', KEYS[2], ARGV[4])
+if KEYS[3] then index(KEYS[3], ARGV[1], ARGV[2], ARGV[3]) end
 return userId or ''`,
 );
 
