@@ -28,11 +28,28 @@ export function createRotations(context: {
   const { options, call, events, issuer, limiter } = context;
   const { store, now } = options;
 
+  /**
+   * Replaces `handle` by `record`; when a scheduled rotation replaced it meanwhile, replaces the
+   * session it became instead, so no live token of the old session survives a login or step-up.
+   */
+  async function replaceCurrent(handle: string, record: SessionRecord): Promise<string | null> {
+    let current = handle;
+    for (let step = 0; step < 4; step++) {
+      const target = current;
+      if (await call('replace', () => store.replace(target, record))) return target;
+      const found = await call('get', () => store.get(target));
+      if (!found?.successor) return null;
+      current = found.successor;
+    }
+    return null;
+  }
+
   async function swap(state: SessionState, next: IssuedRecord): Promise<boolean> {
-    const previous = state.record;
     const { cookieValue: _, ...record } = next;
-    if (previous) {
-      if (!(await call('replace', () => store.replace(previous.handle, record)))) return false;
+    let previous: string | null = null;
+    if (state.record) {
+      previous = await replaceCurrent(state.record.handle, record);
+      if (!previous) return false;
     } else if (!(await call('create', () => store.create(record)))) {
       return false;
     }
@@ -42,7 +59,7 @@ export function createRotations(context: {
       events.emit({
         type: 'session.regenerated',
         handle: next.handle,
-        previousHandle: previous.handle,
+        previousHandle: previous,
         userId: next.userId,
         ...eventContext(state),
       });

@@ -94,6 +94,45 @@ for (const [name, make] of stores) {
       assert.equal(after.status, 401, 'the session survived the logout under its new token');
     });
 
+    it('S21 S20 a step-up whose request started just before a scheduled rotation replaces the session it became', async () => {
+      const clock = new Clock();
+      const store = make();
+      const app = express();
+      app.use(express.json());
+      app.use(
+        session({ secret: SECRET, store, now: clock.now, warn: () => {}, guessLimit: false, ...ROTATION }),
+      );
+      app.post('/login', async (req, res) => {
+        await req.session.login('stepper');
+        res.json({ ok: true });
+      });
+      app.get('/me', (req, res) => res.status(req.session.meta?.userId ? 200 : 401).json(req.session.meta));
+      app.post('/slow-step-up', async (req, res) => {
+        await sleep(300);
+        await req.session.stepUp(2);
+        res.json({ ok: true });
+      });
+      const running = await listen(app as never);
+      const tab1 = new Client(running.url);
+      await tab1.post('/login', {});
+      const tab2 = new Client(running.url);
+      tab2.jar.set('id', tab1.jar.get('id')!);
+      clock.advance(119 * SECOND);
+      const stepUp = tab1.post('/slow-step-up', {});
+      await sleep(100);
+      clock.advance(2 * SECOND);
+      assert.equal((await tab2.get('/me')).status, 200, 'tab 2 rotates the token');
+      const rotatedTo = tab2.jar.get('id');
+      assert.equal((await stepUp).status, 200, 'the step-up still succeeds');
+      const stepped = (await tab1.get('/me')).json() as { aal: number };
+      const leftover = await tab2.get('/me');
+      await running.close();
+      await store.close();
+      assert.equal(stepped.aal, 2);
+      assert.notEqual(rotatedTo, tab1.jar.get('id'));
+      assert.equal(leftover.status, 401, 'the token the rotation minted died with the step-up');
+    });
+
     it('S21 a write that started before a scheduled rotation does not stretch the old token past its grace period', async () => {
       const clock = new Clock();
       const store = make();
