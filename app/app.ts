@@ -16,7 +16,7 @@ import { apiAdmin } from './routes/api-admin.js';
 import { apiSecondFactor } from './routes/api-second-factor.js';
 import { authPages } from './routes/auth-pages.js';
 import { signInCodePages } from './routes/sign-in-code-pages.js';
-import { twoStepPages } from './routes/two-step-pages.js';
+import { forgetExpiredEnrolment, twoStepPages } from './routes/two-step-pages.js';
 import { createLoginThrottle } from './throttle/login-throttle.js';
 
 /** The app, ready to be handed to an HTTP(S) server. */
@@ -109,6 +109,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     app.use(sessions);
     app.use(csrfProtection(origins));
     app.use(loadUser(ctx));
+    app.use(forgetExpiredEnrolment(ctx));
     app.use(authPages(ctx));
     app.use(signInCodePages(ctx));
     app.use(accountPages(ctx));

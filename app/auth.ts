@@ -20,8 +20,9 @@ export interface Accounts {
   confirmPassword(input: { user: User; password: string; ip: string }): Promise<SignInResult>;
   changePassword(user: User, password: string): Promise<void>;
   /**
-   * Checks an authenticator code of a user with TOTP (sign-in, step-up): the same throttle as
-   * passwords, and a code whose time-step was already accepted is refused like a wrong one (S41).
+   * Checks an authenticator code of a user with TOTP (sign-in, step-up): throttled like passwords
+   * but on the user's own code counter, which a right password never clears; a code whose time-step
+   * was already accepted is refused like a wrong one (S41).
    */
   confirmTotp(input: { user: User; code: string; ip: string; now: number }): Promise<SignInResult>;
 }
@@ -39,14 +40,11 @@ export async function createAccounts(users: UserRepository, throttle: LoginThrot
     ip: string,
     user: User | null,
   ): Promise<SignInResult> {
-    const decision = await throttle.checkLogin({ email, ip });
+    const decision = await throttle.beginPassword({ email, ip });
     if (decision.limited) return { ok: false, reason: 'throttled', retryAfterMs: decision.retryAfterMs };
     const matches = await verifyPassword(user?.passwordHash ?? dummyHash, password);
-    if (!user || !matches) {
-      await throttle.recordFailure({ email, ip });
-      return { ok: false, reason: 'invalid' };
-    }
-    await throttle.recordSuccess({ email });
+    if (!user || !matches) return { ok: false, reason: 'invalid' };
+    await decision.attempt.succeeded();
     return { ok: true, user };
   }
 
@@ -69,15 +67,13 @@ export async function createAccounts(users: UserRepository, throttle: LoginThrot
     },
 
     async confirmTotp({ user, code, ip, now }) {
-      const decision = await throttle.checkLogin({ email: user.email, ip });
+      const decision = await throttle.beginCode({ userId: user.id, ip });
       if (decision.limited) return { ok: false, reason: 'throttled', retryAfterMs: decision.retryAfterMs };
       const step = user.totpSecret ? matchTotpStep(user.totpSecret, code, now) : null;
       // The conditional UPDATE decides: of two requests carrying one code, exactly one passes.
-      if (step === null || !(await users.acceptTotpStep(user.id, step))) {
-        await throttle.recordFailure({ email: user.email, ip });
+      if (step === null || !(await users.acceptTotpStep(user.id, step)))
         return { ok: false, reason: 'invalid' };
-      }
-      await throttle.recordSuccess({ email: user.email });
+      await decision.attempt.succeeded();
       return { ok: true, user };
     },
 

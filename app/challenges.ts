@@ -1,6 +1,7 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Request } from 'express';
 import { sessionOf } from './session-data.js';
+import type { ThrottleCounter } from './throttle/counter.js';
 
 /** A one-time proof request kept in the server-side session that minted it (S41). */
 export interface Challenge {
@@ -44,15 +45,42 @@ export function isChallengeValid(challenge: Challenge | undefined, given: string
   return expected.length === actual.length && timingSafeEqual(expected, actual);
 }
 
+/** How long a challenge's single-use mark outlives the challenge (clock drift between instances). */
+const CLAIM_MARGIN_MS = 60_000;
+
+/**
+ * Marks `challenge` used in the shared backend: true for the first claim only. Session data alone
+ * cannot do this, because parallel requests each load their own copy of the session and each see
+ * the challenge unused; the counter's atomic hit serialises them.
+ */
+export async function claimChallenge(
+  counter: ThrottleCounter,
+  challenge: Challenge,
+  now: number,
+): Promise<boolean> {
+  const key = `challenge:${createHash('sha256').update(challenge.id).digest('base64url')}`;
+  const hit = await counter.hit(key, Math.max(0, challenge.expiresAt - now) + CLAIM_MARGIN_MS);
+  return hit.count === 1;
+}
+
 /**
  * Takes the step-up challenge out of the session (single use: it is gone whatever the outcome) and
- * says whether `given` matched it. A challenge served to another session is simply not there.
+ * says whether `given` matched it and this is its first use. A challenge served to another session
+ * is simply not there.
  */
-export function consumeStepUpChallenge(req: Request, given: string, now: number): boolean {
+export async function consumeStepUpChallenge(
+  counter: ThrottleCounter,
+  req: Request,
+  { given, now }: { given: string; now: number },
+): Promise<boolean> {
   const session = sessionOf(req);
   const challenge = session.stepUpChallenge;
   delete session.stepUpChallenge;
-  return isChallengeValid(challenge, given, now);
+  return (
+    challenge !== undefined &&
+    isChallengeValid(challenge, given, now) &&
+    (await claimChallenge(counter, challenge, now))
+  );
 }
 
 /** Serves a new step-up challenge, replacing any earlier one of this session. */

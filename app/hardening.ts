@@ -48,18 +48,36 @@ export function limitPreSessions(ctx: AppContext, max = 60, windowMs = 60_000): 
   };
 }
 
-/** S47: the app's own audit events (failed sign-ins) on the same stream as the library's. */
+/** Why a sign-in or a step-up was refused, as the audit event's `reason`. */
+export type SignInFailureReason = 'invalid' | 'throttled' | 'step_up_invalid' | 'step_up_throttled';
+
+/**
+ * S47: the app's own audit events (failed sign-ins and step-ups) on the same stream as the
+ * library's. Never carries what was typed: no password, no code.
+ */
 export function reportSignInFailure(
   ctx: AppContext,
   req: { ip?: string | undefined; get(name: string): string | undefined },
-  reason: 'invalid' | 'throttled',
+  reason: SignInFailureReason,
+  userId?: string,
 ): void {
   ctx.sessions.engine.emit({
     type: 'auth.login.failure',
     reason,
+    ...(userId === undefined ? {} : { userId }),
     ip: req.ip,
     userAgent: req.get('user-agent'),
   });
+}
+
+/** S47: a wrong or throttled step-up code, reported like a failed sign-in of the signed-in user. */
+export function reportStepUpFailure(
+  ctx: AppContext,
+  req: { ip?: string | undefined; get(name: string): string | undefined },
+  reason: 'invalid' | 'throttled',
+  userId: string,
+): void {
+  reportSignInFailure(ctx, req, reason === 'throttled' ? 'step_up_throttled' : 'step_up_invalid', userId);
 }
 
 /** Where the audit log goes: one JSON line per event on standard output, unless told otherwise. */

@@ -1,13 +1,28 @@
 import type { Request } from 'express';
-import { type Challenge, isChallengeValid, mintChallenge, type PendingSignIn } from './challenges.js';
+import {
+  type Challenge,
+  claimChallenge,
+  isChallengeValid,
+  mintChallenge,
+  type PendingSignIn,
+} from './challenges.js';
 import { STEP_UP_LEVEL } from './guards.js';
 import { sessionOf } from './session-data.js';
+import type { ThrottleCounter } from './throttle/counter.js';
 
 /**
  * Remembers, in this pre-session only, that the password of `userId` was right; the authenticator
  * code must follow within CHALLENGE_TTL_MS. Returns the challenge the code form carries.
  */
-export function startPendingSignIn(req: Request, userId: string, returnTo: string, now: number): string {
+export async function startPendingSignIn(
+  req: Request,
+  userId: string,
+  returnTo: string,
+  now: number,
+): Promise<string> {
+  // The pre-session now stands for half a sign-in: a new ID (and CSRF secret), so an ID planted or
+  // seen before the password was typed cannot finish it with a code (session fixation, S20).
+  await sessionOf(req).regenerate();
   const challenge = mintChallenge(now);
   sessionOf(req).pendingSignIn = { userId, challenge, expiresAt: challenge.expiresAt, returnTo };
   return challenge.id;
@@ -28,18 +43,18 @@ export function renewPendingChallenge(req: Request, pending: PendingSignIn, now:
 }
 
 /**
- * Takes the pending sign-in's challenge (single use) and says whether `given` is it; the pending
- * sign-in itself stays until it expires or succeeds, so a mistyped code can be corrected.
+ * Takes the pending sign-in's challenge (single use, in the session and in the shared backend) and
+ * says whether `given` is it; the pending sign-in itself stays until it expires or succeeds, so a
+ * mistyped code can be corrected.
  */
-export function consumePendingChallenge(
+export async function consumePendingChallenge(
+  counter: ThrottleCounter,
   req: Request,
-  pending: PendingSignIn,
-  given: string,
-  now: number,
-): boolean {
+  { pending, given, now }: { pending: PendingSignIn; given: string; now: number },
+): Promise<boolean> {
   const valid = isChallengeValid(pending.challenge, given, now);
   sessionOf(req).pendingSignIn = { ...pending, challenge: { id: '', expiresAt: 0 } };
-  return valid;
+  return valid && (await claimChallenge(counter, pending.challenge, now));
 }
 
 /** Ends the pending sign-in (success, or starting over). */

@@ -4,7 +4,7 @@ import type { AppContext } from '../context.js';
 import { csrfTokenOf } from '../csrf.js';
 import { signedInUser } from '../current-user.js';
 import { STEP_UP_LEVEL, signedIn } from '../guards.js';
-import { reportSignInFailure } from '../hardening.js';
+import { reportSignInFailure, reportStepUpFailure } from '../hardening.js';
 import { noticeSignIn } from '../notify.js';
 import { apiError, retryAfterSeconds } from '../respond.js';
 import {
@@ -39,7 +39,8 @@ export function apiSecondFactor(ctx: AppContext): Router {
   router.post('/login/totp', async (req, res) => {
     const now = ctx.now();
     const pending = pendingSignInOf(req, now);
-    if (!pending || !consumePendingChallenge(req, pending, stringField(req.body, 'challenge'), now)) {
+    const given = stringField(req.body, 'challenge');
+    if (!pending || !(await consumePendingChallenge(ctx.counter, req, { pending, given, now }))) {
       if (!pending) clearPendingSignIn(req);
       return apiError(res, 401, 'challenge_invalid', 'Sign in with your password again (POST /api/login).');
     }
@@ -80,7 +81,8 @@ export function apiSecondFactor(ctx: AppContext): Router {
   router.post('/step-up', auth, async (req, res) => {
     const user = signedInUser(req);
     const now = ctx.now();
-    if (!consumeStepUpChallenge(req, stringField(req.body, 'challenge'), now) || !user.totpSecret) {
+    const given = stringField(req.body, 'challenge');
+    if (!(await consumeStepUpChallenge(ctx.counter, req, { given, now })) || !user.totpSecret) {
       return apiError(res, 401, 'challenge_invalid', 'Get a new challenge (GET /api/step-up) and try again.');
     }
     const result = await ctx.accounts.confirmTotp({
@@ -89,6 +91,7 @@ export function apiSecondFactor(ctx: AppContext): Router {
       ip: req.ip ?? '',
       now,
     });
+    if (!result.ok) reportStepUpFailure(ctx, req, result.reason, user.id);
     if (!result.ok && result.reason === 'throttled') return throttled(res, result.retryAfterMs);
     if (!result.ok) return apiError(res, 401, 'invalid_code', 'That code is not right.');
     await completeStepUp(req);

@@ -78,7 +78,7 @@ export function api(ctx: AppContext): Router {
     if (!result.ok) return apiError(res, 401, 'invalid_credentials', 'The email or password is incorrect.');
     if (result.user.totpSecret) {
       // Not signed in yet: the authenticator code follows (POST /api/login/totp) in this pre-session.
-      const challenge = startPendingSignIn(req, result.user.id, '', ctx.now());
+      const challenge = await startPendingSignIn(req, result.user.id, '', ctx.now());
       return res.status(202).json({ secondFactor: 'totp', challenge, csrfToken: csrfTokenOf(req) });
     }
     await sessionOf(req).login(result.user.id);

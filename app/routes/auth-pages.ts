@@ -69,8 +69,8 @@ export function authPages(ctx: AppContext): Router {
     }
     if (!result.ok) return form(401, 'The email or password is incorrect.');
     if (result.user.totpSecret) {
-      // The password alone does not sign in: the code page follows, in this same pre-session.
-      startPendingSignIn(req, result.user.id, returnTo, ctx.now());
+      // The password alone does not sign in: the code page follows, in this pre-session (new ID).
+      await startPendingSignIn(req, result.user.id, returnTo, ctx.now());
       return res.redirect(303, '/login/code');
     }
     await sessionOf(req).login(result.user.id);

@@ -41,7 +41,8 @@ export function signInCodePages(ctx: AppContext): Router {
     const now = ctx.now();
     const pending = pendingSignInOf(req, now);
     // S41: the code counts only with the challenge this session was served, once, before it expires.
-    if (!pending || !consumePendingChallenge(req, pending, stringField(req.body, 'challenge'), now)) {
+    const given = stringField(req.body, 'challenge');
+    if (!pending || !(await consumePendingChallenge(ctx.counter, req, { pending, given, now }))) {
       if (!pending) clearPendingSignIn(req);
       return expired(req, res);
     }

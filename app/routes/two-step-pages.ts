@@ -1,8 +1,9 @@
-import { type Request, type Response, Router } from 'express';
+import { type Request, type RequestHandler, type Response, Router } from 'express';
 import { consumeStepUpChallenge, issueStepUpChallenge } from '../challenges.js';
 import type { AppContext } from '../context.js';
 import { signedInUser } from '../current-user.js';
 import { freshAuth, signedIn, stepUp } from '../guards.js';
+import { reportStepUpFailure } from '../hardening.js';
 import { notifyUser } from '../notify.js';
 import { describeWait, retryAfterSeconds } from '../respond.js';
 import { completeStepUp } from '../second-factor.js';
@@ -13,6 +14,19 @@ import { renderPage } from '../views.js';
 
 /** How long a secret shown on the set-up page waits for its confirming code. */
 const ENROLMENT_TTL_MS = 10 * 60_000;
+
+/**
+ * Drops a set-up that was abandoned (its secret expired unconfirmed) from the session on the next
+ * request, so an unused TOTP secret does not stay in the session store.
+ */
+export function forgetExpiredEnrolment(ctx: AppContext): RequestHandler {
+  return (req, _res, next) => {
+    const enrolment = sessionOf(req).totpEnrolment;
+    const live = typeof enrolment?.expiresAt === 'number' && ctx.now() <= enrolment.expiresAt;
+    if (enrolment && !live) delete sessionOf(req).totpEnrolment;
+    next();
+  };
+}
 
 /** Two-step sign-in: set up and turn off an authenticator app, and the step-up page (S40, S41). */
 export function twoStepPages(ctx: AppContext): Router {
@@ -39,7 +53,10 @@ export function twoStepPages(ctx: AppContext): Router {
   };
 
   router.get('/account/two-step/setup', page, fresh(), async (req, res) => {
-    if (signedInUser(req).totpSecret) return res.redirect(303, '/account/two-step');
+    if (signedInUser(req).totpSecret) {
+      delete sessionOf(req).totpEnrolment;
+      return res.redirect(303, '/account/two-step');
+    }
     // The secret waits in the server-side session until a code proves the app holds it.
     const secret = createTotpSecret();
     sessionOf(req).totpEnrolment = { secret, expiresAt: ctx.now() + ENROLMENT_TTL_MS };
@@ -48,7 +65,10 @@ export function twoStepPages(ctx: AppContext): Router {
 
   router.post('/account/two-step/setup', page, fresh('/account/two-step/setup'), async (req, res) => {
     const user = signedInUser(req);
-    if (user.totpSecret) return res.redirect(303, '/account/two-step');
+    if (user.totpSecret) {
+      delete sessionOf(req).totpEnrolment;
+      return res.redirect(303, '/account/two-step');
+    }
     const enrolment = sessionOf(req).totpEnrolment;
     const now = ctx.now();
     if (!enrolment || typeof enrolment.secret !== 'string' || now > enrolment.expiresAt) {
@@ -78,6 +98,8 @@ export function twoStepPages(ctx: AppContext): Router {
   router.post(
     '/account/two-step/disable',
     page,
+    // S39: like turning it on, turning it off needs the password again, then a code.
+    fresh('/account/two-step'),
     stepUp(ctx, 'page', '/account/two-step'),
     async (req, res) => {
       const user = signedInUser(req);
@@ -127,7 +149,8 @@ export function twoStepPages(ctx: AppContext): Router {
         { status },
       );
     // S41: a challenge from another session, an old form, or one already used is refused.
-    if (!consumeStepUpChallenge(req, stringField(req.body, 'challenge'), now) || !user.totpSecret) {
+    const given = stringField(req.body, 'challenge');
+    if (!(await consumeStepUpChallenge(ctx.counter, req, { given, now })) || !user.totpSecret) {
       return form(401, 'This form has expired. Enter the code your app shows now.');
     }
     const result = await ctx.accounts.confirmTotp({
@@ -136,6 +159,7 @@ export function twoStepPages(ctx: AppContext): Router {
       ip: req.ip ?? '',
       now,
     });
+    if (!result.ok) reportStepUpFailure(ctx, req, result.reason, user.id);
     if (!result.ok && result.reason === 'throttled') {
       res.set('Retry-After', String(retryAfterSeconds(result.retryAfterMs)));
       return form(429, `Too many failed attempts. Try again in ${describeWait(result.retryAfterMs)}.`);

@@ -13,6 +13,11 @@ export interface ThrottleCounter {
   hit(key: string, windowMs: number): Promise<Hit>;
   /** The current count, without adding to it. */
   peek(key: string): Promise<Hit>;
+  /**
+   * Takes `hit` back: one less in its window, unless that window has already ended (so a late
+   * release never lowers the count of the next window).
+   */
+  release(key: string, hit: Hit): Promise<void>;
   reset(key: string): Promise<void>;
   close(): Promise<void>;
 }

@@ -52,6 +52,13 @@ export class PostgresCounter implements ThrottleCounter {
     return rows[0] ? { count: rows[0].count, resetAt: Number(rows[0].reset_at) } : { count: 0, resetAt: 0 };
   }
 
+  async release(key: string, hit: Hit): Promise<void> {
+    await this.pool.query(
+      'UPDATE app_throttle SET count = count - 1 WHERE key = $1 AND reset_at = $2 AND count > 0',
+      [key, hit.resetAt],
+    );
+  }
+
   async reset(key: string): Promise<void> {
     await this.pool.query('DELETE FROM app_throttle WHERE key = $1', [key]);
   }

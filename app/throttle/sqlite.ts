@@ -26,6 +26,9 @@ export class SqliteCounter implements ThrottleCounter {
       peek: db.prepare<[string, number], Hit>(
         'SELECT count, reset_at AS resetAt FROM app_throttle WHERE key = ? AND reset_at > ?',
       ),
+      release: db.prepare<[string, number]>(
+        'UPDATE app_throttle SET count = count - 1 WHERE key = ? AND reset_at = ? AND count > 0',
+      ),
       reset: db.prepare<[string]>('DELETE FROM app_throttle WHERE key = ?'),
       prune: db.prepare<[number]>('DELETE FROM app_throttle WHERE reset_at <= ?'),
     };
@@ -40,6 +43,10 @@ export class SqliteCounter implements ThrottleCounter {
 
   async peek(key: string): Promise<Hit> {
     return this.#statements.peek.get(key, Date.now()) ?? { count: 0, resetAt: 0 };
+  }
+
+  async release(key: string, hit: Hit): Promise<void> {
+    this.#statements.release.run(key, hit.resetAt);
   }
 
   async reset(key: string): Promise<void> {

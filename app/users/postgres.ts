@@ -93,6 +93,14 @@ export class PostgresUsers implements UserRepository {
     await this.pool.query('UPDATE app_users SET totp_secret = NULL WHERE id = $1', [id]);
   }
 
+  async resealTotp(id: string, previous: string, secret: string): Promise<void> {
+    await this.pool.query('UPDATE app_users SET totp_secret = $1 WHERE id = $2 AND totp_secret = $3', [
+      secret,
+      id,
+      previous,
+    ]);
+  }
+
   async acceptTotpStep(id: string, step: number): Promise<boolean> {
     const result = await this.pool.query(
       `UPDATE app_users SET totp_last_step = $1

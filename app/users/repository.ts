@@ -29,6 +29,11 @@ export interface UserRepository {
   enableTotp(id: string, secret: string, step: number): Promise<void>;
   disableTotp(id: string): Promise<void>;
   /**
+   * Replaces the stored TOTP secret `previous` with `secret` (the same secret in another form),
+   * keeping the last accepted time-step; nothing changes when `previous` is no longer stored.
+   */
+  resealTotp(id: string, previous: string, secret: string): Promise<void>;
+  /**
    * Records `step` as the user's last accepted TOTP time-step, only when it is later than the one
    * stored, in one conditional UPDATE: of two requests with the same code, exactly one gets true (S41).
    */

@@ -12,7 +12,8 @@ function keyOf(secret: string): Buffer {
 /**
  * Keeps TOTP secrets encrypted at rest (AES-256-GCM, bound to the user's id), under a key derived
  * from SESSION_SECRET: a copy of the users table alone yields no working second factor. The first
- * secret seals; every listed secret opens, so SESSION_SECRET rotates like the session keys do.
+ * secret seals; every listed secret opens, so SESSION_SECRET rotates like the session keys do. A
+ * plain base32 secret, written before sealing existed, is accepted and sealed on first read.
  */
 export function sealTotpSecrets(users: UserRepository, secrets: readonly string[]): UserRepository {
   const keys = secrets.map(keyOf);
@@ -44,17 +45,30 @@ export function sealTotpSecrets(users: UserRepository, secrets: readonly string[
 
   // A secret no key opens (its key dropped from SESSION_SECRET, a value copied from another user)
   // must not read as "no second factor": it stays enrolled, and no code ever matches it.
-  const opened = (user: User | null): User | null =>
-    user?.totpSecret ? { ...user, totpSecret: open(user.id, user.totpSecret) ?? UNUSABLE } : user;
+  async function opened(user: User | null): Promise<User | null> {
+    const stored = user?.totpSecret;
+    if (!user || !stored) return user;
+    if (PLAIN_BASE32.test(stored)) {
+      // Stored before sealing existed: still this user's factor, and sealed from now on, keeping
+      // the last accepted time-step (S41).
+      if (keys[0]) await users.resealTotp(user.id, stored, seal(user.id, stored));
+      return user;
+    }
+    return { ...user, totpSecret: open(user.id, stored) ?? UNUSABLE };
+  }
 
   return {
     ...bind(users),
     findByEmail: async (email) => opened(await users.findByEmail(email)),
     findById: async (id) => opened(await users.findById(id)),
-    list: async (options) => (await users.list(options)).map((user) => opened(user)!),
+    list: async (options) =>
+      Promise.all((await users.list(options)).map(async (user) => (await opened(user))!)),
     enableTotp: (id, secret, step) => users.enableTotp(id, seal(id, secret), step),
   };
 }
+
+/** A secret as it was stored before sealing: plain base32, never the `v1.` sealed form. */
+const PLAIN_BASE32 = /^[A-Z2-7]+$/;
 
 /** Stands in for a secret that cannot be opened: never base32, so no code ever matches it. */
 const UNUSABLE = '!unusable';
@@ -68,6 +82,7 @@ function bind(users: UserRepository): UserRepository {
     setPasswordHash: (id, hash) => users.setPasswordHash(id, hash),
     enableTotp: (id, secret, step) => users.enableTotp(id, secret, step),
     disableTotp: (id) => users.disableTotp(id),
+    resealTotp: (id, previous, secret) => users.resealTotp(id, previous, secret),
     acceptTotpStep: (id, step) => users.acceptTotpStep(id, step),
     setRole: (id, role) => users.setRole(id, role),
     list: (options) => users.list(options),

@@ -66,6 +66,9 @@ export class SqliteUsers implements UserRepository {
       role: db.prepare('UPDATE app_users SET role = ? WHERE id = ?'),
       enableTotp: db.prepare('UPDATE app_users SET totp_secret = ?, totp_last_step = ? WHERE id = ?'),
       disableTotp: db.prepare('UPDATE app_users SET totp_secret = NULL WHERE id = ?'),
+      resealTotp: db.prepare<{ id: string; previous: string; secret: string }>(
+        'UPDATE app_users SET totp_secret = @secret WHERE id = @id AND totp_secret = @previous',
+      ),
       acceptStep: db.prepare<{ id: string; step: number }>(
         `UPDATE app_users SET totp_last_step = @step
          WHERE id = @id AND totp_secret IS NOT NULL AND (totp_last_step IS NULL OR totp_last_step < @step)`,
@@ -109,6 +112,10 @@ export class SqliteUsers implements UserRepository {
 
   async disableTotp(id: string): Promise<void> {
     this.#statements.disableTotp.run(id);
+  }
+
+  async resealTotp(id: string, previous: string, secret: string): Promise<void> {
+    this.#statements.resealTotp.run({ id, previous, secret });
   }
 
   async acceptTotpStep(id: string, step: number): Promise<boolean> {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { jsonLineSink } from '../../src/audit/index.js';
 import { apiUser, call } from './api-client.js';
-import { PASSWORD, startApp } from './harness.js';
+import { enableTotp, newUser, PASSWORD, startApp, submit } from './harness.js';
 
 describe('reference app hardening', () => {
   it('S16 in production, plain HTTP is redirected to HTTPS (pages) or refused (API), with no cookie', async () => {
@@ -83,6 +83,30 @@ describe('reference app hardening', () => {
       assert.ok(secrets.length >= 2);
       for (const part of secrets)
         assert.ok(!lines.join('').includes(part), 'no token secret or MAC in the log');
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('S20 a right password gives the pre-session a new ID before the code page; the old one cannot go on', async () => {
+    const app = await startApp();
+    try {
+      await enableTotp(app, await newUser(app, 'fixation@example.com'));
+      const client = app.client();
+      assert.equal((await client.get('/login')).status, 200);
+      const planted = client.jar.get('id');
+      assert.ok(planted, 'the sign-in form made a pre-session');
+      const res = await submit(client, '/login', '/login', {
+        email: 'fixation@example.com',
+        password: PASSWORD,
+      });
+      assert.equal(res.headers.get('location'), '/login/code');
+      assert.notEqual(client.jar.get('id'), planted);
+      assert.equal((await client.get('/login/code')).status, 200);
+      const fixated = app.client({ cookie: `id=${planted}` });
+      const stale = await fixated.get('/login/code');
+      assert.equal(stale.status, 303);
+      assert.equal(stale.headers.get('location'), '/login?notice=codeexpired');
     } finally {
       await app.close();
     }

@@ -50,4 +50,35 @@ describe('TOTP secrets at rest', () => {
     const now = Date.now();
     assert.equal(matchTotpStep(lost, totpCodeAt(secret, now), now), null, 'no code matches it');
   });
+
+  it('a plain secret stored before sealing still works, and is sealed on first read keeping its last step', async () => {
+    const plain = new SqliteUsers(db);
+    const users = sealTotpSecrets(plain, ['first-secret-0123456789-0123456789-abc']);
+    const carol = (await plain.create({ email: 'carol@example.com', passwordHash: 'x', role: 'user' }))!;
+    const secret = createTotpSecret();
+    const now = Date.now();
+    const usedStep = matchTotpStep(secret, totpCodeAt(secret, now), now)!;
+    await plain.enableTotp(carol.id, secret, usedStep);
+
+    assert.equal((await users.findByEmail('carol@example.com'))?.totpSecret, secret, 'not locked out');
+    const stored = (await plain.findById(carol.id))!.totpSecret!;
+    assert.match(stored, /^v1\./);
+    assert.ok(!stored.includes(secret), 'sealed in place');
+    assert.equal((await users.findById(carol.id))?.totpSecret, secret, 'and opens like any sealed one');
+    assert.equal(await users.acceptTotpStep(carol.id, usedStep), false, 'the used step stays used (S41)');
+    assert.equal(await users.acceptTotpStep(carol.id, usedStep + 1), true);
+    assert.equal(
+      (await users.list({ limit: 10, offset: 0 })).find((u) => u.id === carol.id)?.totpSecret,
+      secret,
+    );
+  });
+
+  it('a reseal does not overwrite a secret that changed since it was read', async () => {
+    const plain = new SqliteUsers(db);
+    const dave = (await plain.create({ email: 'dave@example.com', passwordHash: 'x', role: 'user' }))!;
+    await plain.enableTotp(dave.id, 'JBSWY3DPEHPK3PXP', 1);
+    await plain.disableTotp(dave.id);
+    await plain.resealTotp(dave.id, 'JBSWY3DPEHPK3PXP', 'v1.sealed.elsewhere');
+    assert.equal((await plain.findById(dave.id))?.totpSecret, null);
+  });
 });

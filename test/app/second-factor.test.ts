@@ -234,10 +234,11 @@ describe('reference app: two-step sign-in with an authenticator app', () => {
     assert.equal((stepped.json() as { aal: number }).aal, 2);
   });
 
-  it('turning the second factor off needs a step-up', async () => {
+  it('S40 turning the second factor off needs a step-up, even right after the password', async () => {
     const client = await newUser(app, 'disable@example.com');
     const secret = await enableTotp(app, client);
     app.clock.advance(app.config.stepUpMaxAgeMs + 1000);
+    assert.equal((await submit(client, '/reauth', '/reauth', { password: PASSWORD })).status, 303);
     const page = await client.get('/account/two-step');
     const refused = await postForm(client, '/account/two-step/disable', { _csrf: csrfFrom(page.text) });
     assert.equal(refused.status, 401);
@@ -245,6 +246,31 @@ describe('reference app: two-step sign-in with an authenticator app', () => {
     assert.equal((await stepUpWith(app, client, nextCode(app, secret), '/account/two-step')).status, 303);
     const fresh = await client.get('/account/two-step');
     const done = await postForm(client, '/account/two-step/disable', { _csrf: csrfFrom(fresh.text) });
+    assert.equal(done.status, 303);
+    assert.match((await client.get('/account/two-step')).text, /Off\./);
+  });
+
+  it('S39 turning the second factor off needs a fresh password, even right after a step-up', async () => {
+    const client = await newUser(app, 'stale@example.com');
+    const secret = await enableTotp(app, client);
+    // Signed in two hours ago and active since, without entering the password again.
+    for (let i = 0; i < 12; i++) {
+      app.clock.advance(10 * 60_000);
+      assert.equal((await client.get('/dashboard')).status, 200);
+    }
+    assert.equal((await stepUpWith(app, client, nextCode(app, secret), '/account/two-step')).status, 303);
+    const page = await client.get('/account/two-step');
+    const refused = await postForm(client, '/account/two-step/disable', { _csrf: csrfFrom(page.text) });
+    assert.equal(refused.status, 303);
+    assert.equal(refused.headers.get('location'), '/reauth?returnTo=%2Faccount%2Ftwo-step');
+    assert.match((await client.get('/account/two-step')).text, /On\./, 'still on');
+    assert.equal(
+      (await submit(client, '/reauth', '/reauth', { password: PASSWORD, returnTo: '/account/two-step' }))
+        .status,
+      303,
+    );
+    const again = await client.get('/account/two-step');
+    const done = await postForm(client, '/account/two-step/disable', { _csrf: csrfFrom(again.text) });
     assert.equal(done.status, 303);
     assert.match((await client.get('/account/two-step')).text, /Off\./);
   });

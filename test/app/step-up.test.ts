@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { totpCodeAt } from '../../app/totp.js';
 import { assertError, call } from './api-client.js';
 import {
   type AppUnderTest,
@@ -116,5 +117,53 @@ describe('reference app: step-up for admin actions (S40)', () => {
     assert.equal(back.headers.get('location'), '/admin?page=1');
     const offsite = await stepUpWith(app, admin, nextCode(app, secret), '//evil.test/');
     assert.equal(offsite.headers.get('location'), '/dashboard', 'no open redirect');
+  });
+});
+
+describe('reference app: failed step-ups are audited (S47)', () => {
+  let app: AppUnderTest;
+  before(async () => {
+    app = await startApp({ LOGIN_MAX_FAILURES: '3', LOGIN_MAX_FAILURES_PER_IP: '1000' });
+  });
+  after(() => app.close());
+
+  /** A 6-digit code that is not the one shown now, nor one step either side. */
+  const wrongCode = (secret: string) => {
+    const now = app.clock.now();
+    const valid = new Set([-30_000, 0, 30_000].map((delta) => totpCodeAt(secret, now + delta)));
+    return ['000000', '111111', '222222', '333333'].find((code) => !valid.has(code))!;
+  };
+
+  it('S47 wrong and throttled step-up codes each leave a failure event with the user, never the code', async () => {
+    const client = await newUser(app, 'audited-step@example.com');
+    const secret = await enableTotp(app, client);
+    const userId = ((await client.get('/api/session')).json() as { user: { id: string } }).user.id;
+    const from = app.events.length;
+    const sent: string[] = [];
+    const statuses: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const code = wrongCode(secret);
+      sent.push(code);
+      statuses.push((await stepUpWith(app, client, code)).status);
+    }
+    const { challenge } = (await call(client, 'GET', '/api/step-up')).json() as { challenge: string };
+    const code = wrongCode(secret);
+    sent.push(code);
+    const json = await call(client, 'POST', '/api/step-up', { challenge, code });
+    assertError(json, 429, 'too_many_attempts');
+    assert.deepEqual(statuses, [401, 401, 401]);
+
+    const failures = app.events.slice(from).filter((event) => event.type === 'auth.login.failure');
+    assert.deepEqual(
+      failures.map(({ reason, userId }) => ({ reason, userId })),
+      [
+        { reason: 'step_up_invalid', userId },
+        { reason: 'step_up_invalid', userId },
+        { reason: 'step_up_invalid', userId },
+        { reason: 'step_up_throttled', userId },
+      ],
+    );
+    const logged = JSON.stringify(app.events.slice(from));
+    for (const value of sent) assert.ok(!logged.includes(value), 'no code in the audit log');
   });
 });

@@ -142,6 +142,29 @@ function counterContract(
       await close();
     }
   });
+
+  it(`${name}: takes a hit back only within its own window, never below zero`, async () => {
+    const { counter, close } = await open();
+    try {
+      const key = `r-${Math.random()}`;
+      const first = await counter.hit(key, 400);
+      const second = await counter.hit(key, 400);
+      await counter.release(key, second);
+      assert.equal((await counter.peek(key)).count, 1);
+      await counter.release(key, first);
+      await counter.release(key, first);
+      assert.equal((await counter.peek(key)).count, 0, 'never below zero');
+      await sleep(500);
+      const next = await counter.hit(key, 400);
+      assert.equal(next.count, 1, 'a new window');
+      await counter.release(key, first);
+      assert.equal((await counter.peek(key)).count, 1, 'a hit of an ended window is not taken from the next');
+      await counter.release(key, next);
+      assert.equal((await counter.peek(key)).count, 0);
+    } finally {
+      await close();
+    }
+  });
 }
 
 describe('throttling counters on each backend', () => {
