@@ -55,6 +55,8 @@ export interface UserSummary {
   role: Role;
   createdAt: number;
   activeSessions: number;
+  /** Whether the user signs in with an authenticator app. */
+  twoStep: boolean;
 }
 
 /** One page of users with their live session counts (one per-user index read each). */
@@ -76,6 +78,7 @@ export async function listUsers(
       role: user.role,
       createdAt: user.createdAt,
       activeSessions: counts[i]?.length ?? 0,
+      twoStep: user.totpSecret !== null,
     })),
   };
 }
@@ -83,7 +86,7 @@ export async function listUsers(
 /** What an admin action on a user came to. */
 export type AdminOutcome =
   | { ok: true; user: User; sessionsEnded: number }
-  | { ok: false; reason: 'not_found' | 'self' };
+  | { ok: false; reason: 'not_found' | 'self' | 'no_two_step' };
 
 /** Signs out every session of a user, the admin's own included when they pick themselves. */
 export async function revokeUserSessions(
@@ -111,6 +114,20 @@ export async function changeRole(
   if (targetId === admin.id) return { ok: false, reason: 'self' };
   if (!(await ctx.users.setRole(targetId, role))) return { ok: false, reason: 'not_found' };
   const user = (await ctx.users.findById(targetId))!;
+  const sessionsEnded = await ctx.sessions.engine.revokeUserSessions(user.id, { by: admin.id });
+  return { ok: true, user, sessionsEnded };
+}
+
+/**
+ * Turns off another user's two-step sign-in (a lost authenticator app) and ends their sessions, so
+ * they sign in again with the password and can set up a new one. Admins use their own account page.
+ */
+export async function resetTwoStep(ctx: AppContext, admin: User, targetId: string): Promise<AdminOutcome> {
+  if (targetId === admin.id) return { ok: false, reason: 'self' };
+  const user = await ctx.users.findById(targetId);
+  if (!user) return { ok: false, reason: 'not_found' };
+  if (user.totpSecret === null) return { ok: false, reason: 'no_two_step' };
+  await ctx.users.disableTotp(user.id);
   const sessionsEnded = await ctx.sessions.engine.revokeUserSessions(user.id, { by: admin.id });
   return { ok: true, user, sessionsEnded };
 }

@@ -2,7 +2,8 @@ import { Router } from 'express';
 import type { AppContext } from '../context.js';
 import { signedInUser } from '../current-user.js';
 import { adminOnly, hasFreshStepUp, signedIn, stepUp } from '../guards.js';
-import { changeRole, listUsers, revokeUserSessions } from '../operations.js';
+import { notifyUser } from '../notify.js';
+import { changeRole, listUsers, resetTwoStep, revokeUserSessions } from '../operations.js';
 import { setFlash } from '../session-data.js';
 import { ROLES, type Role } from '../users/repository.js';
 import { stringField } from '../validate.js';
@@ -77,5 +78,28 @@ export function adminPages(ctx: AppContext): Router {
     res.redirect(303, '/admin');
   });
 
+  router.post('/admin/users/:id/two-step/disable', ...guards, steppedUp, async (req, res) => {
+    const outcome = await resetTwoStep(ctx, signedInUser(req), String(req.params.id));
+    if (!outcome.ok && outcome.reason === 'self') {
+      return renderMessage(req, res, 409, {
+        title: 'Use your account page',
+        text: 'Turn off your own two-step sign-in on your account page.',
+        link: { href: '/account/two-step', label: 'Two-step sign-in' },
+      });
+    }
+    if (!outcome.ok && outcome.reason === 'no_two_step') {
+      setFlash(req, 'That user does not use two-step sign-in.');
+      return res.redirect(303, '/admin');
+    }
+    if (!outcome.ok) return notFound(req, res);
+    await notifyUser(ctx, req, outcome.user.id, 'totp_disabled', ADMIN_RESET_TEXT);
+    setFlash(req, `Two-step sign-in turned off for ${outcome.user.email}; they were signed out.`);
+    res.redirect(303, '/admin');
+  });
+
   return router;
 }
+
+/** What a user reads after an administrator turned their two-step sign-in off. */
+export const ADMIN_RESET_TEXT =
+  'An administrator turned off two-step sign-in for your account. Set it up again from your account page.';

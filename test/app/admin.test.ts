@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from '../support/http.js';
+import { assertError, call } from './api-client.js';
 import {
   type AppUnderTest,
   csrfFrom,
+  enableTotp,
   newAdmin,
   newUser,
   postForm,
@@ -124,5 +126,36 @@ describe('reference app: administration', () => {
     const done = await postForm(admin, `/admin/users/${id}/revoke`, { _csrf: csrfFrom(again.text) });
     assert.equal(done.status, 303);
     assert.equal((await victim.get('/dashboard')).status, 303);
+  });
+
+  it("S38 S40 an admin turns off a user's two-step sign-in (lost authenticator): signed out, notified, the password alone works again", async () => {
+    const lost = await newUser(app, 'lost@example.com');
+    await enableTotp(app, lost);
+    await stepUpWith(app, admin, undefined, '/admin');
+    const page = await admin.get('/admin');
+    const { id } = row(page.text, 'lost@example.com');
+    assert.match(page.text, new RegExp(`action="/admin/users/${id}/two-step/disable"`));
+    const own = /action="\/admin\/users\/([0-9a-f-]+)\/two-step\/disable"/g;
+    assert.equal([...page.text.matchAll(own)].length, 1, 'only users with two-step get the button');
+
+    const done = await postForm(admin, `/admin/users/${id}/two-step/disable`, { _csrf: csrfFrom(page.text) });
+    assert.equal(done.status, 303);
+    assert.equal((await lost.get('/dashboard')).status, 303, 'their sessions ended');
+    await signIn(lost, 'lost@example.com');
+    const dashboard = await lost.get('/dashboard');
+    assert.equal(dashboard.status, 200, 'the password alone signs in again');
+    assert.match(dashboard.text, /An administrator turned off two-step sign-in/);
+    assert.ok(
+      app.events.some((event) => event.type === 'user.notified' && event.reason === 'totp_disabled'),
+      'the notification is on the audit stream',
+    );
+    const again = await admin.get('/admin');
+    const twice = await postForm(admin, `/admin/users/${id}/two-step/disable`, {
+      _csrf: csrfFrom(again.text),
+    });
+    assert.equal(twice.status, 303, 'nothing to turn off: back to the list with a message');
+    const api = await call(admin, 'POST', `/api/admin/users/${id}/two-step/disable`);
+    assertError(api, 409, 'no_two_step');
+    assertError(await call(lost, 'POST', `/api/admin/users/${id}/two-step/disable`), 403, 'forbidden');
   });
 });
