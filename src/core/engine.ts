@@ -143,12 +143,11 @@ export function createSessionEngine(engineOptions: SessionEngineOptions): Sessio
     async commit(state) {
       if (state.ended) {
         // After a logout in this request, new data or a CSRF token starts a fresh anonymous session.
-        if (Object.keys(state.data).length === 0 && !state.forceSave) return;
+        if (!hasKeys(state.data) && !state.forceSave) return;
         state.ended = false;
       }
       if (!state.record) {
-        const empty = Object.keys(state.data).length === 0;
-        if (empty && !state.forceSave) return;
+        if (!hasKeys(state.data) && !state.forceSave) return;
         state.forceSave = false;
         const csrfSecret = state.pendingMeta?.csrfSecret;
         const next = await insert(state, {

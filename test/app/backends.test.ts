@@ -61,7 +61,7 @@ async function journey(env: Record<string, string>, expectDescription: RegExp): 
   }
 }
 
-describe('reference app on Redis', { skip: !hasRedis }, () => {
+describe('reference app on Redis', { skip: !hasRedis && 'redis-server is not installed' }, () => {
   let redis: RedisServer;
   before(async () => {
     redis = await startRedis();
@@ -110,7 +110,7 @@ describe('reference app on Redis', { skip: !hasRedis }, () => {
   });
 });
 
-describe('reference app on PostgreSQL', { skip: !findPostgres() }, () => {
+describe('reference app on PostgreSQL', { skip: !findPostgres() && 'postgres is not installed' }, () => {
   let postgres: PostgresServer;
   before(async () => {
     postgres = await startPostgres();

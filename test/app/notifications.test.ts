@@ -146,7 +146,9 @@ describe('device labels', () => {
   });
 });
 
-describe('users and notifications on PostgreSQL', { skip: !findPostgres() }, () => {
+describe('users and notifications on PostgreSQL', {
+  skip: !findPostgres() && 'postgres is not installed',
+}, () => {
   let postgres: PostgresServer;
   let pool: pg.Pool;
   let users: UserRepository;

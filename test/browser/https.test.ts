@@ -16,7 +16,9 @@ import { requireBinary } from '../support/servers.js';
 const chromiumPath = requireBinary('chromium', ['/usr/bin/chromium']);
 const tls = chromiumPath ? selfSignedCertificate() : null;
 
-describe('reference app over HTTPS in Chromium', { skip: !chromiumPath || !tls }, () => {
+describe('reference app over HTTPS in Chromium', {
+  skip: (!chromiumPath || !tls) && 'chromium or openssl is not installed',
+}, () => {
   let server: Server;
   let running: RunningApp;
   let browser: Browser;

@@ -23,7 +23,7 @@ async function signIn(page: Page, url: string, email: string, password = PASSWOR
   await Promise.all([page.waitForURL(`${url}/dashboard`), page.click('main button[type=submit]')]);
 }
 
-describe('reference app in Chromium', { skip: !chromiumPath }, () => {
+describe('reference app in Chromium', { skip: !chromiumPath && 'chromium is not installed' }, () => {
   let app: AppUnderTest;
   let browser: Browser;
   let evil: Server;

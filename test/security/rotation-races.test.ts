@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import express from 'express';
 import type { SessionStore } from '../../src/core/store.js';
-import { session } from '../../src/express/index.js';
 import { MemoryStore } from '../../src/stores/memory.js';
 import { SqliteStore } from '../../src/stores/sqlite.js';
-import { Clock, SECRET, startTestApp } from '../support/app.js';
-import { Client, listen } from '../support/http.js';
+import { startTestApp, type TestApp } from '../support/app.js';
+import { Client } from '../support/http.js';
 
 const SECOND = 1000;
 const handleOf = (client: Client) => (client.jar.get('id') ?? '').split('.')[0]!;
@@ -49,140 +47,70 @@ for (const [name, make] of stores) {
       assert.equal(thiefAfter.status, 401, 'the session the owner revoked is still signed in');
     });
 
-    it('S21 S27 a logout whose request started just before a scheduled rotation still ends the session', async () => {
-      const clock = new Clock();
-      const store = make();
-      const app = express();
-      app.use(express.json());
-      const middleware = session({
-        secret: SECRET,
-        store,
-        now: clock.now,
-        warn: () => {},
-        guessLimit: false,
-        ...ROTATION,
-      });
-      app.use(middleware);
-      app.post('/login', async (req, res) => {
-        await req.session.login('victim');
-        res.json({ ok: true });
-      });
-      app.get('/me', (req, res) => res.status(req.session.meta?.userId ? 200 : 401).end());
-      app.post('/slow-logout', async (req, res) => {
-        await sleep(300);
-        await req.session.logout();
-        res.json({ ok: true });
-      });
-      const running = await listen(app as never);
-      const tab1 = new Client(running.url);
-      await tab1.post('/login', {});
-      const tab2 = new Client(running.url);
-      tab2.jar.set('id', tab1.jar.get('id')!);
-      clock.advance(119 * SECOND);
-      // Tab 1 presses "sign out" (request loaded before the token is due)...
-      const logout = tab1.post('/slow-logout', {});
+    /**
+     * Sends `slow` (a request that takes 300 ms) on one tab, then, while it runs, moves the clock past
+     * the rotation interval and lets a second tab holding the same cookie rotate the token.
+     */
+    async function raceRotation(app: TestApp, tab: Client, slow: () => ReturnType<Client['post']>) {
+      const other = new Client(app.url);
+      other.jar.set('id', tab.jar.get('id')!);
+      app.clock.advance(119 * SECOND);
+      const pending = slow();
       await sleep(100);
-      // ...while tab 2 of the same browser makes a request once the token is due.
-      clock.advance(2 * SECOND);
-      const rotatedBy = await tab2.get('/me');
-      await logout;
-      const after = await tab2.get('/me');
-      await running.close();
-      await store.close();
-      assert.equal(rotatedBy.status, 200);
-      assert.notEqual(tab2.jar.get('id'), tab1.jar.get('id') ?? '(cleared)');
+      app.clock.advance(2 * SECOND);
+      const rotation = await other.get('/me');
+      return { other, rotation, slow: await pending };
+    }
+
+    it('S21 S27 a logout whose request started just before a scheduled rotation still ends the session', async () => {
+      const app = await startTestApp(make(), ROTATION);
+      const tab = new Client(app.url);
+      await tab.post('/login', { userId: 'victim' });
+      const { other, rotation } = await raceRotation(app, tab, () => tab.post('/logout?ms=300'));
+      const after = await other.get('/me');
+      await app.close();
+      await app.store.close();
+      assert.equal(rotation.status, 200);
+      assert.notEqual(other.jar.get('id'), tab.jar.get('id') ?? '(cleared)');
       assert.equal(after.status, 401, 'the session survived the logout under its new token');
     });
 
     it('S21 S20 a step-up whose request started just before a scheduled rotation replaces the session it became', async () => {
-      const clock = new Clock();
-      const store = make();
-      const app = express();
-      app.use(express.json());
-      app.use(
-        session({ secret: SECRET, store, now: clock.now, warn: () => {}, guessLimit: false, ...ROTATION }),
+      const app = await startTestApp(make(), ROTATION);
+      const tab = new Client(app.url);
+      await tab.post('/login', { userId: 'stepper' });
+      const { other, rotation, slow } = await raceRotation(app, tab, () =>
+        tab.post('/step-up?ms=300', { level: 2 }),
       );
-      app.post('/login', async (req, res) => {
-        await req.session.login('stepper');
-        res.json({ ok: true });
-      });
-      app.get('/me', (req, res) => res.status(req.session.meta?.userId ? 200 : 401).json(req.session.meta));
-      app.post('/slow-step-up', async (req, res) => {
-        await sleep(300);
-        await req.session.stepUp(2);
-        res.json({ ok: true });
-      });
-      const running = await listen(app as never);
-      const tab1 = new Client(running.url);
-      await tab1.post('/login', {});
-      const tab2 = new Client(running.url);
-      tab2.jar.set('id', tab1.jar.get('id')!);
-      clock.advance(119 * SECOND);
-      const stepUp = tab1.post('/slow-step-up', {});
-      await sleep(100);
-      clock.advance(2 * SECOND);
-      assert.equal((await tab2.get('/me')).status, 200, 'tab 2 rotates the token');
-      const rotatedTo = tab2.jar.get('id');
-      assert.equal((await stepUp).status, 200, 'the step-up still succeeds');
-      const stepped = (await tab1.get('/me')).json() as { aal: number };
-      const leftover = await tab2.get('/me');
-      await running.close();
-      await store.close();
+      const stepped = ((await tab.get('/peek')).json() as { meta: { aal: number } }).meta;
+      const leftover = await other.get('/me');
+      await app.close();
+      await app.store.close();
+      assert.equal(rotation.status, 200, 'the other tab rotates the token');
+      assert.equal(slow.status, 200, 'the step-up still succeeds');
       assert.equal(stepped.aal, 2);
-      assert.notEqual(rotatedTo, tab1.jar.get('id'));
+      assert.notEqual(other.jar.get('id'), tab.jar.get('id'));
       assert.equal(leftover.status, 401, 'the token the rotation minted died with the step-up');
     });
 
     it('S21 a write that started before a scheduled rotation does not stretch the old token past its grace period', async () => {
-      const clock = new Clock();
-      const store = make();
-      const app = express();
-      app.use(express.json());
-      app.use(
-        session({
-          secret: SECRET,
-          store,
-          now: clock.now,
-          warn: () => {},
-          guessLimit: false,
-          ...ROTATION,
-          renewalIntervalMs: 60 * SECOND,
-        }),
-      );
-      app.post('/login', async (req, res) => {
-        await req.session.login('victim');
-        res.json({ ok: true });
-      });
-      app.get('/me', (req, res) => res.status(req.session.meta?.userId ? 200 : 401).end());
-      app.post('/slow', async (req, res) => {
-        await sleep(300);
-        req.session.note = 'x';
-        res.json({ ok: true });
-      });
-      const running = await listen(app as never);
-      const browser = new Client(running.url);
-      await browser.post('/login', {});
-      const oldCookie = browser.jar.get('id')!;
-      clock.advance(119 * SECOND);
-      const slow = new Client(running.url);
-      slow.jar.set('id', oldCookie);
-      const pending = slow.post('/slow', {});
-      await sleep(100);
-      clock.advance(2 * SECOND);
-      assert.equal((await browser.get('/me')).status, 200, 'rotates');
-      await pending;
-      const pointer = await store.get(oldCookie.split('.')[0]!);
-      const successor = await store.get(pointer!.successor!);
-      assert.equal(JSON.parse(successor!.data).note, 'x', 'the write landed in the session it became');
+      const app = await startTestApp(make(), { ...ROTATION, renewalIntervalMs: 60 * SECOND });
+      const tab = new Client(app.url);
+      await tab.post('/login', { userId: 'victim' });
+      const oldCookie = tab.jar.get('id')!;
+      const { rotation } = await raceRotation(app, tab, () => tab.post('/slow?ms=300', { note: 'x' }));
+      const pointer = await app.store.get(oldCookie.split('.')[0]!);
+      const successor = await app.store.get(pointer!.successor!);
       // Well after the 30 s grace period the old token should be dead.
-      clock.advance(60 * SECOND);
-      const stale = new Client(running.url);
+      app.clock.advance(60 * SECOND);
+      const stale = new Client(app.url);
       stale.jar.set('id', oldCookie);
       const late = await stale.get('/me');
-      await running.close();
-      await store.close();
-      assert.ok(pointer?.successor, 'the old record is a pointer');
-      const graceLeft = (pointer!.idleExpiresAt - (clock.at - 60 * SECOND)) / SECOND;
+      await app.close();
+      await app.store.close();
+      assert.equal(rotation.status, 200, 'rotates');
+      assert.equal(JSON.parse(successor!.data).note, 'x', 'the write landed in the session it became');
+      const graceLeft = (pointer!.idleExpiresAt - (app.clock.at - 60 * SECOND)) / SECOND;
       assert.deepEqual(
         { graceLeftS: graceLeft <= 30 ? 'at most 30' : graceLeft, oldTokenAt60s: late.status },
         { graceLeftS: 'at most 30', oldTokenAt60s: 401 },

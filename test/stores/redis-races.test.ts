@@ -75,7 +75,9 @@ function record(handle: string, userId: string, now: number): SessionRecord {
   };
 }
 
-describe('Redis store: sign-out-everywhere racing a scheduled rotation', { skip: !hasRedis }, () => {
+describe('Redis store: sign-out-everywhere racing a scheduled rotation', {
+  skip: !hasRedis && 'redis-server is not installed',
+}, () => {
   let server: RedisServer | undefined;
   after(async () => {
     await server?.dispose();

@@ -85,6 +85,7 @@ export async function startTestApp(
     res.json({ ok: true });
   });
   app.post('/step-up', async (req, res) => {
+    await sleep(Number(req.query.ms ?? 0));
     await req.session.stepUp(Number((req.body as { level?: number }).level ?? 2));
     res.json({ ok: true });
   });
@@ -95,6 +96,7 @@ export async function startTestApp(
     req.session.regenerate((error) => (error ? next(error) : res.json({ ok: true })));
   });
   app.post('/logout', async (req, res) => {
+    await sleep(Number(req.query.ms ?? 0));
     await req.session.logout();
     res.json({ ok: true });
   });
