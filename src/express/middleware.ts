@@ -89,6 +89,10 @@ export function session(options: SessionOptions = {}): SessionMiddleware {
         lastSeenAt: at,
         idleExpiresAt: Math.min(at + engine.options.idleTimeoutMs, state.record.absoluteExpiresAt),
       };
+      // The store's expiry moved forward: a persistent cookie moves with it, or an active user's
+      // browser drops the cookie at its first Max-Age and signs them out.
+      const persistent = (state.record.cookieMaxAgeMs ?? engine.options.cookie.maxAgeMs) != null;
+      if (persistent && state.cookieValue && state.cookie === 'keep') state.cookie = 'set';
     }
     return engine.needsCommit(state);
   }

@@ -354,3 +354,41 @@ describe('a store failure while the response is held', () => {
     }
   });
 });
+
+describe('resave: true', () => {
+  it('keeps a persistent cookie alive for an active user: every renewal re-sends it', async () => {
+    let now = Date.now();
+    const app = express();
+    app.use(
+      session({
+        secret: SECRET,
+        store: new MemoryStore(),
+        warn: () => {},
+        guessLimit: false,
+        resave: true,
+        now: () => now,
+        idleTimeoutMs: 2 * 3600e3,
+        absoluteTimeoutMs: 24 * 3600e3,
+        cookie: { maxAge: 3600e3 },
+      }),
+    );
+    app.get('/', (req, res) => {
+      req.session.seen = true;
+      res.end('ok');
+    });
+    app.get('/read', (_req, res) => {
+      res.end('ok');
+    });
+    const server = await listen(app as never);
+    opened.push(server);
+    const client = new Client(server.url);
+    await client.get('/');
+    // A request every 30 s for two hours: the cookie never lapses.
+    for (let step = 1; step <= 240; step++) {
+      now += 30_000;
+      const response = await client.get('/read');
+      assert.equal(response.setCookies.length, 1, `no Set-Cookie after ${step * 30} s`);
+      assert.match(response.setCookies[0]!, /Max-Age=3600/);
+    }
+  });
+});
