@@ -3,6 +3,7 @@ import { destroySession } from './destroy.js';
 import { randomBase64url } from './encoding.js';
 import { SessionStateError } from './errors.js';
 import { createEventBus, type SessionEvent, type SessionEventListener } from './events.js';
+import { createIdentitySync } from './identity.js';
 import { createRecordIssuer } from './issue.js';
 import { createSessionLimiter } from './limits.js';
 import { loadSession } from './load.js';
@@ -35,7 +36,11 @@ export interface SessionEngine {
   needsCommit(state: SessionState): boolean;
   /** Set-Cookie header values for the response, after `commit`. */
   cookieHeaders(state: SessionState): string[];
-  /** Rotation: a new token for the same session; the old token dies atomically. */
+  /**
+   * express-session's `regenerate`: the session is destroyed in the store and a new, empty,
+   * anonymous one takes its place. With `keepData`, a rotation instead: a new token for the same
+   * session (data, user, authentication); the old token dies atomically.
+   */
   rotate(state: SessionState, options?: { keepData?: boolean }): Promise<void>;
   /** Rotation plus user id and authentication time: a fresh session for a freshly authenticated user. */
   login(state: SessionState, userId: string, options?: LoginOptions): Promise<void>;
@@ -97,6 +102,11 @@ export function createSessionEngine(engineOptions: SessionEngineOptions): Sessio
   const issuer = createRecordIssuer(options);
   const { customHandle } = issuer;
   const rotations = createRotations({ options, call, events, issuer, limiter });
+  const syncIdentity = createIdentitySync({
+    options,
+    login: rotations.login,
+    logout: (state) => engine.logout(state),
+  });
 
   /** Inserts a new record, retrying once on a handle collision (only a custom genid can collide). */
   async function insert(state: SessionState, fields: Partial<SessionRecord>) {
@@ -141,6 +151,7 @@ export function createSessionEngine(engineOptions: SessionEngineOptions): Sessio
     },
 
     async commit(state) {
+      await syncIdentity(state);
       if (state.ended) {
         // After a logout in this request, new data or a CSRF token starts a fresh anonymous session.
         if (!hasKeys(state.data) && !state.forceSave) return;

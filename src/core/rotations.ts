@@ -1,3 +1,4 @@
+import { destroySession } from './destroy.js';
 import type { SessionEngine } from './engine.js';
 import { SessionStateError } from './errors.js';
 import type { EventBus } from './events.js';
@@ -99,14 +100,34 @@ export function createRotations(context: {
   }
 
   return {
-    async rotate(state, { keepData = true } = {}) {
-      if (!state.record) {
+    async rotate(state, { keepData = false } = {}) {
+      // Always a new ID, even for a session not stored yet whose handle the application has read.
+      state.provisionalHandle = null;
+      const record = state.record;
+      if (keepData) {
         // Nothing stored yet: the token minted at commit is new anyway.
-        if (!keepData) state.data = Object.create(null) as Record<string, unknown>;
-        state.forceSave = true;
+        if (record) await reissue(state, record, {}, 'rotated');
+        else state.forceSave = true;
         return;
       }
-      await reissue(state, state.record, keepData ? {} : { data: '{}' }, 'rotated');
+      if (!record) {
+        // express-session: the new session is stored only once it holds something.
+        state.data = Object.create(null) as Record<string, unknown>;
+        state.pendingMeta = null;
+        state.forceSave = false;
+        return;
+      }
+      // express-session's regenerate: store.destroy, then a new empty session, stored when it holds
+      // data; until then the response expires the old cookie.
+      endLocally(state);
+      await destroySession(store, call, record.handle);
+      events.emit({
+        type: 'session.regenerated',
+        previousHandle: record.handle,
+        userId: record.userId,
+        reason: 'empty',
+        ...eventContext(state),
+      });
     },
 
     async login(state, userId, { keep = options.keepOnLogin, aal = 1 } = {}) {

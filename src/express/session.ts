@@ -1,10 +1,29 @@
 import type { LoginOptions, SessionEngine } from '../core/engine.js';
 import { SessionStateError, SessionStoreError } from '../core/errors.js';
+import { identityChange } from '../core/identity.js';
 import { isForbiddenKey } from '../core/record.js';
 import type { SessionInfo, SessionState } from '../core/state.js';
 import { Cookie } from './cookie.js';
 
 type Callback = (error?: unknown) => void;
+
+/** Options of `req.session.regenerate`. */
+export interface RegenerateOptions {
+  /**
+   * Keep the data and the sign-in: only the token changes (a rotation). Without it, regenerate is
+   * express-session's: the session is destroyed and a new, empty, anonymous one replaces it.
+   * @default false
+   */
+  keep?: boolean;
+}
+
+/** express-session and Passport put the callback last, after options that may be left out. */
+function splitCallback<O extends object>(
+  options: O | Callback | undefined,
+  callback: Callback | undefined,
+): [O | undefined, Callback | undefined] {
+  return typeof options === 'function' ? [undefined, options] : [options, callback];
+}
 
 /** Thrown when a handler assigns `req.session.__proto__`: answered as 400 by Express (S51). */
 function refusePrototypeWrite(): never {
@@ -84,11 +103,15 @@ function track<T>(bound: SessionBinding, work: Promise<T>): Promise<T> {
   });
 }
 
-/** Copies the application's data off a Session object into a null-prototype object (S51). */
+/**
+ * Copies the application's data off a Session object into a null-prototype object (S51). The
+ * cookie is the session's, never its data (express-session strips it the same way).
+ */
 export function collectData(session: Session): Record<string, unknown> {
   const data = Object.create(null) as Record<string, unknown>;
   for (const key of Object.keys(session)) {
-    if (!isForbiddenKey(key)) data[key] = (session as unknown as Record<string, unknown>)[key];
+    if (key !== 'cookie' && !isForbiddenKey(key))
+      data[key] = (session as unknown as Record<string, unknown>)[key];
   }
   return data;
 }
@@ -105,19 +128,28 @@ export class Session {
     readBinding = (session) => (#bound in session ? session.#bound : undefined);
   }
 
+  /**
+   * express-session's `req.session.cookie`: an enumerable own property as there, so spreads and
+   * Passport's `keepSessionInfo` merge see it, but never stored as data. Assigning to it (that
+   * merge does) is accepted and changes nothing: the cookie belongs to the request's session.
+   */
+  declare cookie: Cookie;
+
   constructor(bound: SessionBinding) {
     this.#bound = bound;
+    Object.defineProperty(this, 'cookie', {
+      enumerable: true,
+      get: () => {
+        bound.cookie ??= new Cookie(bound.state, bound.engine);
+        return bound.cookie;
+      },
+      set: () => {},
+    });
     const data = bound.state.data;
     // Forbidden keys were dropped when the data was parsed (S51); assigning any other key is safe.
     for (const key in data)
-      if (!isForbiddenKey(key)) (this as unknown as Record<string, unknown>)[key] = data[key];
-  }
-
-  /** express-session's cookie view of this session (made on first use). */
-  get cookie(): Cookie {
-    const bound = binding(this);
-    bound.cookie ??= new Cookie(bound.state, bound.engine);
-    return bound.cookie;
+      if (key !== 'cookie' && !isForbiddenKey(key))
+        (this as unknown as Record<string, unknown>)[key] = data[key];
   }
 
   /** The session's handle: public, never the token (express-session's session id). */
@@ -126,20 +158,50 @@ export class Session {
     return engine.handleOf(state);
   }
 
-  /** Handle, user, and timing of this session, or null while nothing is stored. */
+  /**
+   * Handle, user, and timing of this session, or null while nothing is stored. A session whose
+   * data names another user than its record, or stopped naming its user (the engine's `userIdOf`),
+   * shows as signed out until it is written (then the record agrees).
+   */
   get meta(): SessionMeta | null {
-    const record = binding(this).state.record;
+    const { engine, state } = binding(this);
+    const record = state.record;
     if (!record) return null;
     const { handle, userId, createdAt, authAt, lastSeenAt, idleExpiresAt, absoluteExpiresAt, aal, stepUpAt } =
       record;
-    return { handle, userId, createdAt, authAt, lastSeenAt, idleExpiresAt, absoluteExpiresAt, aal, stepUpAt };
+    const meta = {
+      handle,
+      userId,
+      createdAt,
+      authAt,
+      lastSeenAt,
+      idleExpiresAt,
+      absoluteExpiresAt,
+      aal,
+      stepUpAt,
+    };
+    if (identityChange(engine.options.userIdOf, record, collectData(this), state.dataText)) {
+      return { ...meta, userId: null, authAt: null, aal: 0, stepUpAt: null };
+    }
+    return meta;
   }
 
-  /** Rotation: a new token, same data; the old token stops working at once. */
-  regenerate(callback?: Callback): Promise<void> | undefined {
+  /**
+   * express-session's regenerate: the session is destroyed in the store and `req.session` becomes a
+   * new, empty, anonymous session with a new ID, stored once it holds data. `{ keep: true }`
+   * rotates instead: a new token, same data and sign-in; the old token stops working at once.
+   */
+  regenerate(callback?: Callback): Promise<void> | undefined;
+  regenerate(options: RegenerateOptions, callback?: Callback): Promise<void> | undefined;
+  regenerate(
+    optionsOrCallback?: RegenerateOptions | Callback,
+    maybeCallback?: Callback,
+  ): Promise<void> | undefined {
+    const [options, callback] = splitCallback(optionsOrCallback, maybeCallback);
+    const keepData = options?.keep === true;
     return settle(
       binding(this),
-      this.#rotate((engine, state) => engine.rotate(state, { keepData: true })),
+      this.#rotate((engine, state) => engine.rotate(state, { keepData })),
       callback,
     );
   }
@@ -186,8 +248,18 @@ export class Session {
     return this.touch();
   }
 
-  /** Signs a user in: rotation, user id, authentication time; pre-login data dropped but `keep` (S19). */
-  login(userId: string, options?: LoginOptions, callback?: Callback): Promise<void> | undefined {
+  /**
+   * Signs a user in: rotation, user id, authentication time; pre-login data dropped but `keep`
+   * (S19). The callback may follow the user id directly, as in Passport's `req.login(user, cb)`.
+   */
+  login(userId: string, callback?: Callback): Promise<void> | undefined;
+  login(userId: string, options?: LoginOptions, callback?: Callback): Promise<void> | undefined;
+  login(
+    userId: string,
+    optionsOrCallback?: LoginOptions | Callback,
+    maybeCallback?: Callback,
+  ): Promise<void> | undefined {
+    const [options, callback] = splitCallback(optionsOrCallback, maybeCallback);
     return settle(
       binding(this),
       this.#rotate((engine, state) => engine.login(state, userId, options)),
@@ -220,7 +292,7 @@ export class Session {
   /** The signed-in user's sessions (device list), with `current` marking this one. */
   async listSessions(): Promise<SessionInfo[]> {
     const bound = binding(this);
-    const userId = bound.state.record?.userId;
+    const userId = this.meta?.userId;
     if (!userId) return [];
     return track(
       bound,
@@ -231,7 +303,7 @@ export class Session {
   /** Signs out one of the user's own sessions by handle; false if no such session of theirs. */
   async revokeSession(handle: string): Promise<boolean> {
     const { engine, state } = binding(this);
-    const userId = state.record?.userId;
+    const userId = this.meta?.userId;
     if (!userId) return false;
     if (handle === state.record?.handle) {
       await this.destroy();
@@ -243,7 +315,7 @@ export class Session {
   /** Signs out every other session of the user, or all of them with `includeCurrent`. */
   async logoutEverywhere(options: { includeCurrent?: boolean } = {}): Promise<number> {
     const { engine, state } = binding(this);
-    const userId = state.record?.userId;
+    const userId = this.meta?.userId;
     if (!userId) return 0;
     const count = await track(
       binding(this),
