@@ -36,7 +36,7 @@ interface Backend {
 function lazy<T>(start: () => Promise<T>, stop: (value: T) => Promise<void>): () => Promise<T> {
   let started: Promise<T> | null = null;
   after(async () => {
-    if (started) await stop(await started);
+    if (started !== null) await stop(await started);
   });
   return () => (started ??= start());
 }
@@ -92,7 +92,9 @@ const backends: Backend[] = [
       const store = new SwitchableMemoryStore();
       return {
         store,
-        fail: async () => void (store.down = true),
+        fail: async () => {
+          store.down = true;
+        },
         close: () => store.close(),
       };
     },
@@ -129,7 +131,11 @@ const backends: Backend[] = [
         if (!pool.ended) await pool.end();
       };
       const store = new PostgresStore({ pool, pruneIntervalMs: 0 });
-      return { store, fail: end, close: async () => (await store.close(), await end()) };
+      const close = async () => {
+        await store.close();
+        await end();
+      };
+      return { store, fail: end, close };
     },
   },
 ];
@@ -209,7 +215,10 @@ function dataSequences(start: () => Promise<PassportApp>) {
     assert.equal(res.status, 302);
     assert.equal(res.headers.get('location'), '/login');
     await c.post('/login', { username: 'nobody', password: 'wrong' });
-    assert.deepEqual((await c.get('/messages')).json(), ['Wrong username or password.', 'Wrong username or password.']);
+    assert.deepEqual((await c.get('/messages')).json(), [
+      'Wrong username or password.',
+      'Wrong username or password.',
+    ]);
     const me = await whoami(c);
     assert.equal(me.user, null);
     assert.equal(me.meta?.userId ?? null, null);
@@ -241,7 +250,9 @@ describe('control: the Passport sequences on express-session itself', () => {
 });
 
 for (const backend of backends) {
-  describe(`Passport 0.7 + passport-local on coatcheck, ${backend.name} store`, { skip: backend.skip }, () => {
+  describe(`Passport 0.7 + passport-local on coatcheck, ${backend.name} store`, {
+    skip: backend.skip,
+  }, () => {
     describe('the sequences express-session answers the same way', () => {
       let store: Opened;
       dataSequences(async () => {
@@ -277,7 +288,11 @@ for (const backend of backends) {
         assert.equal(me.id, handleOf(c));
         assert.notEqual(handleOf(c), anonymous);
         assert.equal((await c.get('/private')).status, 200);
-        assert.equal((await c.get('/account')).status, 200, 'requireFreshAuth counts from the Passport login');
+        assert.equal(
+          (await c.get('/account')).status,
+          200,
+          'requireFreshAuth counts from the Passport login',
+        );
         const stored = await store.store.get(handleOf(c));
         assert.equal(stored?.userId, 'user-hal');
         assert.deepEqual(JSON.parse(stored!.data), { passport: { user: 'user-hal' } });
@@ -296,10 +311,17 @@ for (const backend of backends) {
         const phone = new Client(app.url, { 'user-agent': 'Phone/1' });
         const tablet = new Client(app.url, { 'user-agent': 'Tablet/1' });
         for (const device of [laptop, phone, tablet]) await signIn(device, 'fay');
-        const list = (await laptop.get('/sessions')).json() as { handle: string; userAgent: string; current: boolean }[];
+        const list = (await laptop.get('/sessions')).json() as {
+          handle: string;
+          userAgent: string;
+          current: boolean;
+        }[];
         assert.deepEqual(list.map((s) => s.userAgent).sort(), ['Laptop/1', 'Phone/1', 'Tablet/1']);
         assert.equal(list.find((s) => s.current)?.handle, handleOf(laptop));
-        assert.equal((await phone.request(`/sessions/${handleOf(tablet)}`, { method: 'DELETE' })).status, 204);
+        assert.equal(
+          (await phone.request(`/sessions/${handleOf(tablet)}`, { method: 'DELETE' })).status,
+          204,
+        );
         assert.equal((await tablet.get('/private')).status, 401);
         assert.equal((await whoami(tablet)).user, null, 'Passport sees nobody either');
         const res = await phone.post('/logout-everywhere');
@@ -347,7 +369,10 @@ for (const backend of backends) {
         const handle = handleOf(c);
         assert.equal((await c.get('/private')).status, 200);
         const res = await c.post('/logout');
-        assert.ok(res.setCookies.some((line) => /^id=;.*Max-Age=0/.test(line)), 'the cookie is expired');
+        assert.ok(
+          res.setCookies.some((line) => /^id=;.*Max-Age=0/.test(line)),
+          'the cookie is expired',
+        );
         assert.equal((await c.get('/private')).status, 401);
         assert.equal(await store.store.get(handle), null);
         assert.deepEqual(await store.store.listByUser('user-eve'), []);

@@ -48,7 +48,8 @@ export async function startPassportApp(
   authenticator.use(
     new LocalStrategy((username, password, done) => {
       const user = users.get(username);
-      if (!user || user.password !== password) return done(null, false, { message: 'Wrong username or password.' });
+      if (!user || user.password !== password)
+        return done(null, false, { message: 'Wrong username or password.' });
       return done(null, user);
     }),
   );
@@ -81,7 +82,10 @@ export async function startPassportApp(
   const who = (req: express.Request) => (req.user as User | undefined)?.id ?? null;
 
   app.post('/cart', (req, res) => {
-    req.session.cart = [...((req.session.cart as string[] | undefined) ?? []), (req.body as { item: string }).item];
+    req.session.cart = [
+      ...((req.session.cart as string[] | undefined) ?? []),
+      (req.body as { item: string }).item,
+    ];
     res.json({ ok: true });
   });
   // connect-ensure-login's pattern: remember the page, send the browser to the login form.
@@ -125,10 +129,12 @@ export async function startPassportApp(
   app.post('/logout-everywhere', requireAuth(), async (req, res) => {
     res.json({ count: await req.session.logoutEverywhere() });
   });
-  app.use((error: { status?: number; code?: string }, _req: unknown, res: express.Response, _next: unknown) => {
-    errors.push(error);
-    res.status(error.status ?? 500).json({ error: error.code ?? 'error' });
-  });
+  app.use(
+    (error: { status?: number; code?: string }, _req: unknown, res: express.Response, _next: unknown) => {
+      errors.push(error);
+      res.status(error.status ?? 500).json({ error: error.code ?? 'error' });
+    },
+  );
 
   const running = await listen(app as never);
   return {
