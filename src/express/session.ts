@@ -1,11 +1,11 @@
 import type { LoginOptions, SessionEngine } from '../core/engine.js';
-import { SessionStateError, SessionStoreError } from '../core/errors.js';
+import { SessionStateError, type SessionStoreError } from '../core/errors.js';
 import { identityChange } from '../core/identity.js';
 import { isForbiddenKey } from '../core/record.js';
 import type { SessionInfo, SessionState } from '../core/state.js';
+import { type Callback, settle, splitCallback, track } from './callbacks.js';
 import { Cookie } from './cookie.js';
-
-type Callback = (error?: unknown) => void;
+import { metaOf, type SessionMeta } from './meta.js';
 
 /** Options of `req.session.regenerate`. */
 export interface RegenerateOptions {
@@ -15,14 +15,6 @@ export interface RegenerateOptions {
    * @default false
    */
   keep?: boolean;
-}
-
-/** express-session and Passport put the callback last, after options that may be left out. */
-function splitCallback<O extends object>(
-  options: O | Callback | undefined,
-  callback: Callback | undefined,
-): [O | undefined, Callback | undefined] {
-  return typeof options === 'function' ? [undefined, options] : [options, callback];
 }
 
 /** Thrown when a handler assigns `req.session.__proto__`: answered as 400 by Express (S51). */
@@ -44,20 +36,7 @@ export interface SessionBinding {
   cookie?: Cookie;
 }
 
-/** Read-only facts about the session; never the token. */
-export interface SessionMeta {
-  handle: string;
-  userId: string | null;
-  createdAt: number;
-  authAt: number | null;
-  lastSeenAt: number;
-  idleExpiresAt: number;
-  absoluteExpiresAt: number;
-  /** Assurance level: 0 anonymous, 1 password login, 2+ after a step-up with a further factor. */
-  aal: number;
-  /** Time of the last step-up, or null. */
-  stepUpAt: number | null;
-}
+export type { SessionMeta } from './meta.js';
 
 /** Reads a Session's binding; set once the class below is defined. */
 let readBinding: (session: Session) => SessionBinding | undefined;
@@ -71,36 +50,6 @@ function binding(session: Session): SessionBinding {
   const found = readBinding(session);
   if (!found) throw new TypeError('this Session is not attached to a request');
   return found;
-}
-
-/**
- * Runs `work`, then the express-session style callback if one was given; otherwise returns the
- * promise. A promise nobody awaits never becomes an unhandled rejection: the failure is kept on the
- * request and the response fails closed when it is committed.
- */
-function settle<T>(
-  bound: SessionBinding,
-  tracked: Promise<T>,
-  callback?: (error?: unknown, value?: T) => void,
-): Promise<T> | undefined {
-  const work = track(bound, tracked);
-  if (callback) {
-    work.then(
-      (value) => callback(undefined, value),
-      (error: unknown) => callback(error),
-    );
-    return undefined;
-  }
-  work.catch(() => {});
-  return work;
-}
-
-/** Remembers a store failure on the request, so the response fails closed (S49). */
-function track<T>(bound: SessionBinding, work: Promise<T>): Promise<T> {
-  return work.catch((error: unknown) => {
-    if (error instanceof SessionStoreError) bound.storeFailure ??= error;
-    throw error;
-  });
 }
 
 /**
@@ -165,25 +114,7 @@ export class Session {
    */
   get meta(): SessionMeta | null {
     const { engine, state } = binding(this);
-    const record = state.record;
-    if (!record) return null;
-    const { handle, userId, createdAt, authAt, lastSeenAt, idleExpiresAt, absoluteExpiresAt, aal, stepUpAt } =
-      record;
-    const meta = {
-      handle,
-      userId,
-      createdAt,
-      authAt,
-      lastSeenAt,
-      idleExpiresAt,
-      absoluteExpiresAt,
-      aal,
-      stepUpAt,
-    };
-    if (identityChange(engine.options.userIdOf, record, collectData(this), state.dataText)) {
-      return { ...meta, userId: null, authAt: null, aal: 0, stepUpAt: null };
-    }
-    return meta;
+    return metaOf(state.record, engine.options.userIdOf, collectData(this), state.dataText);
   }
 
   /**
@@ -201,7 +132,7 @@ export class Session {
     const keepData = options?.keep === true;
     return settle(
       binding(this),
-      this.#rotate((engine, state) => engine.rotate(state, { keepData })),
+      this.#rotate((engine, state) => engine.rotate(state, { keepData }), keepData),
       callback,
     );
   }
@@ -271,7 +202,7 @@ export class Session {
   reauthenticate(callback?: Callback): Promise<void> | undefined {
     return settle(
       binding(this),
-      this.#rotate((engine, state) => engine.reauthenticate(state)),
+      this.#rotate((engine, state) => engine.reauthenticate(state), true),
       callback,
     );
   }
@@ -284,7 +215,7 @@ export class Session {
   stepUp(level: number, callback?: Callback): Promise<void> | undefined {
     return settle(
       binding(this),
-      this.#rotate((engine, state) => engine.stepUp(state, level)),
+      this.#rotate((engine, state) => engine.stepUp(state, level), true),
       callback,
     );
   }
@@ -328,10 +259,22 @@ export class Session {
     return count;
   }
 
-  async #rotate(work: (engine: SessionEngine, state: SessionState) => Promise<void>): Promise<void> {
+  /**
+   * Runs a lifecycle call on the current data. With `carrySignIn` (the calls that keep the user on
+   * a new token), a sign-in the data has ended (`userIdOf`) is written first: the new token must
+   * not carry it, and the stored data it is judged against is about to be replaced.
+   */
+  async #rotate(
+    work: (engine: SessionEngine, state: SessionState) => Promise<void>,
+    carrySignIn = false,
+  ): Promise<void> {
     const bound = binding(this);
-    bound.state.data = collectData(this);
-    await work(bound.engine, bound.state);
+    const { engine, state } = bound;
+    state.data = collectData(this);
+    if (carrySignIn && identityChange(engine.options.userIdOf, state.record, state.data, state.dataText)) {
+      await bound.commit();
+    }
+    await work(engine, state);
     bound.replace(new Session(bound));
   }
 }

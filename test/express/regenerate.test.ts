@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import express from 'express';
 import expressSession from 'express-session';
 import type { SessionEvent } from '../../src/core/events.js';
-import { requireAuth, session } from '../../src/express/index.js';
+import { requireAuth, SessionConfigError, type SessionOptions, session } from '../../src/express/index.js';
 import { MemoryStore } from '../../src/stores/memory.js';
 import { SqliteStore } from '../../src/stores/sqlite.js';
 import { dataOf, SECRET } from '../support/app.js';
@@ -23,13 +23,13 @@ interface App extends Running {
 }
 
 /** The same routes on coatcheck or, as the control, on express-session. */
-async function startApp(kind: Kind): Promise<App> {
+async function startApp(kind: Kind, options: Partial<SessionOptions> = {}): Promise<App> {
   const app = express();
   const events: SessionEvent[] = [];
   const store = kind === 'coatcheck' ? new MemoryStore() : null;
   app.use(express.json());
   if (store) {
-    const middleware = session({ secret: SECRET, store, warn: () => {} });
+    const middleware = session({ secret: SECRET, store, warn: () => {}, ...options });
     middleware.on((event) => events.push(event));
     app.use(middleware);
   } else {
@@ -76,6 +76,21 @@ async function startApp(kind: Kind): Promise<App> {
     );
   });
   app.get('/private', requireAuth(), (_req, res) => res.json({}));
+  // What Passport's logout and a deserializer returning false do, then a call that keeps the user.
+  app.post('/forget', (req, res) => {
+    delete (req.session.passport as { user?: unknown } | undefined)?.user;
+    const then = (req.body as { then?: string }).then;
+    const done: Done = (error) => {
+      res.json({
+        error: (error as { code?: string } | undefined)?.code ?? null,
+        userId: req.session.meta?.userId ?? null,
+      });
+    };
+    if (then === 'regenerate-keep') req.session.regenerate({ keep: true }, done);
+    else if (then === 'reauthenticate') req.session.reauthenticate(done);
+    else if (then === 'stepUp') req.session.stepUp(2, done);
+    else done();
+  });
   const running = await listen(app as never);
   return { ...running, events, store };
 }
@@ -270,5 +285,71 @@ describe('Session callbacks where express-session and Passport users put them', 
     const res = await new Client(running.url).post('/broken');
     assert.equal(res.status, 503);
     assert.deepEqual(reports.at(-1), { calls: 1, error: 'SESSION_STORE' });
+  });
+});
+
+describe('userIdOf: the user the data names is the user the record has', { timeout: 20_000 }, () => {
+  let app: App;
+  before(async () => {
+    app = await startApp('coatcheck');
+  });
+  after(() => app.close());
+
+  it("Passport's shape by default: writing passport.user signs that user in when the session is written", async () => {
+    const c = new Client(app.url);
+    await post(c, '/set', { cart: ['socks'] });
+    const anonymous = handleOf(c);
+    await post(c, '/set', { passport: { user: 42 } });
+    assert.notEqual(handleOf(c), anonymous, 'a login rotates');
+    assert.equal((await c.get('/private')).status, 200);
+    const stored = (await app.store!.get(handleOf(c)))!;
+    assert.equal(stored.userId, '42');
+    assert.equal(stored.aal, 1);
+    assert.deepEqual(JSON.parse(stored.data), { cart: ['socks'], passport: { user: 42 } });
+    assert.equal((await app.store!.listByUser('42')).length, 1);
+  });
+
+  for (const then of ['nothing', 'regenerate-keep', 'reauthenticate', 'stepUp']) {
+    it(`a sign-in the data ended stays ended (then ${then})`, async () => {
+      const c = new Client(app.url);
+      const user = `forgotten-${then}`;
+      await post(c, '/set', { passport: { user } });
+      assert.equal((await c.get('/private')).status, 200);
+      const res = (await post(c, '/forget', { then })).json() as {
+        error: string | null;
+        userId: string | null;
+      };
+      assert.equal(res.userId, null);
+      assert.equal(res.error, then === 'reauthenticate' || then === 'stepUp' ? 'SESSION_STATE' : null);
+      assert.equal((await c.get('/private')).status, 401);
+      assert.deepEqual(await app.store!.listByUser(user), []);
+    });
+  }
+
+  it('a user signed in by login() whose data never named anyone stays signed in', async () => {
+    const c = new Client(app.url);
+    await post(c, '/login', { userId: 'plain' });
+    await post(c, '/set', { cart: ['hat'], passport: {} });
+    assert.equal((await c.get('/private')).status, 200);
+  });
+
+  it('a custom userIdOf, or one that always answers null, decides instead', async () => {
+    const custom = await startApp('coatcheck', {
+      userIdOf: (data) => (typeof data.uid === 'string' ? data.uid : null),
+    });
+    const off = await startApp('coatcheck', { userIdOf: () => null });
+    try {
+      const c = new Client(custom.url);
+      await post(c, '/set', { uid: 'carol', passport: { user: 'mallory' } });
+      assert.equal((await custom.store!.get(handleOf(c)))?.userId, 'carol');
+      const d = new Client(off.url);
+      await post(d, '/set', { passport: { user: 'dave' } });
+      assert.equal((await off.store!.get(handleOf(d)))?.userId, null);
+      assert.equal((await d.get('/private')).status, 401);
+    } finally {
+      await custom.close();
+      await off.close();
+    }
+    assert.throws(() => session({ secret: SECRET, userIdOf: 'passport.user' as never }), SessionConfigError);
   });
 });
