@@ -44,7 +44,8 @@ export interface SessionEngineOptions {
    * - a user signed in by `login()` whose data never named anyone is left alone.
    *
    * Until that write, `req.session.meta` (and so every guard) treats a session whose data and
-   * record disagree about the user as signed out. Return null always to turn this off.
+   * record disagree about the user as signed out. Return null always to turn this off. If it
+   * throws, the write fails and the response is a 503.
    * @default Passport's shape: `data.passport.user` when it is a non-empty string or a finite number, as a string
    */
   userIdOf?: UserIdOf;

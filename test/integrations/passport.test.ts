@@ -1,144 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import expressSession from 'express-session';
-import pg from 'pg';
 import { SessionStoreError } from '../../src/core/errors.js';
-import type { SessionStore } from '../../src/core/store.js';
-import { MemoryStore } from '../../src/stores/memory.js';
-import { PostgresStore } from '../../src/stores/postgres.js';
-import { RedisStore } from '../../src/stores/redis.js';
-import { SqliteStore } from '../../src/stores/sqlite.js';
 import { SECRET } from '../support/app.js';
+import { failingStores, type Opened } from '../support/failing-stores.js';
 import { Client } from '../support/http.js';
 import { type PassportApp, startPassportApp } from '../support/passport-app.js';
-import { findPostgres, type PostgresServer, startPostgres } from '../support/postgres-server.js';
-import { connectRedis, hasRedis, type RedisServer, startRedis } from '../support/redis-server.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** A store, and how to make it fail for real in the middle of a request. */
-interface Opened {
-  store: SessionStore;
-  fail(): Promise<void>;
-  close(): Promise<void>;
-}
-
-interface Backend {
-  name: string;
-  skip: string | false;
-  open(): Promise<Opened>;
-}
-
-/** Started on first use, stopped when the file ends. */
-function lazy<T>(start: () => Promise<T>, stop: (value: T) => Promise<void>): () => Promise<T> {
-  let started: Promise<T> | null = null;
-  after(async () => {
-    if (started !== null) await stop(await started);
-  });
-  return () => (started ??= start());
-}
-
-/**
- * The memory store lives in this process and cannot fail by itself: once switched off, every call
- * throws, as a store whose disk or network is gone would.
- */
-class SwitchableMemoryStore extends MemoryStore {
-  down = false;
-  #check() {
-    if (this.down) throw new Error('the store is unavailable');
-  }
-  override async get(...args: Parameters<MemoryStore['get']>) {
-    this.#check();
-    return super.get(...args);
-  }
-  override async create(...args: Parameters<MemoryStore['create']>) {
-    this.#check();
-    return super.create(...args);
-  }
-  override async update(...args: Parameters<MemoryStore['update']>) {
-    this.#check();
-    return super.update(...args);
-  }
-  override async replace(...args: Parameters<MemoryStore['replace']>) {
-    this.#check();
-    return super.replace(...args);
-  }
-  override async destroy(...args: Parameters<MemoryStore['destroy']>) {
-    this.#check();
-    return super.destroy(...args);
-  }
-}
-
-const dir = mkdtempSync(join(tmpdir(), 'coatcheck-passport-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
-let opened = 0;
-const redis = lazy<RedisServer>(
-  () => startRedis(),
-  (server) => server.dispose(),
-);
-const postgres = lazy<PostgresServer>(
-  () => startPostgres(),
-  (server) => server.stop(),
-);
-
-const backends: Backend[] = [
-  {
-    name: 'memory',
-    skip: false,
-    async open() {
-      const store = new SwitchableMemoryStore();
-      return {
-        store,
-        fail: async () => {
-          store.down = true;
-        },
-        close: () => store.close(),
-      };
-    },
-  },
-  {
-    name: 'SQLite',
-    skip: false,
-    async open() {
-      const store = new SqliteStore({ path: join(dir, `passport-${opened++}.db`) });
-      // Closing the database under the store: every later statement throws.
-      return { store, fail: () => store.close(), close: () => store.close() };
-    },
-  },
-  {
-    name: 'Redis',
-    skip: !hasRedis && 'redis-server is not installed',
-    async open() {
-      const connection = await connectRedis('node-redis', await redis());
-      let closed = false;
-      const close = async () => {
-        if (!closed) await connection.close();
-        closed = true;
-      };
-      const store = new RedisStore({ client: connection.client, prefix: `passport-${opened++}:` });
-      return { store, fail: close, close };
-    },
-  },
-  {
-    name: 'PostgreSQL',
-    skip: !findPostgres() && 'postgres is not installed',
-    async open() {
-      const pool = new pg.Pool({ connectionString: (await postgres()).connectionString, max: 4 });
-      const end = async () => {
-        if (!pool.ended) await pool.end();
-      };
-      const store = new PostgresStore({ pool, pruneIntervalMs: 0 });
-      const close = async () => {
-        await store.close();
-        await end();
-      };
-      return { store, fail: end, close };
-    },
-  },
-];
 
 interface WhoAmI {
   user: string | null;
@@ -249,7 +118,7 @@ describe('control: the Passport sequences on express-session itself', () => {
   );
 });
 
-for (const backend of backends) {
+for (const backend of failingStores()) {
   describe(`Passport 0.7 + passport-local on coatcheck, ${backend.name} store`, {
     skip: backend.skip,
   }, () => {
