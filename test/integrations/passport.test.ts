@@ -108,6 +108,20 @@ function dataSequences(start: () => Promise<PassportApp>) {
     assert.equal(old.user, null);
     assert.deepEqual(old.data, {});
   });
+
+  it('logout with keepSessionInfo keeps the data but not the user, on a new session', async () => {
+    const c = new Client(app.url);
+    await c.post('/cart', { item: 'belt' });
+    await signIn(c, 'ann', '/login-keep');
+    const signedIn = c.cookieHeader;
+    assert.equal((await c.post('/logout-keep')).status, 302);
+    const me = await whoami(c);
+    assert.equal(me.user, null);
+    assert.equal(me.meta?.userId ?? null, null);
+    assert.deepEqual(me.data, { cart: ['belt'], passport: {} });
+    assert.notEqual(c.cookieHeader, signedIn);
+    assert.equal((await whoami(replay(app, signedIn))).user, null);
+  });
 }
 
 describe('control: the Passport sequences on express-session itself', () => {

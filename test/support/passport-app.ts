@@ -116,6 +116,9 @@ export async function startPassportApp(
       res.redirect('/');
     });
   });
+  app.post('/logout-keep', (req, res, next) => {
+    req.logout({ keepSessionInfo: true }, (error) => (error ? next(error) : res.redirect('/')));
+  });
   app.get('/whoami', (req, res) => {
     res.json({ user: who(req), data: dataOf(req.session), meta: req.session.meta, id: req.sessionID });
   });
