@@ -108,6 +108,8 @@ export function adopt(state: SessionState, next: SessionRecord & { cookieValue: 
   state.cookie = 'set';
   state.ended = false;
   state.pendingMeta = null;
+  // Used by the insert that stored it, or moot after a rotation: never handed out again.
+  state.provisionalHandle = null;
 }
 
 /** Marks the session as ended in this request: empty, anonymous, cookie expired. */

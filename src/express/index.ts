@@ -30,7 +30,7 @@ export type {
 } from './guards.js';
 export { requireAuth, requireFreshAuth, requireRole, requireStepUp } from './guards.js';
 export type { SessionCookieOptions, SessionMiddleware, SessionOptions } from './middleware.js';
-export type { SessionMeta } from './session.js';
+export type { RegenerateOptions, SessionMeta } from './session.js';
 export type { SessionData, TypedSession } from './types.js';
 export { Cookie, MemoryStore, Session, Store };
 

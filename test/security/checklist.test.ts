@@ -284,6 +284,12 @@ describe('S25 documented defaults', () => {
       assert.equal(limiter.isBlocked('192.0.2.1', windowMs - 1), true);
       assert.equal(limiter.isBlocked('192.0.2.1', windowMs), false);
     });
+    check('`userIdOf`', (t) => {
+      assert.equal(code(t), 'data.passport.user');
+      assert.equal(o.userIdOf({ passport: { user: 'alice' } }), 'alice');
+      assert.equal(o.userIdOf({ passport: { user: 7 } }), '7');
+      assert.equal(o.userIdOf({ user: 'alice' }), null);
+    });
     check('`legacyCookieName` / `legacy`', (t) => assert.equal(code(t), `'${o.legacyCookieName}'`));
     check('`name`', (t) => {
       assert.equal(t, `\`${o.cookie.nameFor(true)}\` over HTTPS, \`${o.cookie.nameFor(false)}\` over HTTP`);

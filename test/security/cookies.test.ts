@@ -26,7 +26,7 @@ describe('cookie attributes over HTTPS (behind a trusted proxy)', () => {
     const lines: string[] = [];
     lines.push(...(await c.post('/set', { pre: 1 })).setCookies);
     lines.push(...(await c.post('/login', { userId: 'alice' })).setCookies);
-    lines.push(...(await c.post('/regenerate')).setCookies);
+    lines.push(...(await c.post('/regenerate?keep=1')).setCookies);
     lines.push(...(await c.post('/reauth')).setCookies);
     const cleared = (await c.post('/logout')).setCookies;
     assert.equal(lines.length, 4);
