@@ -1,78 +1,122 @@
+import { type SerializeOptions, stringifySetCookie } from 'cookie';
 import type { SessionEngine } from '../core/engine.js';
+import { isForbiddenKey } from '../core/record.js';
 import type { SessionState } from '../core/state.js';
 
+type SameSite = boolean | 'lax' | 'strict' | 'none' | 'auto';
+type Priority = 'low' | 'medium' | 'high';
+
+/** What `new Cookie(options)` takes: express-session's cookie options; other keys are kept as given. */
+export interface CookieInit {
+  /** Lifetime in ms from now; a Date is taken as `expires` (deprecated in express-session). */
+  maxAge?: number | Date | null | undefined;
+  expires?: Date | null | undefined;
+  originalMaxAge?: number | null | undefined;
+  path?: string | undefined;
+  domain?: string | undefined;
+  httpOnly?: boolean | undefined;
+  secure?: boolean | 'auto' | undefined;
+  sameSite?: SameSite | undefined;
+  partitioned?: boolean | undefined;
+  priority?: Priority | undefined;
+  [key: string]: unknown;
+}
+
+/** The cookie's attributes as express-session's `cookie.data` lists them (and in that order). */
+export interface CookieData {
+  originalMaxAge: number | null | undefined;
+  partitioned: boolean | undefined;
+  priority: Priority | undefined;
+  expires: Date | null | undefined;
+  secure: boolean | 'auto' | undefined;
+  httpOnly: boolean;
+  domain: string | undefined;
+  path: string;
+  sameSite: SameSite | undefined;
+}
+
+/** Marks the construction of a request's cookie, which has no standalone fields of its own. */
+const VIEW = Symbol('request cookie');
+
+// The attributes are own data properties of a standalone Cookie (as in express-session) and
+// accessors on a request's cookie; declaring them here keeps one public type for both.
+export interface Cookie {
+  path: string;
+  httpOnly: boolean;
+  /** Lifetime in ms the cookie was given when it was last set; null for a browser-session cookie. */
+  originalMaxAge: number | null | undefined;
+  domain?: string | undefined;
+  secure?: boolean | 'auto' | undefined;
+  sameSite?: SameSite | undefined;
+  partitioned?: boolean | undefined;
+  priority?: Priority | undefined;
+}
+
 /**
- * express-session's `req.session.cookie`. Attributes come from the middleware's cookie policy;
- * `maxAge` and `expires` are per session and make the cookie persistent ("remember me").
+ * express-session's `session.Cookie`. `new Cookie(options)` behaves as express-session's: defaults
+ * `path '/'`, `httpOnly true`, `expires null`, `maxAge`/`originalMaxAge` null; `maxAge` must be a
+ * number (or a Date), `expires` a Date; `serialize(name, value)` writes a Set-Cookie value.
+ * `req.session.cookie` is the same class, reading the middleware's cookie policy for the request.
+ *
+ * @throws TypeError for options that are not an object, a `maxAge` that is not a number or Date, or
+ * an `expires` that is not a Date.
+ * @example
+ * const cookie = new Cookie({ maxAge: 60_000, sameSite: 'lax' });
+ * res.setHeader('Set-Cookie', cookie.serialize('prefs', 'dark'));
  */
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: no class field may shadow the accessors
 export class Cookie {
-  readonly #state: SessionState;
-  readonly #engine: SessionEngine;
+  #expires: Date | null | undefined = null;
 
-  constructor(state: SessionState, engine: SessionEngine) {
-    this.#state = state;
-    this.#engine = engine;
+  constructor(options?: CookieInit);
+  constructor(options?: CookieInit | typeof VIEW) {
+    if (options === VIEW) return;
+    this.path = '/';
+    this.maxAge = null;
+    this.httpOnly = true;
+    if (options) {
+      if (typeof options !== 'object') throw new TypeError('argument options must be a object');
+      // express-session copies every key but `data`; prototype keys would swap this object's prototype.
+      for (const key in options) {
+        if (key !== 'data' && !isForbiddenKey(key)) (this as Record<string, unknown>)[key] = options[key];
+      }
+    }
+    if (this.originalMaxAge === undefined || this.originalMaxAge === null) this.originalMaxAge = this.maxAge;
   }
 
-  get #lifetime(): number | null {
-    const pending = this.#state.pendingMeta?.cookieMaxAgeMs;
-    if (pending !== undefined) return pending;
-    return this.#state.record?.cookieMaxAgeMs ?? this.#engine.options.cookie.maxAgeMs ?? null;
+  /** The expiry date; null (or undefined) for a browser-session cookie. */
+  get expires(): Date | null | undefined {
+    return this.#expires;
   }
 
-  /** Lifetime given to the cookie when it was last set, in ms; null for a browser-session cookie. */
-  get originalMaxAge(): number | null {
-    return this.#lifetime;
+  set expires(date: Date | null | undefined | false) {
+    if (date !== null && date !== undefined && date !== false && !(date instanceof Date)) {
+      throw new TypeError('expires must be a Date');
+    }
+    // `cookie.expires = false` is the old Connect way of asking for a browser-session cookie.
+    this.#expires = date === false ? null : date;
+    this.originalMaxAge = this.maxAge;
   }
 
   /** Milliseconds the cookie has left; null for a browser-session cookie. */
-  get maxAge(): number | null {
-    const lifetime = this.#lifetime;
-    if (lifetime === null) return null;
-    const absolute = this.#state.record?.absoluteExpiresAt;
-    const now = this.#engine.options.now();
-    return absolute === undefined ? lifetime : Math.max(0, Math.min(lifetime, absolute - now));
+  get maxAge(): number | null | undefined {
+    const expires = this.expires;
+    return expires instanceof Date ? expires.valueOf() - Date.now() : expires;
   }
 
-  set maxAge(value: number | null) {
-    if (value !== null && (!Number.isFinite(value) || value <= 0))
-      throw new RangeError('maxAge must be a positive number or null');
-    this.#state.pendingMeta = { ...this.#state.pendingMeta, cookieMaxAgeMs: value };
-    if (this.#state.record) this.#state.cookie = 'set';
+  set maxAge(ms: number | Date | null | undefined | false) {
+    if (ms && typeof ms !== 'number' && !(ms instanceof Date))
+      throw new TypeError('maxAge must be a number or Date');
+    if (typeof ms === 'number') this.expires = new Date(Date.now() + ms);
+    else this.expires = ms instanceof Date || ms === undefined ? ms : null;
   }
 
-  get expires(): Date | null {
-    const maxAge = this.maxAge;
-    return maxAge === null ? null : new Date(this.#engine.options.now() + maxAge);
-  }
-
-  set expires(value: Date | null) {
-    this.maxAge = value === null ? null : value.getTime() - this.#engine.options.now();
-  }
-
-  get path(): string {
-    return this.#engine.options.cookie.path;
-  }
-
-  get domain(): string | undefined {
-    return this.#engine.options.cookie.domain;
-  }
-
-  get httpOnly(): boolean {
-    return this.#engine.options.cookie.httpOnly;
-  }
-
-  get secure(): boolean {
-    return this.#engine.options.cookie.isSecure(this.#state.info.secure);
-  }
-
-  get sameSite(): 'lax' | 'strict' {
-    return this.#engine.options.cookie.sameSite;
-  }
-
-  toJSON() {
+  /** The attributes handed to the `cookie` package. */
+  get data(): CookieData {
     return {
       originalMaxAge: this.originalMaxAge,
+      partitioned: this.partitioned,
+      priority: this.priority,
       expires: this.expires,
       secure: this.secure,
       httpOnly: this.httpOnly,
@@ -81,4 +125,137 @@ export class Cookie {
       sameSite: this.sameSite,
     };
   }
+
+  /** A Set-Cookie value for `name=value` with these attributes (the value is URI-encoded). */
+  serialize(name: string, value: string): string {
+    return stringifySetCookie(name, value, this.data as SerializeOptions);
+  }
+
+  toJSON(): CookieData {
+    return this.data;
+  }
+}
+
+function refuse(name: string, value: unknown, current: unknown): void {
+  // A per-session attribute could not be kept with the session; saying so beats ignoring it.
+  if (value !== current) {
+    throw new TypeError(`req.session.cookie.${name} is set by the session middleware's cookie option`);
+  }
+}
+
+/** `req.session.cookie`: attributes from the request's cookie policy; `maxAge`/`expires` per session. */
+class RequestCookie extends Cookie {
+  readonly #state: SessionState;
+  readonly #engine: SessionEngine;
+
+  constructor(state: SessionState, engine: SessionEngine) {
+    super(VIEW as never);
+    this.#state = state;
+    this.#engine = engine;
+  }
+
+  get #policy() {
+    return this.#state.info.cookie ?? this.#engine.options.cookie;
+  }
+
+  get #lifetime(): number | null {
+    const pending = this.#state.pendingMeta?.cookieMaxAgeMs;
+    if (pending !== undefined) return pending;
+    const record = this.#state.record;
+    if (record?.cookieMaxAgeMs != null) return record.cookieMaxAgeMs;
+    return this.#policy.defaultLifetimeMs(record?.createdAt ?? this.#engine.options.now()) ?? null;
+  }
+
+  override get originalMaxAge(): number | null {
+    return this.#lifetime;
+  }
+
+  override set originalMaxAge(value: number | null | undefined) {
+    refuse('originalMaxAge', value, this.#lifetime);
+  }
+
+  override get maxAge(): number | null {
+    const lifetime = this.#lifetime;
+    if (lifetime === null) return null;
+    const absolute = this.#state.record?.absoluteExpiresAt;
+    const now = this.#engine.options.now();
+    return absolute === undefined ? lifetime : Math.max(0, Math.min(lifetime, absolute - now));
+  }
+
+  override set maxAge(value: number | Date | null | undefined | false) {
+    if (value instanceof Date) {
+      this.expires = value;
+      return;
+    }
+    if (value && typeof value !== 'number') throw new TypeError('maxAge must be a number or Date');
+    const ms = value || null;
+    if (ms !== null && (!Number.isFinite(ms) || ms <= 0))
+      throw new RangeError('maxAge must be a positive number or null');
+    this.#state.pendingMeta = { ...this.#state.pendingMeta, cookieMaxAgeMs: ms };
+    if (this.#state.record) this.#state.cookie = 'set';
+  }
+
+  override get expires(): Date | null {
+    const maxAge = this.maxAge;
+    return maxAge === null ? null : new Date(this.#engine.options.now() + maxAge);
+  }
+
+  override set expires(value: Date | null | undefined | false) {
+    if (value && !(value instanceof Date)) throw new TypeError('expires must be a Date');
+    this.maxAge = value ? value.getTime() - this.#engine.options.now() : null;
+  }
+
+  override get path(): string {
+    return this.#policy.path;
+  }
+  override set path(value: string) {
+    refuse('path', value, this.path);
+  }
+
+  override get domain(): string | undefined {
+    return this.#policy.domain;
+  }
+  override set domain(value: string | undefined) {
+    refuse('domain', value, this.domain);
+  }
+
+  override get httpOnly(): boolean {
+    return this.#policy.httpOnly;
+  }
+  override set httpOnly(value: boolean) {
+    refuse('httpOnly', value, this.httpOnly);
+  }
+
+  override get secure(): boolean {
+    return this.#policy.isSecure(this.#state.info.secure);
+  }
+  override set secure(value: boolean | 'auto' | undefined) {
+    refuse('secure', value, this.secure);
+  }
+
+  override get sameSite(): 'lax' | 'strict' | 'none' {
+    return this.#policy.sameSiteFor(this.#state.info.secure);
+  }
+  override set sameSite(value: SameSite | undefined) {
+    refuse('sameSite', value, this.sameSite);
+  }
+
+  override get partitioned(): boolean | undefined {
+    return this.#policy.isPartitioned(this.#state.info.secure) || undefined;
+  }
+  override set partitioned(value: boolean | undefined) {
+    refuse('partitioned', value, this.partitioned);
+  }
+
+  override get priority(): Priority | undefined {
+    return this.#policy.priority;
+  }
+  override set priority(value: Priority | undefined) {
+    refuse('priority', value, this.priority);
+  }
+}
+
+/** The request's `req.session.cookie`, a `Cookie` bound to its session state. */
+export function sessionCookie(state: SessionState, engine: SessionEngine): Cookie {
+  return new RequestCookie(state, engine);
 }

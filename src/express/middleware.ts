@@ -5,7 +5,14 @@ import type { SessionEventListener } from '../core/events.js';
 import type { SessionState } from '../core/state.js';
 import type { SessionStore } from '../core/store.js';
 import { ConnectStore } from '../stores/connect.js';
-import { cookieOptions, isSecure, resolveStore, respondUnavailable, type SessionOptions } from './options.js';
+import {
+  cookieOptions,
+  isSecure,
+  requestCookie,
+  resolveStore,
+  respondUnavailable,
+  type SessionOptions,
+} from './options.js';
 import { collectData, Session, type SessionBinding } from './session.js';
 
 export type { SessionCookieOptions, SessionOptions } from './options.js';
@@ -176,6 +183,7 @@ export function session(options: SessionOptions = {}): SessionMiddleware {
       userAgent: req.headers['user-agent'],
       requestId: typeof req.id === 'string' ? req.id : undefined,
       request: req,
+      ...requestCookie(req, options.cookie, engine.options.cookie),
     };
     engine.load(info).then(
       (state) => {

@@ -2,7 +2,7 @@ import type { LoginOptions, SessionEngine } from '../core/engine.js';
 import { SessionStateError, SessionStoreError } from '../core/errors.js';
 import { isForbiddenKey } from '../core/record.js';
 import type { SessionInfo, SessionState } from '../core/state.js';
-import { Cookie } from './cookie.js';
+import { type Cookie, sessionCookie } from './cookie.js';
 
 type Callback = (error?: unknown) => void;
 
@@ -116,7 +116,7 @@ export class Session {
   /** express-session's cookie view of this session (made on first use). */
   get cookie(): Cookie {
     const bound = binding(this);
-    bound.cookie ??= new Cookie(bound.state, bound.engine);
+    bound.cookie ??= sessionCookie(bound.state, bound.engine);
     return bound.cookie;
   }
 
