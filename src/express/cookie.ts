@@ -10,7 +10,8 @@ type Priority = 'low' | 'medium' | 'high';
 export interface CookieInit {
   /** Lifetime in ms from now; a Date is taken as `expires` (deprecated in express-session). */
   maxAge?: number | Date | null | undefined;
-  expires?: Date | null | undefined;
+  /** A Date; an ISO string (from a store's JSON) is read as one. */
+  expires?: Date | string | null | undefined;
   originalMaxAge?: number | null | undefined;
   path?: string | undefined;
   domain?: string | undefined;
@@ -89,12 +90,16 @@ export class Cookie {
     return this.#expires;
   }
 
-  set expires(date: Date | null | undefined | false) {
-    if (date !== null && date !== undefined && date !== false && !(date instanceof Date)) {
-      throw new TypeError('expires must be a Date');
-    }
+  set expires(date: Date | string | null | undefined | false) {
+    // A store's JSON gives the date as a string (express-session's Store#createSession passes it in
+    // as such); anything else that is not a Date is refused here rather than at serialize time.
+    let value: Date | null | undefined;
+    if (date instanceof Date || date === null || date === undefined) value = date;
     // `cookie.expires = false` is the old Connect way of asking for a browser-session cookie.
-    this.#expires = date === false ? null : date;
+    else if (date === false) value = null;
+    else if (typeof date === 'string' && !Number.isNaN(Date.parse(date))) value = new Date(date);
+    else throw new TypeError('expires must be a Date');
+    this.#expires = value;
     this.originalMaxAge = this.maxAge;
   }
 
