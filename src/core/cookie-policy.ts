@@ -74,6 +74,8 @@ const PATH_VALUE = /^[\u0020-\u003A\u003C-\u007E]*$/;
 const DOMAIN_VALUE = /^\.?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
 const SAME_SITE = new Set(['lax', 'strict', 'none', 'auto']);
 const PRIORITY = new Set(['low', 'medium', 'high']);
+/** Token values are cookie-octets already (handles are percent-encoded once, in the token). */
+const AS_IS = { encode: (value: string) => value };
 /** Distinct per-request option sets kept validated; a function returning more just validates again. */
 const MAX_REQUEST_POLICIES = 100;
 
@@ -195,12 +197,15 @@ function buildPolicy(
       return found;
     },
     serialize(value, { secure, maxAgeSeconds }) {
-      return stringifySetCookie({
-        name: nameFor(secure),
-        value,
-        ...attributes(secure),
-        ...(maxAgeSeconds === undefined ? {} : { maxAge: maxAgeSeconds }),
-      });
+      return stringifySetCookie(
+        {
+          name: nameFor(secure),
+          value,
+          ...attributes(secure),
+          ...(maxAgeSeconds === undefined ? {} : { maxAge: maxAgeSeconds }),
+        },
+        AS_IS,
+      );
     },
     serializeClear(secure, clearName) {
       return stringifySetCookie({
