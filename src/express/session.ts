@@ -2,7 +2,8 @@ import type { LoginOptions, SessionEngine } from '../core/engine.js';
 import { SessionStateError, SessionStoreError } from '../core/errors.js';
 import { isForbiddenKey } from '../core/record.js';
 import type { SessionInfo, SessionState } from '../core/state.js';
-import { type Cookie, sessionCookie } from './cookie.js';
+import type { Cookie } from './cookie.js';
+import { sessionCookie } from './request-cookie.js';
 
 type Callback = (error?: unknown) => void;
 
