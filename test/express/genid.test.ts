@@ -6,9 +6,13 @@ import expressSession from 'express-session';
 import type { SessionStore } from '../../src/core/store.js';
 import { session } from '../../src/express/index.js';
 import { MemoryStore } from '../../src/stores/memory.js';
+import { PostgresStore } from '../../src/stores/postgres.js';
+import { RedisStore } from '../../src/stores/redis.js';
 import { SqliteStore } from '../../src/stores/sqlite.js';
 import { SECRET, startTestApp } from '../support/app.js';
 import { Client, listen } from '../support/http.js';
+import { findPostgres, startPostgres } from '../support/postgres-server.js';
+import { connectRedis, hasRedis, startRedis } from '../support/redis-server.js';
 
 /** IDs an application might make: UUID-like, prefixed, and ones full of cookie-unsafe characters. */
 const IDS = [
@@ -27,33 +31,68 @@ function sequence(ids: readonly string[]) {
 }
 
 describe('genid: any string it returns is the session ID', () => {
-  for (const [name, makeStore] of [
-    ['MemoryStore', () => new MemoryStore()],
-    ['SqliteStore', () => new SqliteStore({ path: ':memory:' })],
-  ] as const) {
-    it(`req.sessionID and req.session.id are exactly genid's string, the ${name} keys the record by it, the cookie brings it back`, async () => {
-      const store: SessionStore = makeStore();
-      const app = await startTestApp(store, { genid: sequence(IDS) });
-      for (const id of IDS) {
-        const c = new Client(app.url);
-        const created = await c.post('/set', { note: id.slice(0, 10) });
-        assert.equal(created.setCookies.length, 1, id);
-        const value = c.jar.get('id')!;
-        assert.match(value, /^[!#-+\--:<-[\]-~]+$/, 'only RFC 6265 cookie-octets');
-        assert.ok(value.startsWith(`${encodeURIComponent(id)}.`), value);
-        const peek = (await c.get('/peek')).json() as {
-          id: string;
-          data: { note: string };
-          meta: { handle: string };
+  const stores: [string, () => Promise<{ store: SessionStore; stop(): Promise<void> }>, string | false][] = [
+    ['MemoryStore', async () => ({ store: new MemoryStore(), stop: async () => {} }), false],
+    [
+      'SqliteStore',
+      async () => ({ store: new SqliteStore({ path: ':memory:' }), stop: async () => {} }),
+      false,
+    ],
+    [
+      'RedisStore',
+      async () => {
+        const server = await startRedis();
+        const { client, close } = await connectRedis('node-redis', server);
+        return {
+          store: new RedisStore({ client }),
+          stop: async () => {
+            await close();
+            await server.dispose();
+          },
         };
-        assert.equal(peek.id, id);
-        assert.equal(peek.meta.handle, id);
-        assert.equal(peek.data.note, id.slice(0, 10));
-        const record = await store.get(id);
-        assert.equal(record?.handle, id);
+      },
+      !hasRedis && 'redis-server is not installed',
+    ],
+    [
+      'PostgresStore',
+      async () => {
+        const server = await startPostgres();
+        const store = new PostgresStore({ connectionString: server.connectionString, pruneIntervalMs: 0 });
+        return { store, stop: () => server.stop() };
+      },
+      !findPostgres() && 'postgres is not installed',
+    ],
+  ];
+  for (const [name, start, skip] of stores) {
+    it(`req.sessionID and req.session.id are exactly genid's string, the ${name} keys the record by it, the cookie brings it back`, {
+      skip,
+    }, async () => {
+      const { store, stop } = await start();
+      const app = await startTestApp(store, { genid: sequence(IDS) });
+      try {
+        for (const id of IDS) {
+          const c = new Client(app.url);
+          const created = await c.post('/set', { note: id.slice(0, 10) });
+          assert.equal(created.setCookies.length, 1, id);
+          const value = c.jar.get('id')!;
+          assert.match(value, /^[!#-+\--:<-[\]-~]+$/, 'only RFC 6265 cookie-octets');
+          assert.ok(value.startsWith(`${encodeURIComponent(id)}.`), value);
+          const peek = (await c.get('/peek')).json() as {
+            id: string;
+            data: { note: string };
+            meta: { handle: string };
+          };
+          assert.equal(peek.id, id);
+          assert.equal(peek.meta.handle, id);
+          assert.equal(peek.data.note, id.slice(0, 10));
+          const record = await store.get(id);
+          assert.equal(record?.handle, id);
+        }
+      } finally {
+        await app.close();
+        await store.close();
+        await stop();
       }
-      await app.close();
-      await store.close();
     });
   }
 
