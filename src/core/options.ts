@@ -49,7 +49,10 @@ export interface SessionEngineOptions {
    * @default Passport's shape: `data.passport.user` when it is a non-empty string or a finite number, as a string
    */
   userIdOf?: UserIdOf;
-  /** Makes handles (express-session's `genid`); must return 16–128 base64url characters, unique. */
+  /**
+   * Makes handles (express-session's `genid`): any non-empty string of at most 256 characters once
+   * percent-encoded, without control characters; unique. A bad result or a throw is SessionStateError.
+   */
   generateHandle?: (request: unknown) => string;
   /** Device binding (S42): what a change of browser family or network prefix does. @default { policy: 'log' } */
   binding?: BindingOptions;

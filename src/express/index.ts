@@ -20,6 +20,7 @@ export {
   SessionStoreError,
 } from '../core/index.js';
 export { ConnectStore } from '../stores/connect.js';
+export type { CookieData, CookieInit } from './cookie.js';
 export type { CsrfOptions, CsrfRejectReason } from './csrf.js';
 export { csrf, csrfField, csrfMeta } from './csrf.js';
 export type {
@@ -30,6 +31,7 @@ export type {
 } from './guards.js';
 export { requireAuth, requireFreshAuth, requireRole, requireStepUp } from './guards.js';
 export type { SessionCookieOptions, SessionMiddleware, SessionOptions } from './middleware.js';
+export type { SessionCookieOption } from './options.js';
 export type { RegenerateOptions, SessionMeta } from './session.js';
 export type { SessionData, TypedSession } from './types.js';
 export { Cookie, MemoryStore, Session, Store };

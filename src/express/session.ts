@@ -4,8 +4,9 @@ import { identityChange } from '../core/identity.js';
 import { isForbiddenKey } from '../core/record.js';
 import type { SessionInfo, SessionState } from '../core/state.js';
 import { type Callback, settle, splitCallback, track } from './callbacks.js';
-import { Cookie } from './cookie.js';
+import type { Cookie } from './cookie.js';
 import { metaOf, type SessionMeta } from './meta.js';
+import { sessionCookie } from './request-cookie.js';
 
 /** Options of `req.session.regenerate`. */
 export interface RegenerateOptions {
@@ -89,7 +90,7 @@ export class Session {
     Object.defineProperty(this, 'cookie', {
       enumerable: true,
       get: () => {
-        bound.cookie ??= new Cookie(bound.state, bound.engine);
+        bound.cookie ??= sessionCookie(bound.state, bound.engine);
         return bound.cookie;
       },
       set: () => {},
