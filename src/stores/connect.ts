@@ -14,6 +14,7 @@ import type {
   SessionStore,
   StoreCapabilities,
 } from '../core/store.js';
+import { legacyExpiry, StoreCookie } from './store-cookie.js';
 
 type Callback<T> = (error?: unknown, value?: T) => void;
 
@@ -34,6 +35,14 @@ export function isConnectStore(value: unknown): value is ConnectStoreLike {
     typeof store.destroy === 'function' &&
     typeof (store as Partial<SessionStore>).replace !== 'function'
   );
+}
+
+/**
+ * A missing session reported as an error: session-file-store answers `ENOENT` for a file that is not
+ * there, and express-session treats that as "no session" (index.js: `err.code !== 'ENOENT'`).
+ */
+function isNotFound(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === 'ENOENT';
 }
 
 function promised<T>(run: (callback: Callback<T>) => unknown): Promise<T | undefined> {
@@ -61,9 +70,7 @@ export class ConnectStore implements SessionStore, LegacySessionSource {
   }
 
   async get(handle: string): Promise<SessionRecord | null> {
-    const stored = await promised<Record<string, unknown> | null | undefined>((cb) =>
-      this.inner.get(handle, cb),
-    );
+    const stored = await this.#read(handle);
     const record = stored?.coatcheck as SessionRecord | undefined;
     return record && typeof record === 'object' && record.handle === handle
       ? withRecordDefaults(record)
@@ -96,7 +103,7 @@ export class ConnectStore implements SessionStore, LegacySessionSource {
 
   async destroy(handle: string): Promise<Removed | null> {
     const record = await this.get(handle);
-    await promised((cb) => this.inner.destroy(handle, cb));
+    await this.#remove(handle);
     return record && { successor: record.successor };
   }
 
@@ -118,28 +125,48 @@ export class ConnectStore implements SessionStore, LegacySessionSource {
 
   async close(): Promise<void> {}
 
+  /**
+   * express-session's record behind an `s:<id>` cookie, or null. A record whose `cookie.expires` has
+   * passed is removed and never returned: express-session would not load it either, and many stores
+   * hand back expired entries until their TTL sweep runs.
+   */
   async getLegacy(id: string): Promise<Record<string, unknown> | null> {
-    const stored = await promised<Record<string, unknown> | null | undefined>((cb) => this.inner.get(id, cb));
+    const stored = await this.#read(id);
     if (!stored || typeof stored !== 'object' || 'coatcheck' in stored) return null;
+    const expiry = legacyExpiry(stored);
+    if (expiry !== null && expiry <= Date.now()) {
+      await this.#remove(id);
+      return null;
+    }
     return stored;
   }
 
   async destroyLegacy(id: string): Promise<void> {
-    await promised((cb) => this.inner.destroy(id, cb));
+    await this.#remove(id);
+  }
+
+  // The inner store's methods are looked up at every call: apps and instrumentation replace them on
+  // the instance at run time.
+  async #read(id: string): Promise<Record<string, unknown> | null | undefined> {
+    try {
+      return await promised<Record<string, unknown> | null | undefined>((cb) => this.inner.get(id, cb));
+    } catch (error) {
+      if (isNotFound(error)) return null;
+      throw error;
+    }
+  }
+
+  async #remove(id: string): Promise<void> {
+    try {
+      await promised((cb) => this.inner.destroy(id, cb));
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
   }
 
   #write(record: SessionRecord): Promise<unknown> {
-    const expires = new Date(expiresAt(record));
-    // `cookie.expires` is what connect stores read to set their own TTL.
-    const session = {
-      cookie: {
-        originalMaxAge: expires.getTime() - Date.now(),
-        expires: expires.toISOString(),
-        path: '/',
-        httpOnly: true,
-      },
-      coatcheck: record,
-    };
+    // The object express-session would pass: stores read their TTL from `cookie` (see StoreCookie).
+    const session = { cookie: new StoreCookie(expiresAt(record)), coatcheck: record };
     return promised((cb) => this.inner.set(record.handle, session, cb));
   }
 }
