@@ -26,12 +26,17 @@ export interface StoredSession {
 const MAX_CHAIN = 8;
 
 /** Calls back on a later turn, as express-session's MemoryStore does, so a throwing callback stays uncaught. */
-function settle<T>(work: Promise<T>, callback: StoreCallback<T> | undefined): Promise<T> | undefined {
-  if (typeof callback !== 'function') return work;
+function deliver<T>(work: Promise<T>, callback: StoreCallback<T>): void {
   work.then(
     (value) => setImmediate(callback, null, value),
     (error: unknown) => setImmediate(callback, error instanceof Error ? error : new Error(String(error))),
   );
+}
+
+/** express-session's dual form: calls back when given a callback, else returns the promise. */
+function settle<T>(work: Promise<T>, callback: StoreCallback<T> | undefined): Promise<T> | undefined {
+  if (typeof callback !== 'function') return work;
+  deliver(work, callback);
   return undefined;
 }
 
@@ -76,7 +81,7 @@ export class MemoryStore extends Store implements SessionStore {
     callback?: StoreCallback<StoredSession | null>,
   ): Promise<SessionRecord | null> | undefined {
     if (typeof callback !== 'function') return this.#store.get(sid);
-    settle(
+    deliver(
       this.#current(sid).then((record) => record && this.#shape(record)),
       callback,
     );
@@ -111,7 +116,7 @@ export class MemoryStore extends Store implements SessionStore {
   destroy(sid: string, callback: StoreCallback): void;
   destroy(sid: string, callback?: StoreCallback): Promise<Removed | null> | undefined {
     if (typeof callback !== 'function') return this.#store.destroy(sid);
-    settle(this.#destroyChain(sid), callback);
+    deliver(this.#destroyChain(sid), callback);
     return undefined;
   }
 

@@ -38,6 +38,12 @@ export function isConnectStore(value: unknown): value is ConnectStoreLike {
 }
 
 /**
+ * Top-level keys of a stored session that are not data: ours, and session-file-store's
+ * `__lastAccess`, which it adds to every session it writes.
+ */
+const RESERVED_KEYS = ['cookie', 'coatcheck', '__lastAccess'] as const;
+
+/**
  * A missing session reported as an error: session-file-store answers `ENOENT` for a file that is not
  * there, and express-session treats that as "no session" (index.js: `err.code !== 'ENOENT'`).
  */
@@ -71,10 +77,13 @@ export class ConnectStore implements SessionStore, LegacySessionSource {
 
   async get(handle: string): Promise<SessionRecord | null> {
     const stored = await this.#read(handle);
-    const record = stored?.coatcheck as SessionRecord | undefined;
-    return record && typeof record === 'object' && record.handle === handle
-      ? withRecordDefaults(record)
-      : null;
+    const record = stored?.coatcheck as Omit<SessionRecord, 'data'> & { data?: unknown };
+    if (!stored || !record || typeof record !== 'object' || record.handle !== handle) return null;
+    if (typeof record.data === 'string') return withRecordDefaults(record as SessionRecord);
+    // The data is the session's own keys, as express-session keeps them; an app may have changed
+    // them through the store itself (`store.set(sid, session)` from a Socket.IO handler).
+    const { cookie: _cookie, coatcheck: _record, __lastAccess: _bookkeeping, ...data } = stored;
+    return withRecordDefaults({ ...record, data: JSON.stringify(data) });
   }
 
   async create(record: SessionRecord): Promise<boolean> {
@@ -164,9 +173,19 @@ export class ConnectStore implements SessionStore, LegacySessionSource {
     }
   }
 
+  /**
+   * Writes the object express-session would pass: the data's keys at the top level, so an app reading
+   * the store directly (`store.get(req.sessionID, cb)`, `store.all(cb)`) finds them where it always
+   * did; `cookie` for the store's TTL (see StoreCookie); coatcheck's metadata under `coatcheck`.
+   * Data that itself holds a `cookie` or `coatcheck` key stays inside the record instead.
+   */
   #write(record: SessionRecord): Promise<unknown> {
-    // The object express-session would pass: stores read their TTL from `cookie` (see StoreCookie).
-    const session = { cookie: new StoreCookie(expiresAt(record)), coatcheck: record };
+    const cookie = new StoreCookie(expiresAt(record));
+    const data = JSON.parse(record.data) as Record<string, unknown>;
+    const { data: _text, ...meta } = record;
+    const session = RESERVED_KEYS.some((key) => Object.hasOwn(data, key))
+      ? { cookie, coatcheck: record }
+      : { ...data, cookie, coatcheck: meta };
     return promised((cb) => this.inner.set(record.handle, session, cb));
   }
 }

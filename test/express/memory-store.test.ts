@@ -57,7 +57,9 @@ describe("coatcheck/express MemoryStore with express-session's store API", () =>
 
   it("get(sid, cb) gives the session's data and cookie in express-session's shape, as its MemoryStore does", async () => {
     // Control: what express-session's own MemoryStore gives for the same request.
-    const controlStore = new expressSession.MemoryStore();
+    const controlStore = new expressSession.MemoryStore() as {
+      get(sid: string, cb: (error: Error | null, value?: Bag) => void): void;
+    };
     const control = express();
     control.use(express.json());
     control.use(
@@ -76,7 +78,7 @@ describe("coatcheck/express MemoryStore with express-session's store API", () =>
     const controlSid = (
       (await new Client(controlApp.url).post('/set', { cart: [1] })).json() as { id: string }
     ).id;
-    const expected = await called<Bag>((cb) => controlStore.get(controlSid, cb as never));
+    const expected = await called<Bag>((cb) => controlStore.get(controlSid, cb));
     await controlApp.close();
 
     const { app, store } = await startApp();

@@ -283,6 +283,62 @@ describe('express-session stores as users run them under coatcheck', () => {
   });
 });
 
+describe('an app reading and writing its express-session store directly under coatcheck', () => {
+  it("store.get(req.sessionID, cb) finds the session's data at the top level; store.set changes what the next request sees", async () => {
+    const store = new CoatcheckMemoryStore() as unknown as CallbackStore & { all(cb: Callback): void };
+    const app = await startTestApp(asStore(store));
+    const browser = await journey(app.url);
+    const sid = ((await browser.get('/me')).json() as { handle: string }).handle;
+
+    // The Socket.IO recipe, on the store the app configured.
+    const session = (await new Promise<unknown>((resolve, reject) =>
+      store.get(sid, (error, value) => (error ? reject(error) : resolve(value))),
+    )) as Bag & { cookie: Bag };
+    assert.deepEqual(session.cart, ['hat']);
+    assert.equal(typeof session.cookie.expires, 'string');
+
+    session.cart = ['hat', 'gloves'];
+    await new Promise((resolve, reject) =>
+      store.set(sid, session, (error) => (error ? reject(error) : resolve(0))),
+    );
+    const me = (await browser.get('/me')).json() as { data: Bag; userId: string };
+    assert.equal(me.userId, 'alice', 'the session is unchanged otherwise');
+    assert.deepEqual(me.data, { cart: ['hat', 'gloves'] });
+
+    const all = (await new Promise<unknown>((resolve) =>
+      store.all((_error, value) => resolve(value)),
+    )) as Record<string, Bag>;
+    assert.deepEqual(all[sid]?.cart, ['hat', 'gloves']);
+    await app.close();
+  });
+
+  it('sessions stored with their data inside the coatcheck record still load', async () => {
+    const rows = new Map<string, string>();
+    const store: CallbackStore = {
+      get: (sid, cb) => setImmediate(cb, null, rows.has(sid) ? JSON.parse(rows.get(sid)!) : null),
+      set: (sid, session, cb) => {
+        rows.set(sid, JSON.stringify(session));
+        setImmediate(cb, null);
+      },
+      destroy: (sid, cb) => {
+        rows.delete(sid);
+        setImmediate(cb, null);
+      },
+    };
+    const app = await startTestApp(asStore(store));
+    const browser = await journey(app.url);
+    // The earlier layout: `{ cookie, coatcheck: record }`, the data as JSON text in the record.
+    for (const [sid, text] of rows) {
+      const { cookie, coatcheck, ...data } = JSON.parse(text) as Bag & { coatcheck: Bag };
+      rows.set(sid, JSON.stringify({ cookie, coatcheck: { ...coatcheck, data: JSON.stringify(data) } }));
+    }
+    const me = await browser.get('/me');
+    assert.equal(me.status, 200);
+    assert.deepEqual((me.json() as { data: Bag }).data, { cart: ['hat'] });
+    await app.close();
+  });
+});
+
 describe('connect-redis under coatcheck', { skip: !hasRedis && 'redis-server is not installed' }, () => {
   let redis: RedisServer;
   let connection: Connection<NodeRedisClient>;
