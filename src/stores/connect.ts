@@ -75,7 +75,17 @@ export class ConnectStore implements SessionStore, LegacySessionSource {
     this.inner = inner;
   }
 
-  async get(handle: string): Promise<SessionRecord | null> {
+  /**
+   * Without a callback: the coatcheck record (store contract). With one, as on express-session's
+   * `req.sessionStore`: the wrapped store's own answer, the session in express-session's shape.
+   */
+  get(handle: string): Promise<SessionRecord | null>;
+  get(sid: string, callback: Callback<Record<string, unknown> | null | undefined>): unknown;
+  get(sid: string, callback?: Callback<Record<string, unknown> | null | undefined>): unknown {
+    return typeof callback === 'function' ? this.inner.get(sid, callback) : this.#get(sid);
+  }
+
+  async #get(handle: string): Promise<SessionRecord | null> {
     const stored = await this.#read(handle);
     const record = stored?.coatcheck as Omit<SessionRecord, 'data'> & { data?: unknown };
     if (!stored || !record || typeof record !== 'object' || record.handle !== handle) return null;
@@ -87,13 +97,13 @@ export class ConnectStore implements SessionStore, LegacySessionSource {
   }
 
   async create(record: SessionRecord): Promise<boolean> {
-    if (await this.get(record.handle)) return false;
+    if (await this.#get(record.handle)) return false;
     await this.#write(record);
     return true;
   }
 
   async update(handle: string, patch: SessionPatch): Promise<SessionRecord | null> {
-    const record = await this.get(handle);
+    const record = await this.#get(handle);
     if (!record) return null;
     if (record.successor !== null) return record;
     const next = applyPatch(record, patch);
@@ -102,18 +112,47 @@ export class ConnectStore implements SessionStore, LegacySessionSource {
   }
 
   async replace(oldHandle: string, next: SessionRecord, options: ReplaceOptions = {}): Promise<boolean> {
-    const old = await this.get(oldHandle);
+    const old = await this.#get(oldHandle);
     if (!old || old.successor !== null) return false;
     await this.#write(next);
-    if (options.graceUntil === undefined) await this.destroy(oldHandle);
+    if (options.graceUntil === undefined) await this.#destroy(oldHandle);
     else await this.#write(supersede(old, next.handle, options.graceUntil));
     return true;
   }
 
-  async destroy(handle: string): Promise<Removed | null> {
-    const record = await this.get(handle);
+  /** Without a callback: removes the record and reports it (store contract). With one: the wrapped store's. */
+  destroy(handle: string): Promise<Removed | null>;
+  destroy(sid: string, callback: Callback<unknown>): unknown;
+  destroy(sid: string, callback?: Callback<unknown>): unknown {
+    return typeof callback === 'function' ? this.inner.destroy(sid, callback) : this.#destroy(sid);
+  }
+
+  async #destroy(handle: string): Promise<Removed | null> {
+    const record = await this.#get(handle);
     await this.#remove(handle);
     return record && { successor: record.successor };
+  }
+
+  /** express-session's `set`, passed to the wrapped store, for apps that write it through `req.sessionStore`. */
+  set(sid: string, session: Record<string, unknown>, callback?: Callback<unknown>): unknown {
+    return this.inner.set(sid, session, callback ?? (() => {}));
+  }
+
+  /** express-session's optional `touch`, `all`, `length` and `clear`, when the wrapped store has them. */
+  touch(sid: string, session: Record<string, unknown>, callback?: Callback<unknown>): unknown {
+    return this.#optional('touch', [sid, session, callback]);
+  }
+
+  all(callback?: Callback<unknown>): unknown {
+    return this.#optional('all', [callback]);
+  }
+
+  length(callback?: Callback<unknown>): unknown {
+    return this.#optional('length', [callback]);
+  }
+
+  clear(callback?: Callback<unknown>): unknown {
+    return this.#optional('clear', [callback]);
   }
 
   async listByUser(): Promise<SessionRecord[]> {
@@ -136,8 +175,9 @@ export class ConnectStore implements SessionStore, LegacySessionSource {
 
   /**
    * express-session's record behind an `s:<id>` cookie, or null. A record whose `cookie.expires` has
-   * passed is removed and never returned: express-session would not load it either, and many stores
-   * hand back expired entries until their TTL sweep runs.
+   * passed is removed and never returned: the browser dropped that cookie, express-session's
+   * MemoryStore drops such records, and many stores hand back expired entries until a sweep runs, so
+   * only a replayed cookie could ask for one.
    */
   async getLegacy(id: string): Promise<Record<string, unknown> | null> {
     const stored = await this.#read(id);
@@ -147,7 +187,8 @@ export class ConnectStore implements SessionStore, LegacySessionSource {
       await this.#remove(id);
       return null;
     }
-    return stored;
+    const { __lastAccess: _bookkeeping, ...session } = stored;
+    return session;
   }
 
   async destroyLegacy(id: string): Promise<void> {
@@ -179,6 +220,13 @@ export class ConnectStore implements SessionStore, LegacySessionSource {
    * did; `cookie` for the store's TTL (see StoreCookie); coatcheck's metadata under `coatcheck`.
    * Data that itself holds a `cookie` or `coatcheck` key stays inside the record instead.
    */
+  #optional(name: 'touch' | 'all' | 'length' | 'clear', args: unknown[]): unknown {
+    const method = (this.inner as unknown as Record<string, unknown>)[name];
+    if (typeof method !== 'function')
+      throw new TypeError(`the wrapped express-session store has no ${name}()`);
+    return method.apply(this.inner, args);
+  }
+
   #write(record: SessionRecord): Promise<unknown> {
     const cookie = new StoreCookie(expiresAt(record));
     const data = JSON.parse(record.data) as Record<string, unknown>;

@@ -312,6 +312,48 @@ describe('an app reading and writing its express-session store directly under co
     await app.close();
   });
 
+  it('req.sessionStore answers with callbacks as the store the app gave, as under express-session', async () => {
+    const app = express();
+    app.use(express.json());
+    app.use(sessionDefault({ secret: SECRET, store: new CoatcheckMemoryStore(), warn: () => {} }));
+    app.post('/login', async (req, res) => {
+      await req.session.login('alice');
+      req.session.cart = ['hat'];
+      res.json({ ok: true });
+    });
+    type CallbackView = {
+      get(sid: string, cb: Callback): void;
+      length(cb: Callback): void;
+      destroy(sid: string, cb: Callback): void;
+    };
+    app.get('/store-view', (req, res, next) => {
+      const store = req.sessionStore as unknown as CallbackView;
+      store.get(req.sessionID, (error, session) => {
+        if (error) return next(error);
+        store.length((lengthError, length) => {
+          if (lengthError) return next(lengthError);
+          res.json({ cart: (session as Bag | null)?.cart ?? null, length });
+        });
+      });
+    });
+    app.post('/kick', (req, res, next) => {
+      (req.sessionStore as unknown as CallbackView).destroy(req.sessionID, (error) =>
+        error ? next(error) : res.json({ ok: true }),
+      );
+    });
+    app.get('/me', (req, res) => res.status(req.session.meta?.userId ? 200 : 401).end());
+    const running = await listen(app as never);
+    try {
+      const browser = new Client(running.url);
+      await browser.post('/login');
+      assert.deepEqual((await browser.get('/store-view')).json(), { cart: ['hat'], length: 1 });
+      assert.equal((await browser.post('/kick')).status, 200);
+      assert.equal((await browser.get('/me')).status, 401);
+    } finally {
+      await running.close();
+    }
+  });
+
   it('sessions stored with their data inside the coatcheck record still load', async () => {
     const rows = new Map<string, string>();
     const store: CallbackStore = {
