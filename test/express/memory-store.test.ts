@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import express from 'express';
@@ -52,6 +53,14 @@ describe("coatcheck/express MemoryStore with express-session's store API", () =>
     store.on('disconnect', () => seen.push('disconnect'));
     store.emit('disconnect');
     assert.deepEqual(seen, ['disconnect']);
+    await store.close();
+  });
+
+  it("require('coatcheck/express').MemoryStore has the callback API too", async () => {
+    const required = createRequire(import.meta.url)('coatcheck/express') as typeof sessionDefault;
+    const store = new required.MemoryStore();
+    assert.ok(store instanceof required.Store);
+    assert.equal(await called((cb) => store.length(cb)), 0);
     await store.close();
   });
 
