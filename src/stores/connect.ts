@@ -214,12 +214,6 @@ export class ConnectStore implements SessionStore, LegacySessionSource {
     }
   }
 
-  /**
-   * Writes the object express-session would pass: the data's keys at the top level, so an app reading
-   * the store directly (`store.get(req.sessionID, cb)`, `store.all(cb)`) finds them where it always
-   * did; `cookie` for the store's TTL (see StoreCookie); coatcheck's metadata under `coatcheck`.
-   * Data that itself holds a `cookie` or `coatcheck` key stays inside the record instead.
-   */
   #optional(name: 'touch' | 'all' | 'length' | 'clear', args: unknown[]): unknown {
     const method = (this.inner as unknown as Record<string, unknown>)[name];
     if (typeof method !== 'function')
@@ -227,6 +221,12 @@ export class ConnectStore implements SessionStore, LegacySessionSource {
     return method.apply(this.inner, args);
   }
 
+  /**
+   * Writes the object express-session would pass: the data's keys at the top level, so an app reading
+   * the store directly (`store.get(req.sessionID, cb)`, `store.all(cb)`) finds them where it always
+   * did; `cookie` for the store's TTL (see StoreCookie); coatcheck's metadata under `coatcheck`.
+   * Data that itself holds one of RESERVED_KEYS stays inside the record instead.
+   */
   #write(record: SessionRecord): Promise<unknown> {
     const cookie = new StoreCookie(expiresAt(record));
     const data = JSON.parse(record.data) as Record<string, unknown>;

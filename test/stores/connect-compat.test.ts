@@ -379,6 +379,19 @@ describe('an app reading and writing its express-session store directly under co
     assert.deepEqual((me.json() as { data: Bag }).data, { cart: ['hat'] });
     await app.close();
   });
+  it('data with a key the stored layout uses (cookie, coatcheck, __lastAccess) survives', async () => {
+    const store = new CoatcheckMemoryStore();
+    const app = await startTestApp(asStore(store));
+    const browser = await journey(app.url);
+    assert.equal((await browser.post('/set', { coatcheck: { mine: true }, __lastAccess: 'x' })).status, 200);
+    const me = await browser.get('/me');
+    assert.deepEqual((me.json() as { data: Bag }).data, {
+      cart: ['hat'],
+      coatcheck: { mine: true },
+      __lastAccess: 'x',
+    });
+    await app.close();
+  });
 });
 
 describe('connect-redis under coatcheck', { skip: !hasRedis && 'redis-server is not installed' }, () => {
