@@ -1,5 +1,5 @@
-import { MemoryStore } from '../stores/memory.js';
 import { Cookie } from './cookie.js';
+import { MemoryStore } from './memory-store.js';
 import { session as createMiddleware } from './middleware.js';
 import { Session } from './session.js';
 import { Store } from './store.js';
@@ -30,6 +30,7 @@ export type {
   RequireStepUpOptions,
 } from './guards.js';
 export { requireAuth, requireFreshAuth, requireRole, requireStepUp } from './guards.js';
+export type { MemoryStoreOptions, StoreCallback, StoredSession } from './memory-store.js';
 export type { SessionCookieOptions, SessionMiddleware, SessionOptions } from './middleware.js';
 export type { SessionCookieOption } from './options.js';
 export type { RegenerateOptions, SessionMeta } from './session.js';
