@@ -6,7 +6,7 @@ import type { SessionEngineOptions } from '../core/options.js';
 import type { RequestInfo } from '../core/state.js';
 import type { SessionStore } from '../core/store.js';
 import { ConnectStore, isConnectStore } from '../stores/connect.js';
-import { MemoryStore } from '../stores/memory.js';
+import { MemoryStore } from './memory-store.js';
 
 /** express-session's cookie options, plus coatcheck's. */
 export interface SessionCookieOptions {

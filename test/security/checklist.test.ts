@@ -13,6 +13,7 @@ import {
   type SessionOptions,
   session,
 } from '../../src/express/index.js';
+import { MemoryStore as ExpressMemoryStore } from '../../src/express/memory-store.js';
 import { MemoryStore } from '../../src/stores/memory.js';
 import { SqliteStore } from '../../src/stores/sqlite.js';
 import { Clock, SECRET } from '../support/app.js';
@@ -331,7 +332,8 @@ describe('S25 documented defaults', () => {
 
     assert.match(cell('`store`'), /^bounded `MemoryStore` with a warning$/);
     warnings.length = 0;
-    assert.ok(session({ secret: SECRET, warn }).store instanceof MemoryStore);
+    // The default speaks express-session's store API too (`req.sessionStore.get(sid, cb)`).
+    assert.ok(session({ secret: SECRET, warn }).store instanceof ExpressMemoryStore);
     assert.match(warnings.join('\n'), /MemoryStore/);
     checked.add('`store`');
 
