@@ -83,12 +83,7 @@ export function appendHeader(res: MinimalResponse, name: string, value: string):
 /** The session cookies last put on each response, so a second application replaces them. */
 const applied = new WeakMap<object, readonly string[]>();
 
-/**
- * Puts the session's headers on a response whose head is not written yet. Applied again (a
- * WebSocket upgrade's stand-in response after `save()`), it replaces the session cookies it set
- * before and keeps the application's own.
- */
-export function applySessionHeaders(res: MinimalResponse, headers: SessionHeaders): void {
+function setSessionHeaders(res: MinimalResponse, headers: SessionHeaders): void {
   const previous = applied.get(res);
   if (previous?.length) {
     const current = res.getHeader('Set-Cookie');
@@ -102,6 +97,22 @@ export function applySessionHeaders(res: MinimalResponse, headers: SessionHeader
   for (const value of headers.cookies) appendHeader(res, 'Set-Cookie', value);
   if (headers.noStore) res.setHeader('Cache-Control', NO_STORE);
   if (headers.clearSiteData) res.setHeader('Clear-Site-Data', CLEAR_SITE_DATA);
+}
+
+/**
+ * Puts the session's headers on a response whose head is not written yet; false when the response
+ * can no longer take headers. Applied again (a WebSocket upgrade's stand-in response after
+ * `save()`), it replaces the session cookies it set before and keeps the application's own. Never
+ * throws: engine.io's stand-in drops its header store once the 101 has gone out, and a `save()` in a
+ * socket handler after that has no cookie to send, which is no error.
+ */
+export function applySessionHeaders(res: MinimalResponse, headers: SessionHeaders): boolean {
+  try {
+    setSessionHeaders(res, headers);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -211,18 +211,26 @@ describe('a handler that writes after the end is answered, never a crash', () =>
 /** engine.io's WebSocket stand-in response: exactly these members, headers kept on a plain object. */
 class StandIn {
   statusCode = 200;
-  headers: Record<string, unknown> = {};
+  // engine.io keeps these on the request and deletes them once the 101 has gone out.
+  headers: Record<string, unknown> | undefined = {};
   ended: unknown[] | null = null;
   setHeader(name: string, value: unknown) {
-    this.headers[name.toLowerCase()] = value;
+    (this.headers as Record<string, unknown>)[name.toLowerCase()] = value;
   }
   getHeader(name: string) {
-    return this.headers[name.toLowerCase()];
+    return (this.headers as Record<string, unknown>)[name.toLowerCase()];
   }
   removeHeader(name: string) {
-    delete this.headers[name.toLowerCase()];
+    delete (this.headers as Record<string, unknown>)[name.toLowerCase()];
   }
   writeHead() {}
+  /** What engine.io does after the middlewares: writeHead(), the 101, then the headers are gone. */
+  upgrade() {
+    this.writeHead();
+    const sent = this.headers;
+    this.headers = undefined;
+    return sent;
+  }
   end(...args: unknown[]) {
     this.ended = args;
   }
@@ -261,7 +269,7 @@ describe('the smallest response there is (a WebSocket upgrade stand-in)', () => 
     const res = new StandIn();
     const stale = `id=${'A'.repeat(22)}.${'B'.repeat(43)}.${'C'.repeat(43)}`;
     assert.equal(await runOnStandIn(middleware, upgradeRequest(stale), res), null);
-    assert.match(String(res.headers['set-cookie']), /^id=; .*Max-Age=0/);
+    assert.match(String(res.headers?.['set-cookie']), /^id=; .*Max-Age=0/);
   });
 
   it('a new visitor gets a cookie once the handshake saves the session', async () => {
@@ -272,7 +280,7 @@ describe('the smallest response there is (a WebSocket upgrade stand-in)', () => 
     assert.equal(await runOnStandIn(middleware, req, res), null);
     req.session.visits = 1;
     await (req.session as unknown as { save(): Promise<void> }).save();
-    const cookie = res.headers['set-cookie'];
+    const cookie = res.headers?.['set-cookie'];
     const value = String(Array.isArray(cookie) ? cookie[0] : cookie);
     assert.match(value, /^id=[^;]+; Path=\/; HttpOnly; SameSite=Lax$/);
     // The same cookie opens the same session on the next handshake.
@@ -280,7 +288,24 @@ describe('the smallest response there is (a WebSocket upgrade stand-in)', () => 
     const again = upgradeRequest(value.split(';')[0]) as Req;
     await runOnStandIn(middleware, again, next);
     assert.equal(again.session.visits, 1);
-    assert.equal(next.headers['set-cookie'], undefined);
+    assert.equal(next.headers?.['set-cookie'], undefined);
+  });
+
+  it('after the 101 the stand-in takes no headers: a commit or save() then neither throws nor rejects', async () => {
+    const store = new MemoryStore();
+    const middleware = session({ secret: SECRET, store, warn: () => {}, guessLimit: false });
+    const res = new StandIn();
+    const req = upgradeRequest() as Req;
+    await runOnStandIn(middleware, req, res);
+    // The handshake's own write starts the commit at writeHead; the upgrade does not wait for it.
+    req.session.visits = 1;
+    res.upgrade();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    // A socket handler later saves: the session is stored, there is just no cookie to send.
+    req.session.visits = 2;
+    await (req.session as unknown as { save(): Promise<void> }).save();
+    const handle = String((req as unknown as { sessionID: string }).sessionID);
+    assert.equal(JSON.parse(String((await store.get(handle))?.data)).visits, 2);
   });
 
   it('a store failure refuses the handshake (end) and nothing throws or rejects', async () => {
