@@ -8,4 +8,4 @@ npm run build
 npx tsc -p tsconfig.json --noEmit
 npx biome check .
 mapfile -t files < <(find test -name '*.test.ts' | sort)
-node --import tsx --test --test-concurrency=2 --test-timeout=600000 --test-reporter=spec "${files[@]}"
+node --import tsx --import ./test/support/strict-process.ts --test --test-concurrency=2 --test-timeout=600000 --test-reporter=spec "${files[@]}"

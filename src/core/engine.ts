@@ -11,7 +11,7 @@ import { diffData, type SessionPatch, type SessionRecord } from './record.js';
 import { createRecentRenewals } from './renewals.js';
 import { createRotations } from './rotations.js';
 import type { RequestInfo, SessionInfo, SessionState } from './state.js';
-import { adopt, endLocally, eventContext, readRecordInto } from './state.js';
+import { adopt, endElsewhere, endLocally, eventContext, readRecordInto } from './state.js';
 import { createStoreCall } from './store-calls.js';
 import { newHandle as randomHandle } from './token.js';
 import { createUserSessions } from './user-sessions.js';
@@ -35,7 +35,11 @@ export interface SessionEngine {
   needsCommit(state: SessionState): boolean;
   /** Set-Cookie header values for the response, after `commit`. */
   cookieHeaders(state: SessionState): string[];
-  /** Rotation: a new token for the same session; the old token dies atomically. */
+  /**
+   * Rotation: a new token, the old one dies atomically. With `keepData` the session goes on (same
+   * user, data and lifetimes); without, it is express-session's `regenerate`: a new, empty, anonymous
+   * session. Never fails because another request rotated or ended the session first.
+   */
   rotate(state: SessionState, options?: { keepData?: boolean }): Promise<void>;
   /** Rotation plus user id and authentication time: a fresh session for a freshly authenticated user. */
   login(state: SessionState, userId: string, options?: LoginOptions): Promise<void>;
@@ -136,11 +140,14 @@ export function createSessionEngine(engineOptions: SessionEngineOptions): Sessio
     },
 
     needsCommit(state) {
+      if (state.endedElsewhere) return false;
       if (state.ended || !state.record) return state.forceSave || hasKeys(state.data);
       return state.pendingMeta !== null || JSON.stringify(state.data) !== state.dataText;
     },
 
     async commit(state) {
+      // Ended or rotated by another request: what this request still holds is never written (S29).
+      if (state.endedElsewhere) return;
       if (state.ended) {
         // After a logout in this request, new data or a CSRF token starts a fresh anonymous session.
         if (!hasKeys(state.data) && !state.forceSave) return;
@@ -180,7 +187,7 @@ export function createSessionEngine(engineOptions: SessionEngineOptions): Sessio
           userId: state.record.userId,
           ...eventContext(state),
         });
-        endLocally(state);
+        endElsewhere(state);
         return;
       }
       state.record = next;
@@ -207,14 +214,18 @@ export function createSessionEngine(engineOptions: SessionEngineOptions): Sessio
     },
 
     async reload(state) {
+      // express-session: reloading a session the store does not hold fails ("failed to load
+      // session"), every time; the request's data is emptied so nothing of it is written back.
       const record = state.record;
-      if (!record) {
+      if (!record || state.endedElsewhere) {
+        const wasStored = state.ended || state.endedElsewhere || state.cookieValue !== null;
         state.data = Object.create(null) as Record<string, unknown>;
-        return;
+        if (wasStored) endElsewhere(state);
+        throw new SessionStateError('the session no longer exists');
       }
       const fresh = await call('get', () => store.get(record.handle));
-      if (!fresh || fresh.secretHash !== record.secretHash) {
-        endLocally(state);
+      if (!fresh || fresh.secretHash !== record.secretHash || fresh.successor !== null) {
+        endElsewhere(state);
         throw new SessionStateError('the session no longer exists');
       }
       readRecordInto(state, fresh);

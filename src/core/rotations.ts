@@ -5,7 +5,7 @@ import type { IssuedRecord, RecordIssuer } from './issue.js';
 import type { SessionLimiter } from './limits.js';
 import type { ResolvedOptions } from './options.js';
 import { parseData, type SessionRecord } from './record.js';
-import { adopt, endLocally, eventContext, pickData, type SessionState } from './state.js';
+import { adopt, endElsewhere, eventContext, pickData, type SessionState } from './state.js';
 import type { StoreCall } from './store-calls.js';
 
 function assertLevel(level: number, lowest: number): void {
@@ -87,7 +87,8 @@ export function createRotations(context: {
       ...fields,
     });
     if (!(await swap(state, next))) {
-      endLocally(state);
+      // Ended or rotated by another request: its new token, if any, must survive this response.
+      endElsewhere(state);
       throw new SessionStateError(`the session ended before it could be ${what}`);
     }
     return next;
@@ -106,7 +107,29 @@ export function createRotations(context: {
         state.forceSave = true;
         return;
       }
-      await reissue(state, state.record, keepData ? {} : { data: '{}' }, 'rotated');
+      const record = state.record;
+      const next = issuer.issue(state, {
+        ...(keepData
+          ? {
+              createdAt: record.createdAt,
+              absoluteExpiresAt: record.absoluteExpiresAt,
+              userId: record.userId,
+              authAt: record.authAt,
+              aal: record.aal,
+              stepUpAt: record.stepUpAt,
+              idleExpiresAt: Math.min(now() + options.idleTimeoutMs, record.absoluteExpiresAt),
+            }
+          : {}),
+        data: keepData ? JSON.stringify(state.data) : '{}',
+      });
+      if (await swap(state, next)) return;
+      // Another tab rotated or ended it first (expressjs/session#923): a regenerate still stands as
+      // a new, empty session; nothing of the one that ended is carried into it.
+      state.record = null;
+      state.data = Object.create(null) as Record<string, unknown>;
+      if (!(await swap(state, issuer.issue(state, { data: '{}' })))) {
+        throw new SessionStateError('could not create the session');
+      }
     },
 
     async login(state, userId, { keep = options.keepOnLogin, aal = 1 } = {}) {

@@ -33,6 +33,12 @@ export interface SessionState {
   clearLegacyCookie: string | null;
   /** The session ended in this request (logout, revocation, expiry, or gone from the store). */
   ended: boolean;
+  /**
+   * Another request ended or rotated this session while this one ran (a write found it gone, or a
+   * reload did). Nothing loaded under it is written again, no new session starts from this request,
+   * and the response leaves the cookie alone: the browser may already hold the rotated token.
+   */
+  endedElsewhere: boolean;
   /** Metadata to write at commit (renewal, remember-me). */
   pendingMeta: SessionMetaPatch | null;
   /** The client sent too many invalid session cookies lately (S44): answer 429. */
@@ -55,6 +61,7 @@ export function anonymousState(info: RequestInfo): SessionState {
     cookie: 'keep',
     clearLegacyCookie: null,
     ended: false,
+    endedElsewhere: false,
     pendingMeta: null,
     forceSave: false,
     provisionalHandle: null,
@@ -112,6 +119,18 @@ export function endLocally(state: SessionState): void {
   state.cookie = 'clear';
   state.ended = true;
   state.pendingMeta = null;
+}
+
+/**
+ * Marks the session as ended by another request (logout, revocation, rotation): empty and
+ * anonymous in this request, and the response neither sets nor clears the cookie, so a token the
+ * browser received from the request that rotated it is never deleted.
+ */
+export function endElsewhere(state: SessionState): void {
+  endLocally(state);
+  state.cookie = 'keep';
+  state.endedElsewhere = true;
+  state.forceSave = false;
 }
 
 /** The data kept across a login: all of it, or the listed keys. */

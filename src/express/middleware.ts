@@ -1,11 +1,24 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type IncomingMessage, ServerResponse } from 'node:http';
 import { createSessionEngine, type SessionEngine } from '../core/engine.js';
 import { SessionConfigError, SessionStoreError } from '../core/errors.js';
 import type { SessionEventListener } from '../core/events.js';
 import type { SessionState } from '../core/state.js';
 import type { SessionStore } from '../core/store.js';
 import { ConnectStore } from '../stores/connect.js';
-import { cookieOptions, isSecure, resolveStore, respondUnavailable, type SessionOptions } from './options.js';
+import {
+  cookieOptions,
+  isSecure,
+  resolveStore,
+  respondError,
+  respondUnavailable,
+  type SessionOptions,
+} from './options.js';
+import {
+  applySessionHeaders,
+  holdResponse,
+  type MinimalResponse,
+  type SessionHeaders,
+} from './response-hold.js';
 import { collectData, Session, type SessionBinding } from './session.js';
 
 export type { SessionCookieOptions, SessionOptions } from './options.js';
@@ -52,6 +65,8 @@ export function session(options: SessionOptions = {}): SessionMiddleware {
     ...(options.legacy === undefined && store instanceof ConnectStore ? { legacy: store } : {}),
   });
   const onStoreError = options.onStoreError ?? respondUnavailable;
+  if (onStoreError !== 'next' && typeof onStoreError !== 'function')
+    throw new SessionConfigError('onStoreError', "must be 'next' or a function");
   const saveUninitialized = options.saveUninitialized ?? false;
   const rolling = options.rolling ?? false;
   const resave = options.resave ?? false;
@@ -74,6 +89,10 @@ export function session(options: SessionOptions = {}): SessionMiddleware {
         lastSeenAt: at,
         idleExpiresAt: Math.min(at + engine.options.idleTimeoutMs, state.record.absoluteExpiresAt),
       };
+      // The store's expiry moved forward: a persistent cookie moves with it, or an active user's
+      // browser drops the cookie at its first Max-Age and signs them out.
+      const persistent = (state.record.cookieMaxAgeMs ?? engine.options.cookie.maxAgeMs) != null;
+      if (persistent && state.cookieValue && state.cookie === 'keep') state.cookie = 'set';
     }
     return engine.needsCommit(state);
   }
@@ -92,76 +111,39 @@ export function session(options: SessionOptions = {}): SessionMiddleware {
     if (rolling && state.record && state.cookie === 'keep') state.cookie = 'set';
   }
 
-  function applyHeaders(res: ServerResponse, state: SessionState): void {
-    if (res.headersSent) return;
+  function sessionHeaders(state: SessionState): SessionHeaders {
     const cookies = engine.cookieHeaders(state);
-    for (const value of cookies) res.appendHeader('Set-Cookie', value);
-    // S16: a cached response that sets a cookie or shows a signed-in page would serve the next user.
-    if (cookies.length > 0 || state.record?.userId) res.setHeader('Cache-Control', 'no-store');
-    // S28: logout clears what the browser cached; not "cookies", which would hit sibling subdomains.
-    if (state.loggedOut) res.setHeader('Clear-Site-Data', '"cache", "storage"');
+    return {
+      cookies,
+      noStore: cookies.length > 0 || Boolean(state.record?.userId),
+      clearSiteData: state.loggedOut,
+    };
   }
 
-  /**
-   * express-session#360: the store write must finish before any byte of the response leaves. The
-   * first write or end waits for the commit; later ones queue behind it in order. When there is
-   * nothing to write (most reads), the response goes out at once, without a turn of the event loop.
-   */
-  function holdResponse(req: Request, res: ServerResponse, state: SessionState, bound: SessionBinding): void {
-    const write_ = res.write;
-    const end = res.end;
-    let committed: Promise<boolean> | null = null;
-    const restore = () => {
-      res.write = write_;
-      res.end = end;
-    };
-    const fail = (error: unknown) => {
-      restore();
-      if (error instanceof SessionStoreError) onStoreError(error, req, res);
-      else {
-        warn(`coatcheck: session commit failed: ${String(error)}`);
-        respondUnavailable(new SessionStoreError('commit', { cause: error }), req, res);
-      }
-      return false;
-    };
-    /** Runs `proceed` once the session is written; true when it could run at once. */
-    const afterCommit = (proceed: () => void): boolean => {
-      if (!committed) {
-        if (bound.storeFailure) committed = Promise.reject(bound.storeFailure);
-        else if (!prepare(req, state)) {
+  /** Answers a store failure as configured, never letting the answer itself throw to the caller. */
+  function answerStoreError(error: unknown, req: Request, res: MinimalResponse, next: Next): void {
+    const failure =
+      error instanceof SessionStoreError ? error : new SessionStoreError('commit', { cause: error });
+    if (!(error instanceof SessionStoreError)) warn(`coatcheck: session commit failed: ${String(error)}`);
+    if (onStoreError === 'next') next(failure);
+    else onStoreError(failure, req, res as ServerResponse);
+  }
+
+  /** Holds the response until the session is stored (express-session#360), whatever writes it. */
+  function hold(req: Request, res: MinimalResponse, state: SessionState, bound: SessionBinding, next: Next) {
+    holdResponse(res, {
+      commit: () => {
+        if (bound.storeFailure) return Promise.reject(bound.storeFailure);
+        if (!prepare(req, state)) {
           finish(state);
-          applyHeaders(res, state);
-          committed = Promise.resolve(true);
-          return true;
-        } else {
-          committed = write(req, state).then(() => {
-            finish(state);
-            applyHeaders(res, state);
-            return true;
-          });
+          return null;
         }
-        committed = committed.catch(fail);
-      }
-      void committed.then((ok) => {
-        if (ok) proceed();
-      });
-      return false;
-    };
-    res.write = function (this: ServerResponse, ...args: Parameters<typeof write_>) {
-      if (afterCommit(() => write_.apply(res, args))) {
-        restore();
-        return write_.apply(res, args);
-      }
-      return true;
-    } as typeof write_;
-    res.end = function (this: ServerResponse, ...args: Parameters<typeof end>) {
-      const proceed = () => {
-        restore();
-        end.apply(res, args);
-      };
-      if (afterCommit(proceed)) proceed();
-      return res;
-    } as typeof end;
+        return write(req, state).then(() => finish(state));
+      },
+      headers: () => sessionHeaders(state),
+      fail: (error) => answerStoreError(error, req, res, next),
+      warn,
+    });
   }
 
   const middleware = (req: Request, res: ServerResponse, next: Next): void => {
@@ -172,59 +154,71 @@ export function session(options: SessionOptions = {}): SessionMiddleware {
     const info = {
       cookieHeader: req.headers.cookie,
       secure: isSecure(req, proxy),
-      ip: req.ip ?? req.socket.remoteAddress,
+      ip: req.ip ?? req.socket?.remoteAddress,
       userAgent: req.headers['user-agent'],
       requestId: typeof req.id === 'string' ? req.id : undefined,
       request: req,
     };
-    engine.load(info).then(
-      (state) => {
-        if (state.throttled) {
-          // S44: this address sent too many invalid session cookies; answered before any store call.
-          res.statusCode = 429;
-          res.setHeader('Content-Type', 'text/plain; charset=utf-8');
-          res.setHeader('Retry-After', '60');
-          res.end('Too Many Requests');
-          return;
-        }
-        const bind = (target: Session) => {
-          req.session = target;
-          if (state.record) req.sessionID = state.record.handle;
-          else {
-            // Anonymous: a handle is only minted if the application asks for it.
-            Object.defineProperty(req, 'sessionID', {
-              get: () => engine.handleOf(state),
-              set: (value: string) =>
-                Object.defineProperty(req, 'sessionID', {
-                  value,
-                  writable: true,
-                  configurable: true,
-                  enumerable: true,
-                }),
-              configurable: true,
-              enumerable: true,
-            });
+    // engine.io's WebSocket upgrade hands a stand-in response that is never written: the session's
+    // headers go on it as soon as they are known, and it is ended only to refuse the handshake.
+    const standIn = !(res instanceof ServerResponse);
+    engine
+      .load(info)
+      .then(
+        (state) => {
+          if (state.throttled) {
+            // S44: this address sent too many invalid session cookies; answered before any store call.
+            res.statusCode = 429;
+            res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+            res.setHeader('Retry-After', '60');
+            res.end('Too Many Requests');
+            return;
           }
-        };
-        const binding: SessionBinding = {
-          engine,
-          state,
-          storeFailure: null,
-          replace: bind,
-          commit: async () => {
-            await commit(req, state);
-          },
-        };
-        bind(new Session(binding));
-        req.sessionStore = store;
-        holdResponse(req, res, state, binding);
-        next();
-      },
-      (error: unknown) => {
-        if (error instanceof SessionStoreError) onStoreError(error, req, res);
-        else next(error);
-      },
-    );
+          const bind = (target: Session) => {
+            req.session = target;
+            if (state.record) req.sessionID = state.record.handle;
+            else {
+              // Anonymous: a handle is only minted if the application asks for it.
+              Object.defineProperty(req, 'sessionID', {
+                get: () => engine.handleOf(state),
+                set: (value: string) =>
+                  Object.defineProperty(req, 'sessionID', {
+                    value,
+                    writable: true,
+                    configurable: true,
+                    enumerable: true,
+                  }),
+                configurable: true,
+                enumerable: true,
+              });
+            }
+            if (standIn) applySessionHeaders(res, sessionHeaders(state));
+          };
+          const binding: SessionBinding = {
+            engine,
+            state,
+            storeFailure: null,
+            replace: bind,
+            commit: async () => {
+              await commit(req, state);
+              if (standIn) applySessionHeaders(res, sessionHeaders(state));
+            },
+          };
+          bind(new Session(binding));
+          req.sessionStore = store;
+          hold(req, res, state, binding, next);
+          next();
+        },
+        (error: unknown) => {
+          if (error instanceof SessionStoreError && onStoreError !== 'next') onStoreError(error, req, res);
+          else next(error);
+        },
+      )
+      .catch((error: unknown) => {
+        // Only a throwing `next` (a framework or handler bug) gets here: answered, never a crashed process.
+        warn(`coatcheck: the request failed after the session was loaded: ${String(error)}`);
+        if (!res.headersSent) respondError(res, 500, 'Internal Server Error');
+      });
   };
 
   return Object.assign(middleware, { engine, store, on: engine.on }) as SessionMiddleware;

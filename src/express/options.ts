@@ -43,8 +43,40 @@ export interface SessionOptions
   proxy?: boolean;
   /** What to do when the handler deletes `req.session`. @default 'keep' */
   unset?: 'destroy' | 'keep';
-  /** Answers when the store fails. @default a 503 with a generic body */
-  onStoreError?: (error: SessionStoreError, req: IncomingMessage, res: ServerResponse) => void;
+  /**
+   * How a store failure is answered (S49: never an anonymous session in its place). A function
+   * answers it itself; `'next'` passes the SessionStoreError to `next(err)`, as express-session
+   * does, so the application's error handler decides.
+   * @default a 503 with a generic body and `Retry-After: 5`
+   */
+  onStoreError?: 'next' | ((error: SessionStoreError, req: IncomingMessage, res: ServerResponse) => void);
+}
+
+/**
+ * Answers with a plain-text status, using only what every response has (engine.io's WebSocket
+ * stand-in included): on a stand-in, `end` refuses the handshake. When the head is already out, the
+ * connection is cut instead, so a half-sent page is never taken for a whole one.
+ */
+export function respondError(
+  res: ServerResponse,
+  status: number,
+  body: string,
+  extra: Record<string, string> = {},
+) {
+  const response = res as Partial<ServerResponse> & Pick<ServerResponse, 'setHeader' | 'end'>;
+  if (response.headersSent) {
+    if (typeof response.destroy === 'function') response.destroy();
+    else (response.socket as { destroy?: () => void } | undefined)?.destroy?.();
+    return;
+  }
+  if (typeof response.getHeaderNames === 'function') {
+    for (const name of response.getHeaderNames()) response.removeHeader?.(name);
+  } else response.removeHeader?.('Set-Cookie');
+  response.statusCode = status;
+  response.setHeader('Content-Type', 'text/plain; charset=utf-8');
+  response.setHeader('Cache-Control', 'no-store');
+  for (const [name, value] of Object.entries(extra)) response.setHeader(name, value);
+  response.end(body);
 }
 
 /** The default answer to a store failure: 503 with a generic body, or a cut connection mid-response. */
@@ -53,16 +85,7 @@ export function respondUnavailable(
   _req: IncomingMessage,
   res: ServerResponse,
 ): void {
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  for (const name of res.getHeaderNames()) res.removeHeader(name);
-  res.statusCode = 503;
-  res.setHeader('Content-Type', 'text/plain; charset=utf-8');
-  res.setHeader('Cache-Control', 'no-store');
-  res.setHeader('Retry-After', '5');
-  res.end('Service Unavailable');
+  respondError(res, 503, 'Service Unavailable', { 'Retry-After': '5' });
 }
 
 /** The store to use: the given one, a wrapped express-session store, or a bounded MemoryStore. */

@@ -171,7 +171,13 @@ export class Session {
   save(callback?: Callback): Promise<void> | undefined {
     const bound = binding(this);
     bound.state.forceSave = true;
-    return settle(bound, bound.commit(), callback);
+    const saved = bound.commit().then(() => {
+      // Ended or rotated by another request meanwhile: the write was dropped (S29) and what this
+      // request loaded goes with it; the browser may hold the rotated token, so nothing more is
+      // written from this request.
+      if (bound.state.endedElsewhere) bound.replace(new Session(bound));
+    });
+    return settle(bound, saved, callback);
   }
 
   /** Re-sends the cookie with a fresh Max-Age on this response. */
@@ -259,8 +265,13 @@ export class Session {
   async #rotate(work: (engine: SessionEngine, state: SessionState) => Promise<void>): Promise<void> {
     const bound = binding(this);
     bound.state.data = collectData(this);
-    await work(bound.engine, bound.state);
-    bound.replace(new Session(bound));
+    try {
+      await work(bound.engine, bound.state);
+    } finally {
+      // Also when it failed: a session that ended meanwhile leaves `req.session` empty, so nothing
+      // loaded under it is written into another one.
+      bound.replace(new Session(bound));
+    }
   }
 }
 

@@ -2,7 +2,10 @@ import type { SessionStore } from '../core/store.js';
 import type { Session } from './session.js';
 
 /**
- * Your session data's shape. Add your keys by declaration merging:
+ * Your session data's shape. Add your keys by declaration merging. Data is stored as JSON, as
+ * express-session stores it: a `Date` comes back as its ISO string on the next request, `undefined`
+ * values and functions are dropped, and `__proto__`, `constructor` and `prototype` keys are refused
+ * (S51). Type such keys as what they read back as (`string`, not `Date`).
  *
  * @example
  * declare module 'coatcheck/express' {

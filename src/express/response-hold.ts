@@ -1,0 +1,304 @@
+import type { ServerResponse } from 'node:http';
+
+/**
+ * The smallest response a middleware may be handed: engine.io's stand-in for a WebSocket upgrade
+ * has only these members. Everything else is optional and used only when present.
+ */
+export interface MinimalResponse {
+  statusCode?: number;
+  setHeader(name: string, value: number | string | readonly string[]): unknown;
+  getHeader(name: string): unknown;
+  removeHeader(name: string): unknown;
+  writeHead(...args: unknown[]): unknown;
+  end(...args: unknown[]): unknown;
+}
+
+/** The headers the session layer adds to a response, decided once the session is committed. */
+export interface SessionHeaders {
+  cookies: readonly string[];
+  /** S16: a response that sets a cookie or shows a signed-in page must not be cached. */
+  noStore: boolean;
+  /** S28: a logout clears what the browser cached. */
+  clearSiteData: boolean;
+}
+
+export interface HoldOptions {
+  /** Writes the session; null when there is nothing to write (the response then goes out at once). */
+  commit(): Promise<void> | null;
+  /** The headers to add, read after `commit` settled. */
+  headers(): SessionHeaders;
+  /** Answers a failed commit; the response is then the application's or the default error answer. */
+  fail(error: unknown): void;
+  /** Reports a problem the handler caused but that must not crash the process. */
+  warn(message: string): void;
+}
+
+type Method = (...args: unknown[]) => unknown;
+
+const NO_STORE = 'no-store';
+const CLEAR_SITE_DATA = '"cache", "storage"';
+
+function headersSentError(): Error {
+  // Node's own error, so handlers and frameworks (Express's finalhandler) react as they always do.
+  return Object.assign(new Error('Cannot set headers after they are sent to the client'), {
+    code: 'ERR_HTTP_HEADERS_SENT',
+  });
+}
+
+function writeAfterEndError(): Error {
+  return Object.assign(new Error('write after end'), { code: 'ERR_STREAM_WRITE_AFTER_END' });
+}
+
+/** Whether a real response has already written its head (false for a stand-in without `headersSent`). */
+function realHeadersSent(res: object, descriptor: PropertyDescriptor | undefined): boolean {
+  if (!descriptor) return false;
+  return Boolean(descriptor.get ? descriptor.get.call(res) : descriptor.value);
+}
+
+function findDescriptor(res: object, name: string): PropertyDescriptor | undefined {
+  for (let at: object | null = res; at; at = Object.getPrototypeOf(at) as object | null) {
+    const found = Object.getOwnPropertyDescriptor(at, name);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/** Adds `value` to a header the response may already carry, with only the minimal surface. */
+export function appendHeader(res: MinimalResponse, name: string, value: string): void {
+  const append = (res as Partial<ServerResponse>).appendHeader;
+  if (typeof append === 'function') {
+    append.call(res, name, value);
+    return;
+  }
+  const existing = res.getHeader(name);
+  if (existing === undefined || existing === null) res.setHeader(name, value);
+  else res.setHeader(name, [...(Array.isArray(existing) ? existing : [String(existing)]), value]);
+}
+
+/** The session cookies last put on each response, so a second application replaces them. */
+const applied = new WeakMap<object, readonly string[]>();
+
+/**
+ * Puts the session's headers on a response whose head is not written yet. Applied again (a
+ * WebSocket upgrade's stand-in response after `save()`), it replaces the session cookies it set
+ * before and keeps the application's own.
+ */
+export function applySessionHeaders(res: MinimalResponse, headers: SessionHeaders): void {
+  const previous = applied.get(res);
+  if (previous?.length) {
+    const current = res.getHeader('Set-Cookie');
+    const list =
+      current === undefined || current === null ? [] : Array.isArray(current) ? current : [current];
+    const kept = list.map(String).filter((value) => !previous.includes(value));
+    if (kept.length > 0) res.setHeader('Set-Cookie', kept);
+    else res.removeHeader('Set-Cookie');
+  }
+  applied.set(res, headers.cookies);
+  for (const value of headers.cookies) appendHeader(res, 'Set-Cookie', value);
+  if (headers.noStore) res.setHeader('Cache-Control', NO_STORE);
+  if (headers.clearSiteData) res.setHeader('Clear-Site-Data', CLEAR_SITE_DATA);
+}
+
+/**
+ * The header argument of a deferred `writeHead`, adjusted so the session's headers survive it:
+ * Node lets `writeHead`'s headers replace those set before, so a `Set-Cookie` given there is moved
+ * onto the response beside the session's, and `Cache-Control` / `Clear-Site-Data` the session must
+ * send are not overridden.
+ */
+function mergeHead(res: MinimalResponse, headers: SessionHeaders, given: unknown): unknown {
+  const owned = (name: string) =>
+    (name === 'cache-control' && headers.noStore) || (name === 'clear-site-data' && headers.clearSiteData);
+  if (Array.isArray(given)) {
+    const kept: unknown[] = [];
+    const pairs: Array<[unknown, unknown]> = Array.isArray(given[0])
+      ? (given as Array<[unknown, unknown]>)
+      : Array.from({ length: Math.floor(given.length / 2) }, (_, i) => [given[2 * i], given[2 * i + 1]]);
+    for (const [key, value] of pairs) {
+      const name = String(key).toLowerCase();
+      if (name === 'set-cookie') appendHeader(res, 'Set-Cookie', String(value));
+      else if (!owned(name)) kept.push(key, value);
+    }
+    return kept;
+  }
+  if (!given || typeof given !== 'object') return given;
+  const kept: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(given)) {
+    const name = key.toLowerCase();
+    if (name === 'set-cookie') {
+      for (const one of Array.isArray(value) ? value : [value]) appendHeader(res, 'Set-Cookie', String(one));
+    } else if (!owned(name)) kept[key] = value;
+  }
+  return kept;
+}
+
+/**
+ * express-session#360: the session must be stored before any byte of the response leaves. Holds
+ * every way a Node response is written (`writeHead`, `flushHeaders`, `write`, `end`) until the commit
+ * settles, then adds the session's headers and replays the calls in order. When there is nothing to
+ * write (most reads) the response goes out at once, without a turn of the event loop.
+ *
+ * While held, the response behaves to the handler as if it were sent: `headersSent` is true, and
+ * setting a header throws `ERR_HTTP_HEADERS_SENT` as it would without the hold, so a forgotten
+ * `return` (`res.redirect(); res.send()`) is the handler's error, never a crashed process or a
+ * response whose `Content-Length` belongs to another body. Data written after `end` is refused with
+ * `ERR_STREAM_WRITE_AFTER_END` to its callback, never as an unhandled `'error'` event.
+ *
+ * Works with the smallest stand-in response (engine.io's WebSocket upgrade), using only
+ * `setHeader`, `getHeader`, `removeHeader`, `writeHead` and `end`.
+ */
+export function holdResponse(res: MinimalResponse, options: HoldOptions): void {
+  const target = res as unknown as Record<string, Method | undefined>;
+  const originals = {
+    writeHead: target.writeHead,
+    write: target.write,
+    end: target.end,
+    flushHeaders: target.flushHeaders,
+    setHeader: target.setHeader,
+    appendHeader: target.appendHeader,
+    removeHeader: target.removeHeader,
+  };
+  const sentDescriptor = findDescriptor(res, 'headersSent');
+  let phase: 'open' | 'waiting' | 'released' | 'failed' = 'open';
+  let headWritten = false;
+  let ended = false;
+  const queue: Array<() => void> = [];
+  let headers: SessionHeaders | null = null;
+
+  const release = () => {
+    phase = 'released';
+    headers = options.headers();
+    if (!realHeadersSent(res, sentDescriptor)) applySessionHeaders(res, headers);
+    for (const action of queue.splice(0)) {
+      try {
+        action();
+      } catch (error) {
+        // A replayed call the handler made (an invalid status code, say) can no longer throw to it.
+        options.warn(`coatcheck: the held response could not be sent: ${String(error)}`);
+        (res as Partial<ServerResponse>).destroy?.();
+        return;
+      }
+    }
+  };
+
+  /** Starts the commit on the first call that sends something; true once the response may go out. */
+  const flowing = (): boolean => {
+    if (phase === 'open') {
+      let pending: Promise<void> | null;
+      try {
+        pending = options.commit();
+      } catch (error) {
+        pending = Promise.reject(error);
+      }
+      if (!pending) release();
+      else {
+        phase = 'waiting';
+        pending.then(release, (error: unknown) => {
+          phase = 'failed';
+          queue.length = 0;
+          // The held calls are dropped: the error answer is a response of its own.
+          headWritten = false;
+          ended = false;
+          try {
+            options.fail(error);
+          } catch (failure) {
+            options.warn(`coatcheck: answering a failed session commit threw: ${String(failure)}`);
+          }
+        });
+      }
+    }
+    return phase === 'released' || phase === 'failed';
+  };
+
+  /** The handler's view while held: the head counts as written from its first send call on. */
+  const heldSent = () => (phase === 'open' || phase === 'waiting') && headWritten;
+
+  const guardHeader = (name: 'setHeader' | 'appendHeader' | 'removeHeader') => {
+    const original = originals[name];
+    if (typeof original !== 'function') return;
+    target[name] = function (this: unknown, ...args: unknown[]) {
+      if (heldSent()) throw headersSentError();
+      return original.apply(res, args);
+    };
+  };
+  guardHeader('setHeader');
+  guardHeader('appendHeader');
+  guardHeader('removeHeader');
+
+  if (sentDescriptor) {
+    Object.defineProperty(res, 'headersSent', {
+      configurable: true,
+      enumerable: sentDescriptor.enumerable ?? false,
+      get: () => heldSent() || realHeadersSent(res, sentDescriptor),
+    });
+  }
+
+  /** Data sent after `end`: refused to its callback, as Node would, but never as a crash. */
+  const refuseAfterEnd = (args: unknown[]): boolean => {
+    const callback = args.filter((arg) => typeof arg === 'function').pop() as
+      | ((error: Error) => void)
+      | undefined;
+    const error = writeAfterEndError();
+    if (callback) process.nextTick(callback, error);
+    else options.warn('coatcheck: the handler wrote to the response after ending it; the data was dropped');
+    return false;
+  };
+
+  const writeHead = originals.writeHead;
+  target.writeHead = function (this: unknown, ...args: unknown[]) {
+    if (phase === 'released' || phase === 'failed') return writeHead?.apply(res, args);
+    if (headWritten) throw headersSentError();
+    headWritten = true;
+    // Readable at once, as after Node's own writeHead.
+    if (typeof args[0] === 'number') res.statusCode = args[0];
+    const replay = () => {
+      const last = args.length - 1;
+      if (last >= 1 && headers && typeof args[last] === 'object' && args[last] !== null) {
+        args[last] = mergeHead(res, headers, args[last]);
+      }
+      writeHead?.apply(res, args);
+    };
+    if (flowing()) replay();
+    else queue.push(replay);
+    return res;
+  };
+
+  const flushHeaders = originals.flushHeaders;
+  if (typeof flushHeaders === 'function') {
+    target.flushHeaders = function (this: unknown, ...args: unknown[]) {
+      if (phase === 'released' || phase === 'failed') return flushHeaders.apply(res, args);
+      headWritten = true;
+      if (flowing()) return flushHeaders.apply(res, args);
+      queue.push(() => flushHeaders.apply(res, args));
+      return undefined;
+    };
+  }
+
+  const write = originals.write;
+  if (typeof write === 'function') {
+    target.write = function (this: unknown, ...args: unknown[]) {
+      if (ended) return refuseAfterEnd(args);
+      if (phase === 'released' || phase === 'failed') return write.apply(res, args);
+      headWritten = true;
+      if (flowing()) return write.apply(res, args);
+      queue.push(() => write.apply(res, args));
+      return true;
+    };
+  }
+
+  const end = originals.end;
+  target.end = function (this: unknown, ...args: unknown[]) {
+    if (ended) {
+      // A bare end() after end is harmless in Node; more data is the handler's error.
+      const data = args[0];
+      if (data !== undefined && data !== null && typeof data !== 'function') refuseAfterEnd(args);
+      else if (phase === 'released' || phase === 'failed') end?.apply(res, args);
+      return res;
+    }
+    ended = true;
+    if (phase === 'released' || phase === 'failed') return end?.apply(res, args);
+    headWritten = true;
+    if (flowing()) end?.apply(res, args);
+    else queue.push(() => end?.apply(res, args));
+    return res;
+  };
+}
