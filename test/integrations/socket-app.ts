@@ -147,7 +147,8 @@ export async function startSocketApp(
     const settle = (ack: (answer: unknown) => void, work: Promise<void> | undefined) => {
       Promise.resolve(work).then(
         () => ack({ ok: true, data: { ...req.session } }),
-        (error: { code?: string }) => ack({ ok: false, error: error.code, data: { ...req.session } }),
+        (error: { code?: string; message?: string }) =>
+          ack({ ok: false, error: error.code ?? error.message, data: { ...req.session } }),
       );
     };
     socket.on('reload', (ack: (answer: unknown) => void) => settle(ack, req.session.reload()));
@@ -174,14 +175,22 @@ export async function startSocketApp(
 
 export type Transports = ('polling' | 'websocket')[];
 
+/** The browser's user agent: the same on its page requests and its socket (device binding, S42). */
+export const USER_AGENT = 'Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0';
+
 /** A Socket.IO client sending the given cookie header, as a browser would, on every request. */
-export function openSocket(url: string, cookie: string, transports: Transports): Socket {
+export function openSocket(
+  url: string,
+  cookie: string,
+  transports: Transports,
+  userAgent: string = USER_AGENT,
+): Socket {
   return connect(url, {
     forceNew: true,
     reconnection: false,
     timeout: 3_000,
     transports,
-    ...(cookie ? { extraHeaders: { cookie } } : {}),
+    extraHeaders: { 'user-agent': userAgent, ...(cookie ? { cookie } : {}) },
   });
 }
 
@@ -191,6 +200,18 @@ export function connected(socket: Socket): Promise<Socket> {
     socket.once('connect', () => resolve(socket));
     socket.once('connect_error', reject);
   });
+}
+
+/**
+ * Resolves once connected and on its final transport: a polling client that has not finished its
+ * upgrade yet leaves engine.io holding its closed polling transport for 30 s.
+ */
+export async function settled(socket: Socket): Promise<Socket> {
+  await connected(socket);
+  if (socket.io.engine.transport.name !== 'websocket') {
+    await new Promise((resolve) => socket.io.engine.once('upgrade', resolve));
+  }
+  return socket;
 }
 
 /** Resolves with the disconnect reason; rejects if none comes within `ms`. */

@@ -13,15 +13,17 @@ import {
   disconnected,
   openSocket,
   type SocketApp,
+  settled,
   startSocketApp,
   type Transports,
+  USER_AGENT,
 } from './socket-app.js';
 
 const handleOf = (client: Client) => client.jar.get('id')?.split('.')[0] ?? '';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function signIn(app: SocketApp, username: 'alice' | 'bob'): Promise<Client> {
-  const client = new Client(app.url);
+  const client = new Client(app.url, { 'user-agent': USER_AGENT });
   const res = await client.post('/login', { username, password: `${username}-password` });
   assert.equal(res.status, 200, 'sign-in over HTTP');
   return client;
@@ -37,7 +39,11 @@ function failOnProcessErrors() {
   });
   afterEach(async () => {
     await sleep(50);
-    assert.deepEqual(seen.splice(0).map(String), [], 'no unhandled rejection or uncaught exception');
+    assert.deepEqual(
+      seen.splice(0).map((error) => (error instanceof Error && error.stack) || String(error)),
+      [],
+      'no unhandled rejection or uncaught exception',
+    );
   });
   after(() => {
     process.off('unhandledRejection', record);
@@ -69,11 +75,7 @@ for (const [mode, transports] of modes) {
     async function open(client: Client | null): Promise<Socket> {
       const socket = openSocket(app.url, client?.cookieHeader ?? '', transports);
       sockets.push(socket);
-      await connected(socket);
-      if (socket.io.engine.transport.name !== 'websocket') {
-        await new Promise((resolve) => socket.io.engine.once('upgrade', resolve));
-      }
-      return socket;
+      return settled(socket);
     }
     const refusal = (cookie: string) => {
       const socket = openSocket(app.url, cookie, transports);
@@ -110,6 +112,35 @@ for (const [mode, transports] of modes) {
       assert.deepEqual(me.user, { id: 'u-bob', username: 'bob' });
     });
 
+    it('connects when the handshake itself must write the session (a new device is recorded)', async () => {
+      const alice = await signIn(app, 'alice');
+      const chrome =
+        'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0 Safari/537.36';
+      const socket = openSocket(app.url, alice.cookieHeader, transports, chrome);
+      sockets.push(socket);
+      await connected(socket);
+      const me = await ask<{ user: unknown }>(socket, 'whoami');
+      assert.deepEqual(me.user, { id: 'u-alice', username: 'alice' });
+      assert.ok(app.events.some((event) => event.type === 'session.binding_mismatch'));
+      const record = await app.store.get(handleOf(alice));
+      assert.equal(record?.device?.userAgent, chrome, 'the handshake wrote the new device');
+    });
+
+    it('save() and reload() inside a socket handler work while the session lives', async () => {
+      const alice = await signIn(app, 'alice');
+      const socket = await open(alice);
+      assert.deepEqual(await ask(socket, 'save', { theme: 'dark' }), {
+        ok: true,
+        data: { passport: { user: 'u-alice' }, theme: 'dark' },
+      });
+      const me = (await alice.get('/me')).json() as { data: Record<string, unknown> };
+      assert.equal(me.data.theme, 'dark', 'HTTP sees what the socket saved');
+      assert.deepEqual(await ask(socket, 'reload'), {
+        ok: true,
+        data: { passport: { user: 'u-alice' }, theme: 'dark' },
+      });
+    });
+
     it('reload after an HTTP logout rejects every time and leaves the session empty', async () => {
       const alice = await signIn(app, 'alice');
       const socket = await open(alice);
@@ -136,7 +167,11 @@ for (const [mode, transports] of modes) {
       await ask(socket, 'save', { counter: 3 });
       const created = app.events.slice(before).filter((event) => event.type === 'session.created');
       assert.deepEqual(created, [], 'no session created from the socket after the logout');
-      assert.deepEqual(await app.store.listByUser('u-alice'), []);
+      assert.equal(await app.store.get(handleOf(alice)), null, 'the logged-out session stays gone');
+      const saved = (await app.store.listByUser('u-alice')).filter((record) =>
+        record.data.includes('counter'),
+      );
+      assert.deepEqual(saved, [], 'no session of the user holds what the socket saved');
     });
   });
 
@@ -157,7 +192,7 @@ for (const [mode, transports] of modes) {
     async function open(client: Client): Promise<Socket> {
       const socket = openSocket(app.url, client.cookieHeader, transports);
       sockets.push(socket);
-      return connected(socket);
+      return settled(socket);
     }
     const refused = (client: Client) => assert.rejects(open(client), { message: 'not signed in' });
 
