@@ -3,10 +3,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
+import { createClient } from 'redis';
 import type { Socket } from 'socket.io-client';
 import { MemoryStore } from '../../src/stores/memory.js';
+import { RedisStore } from '../../src/stores/redis.js';
 import { SqliteStore } from '../../src/stores/sqlite.js';
 import { Client } from '../support/http.js';
+import { hasRedis, startRedis } from '../support/redis-server.js';
 import {
   ask,
   connected,
@@ -306,9 +309,45 @@ for (const [mode, transports] of modes) {
       await assert.rejects(connected(attempt));
       assert.ok(app.events.some((event) => event.type === 'store.error'));
       assert.equal((await alice.get('/me')).status, 503, 'HTTP answers 503 as well');
+      const polling = await alice.get('/socket.io/?EIO=4&transport=polling');
+      assert.equal(polling.status, 503, 'a polling handshake is answered 503');
       const anonymous = openSocket(app.url, '', transports);
       sockets.push(anonymous);
       await assert.rejects(connected(anonymous), { message: 'not signed in' }, 'still answering');
+    });
+
+    it('refuses the handshake while Redis is down and accepts it again once Redis is back', {
+      skip: !hasRedis && 'redis-server is not installed',
+    }, async (t) => {
+      const redis = await startRedis({ args: ['--appendonly', 'yes', '--appendfsync', 'always'] });
+      // As docs/operations-redis.md advises: reconnect by itself, never queue commands offline.
+      const client = createClient({
+        url: redis.url,
+        disableOfflineQueue: true,
+        socket: { connectTimeout: 1_000, reconnectStrategy: (retries) => Math.min(50 * 2 ** retries, 500) },
+      });
+      client.on('error', () => {});
+      await client.connect();
+      const app = await startSocketApp(new RedisStore({ client }), { storeTimeoutMs: 300 });
+      const sockets: Socket[] = [];
+      t.after(async () => {
+        for (const socket of sockets) socket.disconnect();
+        await app.close();
+        await client.close();
+        await redis.dispose();
+      });
+      const alice = await signIn(app, 'alice');
+      await redis.stop('SIGKILL');
+      const during = openSocket(app.url, alice.cookieHeader, transports);
+      sockets.push(during);
+      await assert.rejects(connected(during));
+      await redis.restart();
+      const deadline = Date.now() + 15_000;
+      while ((await alice.get('/me')).status === 503 && Date.now() < deadline) await sleep(100);
+      const after = openSocket(app.url, alice.cookieHeader, transports);
+      sockets.push(after);
+      const me = await ask<{ user: unknown }>(await settled(after), 'whoami');
+      assert.deepEqual(me.user, { id: 'u-alice', username: 'alice' }, 'the same server serves again');
     });
   });
 }
