@@ -58,6 +58,8 @@ export interface SocketAppOptions {
   /** An engine middleware that gives each new visitor an id in the session on its handshake. */
   visitorId?: boolean;
   storeTimeoutMs?: number;
+  /** The session clock (idle and absolute timeouts). */
+  now?: () => number;
 }
 
 export async function startSocketApp(
@@ -70,6 +72,7 @@ export async function startSocketApp(
     warn: () => {},
     guessLimit: false,
     ...(options.storeTimeoutMs === undefined ? {} : { storeTimeoutMs: options.storeTimeoutMs }),
+    ...(options.now ? { now: options.now } : {}),
   });
   const events: SessionEvent[] = [];
   middleware.on((event) => events.push(event));

@@ -243,6 +243,24 @@ for (const [mode, transports] of modes) {
       await refused(a);
     });
 
+    it('after it expires, once its cookie is next presented', async (t) => {
+      let at = Date.now();
+      const timed = await startSocketApp(new MemoryStore(), { now: () => at });
+      t.after(async () => {
+        await timed.close();
+        await timed.store.close();
+      });
+      const a = await signIn(timed, 'alice');
+      const socket = openSocket(timed.url, a.cookieHeader, transports);
+      sockets.push(socket);
+      await settled(socket);
+      const closed = disconnected(socket);
+      at += 24 * 60 * 60 * 1000;
+      await a.get('/me');
+      await closed;
+      assert.ok(timed.events.some((event) => event.type.startsWith('session.expired.')));
+    });
+
     it('after its token is rotated by a new sign-in, and a socket with the new cookie is accepted', async () => {
       const a = await signIn(app, 'alice');
       const socket = await open(a);
