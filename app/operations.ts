@@ -43,7 +43,7 @@ export async function changePassword(
 ): Promise<number> {
   await ctx.accounts.changePassword(user, password);
   const signedOut = await sessionOf(req).logoutEverywhere();
-  await sessionOf(req).regenerate();
+  await sessionOf(req).regenerate({ keep: true });
   await notifyUser(ctx, req, user.id, 'password_changed');
   return signedOut;
 }

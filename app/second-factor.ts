@@ -22,7 +22,7 @@ export async function startPendingSignIn(
 ): Promise<string> {
   // The pre-session now stands for half a sign-in: a new ID (and CSRF secret), so an ID planted or
   // seen before the password was typed cannot finish it with a code (session fixation, S20).
-  await sessionOf(req).regenerate();
+  await sessionOf(req).regenerate({ keep: true });
   const challenge = mintChallenge(now);
   sessionOf(req).pendingSignIn = { userId, challenge, expiresAt: challenge.expiresAt, returnTo };
   return challenge.id;

@@ -8,7 +8,7 @@ export interface CookieOptions {
    * `__Host-` cookies without `Secure`).
    */
   name?: string;
-  /** @default '/' */
+  /** No cookie is set on a request whose path does not start with this (express-session). @default '/' */
   path?: string;
   /** Leave unset (host-only cookie); a domain rules out the `__Host-` prefix. */
   domain?: string;
@@ -16,13 +16,26 @@ export interface CookieOptions {
   httpOnly?: boolean;
   /** `'auto'` follows the request's protocol (with `trust proxy` honoured). @default 'auto' */
   secure?: boolean | 'auto';
-  /** Never `none`: SameSite is always explicit (S12). @default 'lax' */
-  sameSite?: 'lax' | 'strict';
+  /**
+   * Always sent explicitly (S12). `'none'` and `'auto'` (express-session 1.19) send `SameSite=None`
+   * when the cookie is Secure and `Lax` otherwise, since browsers drop `None` without `Secure`;
+   * both are refused with `secure: false`. @default 'lax'
+   */
+  sameSite?: 'lax' | 'strict' | 'none' | 'auto';
+  /** CHIPS `Partitioned`; like `None`, sent only with `Secure` and refused with `secure: false`. */
+  partitioned?: boolean;
+  /** Chromium's `Priority` attribute. */
+  priority?: 'low' | 'medium' | 'high';
   /**
    * Makes the cookie persistent with this lifetime ("remember me"); the Max-Age sent never exceeds
-   * the session's remaining lifetime (S13). Unset: a browser-session cookie.
+   * the session's remaining lifetime (S13). Unset: a browser-session cookie. Wins over `expiresAt`.
    */
   maxAgeMs?: number;
+  /**
+   * A fixed expiry (ms since the epoch), express-session's `cookie.expires`: a session created at
+   * time t gets the lifetime `expiresAt - t`, kept with the session.
+   */
+  expiresAt?: number;
 }
 
 export interface CookiePolicy {
@@ -30,13 +43,28 @@ export interface CookiePolicy {
   /** Whether a cookie may be sent on this request at all (a `secure: true` cookie is never sent over HTTP). */
   canSet(secure: boolean): boolean;
   isSecure(requestSecure: boolean): boolean;
+  /** The SameSite value sent on this request: `None` only ever with `Secure`. */
+  sameSiteFor(requestSecure: boolean): 'lax' | 'strict' | 'none';
+  /** Whether `Partitioned` is sent on this request (only with `Secure`). */
+  isPartitioned(requestSecure: boolean): boolean;
+  /** Cookie lifetime in ms of a session created at `createdAt` when the session sets none itself. */
+  defaultLifetimeMs(createdAt: number): number | undefined;
+  /**
+   * The policy for one request whose cookie options were computed for it (express-session 1.19's
+   * `cookie` function). The name stays this policy's. Validated once per distinct value (memoized).
+   * @throws SessionConfigError when the options are invalid.
+   */
+  forRequest(options: Omit<CookieOptions, 'name'>): CookiePolicy;
   serialize(value: string, options: { secure: boolean; maxAgeSeconds?: number }): string;
   serializeClear(secure: boolean, name?: string): string;
   readonly path: string;
   readonly domain: string | undefined;
   readonly httpOnly: boolean;
-  readonly sameSite: 'lax' | 'strict';
+  readonly sameSite: 'lax' | 'strict' | 'none' | 'auto';
+  readonly partitioned: boolean;
+  readonly priority: 'low' | 'medium' | 'high' | undefined;
   readonly maxAgeMs: number | undefined;
+  readonly expiresAt: number | undefined;
   readonly secureSetting: boolean | 'auto';
 }
 
@@ -44,33 +72,54 @@ export interface CookiePolicy {
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const PATH_VALUE = /^[\u0020-\u003A\u003C-\u007E]*$/;
 const DOMAIN_VALUE = /^\.?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+const SAME_SITE = new Set(['lax', 'strict', 'none', 'auto']);
+const PRIORITY = new Set(['low', 'medium', 'high']);
+/** Token values are cookie-octets already (handles are percent-encoded once, in the token). */
+const AS_IS = { encode: (value: string) => value };
+/** Distinct per-request option sets kept validated; a function returning more just validates again. */
+const MAX_REQUEST_POLICIES = 100;
 
-export function createCookiePolicy(options: CookieOptions = {}): CookiePolicy {
-  const { name, domain } = options;
-  const path = options.path ?? '/';
-  const httpOnly = options.httpOnly ?? true;
-  const secureSetting = options.secure ?? 'auto';
-  const sameSite = options.sameSite ?? 'lax';
-
-  if (name !== undefined && (!COOKIE_NAME.test(name) || name.length > 64)) {
+function validate(options: CookieOptions, path: string, secureSetting: boolean | 'auto'): void {
+  const { name, domain, httpOnly = true, sameSite = 'lax', partitioned = false, priority } = options;
+  if (name !== undefined && (typeof name !== 'string' || !COOKIE_NAME.test(name) || name.length > 64)) {
     throw new SessionConfigError('cookie.name', 'must be an RFC 6265 token of at most 64 characters');
   }
-  if (!path.startsWith('/') || !PATH_VALUE.test(path) || path.length > 256) {
+  if (typeof path !== 'string' || !path.startsWith('/') || !PATH_VALUE.test(path) || path.length > 256) {
     throw new SessionConfigError('cookie.path', 'must start with "/" and hold no ";" or control characters');
   }
-  if (domain !== undefined && (!DOMAIN_VALUE.test(domain) || domain.length > 253)) {
+  if (
+    domain !== undefined &&
+    (typeof domain !== 'string' || !DOMAIN_VALUE.test(domain) || domain.length > 253)
+  ) {
     throw new SessionConfigError('cookie.domain', 'must be a plain host name');
   }
   if (typeof httpOnly !== 'boolean') throw new SessionConfigError('cookie.httpOnly', 'must be a boolean');
   if (secureSetting !== 'auto' && typeof secureSetting !== 'boolean') {
     throw new SessionConfigError('cookie.secure', "must be true, false or 'auto'");
   }
-  if (sameSite !== 'lax' && sameSite !== 'strict') {
-    throw new SessionConfigError('cookie.sameSite', "must be 'lax' or 'strict' (never 'none')");
+  if (!SAME_SITE.has(sameSite)) {
+    throw new SessionConfigError('cookie.sameSite', "must be 'lax', 'strict', 'none' or 'auto'");
   }
-  const { maxAgeMs } = options;
-  if (maxAgeMs !== undefined && (!Number.isFinite(maxAgeMs) || maxAgeMs <= 0)) {
+  if ((sameSite === 'none' || sameSite === 'auto') && secureSetting === false) {
+    throw new SessionConfigError('cookie.sameSite', `'${sameSite}' needs cookie.secure true or 'auto'`);
+  }
+  if (typeof partitioned !== 'boolean')
+    throw new SessionConfigError('cookie.partitioned', 'must be a boolean');
+  if (partitioned && secureSetting === false) {
+    throw new SessionConfigError('cookie.partitioned', "needs cookie.secure true or 'auto'");
+  }
+  if (priority !== undefined && !PRIORITY.has(priority)) {
+    throw new SessionConfigError('cookie.priority', "must be 'low', 'medium' or 'high'");
+  }
+  const { maxAgeMs, expiresAt } = options;
+  if (
+    maxAgeMs !== undefined &&
+    (typeof maxAgeMs !== 'number' || !Number.isFinite(maxAgeMs) || maxAgeMs <= 0)
+  ) {
     throw new SessionConfigError('cookie.maxAge', 'must be a positive number of milliseconds');
+  }
+  if (expiresAt !== undefined && (typeof expiresAt !== 'number' || !Number.isFinite(expiresAt))) {
+    throw new SessionConfigError('cookie.expires', 'must be a valid Date');
   }
   if (name?.toLowerCase().startsWith('__host-') && (domain !== undefined || path !== '/')) {
     throw new SessionConfigError('cookie.name', '__Host- cookies need Path=/ and no Domain');
@@ -78,37 +127,85 @@ export function createCookiePolicy(options: CookieOptions = {}): CookiePolicy {
   if (name?.toLowerCase().startsWith('__host-') && secureSetting === false) {
     throw new SessionConfigError('cookie.name', '__Host- cookies need Secure');
   }
+}
+
+/** Builds the cookie policy from validated options; a bad option throws SessionConfigError. */
+export function createCookiePolicy(options: CookieOptions = {}): CookiePolicy {
+  return buildPolicy(options, undefined);
+}
+
+/** `baseNameFor`: the name of the policy a per-request one derives from, which it must keep. */
+function buildPolicy(
+  options: CookieOptions,
+  baseNameFor: ((secure: boolean) => string) | undefined,
+): CookiePolicy {
+  const { name, domain, priority, maxAgeMs, expiresAt } = options;
+  const path = options.path ?? '/';
+  const httpOnly = options.httpOnly ?? true;
+  const secureSetting = options.secure ?? 'auto';
+  const sameSite = options.sameSite ?? 'lax';
+  const partitioned = options.partitioned ?? false;
+  validate(baseNameFor ? { ...options, name: baseNameFor(true) } : options, path, secureSetting);
 
   const hostPrefixAllowed = domain === undefined && path === '/';
   const isSecure = (requestSecure: boolean) => (secureSetting === 'auto' ? requestSecure : secureSetting);
-  const nameFor = (requestSecure: boolean) =>
-    name ?? (isSecure(requestSecure) && hostPrefixAllowed ? '__Host-id' : 'id');
+  const nameFor =
+    baseNameFor ??
+    ((requestSecure: boolean) => name ?? (isSecure(requestSecure) && hostPrefixAllowed ? '__Host-id' : 'id'));
+  const sameSiteFor = (requestSecure: boolean): 'lax' | 'strict' | 'none' =>
+    sameSite === 'none' || sameSite === 'auto' ? (isSecure(requestSecure) ? 'none' : 'lax') : sameSite;
+  const isPartitioned = (requestSecure: boolean) => partitioned && isSecure(requestSecure);
 
   const attributes = (secure: boolean) => ({
     path,
     httpOnly,
     secure: isSecure(secure),
-    sameSite,
+    sameSite: sameSiteFor(secure),
     ...(domain === undefined ? {} : { domain }),
+    ...(isPartitioned(secure) ? { partitioned: true } : {}),
+    ...(priority === undefined ? {} : { priority }),
   });
 
-  return {
+  const perRequest = new Map<string, CookiePolicy>();
+  const policy: CookiePolicy = {
     path,
     domain,
     httpOnly,
     sameSite,
+    partitioned,
+    priority,
     maxAgeMs,
+    expiresAt,
     secureSetting,
     nameFor,
     isSecure,
+    sameSiteFor,
+    isPartitioned,
     canSet: (secure) => !(secureSetting === true && !secure),
+    defaultLifetimeMs: (createdAt) =>
+      maxAgeMs ?? (expiresAt === undefined ? undefined : Math.max(0, expiresAt - createdAt)),
+    forRequest(requestOptions) {
+      const key = JSON.stringify(requestOptions);
+      let found = perRequest.get(key);
+      if (!found) {
+        // The name the engine reads cookies by must not change per request; a `__Host-` name also
+        // holds the request's options to Path=/, no Domain and Secure.
+        found = buildPolicy(requestOptions, nameFor);
+        if (perRequest.size >= MAX_REQUEST_POLICIES) perRequest.clear();
+        perRequest.set(key, found);
+      }
+      return found;
+    },
     serialize(value, { secure, maxAgeSeconds }) {
-      return stringifySetCookie({
-        name: nameFor(secure),
-        value,
-        ...attributes(secure),
-        ...(maxAgeSeconds === undefined ? {} : { maxAge: maxAgeSeconds }),
-      });
+      return stringifySetCookie(
+        {
+          name: nameFor(secure),
+          value,
+          ...attributes(secure),
+          ...(maxAgeSeconds === undefined ? {} : { maxAge: maxAgeSeconds }),
+        },
+        AS_IS,
+      );
     },
     serializeClear(secure, clearName) {
       return stringifySetCookie({
@@ -119,6 +216,7 @@ export function createCookiePolicy(options: CookieOptions = {}): CookiePolicy {
       });
     },
   };
+  return policy;
 }
 
 /** Upper bound on the Cookie header bytes we scan; larger headers are read as carrying no session. */

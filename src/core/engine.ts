@@ -3,6 +3,7 @@ import { destroySession } from './destroy.js';
 import { randomBase64url } from './encoding.js';
 import { SessionStateError } from './errors.js';
 import { createEventBus, type SessionEvent, type SessionEventListener } from './events.js';
+import { createIdentitySync } from './identity.js';
 import { createRecordIssuer } from './issue.js';
 import { createSessionLimiter } from './limits.js';
 import { loadSession } from './load.js';
@@ -36,9 +37,10 @@ export interface SessionEngine {
   /** Set-Cookie header values for the response, after `commit`. */
   cookieHeaders(state: SessionState): string[];
   /**
-   * Rotation: a new token, the old one dies atomically. With `keepData` the session goes on (same
-   * user, data and lifetimes); without, it is express-session's `regenerate`: a new, empty, anonymous
-   * session. Never fails because another request rotated or ended the session first.
+   * express-session's `regenerate`: the session is destroyed in the store and a new, empty,
+   * anonymous one takes its place. With `keepData`, a rotation instead: a new token for the same
+   * session (data, user, authentication); the old token dies atomically. Never fails because another request rotated or ended
+   * the session first.
    */
   rotate(state: SessionState, options?: { keepData?: boolean }): Promise<void>;
   /** Rotation plus user id and authentication time: a fresh session for a freshly authenticated user. */
@@ -101,6 +103,11 @@ export function createSessionEngine(engineOptions: SessionEngineOptions): Sessio
   const issuer = createRecordIssuer(options);
   const { customHandle } = issuer;
   const rotations = createRotations({ options, call, events, issuer, limiter });
+  const syncIdentity = createIdentitySync({
+    options,
+    login: rotations.login,
+    logout: (state) => engine.logout(state),
+  });
 
   /** Inserts a new record, retrying once on a handle collision (only a custom genid can collide). */
   async function insert(state: SessionState, fields: Partial<SessionRecord>) {
@@ -148,6 +155,7 @@ export function createSessionEngine(engineOptions: SessionEngineOptions): Sessio
     async commit(state) {
       // Ended or rotated by another request: what this request still holds is never written (S29).
       if (state.endedElsewhere) return;
+      await syncIdentity(state);
       if (state.ended) {
         // After a logout in this request, new data or a CSRF token starts a fresh anonymous session.
         if (!hasKeys(state.data) && !state.forceSave) return;

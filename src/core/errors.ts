@@ -30,8 +30,8 @@ export class SessionStoreError extends CoatcheckError {
 
 /** A session operation that needs a live session was called on one that has ended. */
 export class SessionStateError extends CoatcheckError {
-  constructor(message: string) {
-    super('SESSION_STATE', message);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('SESSION_STATE', message, options);
   }
 }
 

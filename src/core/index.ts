@@ -15,6 +15,8 @@ export {
 } from './errors.js';
 export type { SessionEvent, SessionEventListener, SessionEventType } from './events.js';
 export type { GuessLimitOptions } from './guess-limiter.js';
+export type { IdentityChange, UserIdOf } from './identity.js';
+export { identityChange, passportUserId } from './identity.js';
 export type { Keyring } from './keyring.js';
 export { createKeyring } from './keyring.js';
 export type { SessionEngineOptions } from './options.js';

@@ -3,13 +3,16 @@ import { SessionStateError } from './errors.js';
 import type { ResolvedOptions } from './options.js';
 import type { SessionRecord } from './record.js';
 import { deviceOf, type SessionState } from './state.js';
-import { isHandle, issueToken } from './token.js';
+import { isHandle, issueToken, MAX_HANDLE_LENGTH } from './token.js';
 
 /** A record about to be stored, with the cookie value that will name it. */
 export type IssuedRecord = SessionRecord & { cookieValue: string };
 
 export interface RecordIssuer {
-  /** A handle from the application's `genid`, checked; undefined when there is none. */
+  /**
+   * A handle from the application's `genid`, checked; undefined when there is none.
+   * @throws SessionStateError when genid throws or returns something that cannot name a session.
+   */
   customHandle(state: SessionState): string | undefined;
   /** A new record with a new token: defaults for a new anonymous session, overridden by `fields`. */
   issue(state: SessionState, fields: Partial<SessionRecord>, handle?: string): IssuedRecord;
@@ -21,11 +24,31 @@ export function createRecordIssuer(options: ResolvedOptions): RecordIssuer {
 
   function customHandle(state: SessionState): string | undefined {
     if (!options.generateHandle) return undefined;
-    const handle = options.generateHandle(state.info.request);
-    if (typeof handle !== 'string' || !isHandle(handle)) {
-      throw new SessionStateError('genid must return 16 to 128 base64url characters');
+    let handle: unknown;
+    try {
+      handle = options.generateHandle(state.info.request);
+    } catch (error) {
+      throw new SessionStateError('genid threw', { cause: error });
     }
-    return handle;
+    // express-session takes any string; empty, control characters and lone surrogates could not
+    // name a record faithfully in every store (or would forge log lines), so they fail closed.
+    if (!isHandle(handle)) {
+      throw new SessionStateError(
+        `genid must return a non-empty string of at most ${MAX_HANDLE_LENGTH} characters once percent-encoded, without control characters`,
+      );
+    }
+    return handle as string;
+  }
+
+  /**
+   * The lifetime a new session keeps when the cookie options cannot give it again later: a fixed
+   * `expires` date (express-session: the date minus the session's creation time) or options
+   * computed for this request. A lifetime from the configured `maxAge` stays null and follows it.
+   */
+  function lifetimeFor(state: SessionState, at: number): number | null {
+    const policy = state.info.cookie;
+    if (policy) return policy.defaultLifetimeMs(at) ?? null;
+    return options.cookie.expiresAt === undefined ? null : (options.cookie.defaultLifetimeMs(at) ?? null);
   }
 
   return {
@@ -49,7 +72,7 @@ export function createRecordIssuer(options: ResolvedOptions): RecordIssuer {
         cookieMaxAgeMs:
           state.pendingMeta?.cookieMaxAgeMs !== undefined
             ? state.pendingMeta.cookieMaxAgeMs
-            : (state.record?.cookieMaxAgeMs ?? null),
+            : (state.record?.cookieMaxAgeMs ?? lifetimeFor(state, at)),
         csrfSecret: randomBase64url(32),
         aal: 0,
         stepUpAt: null,

@@ -2,6 +2,7 @@ import { type BindingCheck, type BindingOptions, createBindingCheck } from './bi
 import { type CookieOptions, type CookiePolicy, createCookiePolicy } from './cookie-policy.js';
 import { SessionConfigError } from './errors.js';
 import { createGuessLimiter, type GuessLimiter, type GuessLimitOptions } from './guess-limiter.js';
+import { passportUserId, type UserIdOf } from './identity.js';
 import { createKeyring, type Keyring } from './keyring.js';
 import type { LegacySessionSource, SessionStore } from './store.js';
 
@@ -29,7 +30,29 @@ export interface SessionEngineOptions {
   legacy?: LegacySessionSource;
   /** Pre-login data kept across login (S19); everything else is dropped. @default ['returnTo'] */
   keepOnLogin?: readonly string[];
-  /** Makes handles (express-session's `genid`); must return 16–128 base64url characters, unique. */
+  /**
+   * Who the application's session data says is signed in, for apps that sign users in through
+   * their data rather than `login()` (Passport's `req.login` writes `passport.user`). Checked each
+   * time the session is written:
+   * - when it names a user other than the record's, the write is that user's `login()`, keeping
+   *   all the data: new token, user index, `authAt`, `aal` 1, the session limit, device binding,
+   *   `auth.login.success`;
+   * - when it names nobody while the data as last stored named the record's user (Passport's
+   *   logout deletes `passport.user`; so does a `deserializeUser` that returns false), the write is
+   *   a `logout()` (destroyed in the store, `session.logout`), and the data left becomes a new
+   *   anonymous session;
+   * - a user signed in by `login()` whose data never named anyone is left alone.
+   *
+   * Until that write, `req.session.meta` (and so every guard) treats a session whose data and
+   * record disagree about the user as signed out. Return null always to turn this off. If it
+   * throws, the write fails and the response is a 503.
+   * @default Passport's shape: `data.passport.user` when it is a non-empty string or a finite number, as a string
+   */
+  userIdOf?: UserIdOf;
+  /**
+   * Makes handles (express-session's `genid`): any non-empty string of at most 256 characters once
+   * percent-encoded, without control characters; unique. A bad result or a throw is SessionStateError.
+   */
   generateHandle?: (request: unknown) => string;
   /** Device binding (S42): what a change of browser family or network prefix does. @default { policy: 'log' } */
   binding?: BindingOptions;
@@ -59,6 +82,7 @@ export interface ResolvedOptions {
   legacyCookieName: string | null;
   legacy: LegacySessionSource | null;
   keepOnLogin: readonly string[];
+  userIdOf: UserIdOf;
   generateHandle: ((request: unknown) => string) | null;
   binding: BindingCheck;
   guessLimiter: GuessLimiter | null;
@@ -143,6 +167,9 @@ export function resolveOptions(options: SessionEngineOptions): ResolvedOptions {
   if (!Array.isArray(keepOnLogin) || keepOnLogin.some((key) => typeof key !== 'string')) {
     throw new SessionConfigError('keepOnLogin', 'must be an array of data keys');
   }
+  if (options.userIdOf !== undefined && typeof options.userIdOf !== 'function') {
+    throw new SessionConfigError('userIdOf', 'must be a function');
+  }
   const { maxSessionsPerUser, sessionLimitPolicy = 'evict-oldest' } = options;
   if (maxSessionsPerUser !== undefined && (!Number.isInteger(maxSessionsPerUser) || maxSessionsPerUser < 1)) {
     throw new SessionConfigError('maxSessionsPerUser', 'must be a positive integer');
@@ -169,6 +196,7 @@ export function resolveOptions(options: SessionEngineOptions): ResolvedOptions {
     legacyCookieName,
     legacy: options.legacy ?? null,
     keepOnLogin,
+    userIdOf: options.userIdOf ?? passportUserId,
     generateHandle: options.generateHandle ?? null,
     now: options.now ?? Date.now,
     warn,

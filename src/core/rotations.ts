@@ -1,3 +1,4 @@
+import { destroySession } from './destroy.js';
 import type { SessionEngine } from './engine.js';
 import { SessionStateError } from './errors.js';
 import type { EventBus } from './events.js';
@@ -5,7 +6,7 @@ import type { IssuedRecord, RecordIssuer } from './issue.js';
 import type { SessionLimiter } from './limits.js';
 import type { ResolvedOptions } from './options.js';
 import { parseData, type SessionRecord } from './record.js';
-import { adopt, endElsewhere, eventContext, pickData, type SessionState } from './state.js';
+import { adopt, endElsewhere, endLocally, eventContext, pickData, type SessionState } from './state.js';
 import type { StoreCall } from './store-calls.js';
 
 function assertLevel(level: number, lowest: number): void {
@@ -100,36 +101,34 @@ export function createRotations(context: {
   }
 
   return {
-    async rotate(state, { keepData = true } = {}) {
-      if (!state.record) {
+    async rotate(state, { keepData = false } = {}) {
+      // Always a new ID, even for a session not stored yet whose handle the application has read.
+      state.provisionalHandle = null;
+      const record = state.record;
+      if (keepData) {
         // Nothing stored yet: the token minted at commit is new anyway.
-        if (!keepData) state.data = Object.create(null) as Record<string, unknown>;
-        state.forceSave = true;
+        if (record) await reissue(state, record, {}, 'rotated');
+        else state.forceSave = true;
         return;
       }
-      const record = state.record;
-      const next = issuer.issue(state, {
-        ...(keepData
-          ? {
-              createdAt: record.createdAt,
-              absoluteExpiresAt: record.absoluteExpiresAt,
-              userId: record.userId,
-              authAt: record.authAt,
-              aal: record.aal,
-              stepUpAt: record.stepUpAt,
-              idleExpiresAt: Math.min(now() + options.idleTimeoutMs, record.absoluteExpiresAt),
-            }
-          : {}),
-        data: keepData ? JSON.stringify(state.data) : '{}',
-      });
-      if (await swap(state, next)) return;
-      // Another tab rotated or ended it first (expressjs/session#923): a regenerate still stands as
-      // a new, empty session; nothing of the one that ended is carried into it.
-      state.record = null;
-      state.data = Object.create(null) as Record<string, unknown>;
-      if (!(await swap(state, issuer.issue(state, { data: '{}' })))) {
-        throw new SessionStateError('could not create the session');
+      if (!record) {
+        // express-session: the new session is stored only once it holds something.
+        state.data = Object.create(null) as Record<string, unknown>;
+        state.pendingMeta = null;
+        state.forceSave = false;
+        return;
       }
+      // express-session's regenerate: store.destroy, then a new empty session, stored when it holds
+      // data; until then the response expires the old cookie.
+      endLocally(state);
+      await destroySession(store, call, record.handle);
+      events.emit({
+        type: 'session.regenerated',
+        previousHandle: record.handle,
+        userId: record.userId,
+        reason: 'empty',
+        ...eventContext(state),
+      });
     },
 
     async login(state, userId, { keep = options.keepOnLogin, aal = 1 } = {}) {

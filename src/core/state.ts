@@ -1,3 +1,4 @@
+import type { CookiePolicy } from './cookie-policy.js';
 import { parseData, type SessionMetaPatch, type SessionRecord } from './record.js';
 
 /** Facts about the request that the engine needs; adapters fill it in. */
@@ -11,6 +12,16 @@ export interface RequestInfo {
   requestId?: string | undefined;
   /** The adapter's own request object, handed to `generateHandle`. */
   request?: unknown;
+  /**
+   * Path of the URL the client asked for (before any mount point strips it): outside the cookie's
+   * path no cookie is set (express-session).
+   */
+  path?: string | undefined;
+  /**
+   * This request's cookie policy, when the cookie options depend on the request (express-session
+   * 1.19's `cookie` function): from the configured policy's `forRequest`. Unset: the configured one.
+   */
+  cookie?: CookiePolicy | undefined;
 }
 
 /**
@@ -108,6 +119,8 @@ export function adopt(state: SessionState, next: SessionRecord & { cookieValue: 
   state.cookie = 'set';
   state.ended = false;
   state.pendingMeta = null;
+  // Used by the insert that stored it, or moot after a rotation: never handed out again.
+  state.provisionalHandle = null;
 }
 
 /** Marks the session as ended in this request: empty, anonymous, cookie expired. */

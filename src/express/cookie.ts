@@ -1,78 +1,128 @@
-import type { SessionEngine } from '../core/engine.js';
-import type { SessionState } from '../core/state.js';
+import { type SerializeOptions, stringifySetCookie } from 'cookie';
+import { isForbiddenKey } from '../core/record.js';
+
+type SameSite = boolean | 'lax' | 'strict' | 'none' | 'auto';
+type Priority = 'low' | 'medium' | 'high';
+
+/** What `new Cookie(options)` takes: express-session's cookie options; other keys are kept as given. */
+export interface CookieInit {
+  /** Lifetime in ms from now; a Date is taken as `expires` (deprecated in express-session). */
+  maxAge?: number | Date | null | undefined;
+  /** A Date; an ISO string (from a store's JSON) is read as one. */
+  expires?: Date | string | null | undefined;
+  originalMaxAge?: number | null | undefined;
+  path?: string | undefined;
+  domain?: string | undefined;
+  httpOnly?: boolean | undefined;
+  secure?: boolean | 'auto' | undefined;
+  sameSite?: SameSite | undefined;
+  partitioned?: boolean | undefined;
+  priority?: Priority | undefined;
+  [key: string]: unknown;
+}
+
+/** The cookie's attributes as express-session's `cookie.data` lists them (and in that order). */
+export interface CookieData {
+  originalMaxAge: number | null | undefined;
+  partitioned: boolean | undefined;
+  priority: Priority | undefined;
+  expires: Date | null | undefined;
+  secure: boolean | 'auto' | undefined;
+  httpOnly: boolean;
+  domain: string | undefined;
+  path: string;
+  sameSite: SameSite | undefined;
+}
 
 /**
- * express-session's `req.session.cookie`. Attributes come from the middleware's cookie policy;
- * `maxAge` and `expires` are per session and make the cookie persistent ("remember me").
+ * Passed by `req.session.cookie`'s subclass to skip the standalone fields, which would shadow its
+ * accessors. Internal: not exported from the package.
  */
+export const VIEW: unique symbol = Symbol('request cookie');
+
+// The attributes are own data properties of a standalone Cookie (as in express-session) and
+// accessors on a request's cookie; declaring them here keeps one public type for both.
+export interface Cookie {
+  path: string;
+  httpOnly: boolean;
+  /** Lifetime in ms the cookie was given when it was last set; null for a browser-session cookie. */
+  originalMaxAge: number | null | undefined;
+  domain?: string | undefined;
+  secure?: boolean | 'auto' | undefined;
+  sameSite?: SameSite | undefined;
+  partitioned?: boolean | undefined;
+  priority?: Priority | undefined;
+}
+
+/**
+ * express-session's `session.Cookie`. `new Cookie(options)` behaves as express-session's: defaults
+ * `path '/'`, `httpOnly true`, `expires null`, `maxAge`/`originalMaxAge` null; `maxAge` must be a
+ * number (or a Date), `expires` a Date; `serialize(name, value)` writes a Set-Cookie value.
+ * `req.session.cookie` is the same class, reading the middleware's cookie policy for the request.
+ *
+ * @throws TypeError for options that are not an object, a `maxAge` that is not a number or Date, or
+ * an `expires` that is not a Date.
+ * @example
+ * const cookie = new Cookie({ maxAge: 60_000, sameSite: 'lax' });
+ * res.setHeader('Set-Cookie', cookie.serialize('prefs', 'dark'));
+ */
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: no class field may shadow the accessors
 export class Cookie {
-  readonly #state: SessionState;
-  readonly #engine: SessionEngine;
+  #expires: Date | null | undefined = null;
 
-  constructor(state: SessionState, engine: SessionEngine) {
-    this.#state = state;
-    this.#engine = engine;
+  constructor(options?: CookieInit);
+  constructor(options?: CookieInit | typeof VIEW) {
+    if (options === VIEW) return;
+    this.path = '/';
+    this.maxAge = null;
+    this.httpOnly = true;
+    if (options) {
+      if (typeof options !== 'object') throw new TypeError('argument options must be a object');
+      // express-session copies every key but `data`; prototype keys would swap this object's prototype.
+      for (const key in options) {
+        if (key !== 'data' && !isForbiddenKey(key)) (this as Record<string, unknown>)[key] = options[key];
+      }
+    }
+    if (this.originalMaxAge === undefined || this.originalMaxAge === null) this.originalMaxAge = this.maxAge;
   }
 
-  get #lifetime(): number | null {
-    const pending = this.#state.pendingMeta?.cookieMaxAgeMs;
-    if (pending !== undefined) return pending;
-    return this.#state.record?.cookieMaxAgeMs ?? this.#engine.options.cookie.maxAgeMs ?? null;
+  /** The expiry date; null (or undefined) for a browser-session cookie. */
+  get expires(): Date | null | undefined {
+    return this.#expires;
   }
 
-  /** Lifetime given to the cookie when it was last set, in ms; null for a browser-session cookie. */
-  get originalMaxAge(): number | null {
-    return this.#lifetime;
+  set expires(date: Date | string | null | undefined | false) {
+    // A store's JSON gives the date as a string (express-session's Store#createSession passes it in
+    // as such); anything else that is not a Date is refused here rather than at serialize time.
+    let value: Date | null | undefined;
+    if (date instanceof Date || date === null || date === undefined) value = date;
+    // `cookie.expires = false` is the old Connect way of asking for a browser-session cookie.
+    else if (date === false) value = null;
+    else if (typeof date === 'string' && !Number.isNaN(Date.parse(date))) value = new Date(date);
+    else throw new TypeError('expires must be a Date');
+    this.#expires = value;
+    this.originalMaxAge = this.maxAge;
   }
 
   /** Milliseconds the cookie has left; null for a browser-session cookie. */
-  get maxAge(): number | null {
-    const lifetime = this.#lifetime;
-    if (lifetime === null) return null;
-    const absolute = this.#state.record?.absoluteExpiresAt;
-    const now = this.#engine.options.now();
-    return absolute === undefined ? lifetime : Math.max(0, Math.min(lifetime, absolute - now));
+  get maxAge(): number | null | undefined {
+    const expires = this.expires;
+    return expires instanceof Date ? expires.valueOf() - Date.now() : expires;
   }
 
-  set maxAge(value: number | null) {
-    if (value !== null && (!Number.isFinite(value) || value <= 0))
-      throw new RangeError('maxAge must be a positive number or null');
-    this.#state.pendingMeta = { ...this.#state.pendingMeta, cookieMaxAgeMs: value };
-    if (this.#state.record) this.#state.cookie = 'set';
+  set maxAge(ms: number | Date | null | undefined | false) {
+    if (ms && typeof ms !== 'number' && !(ms instanceof Date))
+      throw new TypeError('maxAge must be a number or Date');
+    if (typeof ms === 'number') this.expires = new Date(Date.now() + ms);
+    else this.expires = ms instanceof Date || ms === undefined ? ms : null;
   }
 
-  get expires(): Date | null {
-    const maxAge = this.maxAge;
-    return maxAge === null ? null : new Date(this.#engine.options.now() + maxAge);
-  }
-
-  set expires(value: Date | null) {
-    this.maxAge = value === null ? null : value.getTime() - this.#engine.options.now();
-  }
-
-  get path(): string {
-    return this.#engine.options.cookie.path;
-  }
-
-  get domain(): string | undefined {
-    return this.#engine.options.cookie.domain;
-  }
-
-  get httpOnly(): boolean {
-    return this.#engine.options.cookie.httpOnly;
-  }
-
-  get secure(): boolean {
-    return this.#engine.options.cookie.isSecure(this.#state.info.secure);
-  }
-
-  get sameSite(): 'lax' | 'strict' {
-    return this.#engine.options.cookie.sameSite;
-  }
-
-  toJSON() {
+  /** The attributes handed to the `cookie` package. */
+  get data(): CookieData {
     return {
       originalMaxAge: this.originalMaxAge,
+      partitioned: this.partitioned,
+      priority: this.priority,
       expires: this.expires,
       secure: this.secure,
       httpOnly: this.httpOnly,
@@ -80,5 +130,14 @@ export class Cookie {
       path: this.path,
       sameSite: this.sameSite,
     };
+  }
+
+  /** A Set-Cookie value for `name=value` with these attributes (the value is URI-encoded). */
+  serialize(name: string, value: string): string {
+    return stringifySetCookie(name, value, this.data as SerializeOptions);
+  }
+
+  toJSON(): CookieData {
+    return this.data;
   }
 }

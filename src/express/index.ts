@@ -1,5 +1,5 @@
-import { MemoryStore } from '../stores/memory.js';
 import { Cookie } from './cookie.js';
+import { MemoryStore } from './memory-store.js';
 import { session as createMiddleware } from './middleware.js';
 import { Session } from './session.js';
 import { Store } from './store.js';
@@ -21,6 +21,7 @@ export {
 } from '../core/index.js';
 export { endedSessionsOf, type SessionEnd, type SessionEndReason } from '../core/session-end.js';
 export { ConnectStore } from '../stores/connect.js';
+export type { CookieData, CookieInit } from './cookie.js';
 export type { CsrfOptions, CsrfRejectReason } from './csrf.js';
 export { csrf, csrfField, csrfMeta } from './csrf.js';
 export type {
@@ -30,8 +31,10 @@ export type {
   RequireStepUpOptions,
 } from './guards.js';
 export { requireAuth, requireFreshAuth, requireRole, requireStepUp } from './guards.js';
+export type { MemoryStoreOptions, StoreCallback, StoredSession } from './memory-store.js';
 export type { SessionCookieOptions, SessionMiddleware, SessionOptions } from './middleware.js';
-export type { SessionMeta } from './session.js';
+export type { SessionCookieOption } from './options.js';
+export type { RegenerateOptions, SessionMeta } from './session.js';
 export type { SessionData, TypedSession } from './types.js';
 export { Cookie, MemoryStore, Session, Store };
 

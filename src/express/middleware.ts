@@ -8,6 +8,7 @@ import { ConnectStore } from '../stores/connect.js';
 import {
   cookieOptions,
   isSecure,
+  requestCookie,
   resolveStore,
   respondError,
   respondUnavailable,
@@ -151,6 +152,15 @@ export function session(options: SessionOptions = {}): SessionMiddleware {
       next();
       return;
     }
+    let cookie: ReturnType<typeof requestCookie>;
+    try {
+      cookie = requestCookie(req, options.cookie, engine.options.cookie);
+    } catch (error) {
+      // A `cookie` function that throws or returns nonsense is a request error, never a thrown
+      // exception in a caller that does not catch (engine.io's middleware chain).
+      next(error);
+      return;
+    }
     const info = {
       cookieHeader: req.headers.cookie,
       secure: isSecure(req, proxy),
@@ -158,6 +168,7 @@ export function session(options: SessionOptions = {}): SessionMiddleware {
       userAgent: req.headers['user-agent'],
       requestId: typeof req.id === 'string' ? req.id : undefined,
       request: req,
+      ...cookie,
     };
     // engine.io's WebSocket upgrade hands a stand-in response that is never written: the session's
     // headers go on it as soon as they are known, and it is ended only to refuse the handshake.

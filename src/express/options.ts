@@ -1,25 +1,44 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
+import type { CookieOptions, CookiePolicy } from '../core/cookie-policy.js';
 import { SessionConfigError, type SessionStoreError } from '../core/errors.js';
 import type { SessionEngineOptions } from '../core/options.js';
+import type { RequestInfo } from '../core/state.js';
 import type { SessionStore } from '../core/store.js';
 import { ConnectStore, isConnectStore } from '../stores/connect.js';
-import { MemoryStore } from '../stores/memory.js';
+import { MemoryStore } from './memory-store.js';
 
 /** express-session's cookie options, plus coatcheck's. */
 export interface SessionCookieOptions {
-  /** Persistent cookie lifetime in ms; unset for a browser-session cookie (S13). */
-  maxAge?: number;
-  /** express-session compatibility: converted to `maxAge` at start-up. */
-  expires?: Date;
-  path?: string;
-  domain?: string;
-  httpOnly?: boolean;
+  /**
+   * Persistent cookie lifetime in ms; unset for a browser-session cookie (S13). When both `maxAge`
+   * and `expires` are given, the one written last in the object wins (express-session).
+   */
+  maxAge?: number | null | undefined;
+  /**
+   * A fixed expiry date (express-session): each new session's cookie lifetime is this date minus its
+   * creation time, kept with the session. A date already past at start-up is refused.
+   */
+  expires?: Date | null | undefined;
+  /** No cookie is set on requests whose path (before mounting) does not start with it. @default '/' */
+  path?: string | undefined;
+  domain?: string | undefined;
+  httpOnly?: boolean | undefined;
   /** `'auto'`: Secure when the request came over HTTPS (`trust proxy` honoured). @default 'auto' */
-  secure?: boolean | 'auto';
-  /** `true` means `'strict'`; `'none'` and `false` are refused (S12). @default 'lax' */
-  sameSite?: 'lax' | 'strict' | boolean;
+  secure?: boolean | 'auto' | undefined;
+  /**
+   * `true` means `'strict'`; `'auto'` and `'none'` send `None` on Secure responses and `Lax` on the
+   * others, and are refused with `secure: false`; `false` is refused (S12). @default 'lax'
+   */
+  sameSite?: 'lax' | 'strict' | 'none' | 'auto' | boolean | undefined;
+  /** CHIPS `Partitioned`, sent only with Secure; refused with `secure: false`. @default false */
+  partitioned?: boolean | undefined;
+  /** `Priority` attribute. */
+  priority?: 'low' | 'medium' | 'high' | undefined;
 }
+
+/** Cookie options, or express-session 1.19's function of the request returning them. */
+export type SessionCookieOption = SessionCookieOptions | ((req: IncomingMessage) => SessionCookieOptions);
 
 /** Options of the Express middleware: express-session's, plus the engine's. */
 export interface SessionOptions
@@ -30,14 +49,23 @@ export interface SessionOptions
   secret?: string | string[];
   /** A coatcheck store, or any express-session store. @default a bounded MemoryStore (with a warning) */
   store?: SessionStore | object;
-  cookie?: SessionCookieOptions;
+  /**
+   * Cookie options, or a function of the request returning them (express-session 1.19), called on
+   * every request; each distinct result is validated once. With a function and no `name`, the name
+   * is `id` (a `__Host-` name needs Path=/ and no Domain on every request).
+   */
+  cookie?: SessionCookieOption;
   /** Write the session on every request. Only renews it: coatcheck never rewrites unchanged data. @default false */
   resave?: boolean;
   /** Store sessions that hold no data. @default false (sessions are created lazily) */
   saveUninitialized?: boolean;
   /** Re-send the cookie on every response. @default false */
   rolling?: boolean;
-  /** Makes session handles; must return 16–128 base64url characters. */
+  /**
+   * express-session's `genid`: its result is `req.sessionID` and the store key. Any non-empty string
+   * of at most 256 characters once percent-encoded, without control characters; anything else, or a
+   * throw, fails the request with SessionStateError.
+   */
   genid?: (req: IncomingMessage) => string;
   /** Trust `X-Forwarded-Proto`: true, false, or undefined to follow Express's `trust proxy`. */
   proxy?: boolean;
@@ -103,22 +131,96 @@ export function resolveStore(store: SessionOptions['store'], warn: (message: str
   return store as SessionStore;
 }
 
-/** express-session's cookie options as the engine's, validated. */
-export function cookieOptions(cookie: SessionCookieOptions = {}, name: string | undefined) {
-  const { sameSite } = cookie;
-  if (sameSite === false || (sameSite as unknown) === 'none') {
-    throw new SessionConfigError('cookie.sameSite', "must be 'lax' or 'strict' (never 'none')");
+/** express-session's cookie options as the engine's, validated; a function's are resolved per request. */
+export function cookieOptions(cookie: SessionCookieOption = {}, name: string | undefined): CookieOptions {
+  if (typeof cookie === 'function') return { name: name ?? 'id' };
+  const options = engineCookie(cookie);
+  if (options.expiresAt !== undefined && options.expiresAt <= Date.now()) {
+    throw new SessionConfigError('cookie.expires', 'is already past');
   }
-  const maxAgeMs = cookie.maxAge ?? (cookie.expires ? cookie.expires.getTime() - Date.now() : undefined);
+  return { ...(name === undefined ? {} : { name }), ...options };
+}
+
+/**
+ * The request's path as express-session judges `cookie.path`: of `req.originalUrl` (the URL before
+ * a mount point stripped it), else `req.url`, without query or fragment.
+ */
+export function requestPath(req: IncomingMessage & { originalUrl?: string }): string {
+  const url = req.originalUrl ?? req.url ?? '/';
+  if (url.startsWith('/')) {
+    const end = url.search(/[?#]/);
+    return end === -1 ? url : url.slice(0, end);
+  }
+  try {
+    return new URL(url).pathname; // absolute-form request target
+  } catch {
+    return url;
+  }
+}
+
+/** The cookie facts of one request: its path, and its own policy when `cookie` is a function. */
+export function requestCookie(
+  req: IncomingMessage,
+  cookie: SessionCookieOption | undefined,
+  configured: CookiePolicy,
+): Pick<RequestInfo, 'path' | 'cookie'> {
+  const path = requestPath(req);
+  if (typeof cookie !== 'function') return { path };
+  return { path, cookie: configured.forRequest(engineCookie(cookie(req))) };
+}
+
+function engineCookie(cookie: SessionCookieOptions): Omit<CookieOptions, 'name'> {
+  if (typeof cookie !== 'object' || cookie === null) {
+    throw new SessionConfigError('cookie', 'must be an object, or a function returning one');
+  }
+  const { path, domain, httpOnly, secure, partitioned, priority } = cookie;
   return {
-    ...(name === undefined ? {} : { name }),
-    ...(cookie.path === undefined ? {} : { path: cookie.path }),
-    ...(cookie.domain === undefined ? {} : { domain: cookie.domain }),
-    ...(cookie.httpOnly === undefined ? {} : { httpOnly: cookie.httpOnly }),
-    ...(cookie.secure === undefined ? {} : { secure: cookie.secure }),
-    sameSite: sameSite === true || sameSite === 'strict' ? ('strict' as const) : ('lax' as const),
-    ...(maxAgeMs === undefined || maxAgeMs === null ? {} : { maxAgeMs }),
+    ...(path === undefined ? {} : { path }),
+    ...(domain === undefined ? {} : { domain }),
+    ...(httpOnly === undefined ? {} : { httpOnly }),
+    ...(secure === undefined ? {} : { secure }),
+    ...sameSiteOf(cookie.sameSite),
+    ...(partitioned === undefined ? {} : { partitioned }),
+    ...(priority === undefined ? {} : { priority: lower(priority) as 'low' }),
+    ...lifetimeOf(cookie),
   };
+}
+
+const lower = (value: unknown) => (typeof value === 'string' ? value.toLowerCase() : value);
+
+function sameSiteOf(sameSite: SessionCookieOptions['sameSite']): Pick<CookieOptions, 'sameSite'> {
+  if (sameSite === undefined) return {};
+  if (sameSite === true) return { sameSite: 'strict' };
+  if (sameSite === false) {
+    throw new SessionConfigError(
+      'cookie.sameSite',
+      "must be 'lax', 'strict', 'none' or 'auto' (never absent)",
+    );
+  }
+  return { sameSite: lower(sameSite) as 'lax' };
+}
+
+/**
+ * express-session's Cookie assigns the options in order, and `maxAge` and `expires` both set the
+ * expiry, so the later key wins, even when its value is null or undefined (no expiry).
+ */
+function lifetimeOf(cookie: SessionCookieOptions): Pick<CookieOptions, 'maxAgeMs' | 'expiresAt'> {
+  let lifetime: Pick<CookieOptions, 'maxAgeMs' | 'expiresAt'> = {};
+  for (const key of Object.keys(cookie)) {
+    if (key === 'maxAge') {
+      const { maxAge } = cookie as { maxAge: unknown };
+      if (typeof maxAge === 'number') lifetime = { maxAgeMs: maxAge };
+      else if (maxAge instanceof Date) lifetime = { expiresAt: maxAge.getTime() };
+      else if (!maxAge) lifetime = {};
+      else throw new SessionConfigError('cookie.maxAge', 'must be a number of milliseconds');
+    } else if (key === 'expires') {
+      const { expires } = cookie as { expires: unknown };
+      if (expires instanceof Date) lifetime = { expiresAt: expires.getTime() };
+      else if (expires === null || expires === undefined) lifetime = {};
+      else throw new SessionConfigError('cookie.expires', 'must be a Date');
+    }
+  }
+  return lifetime;
 }
 
 /** Whether the request came over HTTPS, honouring `proxy` or Express's `trust proxy`. */

@@ -1,10 +1,22 @@
 import type { LoginOptions, SessionEngine } from '../core/engine.js';
-import { SessionStateError, SessionStoreError } from '../core/errors.js';
+import { SessionStateError, type SessionStoreError } from '../core/errors.js';
+import { identityChange } from '../core/identity.js';
 import { isForbiddenKey } from '../core/record.js';
 import type { SessionInfo, SessionState } from '../core/state.js';
-import { Cookie } from './cookie.js';
+import { type Callback, settle, splitCallback, track } from './callbacks.js';
+import type { Cookie } from './cookie.js';
+import { metaOf, type SessionMeta } from './meta.js';
+import { sessionCookie } from './request-cookie.js';
 
-type Callback = (error?: unknown) => void;
+/** Options of `req.session.regenerate`. */
+export interface RegenerateOptions {
+  /**
+   * Keep the data and the sign-in: only the token changes (a rotation). Without it, regenerate is
+   * express-session's: the session is destroyed and a new, empty, anonymous one replaces it.
+   * @default false
+   */
+  keep?: boolean;
+}
 
 /** Thrown when a handler assigns `req.session.__proto__`: answered as 400 by Express (S51). */
 function refusePrototypeWrite(): never {
@@ -25,20 +37,7 @@ export interface SessionBinding {
   cookie?: Cookie;
 }
 
-/** Read-only facts about the session; never the token. */
-export interface SessionMeta {
-  handle: string;
-  userId: string | null;
-  createdAt: number;
-  authAt: number | null;
-  lastSeenAt: number;
-  idleExpiresAt: number;
-  absoluteExpiresAt: number;
-  /** Assurance level: 0 anonymous, 1 password login, 2+ after a step-up with a further factor. */
-  aal: number;
-  /** Time of the last step-up, or null. */
-  stepUpAt: number | null;
-}
+export type { SessionMeta } from './meta.js';
 
 /** Reads a Session's binding; set once the class below is defined. */
 let readBinding: (session: Session) => SessionBinding | undefined;
@@ -55,40 +54,14 @@ function binding(session: Session): SessionBinding {
 }
 
 /**
- * Runs `work`, then the express-session style callback if one was given; otherwise returns the
- * promise. A promise nobody awaits never becomes an unhandled rejection: the failure is kept on the
- * request and the response fails closed when it is committed.
+ * Copies the application's data off a Session object into a null-prototype object (S51). The
+ * cookie is the session's, never its data (express-session strips it the same way).
  */
-function settle<T>(
-  bound: SessionBinding,
-  tracked: Promise<T>,
-  callback?: (error?: unknown, value?: T) => void,
-): Promise<T> | undefined {
-  const work = track(bound, tracked);
-  if (callback) {
-    work.then(
-      (value) => callback(undefined, value),
-      (error: unknown) => callback(error),
-    );
-    return undefined;
-  }
-  work.catch(() => {});
-  return work;
-}
-
-/** Remembers a store failure on the request, so the response fails closed (S49). */
-function track<T>(bound: SessionBinding, work: Promise<T>): Promise<T> {
-  return work.catch((error: unknown) => {
-    if (error instanceof SessionStoreError) bound.storeFailure ??= error;
-    throw error;
-  });
-}
-
-/** Copies the application's data off a Session object into a null-prototype object (S51). */
 export function collectData(session: Session): Record<string, unknown> {
   const data = Object.create(null) as Record<string, unknown>;
   for (const key of Object.keys(session)) {
-    if (!isForbiddenKey(key)) data[key] = (session as unknown as Record<string, unknown>)[key];
+    if (key !== 'cookie' && !isForbiddenKey(key))
+      data[key] = (session as unknown as Record<string, unknown>)[key];
   }
   return data;
 }
@@ -105,19 +78,28 @@ export class Session {
     readBinding = (session) => (#bound in session ? session.#bound : undefined);
   }
 
+  /**
+   * express-session's `req.session.cookie`: an enumerable own property as there, so spreads and
+   * Passport's `keepSessionInfo` merge see it, but never stored as data. Assigning to it (that
+   * merge does) is accepted and changes nothing: the cookie belongs to the request's session.
+   */
+  declare cookie: Cookie;
+
   constructor(bound: SessionBinding) {
     this.#bound = bound;
+    Object.defineProperty(this, 'cookie', {
+      enumerable: true,
+      get: () => {
+        bound.cookie ??= sessionCookie(bound.state, bound.engine);
+        return bound.cookie;
+      },
+      set: () => {},
+    });
     const data = bound.state.data;
     // Forbidden keys were dropped when the data was parsed (S51); assigning any other key is safe.
     for (const key in data)
-      if (!isForbiddenKey(key)) (this as unknown as Record<string, unknown>)[key] = data[key];
-  }
-
-  /** express-session's cookie view of this session (made on first use). */
-  get cookie(): Cookie {
-    const bound = binding(this);
-    bound.cookie ??= new Cookie(bound.state, bound.engine);
-    return bound.cookie;
+      if (key !== 'cookie' && !isForbiddenKey(key))
+        (this as unknown as Record<string, unknown>)[key] = data[key];
   }
 
   /** The session's handle: public, never the token (express-session's session id). */
@@ -126,20 +108,32 @@ export class Session {
     return engine.handleOf(state);
   }
 
-  /** Handle, user, and timing of this session, or null while nothing is stored. */
+  /**
+   * Handle, user, and timing of this session, or null while nothing is stored. A session whose
+   * data names another user than its record, or stopped naming its user (the engine's `userIdOf`),
+   * shows as signed out until it is written (then the record agrees).
+   */
   get meta(): SessionMeta | null {
-    const record = binding(this).state.record;
-    if (!record) return null;
-    const { handle, userId, createdAt, authAt, lastSeenAt, idleExpiresAt, absoluteExpiresAt, aal, stepUpAt } =
-      record;
-    return { handle, userId, createdAt, authAt, lastSeenAt, idleExpiresAt, absoluteExpiresAt, aal, stepUpAt };
+    const { engine, state } = binding(this);
+    return metaOf(state.record, engine.options.userIdOf, collectData(this), state.dataText);
   }
 
-  /** Rotation: a new token, same data; the old token stops working at once. */
-  regenerate(callback?: Callback): Promise<void> | undefined {
+  /**
+   * express-session's regenerate: the session is destroyed in the store and `req.session` becomes a
+   * new, empty, anonymous session with a new ID, stored once it holds data. `{ keep: true }`
+   * rotates instead: a new token, same data and sign-in; the old token stops working at once.
+   */
+  regenerate(callback?: Callback): Promise<void> | undefined;
+  regenerate(options: RegenerateOptions, callback?: Callback): Promise<void> | undefined;
+  regenerate(
+    optionsOrCallback?: RegenerateOptions | Callback,
+    maybeCallback?: Callback,
+  ): Promise<void> | undefined {
+    const [options, callback] = splitCallback(optionsOrCallback, maybeCallback);
+    const keepData = options?.keep === true;
     return settle(
       binding(this),
-      this.#rotate((engine, state) => engine.rotate(state, { keepData: true })),
+      this.#rotate((engine, state) => engine.rotate(state, { keepData }), keepData),
       callback,
     );
   }
@@ -192,8 +186,18 @@ export class Session {
     return this.touch();
   }
 
-  /** Signs a user in: rotation, user id, authentication time; pre-login data dropped but `keep` (S19). */
-  login(userId: string, options?: LoginOptions, callback?: Callback): Promise<void> | undefined {
+  /**
+   * Signs a user in: rotation, user id, authentication time; pre-login data dropped but `keep`
+   * (S19). The callback may follow the user id directly, as in Passport's `req.login(user, cb)`.
+   */
+  login(userId: string, callback?: Callback): Promise<void> | undefined;
+  login(userId: string, options?: LoginOptions, callback?: Callback): Promise<void> | undefined;
+  login(
+    userId: string,
+    optionsOrCallback?: LoginOptions | Callback,
+    maybeCallback?: Callback,
+  ): Promise<void> | undefined {
+    const [options, callback] = splitCallback(optionsOrCallback, maybeCallback);
     return settle(
       binding(this),
       this.#rotate((engine, state) => engine.login(state, userId, options)),
@@ -205,7 +209,7 @@ export class Session {
   reauthenticate(callback?: Callback): Promise<void> | undefined {
     return settle(
       binding(this),
-      this.#rotate((engine, state) => engine.reauthenticate(state)),
+      this.#rotate((engine, state) => engine.reauthenticate(state), true),
       callback,
     );
   }
@@ -218,7 +222,7 @@ export class Session {
   stepUp(level: number, callback?: Callback): Promise<void> | undefined {
     return settle(
       binding(this),
-      this.#rotate((engine, state) => engine.stepUp(state, level)),
+      this.#rotate((engine, state) => engine.stepUp(state, level), true),
       callback,
     );
   }
@@ -226,7 +230,7 @@ export class Session {
   /** The signed-in user's sessions (device list), with `current` marking this one. */
   async listSessions(): Promise<SessionInfo[]> {
     const bound = binding(this);
-    const userId = bound.state.record?.userId;
+    const userId = this.meta?.userId;
     if (!userId) return [];
     return track(
       bound,
@@ -237,7 +241,7 @@ export class Session {
   /** Signs out one of the user's own sessions by handle; false if no such session of theirs. */
   async revokeSession(handle: string): Promise<boolean> {
     const { engine, state } = binding(this);
-    const userId = state.record?.userId;
+    const userId = this.meta?.userId;
     if (!userId) return false;
     if (handle === state.record?.handle) {
       await this.destroy();
@@ -249,7 +253,7 @@ export class Session {
   /** Signs out every other session of the user, or all of them with `includeCurrent`. */
   async logoutEverywhere(options: { includeCurrent?: boolean } = {}): Promise<number> {
     const { engine, state } = binding(this);
-    const userId = state.record?.userId;
+    const userId = this.meta?.userId;
     if (!userId) return 0;
     const count = await track(
       binding(this),
@@ -262,11 +266,23 @@ export class Session {
     return count;
   }
 
-  async #rotate(work: (engine: SessionEngine, state: SessionState) => Promise<void>): Promise<void> {
+  /**
+   * Runs a lifecycle call on the current data. With `carrySignIn` (the calls that keep the user on
+   * a new token), a sign-in the data has ended (`userIdOf`) is written first: the new token must
+   * not carry it, and the stored data it is judged against is about to be replaced.
+   */
+  async #rotate(
+    work: (engine: SessionEngine, state: SessionState) => Promise<void>,
+    carrySignIn = false,
+  ): Promise<void> {
     const bound = binding(this);
-    bound.state.data = collectData(this);
+    const { engine, state } = bound;
+    state.data = collectData(this);
     try {
-      await work(bound.engine, bound.state);
+      if (carrySignIn && identityChange(engine.options.userIdOf, state.record, state.data, state.dataText)) {
+        await bound.commit();
+      }
+      await work(engine, state);
     } finally {
       // Also when it failed: a session that ended meanwhile leaves `req.session` empty, so nothing
       // loaded under it is written into another one.

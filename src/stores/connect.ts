@@ -14,6 +14,7 @@ import type {
   SessionStore,
   StoreCapabilities,
 } from '../core/store.js';
+import { legacyExpiry, StoreCookie } from './store-cookie.js';
 
 type Callback<T> = (error?: unknown, value?: T) => void;
 
@@ -34,6 +35,20 @@ export function isConnectStore(value: unknown): value is ConnectStoreLike {
     typeof store.destroy === 'function' &&
     typeof (store as Partial<SessionStore>).replace !== 'function'
   );
+}
+
+/**
+ * Top-level keys of a stored session that are not data: ours, and session-file-store's
+ * `__lastAccess`, which it adds to every session it writes.
+ */
+const RESERVED_KEYS = ['cookie', 'coatcheck', '__lastAccess'] as const;
+
+/**
+ * A missing session reported as an error: session-file-store answers `ENOENT` for a file that is not
+ * there, and express-session treats that as "no session" (index.js: `err.code !== 'ENOENT'`).
+ */
+function isNotFound(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === 'ENOENT';
 }
 
 function promised<T>(run: (callback: Callback<T>) => unknown): Promise<T | undefined> {
@@ -60,24 +75,35 @@ export class ConnectStore implements SessionStore, LegacySessionSource {
     this.inner = inner;
   }
 
-  async get(handle: string): Promise<SessionRecord | null> {
-    const stored = await promised<Record<string, unknown> | null | undefined>((cb) =>
-      this.inner.get(handle, cb),
-    );
-    const record = stored?.coatcheck as SessionRecord | undefined;
-    return record && typeof record === 'object' && record.handle === handle
-      ? withRecordDefaults(record)
-      : null;
+  /**
+   * Without a callback: the coatcheck record (store contract). With one, as on express-session's
+   * `req.sessionStore`: the wrapped store's own answer, the session in express-session's shape.
+   */
+  get(handle: string): Promise<SessionRecord | null>;
+  get(sid: string, callback: Callback<Record<string, unknown> | null | undefined>): unknown;
+  get(sid: string, callback?: Callback<Record<string, unknown> | null | undefined>): unknown {
+    return typeof callback === 'function' ? this.inner.get(sid, callback) : this.#get(sid);
+  }
+
+  async #get(handle: string): Promise<SessionRecord | null> {
+    const stored = await this.#read(handle);
+    const record = stored?.coatcheck as Omit<SessionRecord, 'data'> & { data?: unknown };
+    if (!stored || !record || typeof record !== 'object' || record.handle !== handle) return null;
+    if (typeof record.data === 'string') return withRecordDefaults(record as SessionRecord);
+    // The data is the session's own keys, as express-session keeps them; an app may have changed
+    // them through the store itself (`store.set(sid, session)` from a Socket.IO handler).
+    const { cookie: _cookie, coatcheck: _record, __lastAccess: _bookkeeping, ...data } = stored;
+    return withRecordDefaults({ ...record, data: JSON.stringify(data) });
   }
 
   async create(record: SessionRecord): Promise<boolean> {
-    if (await this.get(record.handle)) return false;
+    if (await this.#get(record.handle)) return false;
     await this.#write(record);
     return true;
   }
 
   async update(handle: string, patch: SessionPatch): Promise<SessionRecord | null> {
-    const record = await this.get(handle);
+    const record = await this.#get(handle);
     if (!record) return null;
     if (record.successor !== null) return record;
     const next = applyPatch(record, patch);
@@ -86,18 +112,47 @@ export class ConnectStore implements SessionStore, LegacySessionSource {
   }
 
   async replace(oldHandle: string, next: SessionRecord, options: ReplaceOptions = {}): Promise<boolean> {
-    const old = await this.get(oldHandle);
+    const old = await this.#get(oldHandle);
     if (!old || old.successor !== null) return false;
     await this.#write(next);
-    if (options.graceUntil === undefined) await this.destroy(oldHandle);
+    if (options.graceUntil === undefined) await this.#destroy(oldHandle);
     else await this.#write(supersede(old, next.handle, options.graceUntil));
     return true;
   }
 
-  async destroy(handle: string): Promise<Removed | null> {
-    const record = await this.get(handle);
-    await promised((cb) => this.inner.destroy(handle, cb));
+  /** Without a callback: removes the record and reports it (store contract). With one: the wrapped store's. */
+  destroy(handle: string): Promise<Removed | null>;
+  destroy(sid: string, callback: Callback<unknown>): unknown;
+  destroy(sid: string, callback?: Callback<unknown>): unknown {
+    return typeof callback === 'function' ? this.inner.destroy(sid, callback) : this.#destroy(sid);
+  }
+
+  async #destroy(handle: string): Promise<Removed | null> {
+    const record = await this.#get(handle);
+    await this.#remove(handle);
     return record && { successor: record.successor };
+  }
+
+  /** express-session's `set`, passed to the wrapped store, for apps that write it through `req.sessionStore`. */
+  set(sid: string, session: Record<string, unknown>, callback?: Callback<unknown>): unknown {
+    return this.inner.set(sid, session, callback ?? (() => {}));
+  }
+
+  /** express-session's optional `touch`, `all`, `length` and `clear`, when the wrapped store has them. */
+  touch(sid: string, session: Record<string, unknown>, callback?: Callback<unknown>): unknown {
+    return this.#optional('touch', [sid, session, callback]);
+  }
+
+  all(callback?: Callback<unknown>): unknown {
+    return this.#optional('all', [callback]);
+  }
+
+  length(callback?: Callback<unknown>): unknown {
+    return this.#optional('length', [callback]);
+  }
+
+  clear(callback?: Callback<unknown>): unknown {
+    return this.#optional('clear', [callback]);
   }
 
   async listByUser(): Promise<SessionRecord[]> {
@@ -118,28 +173,67 @@ export class ConnectStore implements SessionStore, LegacySessionSource {
 
   async close(): Promise<void> {}
 
+  /**
+   * express-session's record behind an `s:<id>` cookie, or null. A record whose `cookie.expires` has
+   * passed is removed and never returned: the browser dropped that cookie, express-session's
+   * MemoryStore drops such records, and many stores hand back expired entries until a sweep runs, so
+   * only a replayed cookie could ask for one.
+   */
   async getLegacy(id: string): Promise<Record<string, unknown> | null> {
-    const stored = await promised<Record<string, unknown> | null | undefined>((cb) => this.inner.get(id, cb));
+    const stored = await this.#read(id);
     if (!stored || typeof stored !== 'object' || 'coatcheck' in stored) return null;
-    return stored;
+    const expiry = legacyExpiry(stored);
+    if (expiry !== null && expiry <= Date.now()) {
+      await this.#remove(id);
+      return null;
+    }
+    const { __lastAccess: _bookkeeping, ...session } = stored;
+    return session;
   }
 
   async destroyLegacy(id: string): Promise<void> {
-    await promised((cb) => this.inner.destroy(id, cb));
+    await this.#remove(id);
   }
 
+  // The inner store's methods are looked up at every call: apps and instrumentation replace them on
+  // the instance at run time.
+  async #read(id: string): Promise<Record<string, unknown> | null | undefined> {
+    try {
+      return await promised<Record<string, unknown> | null | undefined>((cb) => this.inner.get(id, cb));
+    } catch (error) {
+      if (isNotFound(error)) return null;
+      throw error;
+    }
+  }
+
+  async #remove(id: string): Promise<void> {
+    try {
+      await promised((cb) => this.inner.destroy(id, cb));
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+  }
+
+  #optional(name: 'touch' | 'all' | 'length' | 'clear', args: unknown[]): unknown {
+    const method = (this.inner as unknown as Record<string, unknown>)[name];
+    if (typeof method !== 'function')
+      throw new TypeError(`the wrapped express-session store has no ${name}()`);
+    return method.apply(this.inner, args);
+  }
+
+  /**
+   * Writes the object express-session would pass: the data's keys at the top level, so an app reading
+   * the store directly (`store.get(req.sessionID, cb)`, `store.all(cb)`) finds them where it always
+   * did; `cookie` for the store's TTL (see StoreCookie); coatcheck's metadata under `coatcheck`.
+   * Data that itself holds one of RESERVED_KEYS stays inside the record instead.
+   */
   #write(record: SessionRecord): Promise<unknown> {
-    const expires = new Date(expiresAt(record));
-    // `cookie.expires` is what connect stores read to set their own TTL.
-    const session = {
-      cookie: {
-        originalMaxAge: expires.getTime() - Date.now(),
-        expires: expires.toISOString(),
-        path: '/',
-        httpOnly: true,
-      },
-      coatcheck: record,
-    };
+    const cookie = new StoreCookie(expiresAt(record));
+    const data = JSON.parse(record.data) as Record<string, unknown>;
+    const { data: _text, ...meta } = record;
+    const session = RESERVED_KEYS.some((key) => Object.hasOwn(data, key))
+      ? { cookie, coatcheck: record }
+      : { ...data, cookie, coatcheck: meta };
     return promised((cb) => this.inner.set(record.handle, session, cb));
   }
 }

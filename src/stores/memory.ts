@@ -120,6 +120,18 @@ export class MemoryStore implements SessionStore {
     clearInterval(this.#sweeper);
   }
 
+  /** Every record held (copies), expired ones included, oldest first. */
+  *records(): IterableIterator<SessionRecord> {
+    for (const record of this.#sessions.values()) yield copy(record);
+  }
+
+  /** Removes every session. */
+  async clear(): Promise<void> {
+    this.#sessions.clear();
+    this.#byUser.clear();
+    this.#oldest = undefined;
+  }
+
   #insert(record: SessionRecord): void {
     while (this.#sessions.size >= this.#maxSessions) {
       // One live iterator keeps its place: a fresh one would walk every deleted slot each time.

@@ -180,7 +180,7 @@ for (const factory of embeddedStores()) {
         assert.equal(renewed.idleExpiresAt, app.clock.at + 60_000);
       });
 
-      it('regenerate keeps the data and drops writes from requests still on the old token', async () => {
+      it('regenerate({ keep: true }) keeps the data and drops writes from requests still on the old token', async () => {
         const c = client();
         await c.post('/set', { kept: 'yes' });
         const old = c.jar.get('id')!;
@@ -188,7 +188,7 @@ for (const factory of embeddedStores()) {
         other.jar.set('id', old);
         const slow = other.post('/slow?ms=60', { lateWrite: 1 });
         await new Promise((resolve) => setTimeout(resolve, 10));
-        await c.post('/regenerate');
+        await c.post('/regenerate?keep=1');
         await slow;
         assert.notEqual(c.jar.get('id'), old);
         const { data } = (await c.get('/peek')).json() as { data: Record<string, unknown> };

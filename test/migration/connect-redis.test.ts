@@ -51,7 +51,7 @@ async function startCoatcheckApp(options: Partial<SessionOptions>) {
   middleware.on((event) => events.push(event));
   app.use(middleware);
   app.get('/me', (req, res) => {
-    const data = { ...sessionOf(req) };
+    const { cookie: _cookie, ...data } = sessionOf(req);
     if (!data.userId) return void res.status(401).json({ error: 'sign in' });
     res.json({ data, handle: req.sessionID });
   });

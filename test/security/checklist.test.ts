@@ -13,6 +13,7 @@ import {
   type SessionOptions,
   session,
 } from '../../src/express/index.js';
+import { MemoryStore as ExpressMemoryStore } from '../../src/express/memory-store.js';
 import { MemoryStore } from '../../src/stores/memory.js';
 import { SqliteStore } from '../../src/stores/sqlite.js';
 import { Clock, SECRET } from '../support/app.js';
@@ -284,6 +285,12 @@ describe('S25 documented defaults', () => {
       assert.equal(limiter.isBlocked('192.0.2.1', windowMs - 1), true);
       assert.equal(limiter.isBlocked('192.0.2.1', windowMs), false);
     });
+    check('`userIdOf`', (t) => {
+      assert.equal(code(t), 'data.passport.user');
+      assert.equal(o.userIdOf({ passport: { user: 'alice' } }), 'alice');
+      assert.equal(o.userIdOf({ passport: { user: 7 } }), '7');
+      assert.equal(o.userIdOf({ user: 'alice' }), null);
+    });
     check('`legacyCookieName` / `legacy`', (t) => assert.equal(code(t), `'${o.legacyCookieName}'`));
     check('`name`', (t) => {
       assert.equal(t, `\`${o.cookie.nameFor(true)}\` over HTTPS, \`${o.cookie.nameFor(false)}\` over HTTP`);
@@ -325,7 +332,8 @@ describe('S25 documented defaults', () => {
 
     assert.match(cell('`store`'), /^bounded `MemoryStore` with a warning$/);
     warnings.length = 0;
-    assert.ok(session({ secret: SECRET, warn }).store instanceof MemoryStore);
+    // The default speaks express-session's store API too (`req.sessionStore.get(sid, cb)`).
+    assert.ok(session({ secret: SECRET, warn }).store instanceof ExpressMemoryStore);
     assert.match(warnings.join('\n'), /MemoryStore/);
     checked.add('`store`');
 

@@ -35,6 +35,12 @@ export interface TestApp extends Running {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** The session's data: its own enumerable keys but the cookie, as express-session stores it. */
+export function dataOf(session: object): Record<string, unknown> {
+  const { cookie: _cookie, ...data } = session as Record<string, unknown>;
+  return data;
+}
+
 /** An Express app exercising the whole session API, on a given store and Express major. */
 export async function startTestApp(
   store: SessionStore,
@@ -57,10 +63,10 @@ export async function startTestApp(
   app.use(middleware);
 
   app.get('/me', requireAuth(), (req, res) => {
-    res.json({ userId: req.session.meta?.userId, handle: req.sessionID, data: { ...req.session } });
+    res.json({ userId: req.session.meta?.userId, handle: req.sessionID, data: dataOf(req.session) });
   });
   app.get('/peek', (req, res) => {
-    res.json({ data: { ...req.session }, meta: req.session.meta, id: req.sessionID });
+    res.json({ data: dataOf(req.session), meta: req.session.meta, id: req.sessionID });
   });
   app.post('/set', (req, res) => {
     for (const [key, value] of Object.entries(req.body as Record<string, unknown>)) req.session[key] = value;
@@ -93,7 +99,9 @@ export async function startTestApp(
     res.json({ ok: true });
   });
   app.post('/regenerate', (req, res, next) => {
-    req.session.regenerate((error) => (error ? next(error) : res.json({ ok: true })));
+    const done = (error?: unknown) => (error ? next(error) : res.json({ ok: true }));
+    if (req.query.keep === '1') req.session.regenerate({ keep: true }, done);
+    else req.session.regenerate(done);
   });
   app.post('/logout', async (req, res) => {
     await sleep(Number(req.query.ms ?? 0));

@@ -1,0 +1,43 @@
+import { SessionStoreError } from '../core/errors.js';
+import type { SessionBinding } from './session.js';
+
+/** express-session's node-style callback. */
+export type Callback = (error?: unknown) => void;
+
+/** express-session and Passport put the callback last, after options that may be left out. */
+export function splitCallback<O extends object>(
+  options: O | Callback | undefined,
+  callback: Callback | undefined,
+): [O | undefined, Callback | undefined] {
+  return typeof options === 'function' ? [undefined, options] : [options, callback];
+}
+
+/**
+ * Runs `work`, then the express-session style callback if one was given; otherwise returns the
+ * promise. A promise nobody awaits never becomes an unhandled rejection: the failure is kept on the
+ * request and the response fails closed when it is committed.
+ */
+export function settle<T>(
+  bound: SessionBinding,
+  tracked: Promise<T>,
+  callback?: (error?: unknown, value?: T) => void,
+): Promise<T> | undefined {
+  const work = track(bound, tracked);
+  if (callback) {
+    work.then(
+      (value) => callback(undefined, value),
+      (error: unknown) => callback(error),
+    );
+    return undefined;
+  }
+  work.catch(() => {});
+  return work;
+}
+
+/** Remembers a store failure on the request, so the response fails closed (S49). */
+export function track<T>(bound: SessionBinding, work: Promise<T>): Promise<T> {
+  return work.catch((error: unknown) => {
+    if (error instanceof SessionStoreError) bound.storeFailure ??= error;
+    throw error;
+  });
+}
