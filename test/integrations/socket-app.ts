@@ -40,6 +40,12 @@ export type SessionRequest = IncomingMessage & {
 type Next = (error?: unknown) => void;
 type Middleware = (req: SessionRequest, res: unknown, next: Next) => void;
 
+/** The application's data in a session: its own keys, without express-session's enumerable `cookie`. */
+function dataOf(current: TypedSession): Record<string, unknown> {
+  const { cookie: _cookie, ...data } = current as unknown as Record<string, unknown>;
+  return data;
+}
+
 /** socket.io's Passport guide: Passport runs on the handshake request only, not on every poll. */
 const onlyForHandshake =
   (middleware: Middleware): Middleware =>
@@ -92,14 +98,13 @@ export async function startSocketApp(
   app.use(express.json());
   app.use(middleware);
   app.use(auth.session());
-  app.post('/login', auth.authenticate('local'), async (req, res) => {
-    // Passport keeps its user in the data; coatcheck's login records who it is, for device lists
-    // and sign-out everywhere, and rotates the token once more.
-    await req.session.login((req.user as User).id, { keep: ['passport'] });
+  // Passport's login: coatcheck reads `session.passport.user` as the signed-in user (userIdOf), so
+  // device lists and sign-out everywhere work with no call of its own.
+  app.post('/login', auth.authenticate('local'), (req, res) => {
     res.json({ handle: req.sessionID });
   });
   app.get('/me', (req, res) => {
-    res.json({ user: req.user ?? null, handle: req.session.meta?.handle ?? null, data: { ...req.session } });
+    res.json({ user: req.user ?? null, handle: req.session.meta?.handle ?? null, data: dataOf(req.session) });
   });
   app.post('/logout', async (req, res) => {
     await req.session.logout();
@@ -144,14 +149,14 @@ export async function startSocketApp(
     const meta = req.session.meta!;
     void socket.join([`session:${meta.handle}`, `user:${meta.userId}`]);
     socket.on('whoami', (ack: (answer: unknown) => void) => {
-      ack({ user: req.user ?? null, handle: meta.handle, data: { ...req.session } });
+      ack({ user: req.user ?? null, handle: meta.handle, data: dataOf(req.session) });
     });
     // After a reload or logout the request holds a new Session object: always read req.session anew.
     const settle = (ack: (answer: unknown) => void, work: Promise<void> | undefined) => {
       Promise.resolve(work).then(
-        () => ack({ ok: true, data: { ...req.session } }),
+        () => ack({ ok: true, data: dataOf(req.session) }),
         (error: { code?: string; message?: string }) =>
-          ack({ ok: false, error: error.code ?? error.message, data: { ...req.session } }),
+          ack({ ok: false, error: error.code ?? error.message, data: dataOf(req.session) }),
       );
     };
     socket.on('reload', (ack: (answer: unknown) => void) => settle(ack, req.session.reload()));
