@@ -121,13 +121,15 @@ export function session(options: SessionOptions = {}): SessionMiddleware {
     };
   }
 
-  /** Answers a store failure as configured, never letting the answer itself throw to the caller. */
-  function answerStoreError(error: unknown, req: Request, res: MinimalResponse, next: Next): void {
-    const failure =
-      error instanceof SessionStoreError ? error : new SessionStoreError('commit', { cause: error });
-    if (!(error instanceof SessionStoreError)) warn(`coatcheck: session commit failed: ${String(error)}`);
-    if (onStoreError === 'next') next(failure);
-    else onStoreError(failure, req, res as ServerResponse);
+  /**
+   * Answers a failed commit. A store failure is answered as configured (503 by default); any other
+   * error (a concurrent-session limit with `'refuse'`, 409; a bad `genid`) goes to `next(err)`, as
+   * express-session hands its save errors on, so its own status decides.
+   */
+  function answerCommitError(error: unknown, req: Request, res: MinimalResponse, next: Next): void {
+    if (!(error instanceof SessionStoreError)) next(error);
+    else if (onStoreError === 'next') next(error);
+    else onStoreError(error, req, res as ServerResponse);
   }
 
   /** Holds the response until the session is stored (express-session#360), whatever writes it. */
@@ -142,7 +144,7 @@ export function session(options: SessionOptions = {}): SessionMiddleware {
         return write(req, state).then(() => finish(state));
       },
       headers: () => sessionHeaders(state),
-      fail: (error) => answerStoreError(error, req, res, next),
+      fail: (error) => answerCommitError(error, req, res, next),
       warn,
     });
   }

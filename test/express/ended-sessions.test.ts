@@ -9,7 +9,7 @@ import { MemoryStore } from '../../src/stores/memory.js';
 import { PostgresStore } from '../../src/stores/postgres.js';
 import { RedisStore } from '../../src/stores/redis.js';
 import { SqliteStore } from '../../src/stores/sqlite.js';
-import { SECRET } from '../support/app.js';
+import { dataOf, SECRET } from '../support/app.js';
 import { Client, listen, type Running } from '../support/http.js';
 import { findPostgres, type PostgresServer, startPostgres } from '../support/postgres-server.js';
 import { hasRedis, type RedisServer, startRedis } from '../support/redis-server.js';
@@ -32,14 +32,14 @@ async function startApp(store: SessionStore): Promise<Running> {
     res.json({ ok: true });
   });
   app.get('/me', (req, res) => {
-    res.status(req.session.meta?.userId ? 200 : 401).json({ data: { ...req.session } });
+    res.status(req.session.meta?.userId ? 200 : 401).json({ data: dataOf(req.session) });
   });
   // The handler keeps working on the session it loaded, then saves it explicitly.
   app.post('/slow-save', async (req, res) => {
     req.session.hits = Number(req.session.hits) + 1;
     await sleep(300);
     await req.session.save();
-    res.json({ data: { ...req.session } });
+    res.json({ data: dataOf(req.session) });
   });
   // Writes at the end of the request, as most handlers do.
   app.post('/slow-write', async (req, res) => {
@@ -58,7 +58,7 @@ async function startApp(store: SessionStore): Promise<Running> {
         outcomes.push('rejected');
       }
     }
-    const data = { ...req.session };
+    const data = dataOf(req.session);
     req.session.after = 'reload';
     await req.session.save();
     res.json({ outcomes, data });

@@ -392,3 +392,31 @@ describe('resave: true', () => {
     }
   });
 });
+
+describe('an error other than a store failure at commit', () => {
+  it('goes to next(err) with its own status: a data-driven login over a refusing session limit is 409', async () => {
+    const app = express();
+    app.set('env', 'test');
+    app.use(
+      session({
+        secret: SECRET,
+        store: new MemoryStore(),
+        warn: () => {},
+        guessLimit: false,
+        maxSessionsPerUser: 1,
+        sessionLimitPolicy: 'refuse',
+      }),
+    );
+    // Passport's shape: the data names the user, the record follows when the session is stored.
+    app.get('/sign-in', (req, res) => {
+      req.session.passport = { user: 'u1' };
+      res.end('signed in');
+    });
+    const server = await listen(app as never);
+    opened.push(server);
+    assert.equal((await new Client(server.url).get('/sign-in')).status, 200);
+    const second = await new Client(server.url).get('/sign-in');
+    assert.equal(second.status, 409);
+    assert.deepEqual(second.setCookies, []);
+  });
+});

@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import express from 'express';
+import expressSession from 'express-session';
+import { session } from '../../src/express/index.js';
+import { MemoryStore } from '../../src/stores/memory.js';
+import { SqliteStore } from '../../src/stores/sqlite.js';
+import { SECRET } from '../support/app.js';
+import { Client, listen, type Running } from '../support/http.js';
+
+const opened: Running[] = [];
+after(async () => {
+  for (const running of opened) await running.close();
+});
+
+const STAMP = new Date('2026-11-30T12:00:00.000Z');
+
+/** Puts a Date and other non-JSON values into the session, then reads them on the next request. */
+async function roundTrip(middleware: express.RequestHandler) {
+  const app = express();
+  app.use(middleware);
+  app.get('/write', (req, res) => {
+    const data = req.session as unknown as Record<string, unknown>;
+    data.at = STAMP;
+    data.nothing = undefined;
+    data.nested = { at: STAMP, list: [STAMP] };
+    res.end('ok');
+  });
+  app.get('/read', (req, res) => {
+    const data = req.session as unknown as Record<string, unknown>;
+    res.json({ at: data.at, type: typeof data.at, hasNothing: 'nothing' in data, nested: data.nested });
+  });
+  const running = await listen(app as never);
+  opened.push(running);
+  const client = new Client(running.url);
+  await client.get('/write');
+  return (await client.get('/read')).json();
+}
+
+const expected = {
+  at: STAMP.toISOString(),
+  type: 'string',
+  hasNothing: false,
+  nested: { at: STAMP.toISOString(), list: [STAMP.toISOString()] },
+};
+
+describe('session data round-trips as JSON, as express-session stores it', () => {
+  it('express-session itself (the control): a Date comes back as its ISO string', async () => {
+    const control = expressSession({ secret: SECRET, resave: false, saveUninitialized: false });
+    assert.deepEqual(await roundTrip(control as never), expected);
+  });
+  for (const [name, store] of [
+    ['memory', () => new MemoryStore()],
+    ['sqlite', () => new SqliteStore({ path: ':memory:' })],
+  ] as const) {
+    it(`coatcheck on ${name}: the same`, async () => {
+      const middleware = session({ secret: SECRET, store: store(), warn: () => {}, guessLimit: false });
+      assert.deepEqual(await roundTrip(middleware as never), expected);
+    });
+  }
+});
