@@ -90,7 +90,11 @@ export function createRotations(context: {
     if (!(await swap(state, next))) {
       // Ended or rotated by another request: its new token, if any, must survive this response.
       endElsewhere(state);
-      throw new SessionStateError(`the session ended before it could be ${what}`);
+      // 409 to HTTP frameworks: the session changed under this request (another tab, a logout).
+      throw Object.assign(new SessionStateError(`the session ended before it could be ${what}`), {
+        status: 409,
+        expose: true,
+      });
     }
     return next;
   }
@@ -107,8 +111,15 @@ export function createRotations(context: {
       const record = state.record;
       if (keepData) {
         // Nothing stored yet: the token minted at commit is new anyway.
-        if (record) await reissue(state, record, {}, 'rotated');
-        else state.forceSave = true;
+        if (record) {
+          try {
+            await reissue(state, record, {}, 'rotated');
+          } catch (error) {
+            // Another tab rotated or ended it first: like a plain regenerate, this never fails; the
+            // request goes on empty and leaves the browser's cookie to the request that won.
+            if (!state.endedElsewhere) throw error;
+          }
+        } else state.forceSave = true;
         return;
       }
       if (!record) {

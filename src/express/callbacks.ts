@@ -23,10 +23,17 @@ export function settle<T>(
   callback?: (error?: unknown, value?: T) => void,
 ): Promise<T> | undefined {
   const work = track(bound, tracked);
+  bound.inflight ??= new Set();
+  const inflight = bound.inflight;
+  inflight.add(work);
+  const done = () => inflight.delete(work);
+  work.then(done, done);
   if (callback) {
+    // Outside the promise chain: a callback that throws is the application's uncaught exception, as
+    // with express-session, never an unhandled rejection of ours.
     work.then(
-      (value) => callback(undefined, value),
-      (error: unknown) => callback(error),
+      (value) => process.nextTick(callback, undefined, value),
+      (error: unknown) => process.nextTick(callback, error),
     );
     return undefined;
   }

@@ -1,5 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { bindingOf, type Session } from './session.js';
+import { bindingOf, Session, sessionMetaOf } from './session.js';
+
+/** The record's view of the request's session (a data key named `meta` cannot hide it). */
+function metaOfRequest(req: { session?: Session | null }) {
+  return req.session instanceof Session ? sessionMetaOf(req.session) : null;
+}
 
 type Request = IncomingMessage & { session?: Session | null; originalUrl?: string };
 type Next = (error?: unknown) => void;
@@ -45,7 +50,7 @@ function redirected(req: Request, res: ServerResponse, to: string | undefined): 
 /** Lets signed-in requests through; others get 401, or a redirect to the login page. */
 export function requireAuth(options: RequireAuthOptions = {}): Handler {
   return (req: Request, res, next) => {
-    if (req.session?.meta?.userId) return next();
+    if (metaOfRequest(req)?.userId) return next();
     if (redirected(req, res, options.redirectTo)) return undefined;
     reject(res, 401, 'unauthenticated');
     return undefined;
@@ -68,7 +73,7 @@ export function requireRole(roles: string | readonly string[], options: RequireR
   const wanted = [roles].flat();
   const rolesOf = options.rolesOf ?? defaultRoles;
   return (req: Request, res, next) => {
-    if (!req.session?.meta?.userId) return reject(res, 401, 'unauthenticated');
+    if (!metaOfRequest(req)?.userId) return reject(res, 401, 'unauthenticated');
     Promise.resolve(rolesOf(req)).then(
       (held) => (held.some((role) => wanted.includes(role)) ? next() : reject(res, 403, 'forbidden')),
       next,
@@ -92,7 +97,7 @@ export function requireFreshAuth(options: RequireFreshAuthOptions = {}): Handler
   const maxAgeMs = options.maxAgeMs ?? 300_000;
   if (!Number.isFinite(maxAgeMs) || maxAgeMs <= 0) throw new RangeError('maxAgeMs must be a positive number');
   return (req: Request, res, next) => {
-    const meta = req.session?.meta;
+    const meta = metaOfRequest(req);
     if (!meta?.userId) return reject(res, 401, 'unauthenticated');
     const now = req.session ? bindingOf(req.session).engine.options.now() : Date.now();
     if (meta.authAt !== null && now - meta.authAt <= maxAgeMs) return next();
@@ -122,7 +127,7 @@ export function requireStepUp(options: RequireStepUpOptions = {}): Handler {
   if (!Number.isInteger(level) || level < 2) throw new RangeError('level must be an integer of at least 2');
   if (!Number.isFinite(maxAgeMs) || maxAgeMs <= 0) throw new RangeError('maxAgeMs must be a positive number');
   return (req: Request, res, next) => {
-    const meta = req.session?.meta;
+    const meta = metaOfRequest(req);
     if (!meta?.userId) return reject(res, 401, 'unauthenticated');
     const now = req.session ? bindingOf(req.session).engine.options.now() : Date.now();
     if (meta.aal >= level && meta.stepUpAt !== null && now - meta.stepUpAt <= maxAgeMs) return next();

@@ -1,7 +1,7 @@
 import { Cookie } from './cookie.js';
-import { MemoryStore } from './memory-store.js';
+import { MemoryStore, SessionStoreApi } from './memory-store.js';
 import { session as createMiddleware } from './middleware.js';
-import { Session } from './session.js';
+import { Session, sessionMetaOf } from './session.js';
 import { Store } from './store.js';
 
 export type {
@@ -36,7 +36,7 @@ export type { SessionCookieOptions, SessionMiddleware, SessionOptions } from './
 export type { SessionCookieOption } from './options.js';
 export type { RegenerateOptions, SessionMeta } from './session.js';
 export type { SessionData, TypedSession } from './types.js';
-export { Cookie, MemoryStore, Session, Store };
+export { Cookie, MemoryStore, Session, SessionStoreApi, Store, sessionMetaOf };
 
 /** express-session's default export: the middleware factory, with the classes attached. */
 export const session = Object.assign(createMiddleware, { Store, MemoryStore, Session, Cookie });

@@ -1,3 +1,4 @@
+import { SessionCapabilityError } from '../core/errors.js';
 import { diffData, expiresAt, isLiveSession, type SessionPatch, type SessionRecord } from '../core/record.js';
 import type { Removed, ReplaceOptions, SessionStore, StoreCapabilities } from '../core/store.js';
 import { MemoryStore as BoundedMemoryStore, type MemoryStoreOptions } from '../stores/memory.js';
@@ -56,21 +57,36 @@ function settle<T>(work: Promise<T>, callback: StoreCallback<T> | undefined): Pr
  * app.use(session({ secret, store }));
  * io.use((socket, next) => store.get(socket.request.sessionID, (err, sess) => next(err ?? undefined)));
  */
-export class MemoryStore extends Store implements SessionStore {
+/** A coatcheck store that can list and clear every record (the in-process one can). */
+interface Enumerable {
+  records(): Iterable<SessionRecord>;
+  clear(): Promise<void>;
+}
+
+function isEnumerable(store: SessionStore): store is SessionStore & Enumerable {
+  const candidate = store as Partial<Enumerable>;
+  return typeof candidate.records === 'function' && typeof candidate.clear === 'function';
+}
+
+/**
+ * express-session's store API over any coatcheck store: what `req.sessionStore` is, so apps that
+ * call `req.sessionStore.get(sid, cb)` (the Socket.IO recipe), `set`, `destroy` or `touch` work on
+ * SQLite, Redis or PostgreSQL as on express-session. `all`, `length` and `clear` need a store that
+ * can list every record (the in-process one); others answer SessionCapabilityError.
+ *
+ * Called without a callback, `get(handle)` and `destroy(handle)` keep the coatcheck store contract
+ * (`SessionRecord` / `Removed`): that is how the engine calls them.
+ */
+export class SessionStoreApi extends Store implements SessionStore {
   readonly capabilities: StoreCapabilities;
-  readonly #store: BoundedMemoryStore;
+  readonly #store: SessionStore;
   readonly #now: () => number;
 
-  constructor(options: MemoryStoreOptions = {}) {
+  constructor(store: SessionStore, now: () => number = Date.now) {
     super();
-    this.#store = new BoundedMemoryStore(options);
-    this.#now = options.now ?? Date.now;
-    this.capabilities = this.#store.capabilities;
-  }
-
-  /** Number of records held, expired ones not yet swept included. */
-  get size(): number {
-    return this.#store.size;
+    this.#store = store;
+    this.#now = now;
+    this.capabilities = store.capabilities;
   }
 
   /** With a callback: the session's data and cookie, or null. Without: the stored record (store contract). */
@@ -143,7 +159,11 @@ export class MemoryStore extends Store implements SessionStore {
   clear(): Promise<void>;
   clear(callback: StoreCallback): void;
   clear(callback?: StoreCallback): Promise<void> | undefined {
-    return settle(this.#store.clear(), callback);
+    const store = this.#store;
+    const work = isEnumerable(store)
+      ? store.clear()
+      : Promise.reject(new SessionCapabilityError('clear', 'this store cannot clear every session'));
+    return settle(work, callback);
   }
 
   create(record: SessionRecord): Promise<boolean> {
@@ -222,9 +242,42 @@ export class MemoryStore extends Store implements SessionStore {
   async #all(): Promise<Record<string, StoredSession>> {
     const now = this.#now();
     const sessions: Record<string, StoredSession> = Object.create(null);
-    for (const record of this.#store.records()) {
+    const store = this.#store;
+    if (!isEnumerable(store)) throw new SessionCapabilityError('all', 'this store cannot list every session');
+    for (const record of store.records()) {
       if (isLiveSession(record, now)) sessions[record.handle] = this.#shape(record);
     }
     return sessions;
+  }
+}
+
+/**
+ * The bounded in-process store, with express-session's MemoryStore API on top: `get`, `set`,
+ * `destroy`, `touch`, `all`, `length` and `clear` take express-session's callbacks (or return a
+ * promise), and it is an EventEmitter like every express-session `Store`. A `sid` is
+ * `req.sessionID`, coatcheck's session handle, so the Socket.IO recipe
+ * `store.get(socket.request.sessionID, cb)` reads the session of the request that opened the socket.
+ *
+ * Called without a callback, `get(handle)` and `destroy(handle)` keep the coatcheck store contract
+ * (`SessionRecord` / `Removed`): that is how the engine calls them.
+ *
+ * @example
+ * import session, { MemoryStore } from 'coatcheck/express';
+ * const store = new MemoryStore({ maxSessions: 50_000 });
+ * app.use(session({ secret, store }));
+ * io.use((socket, next) => store.get(socket.request.sessionID, (err, sess) => next(err ?? undefined)));
+ */
+export class MemoryStore extends SessionStoreApi {
+  readonly #bounded: BoundedMemoryStore;
+
+  constructor(options: MemoryStoreOptions = {}) {
+    const bounded = new BoundedMemoryStore(options);
+    super(bounded, options.now ?? Date.now);
+    this.#bounded = bounded;
+  }
+
+  /** Number of records held, expired ones not yet swept included. */
+  get size(): number {
+    return this.#bounded.size;
   }
 }

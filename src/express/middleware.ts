@@ -2,9 +2,11 @@ import { type IncomingMessage, ServerResponse } from 'node:http';
 import { createSessionEngine, type SessionEngine } from '../core/engine.js';
 import { SessionConfigError, SessionStoreError } from '../core/errors.js';
 import type { SessionEventListener } from '../core/events.js';
+import { identityChange } from '../core/identity.js';
 import type { SessionState } from '../core/state.js';
 import type { SessionStore } from '../core/store.js';
 import { ConnectStore } from '../stores/connect.js';
+import { SessionStoreApi } from './memory-store.js';
 import {
   cookieOptions,
   isSecure,
@@ -65,6 +67,11 @@ export function session(options: SessionOptions = {}): SessionMiddleware {
     ...(genid ? { generateHandle: (request: unknown) => genid(request as IncomingMessage) } : {}),
     ...(options.legacy === undefined && store instanceof ConnectStore ? { legacy: store } : {}),
   });
+  // express-session's store API on `req.sessionStore`, whatever the store (`get(sid, cb)` and co.).
+  const storeApi: SessionStore =
+    store instanceof SessionStoreApi || store instanceof ConnectStore
+      ? store
+      : new SessionStoreApi(store, engine.options.now);
   const onStoreError = options.onStoreError ?? respondUnavailable;
   if (onStoreError !== 'next' && typeof onStoreError !== 'function')
     throw new SessionConfigError('onStoreError', "must be 'next' or a function");
@@ -134,14 +141,31 @@ export function session(options: SessionOptions = {}): SessionMiddleware {
 
   /** Holds the response until the session is stored (express-session#360), whatever writes it. */
   function hold(req: Request, res: MinimalResponse, state: SessionState, bound: SessionBinding, next: Next) {
+    const commitNow = (): Promise<void> | null => {
+      if (bound.storeFailure) return Promise.reject(bound.storeFailure);
+      if (!prepare(req, state)) {
+        finish(state);
+        return null;
+      }
+      return write(req, state).then(() => finish(state));
+    };
     holdResponse(res, {
       commit: () => {
-        if (bound.storeFailure) return Promise.reject(bound.storeFailure);
-        if (!prepare(req, state)) {
-          finish(state);
-          return null;
-        }
-        return write(req, state).then(() => finish(state));
+        // A lifecycle call the handler did not await (`req.session.destroy(); res.redirect()`) ends
+        // before anything is collected, so the data it ended is never written back.
+        const running = bound.inflight;
+        if (!running?.size) return commitNow();
+        return Promise.allSettled([...running]).then(() => commitNow() ?? undefined);
+      },
+      recommit: () => {
+        // Data changed after the head went out (between `write` and `end`), as express-session saves
+        // it at `end`. Only a plain write of a stored session: no cookie can be sent any more, so
+        // nothing that would rotate or create one.
+        if (!state.record || state.endedElsewhere || bound.storeFailure) return null;
+        if (!(req.session instanceof Session)) return null;
+        const data = collectData(req.session);
+        if (identityChange(engine.options.userIdOf, state.record, data, state.dataText)) return null;
+        return prepare(req, state) ? engine.commit(state) : null;
       },
       headers: () => sessionHeaders(state),
       fail: (error) => answerCommitError(error, req, res, next),
@@ -218,7 +242,7 @@ export function session(options: SessionOptions = {}): SessionMiddleware {
             },
           };
           bind(new Session(binding));
-          req.sessionStore = store;
+          req.sessionStore = storeApi;
           hold(req, res, state, binding, next);
           next();
         },

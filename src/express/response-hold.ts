@@ -25,6 +25,11 @@ export interface SessionHeaders {
 export interface HoldOptions {
   /** Writes the session; null when there is nothing to write (the response then goes out at once). */
   commit(): Promise<void> | null;
+  /**
+   * At `end`, when the head already went out earlier: writes what changed since (null: nothing).
+   * A failure cuts the connection, since the status is already sent.
+   */
+  recommit?(): Promise<void> | null;
   /** The headers to add, read after `commit` settled. */
   headers(): SessionHeaders;
   /** Answers a failed commit; the response is then the application's or the default error answer. */
@@ -163,11 +168,14 @@ export function holdResponse(res: MinimalResponse, options: HoldOptions): void {
   let ended = false;
   const queue: Array<() => void> = [];
   let headers: SessionHeaders | null = null;
+  let owesDrain = false;
 
   const release = () => {
     phase = 'released';
     headers = options.headers();
     if (!realHeadersSent(res, sentDescriptor)) applySessionHeaders(res, headers);
+    const drain = owesDrain;
+    owesDrain = false;
     for (const action of queue.splice(0)) {
       try {
         action();
@@ -178,6 +186,8 @@ export function holdResponse(res: MinimalResponse, options: HoldOptions): void {
         return;
       }
     }
+    const response = res as Partial<ServerResponse>;
+    if (drain && !response.writableNeedDrain && !response.writableEnded) response.emit?.('drain');
   };
 
   /** Starts the commit on the first call that sends something; true once the response may go out. */
@@ -281,7 +291,10 @@ export function holdResponse(res: MinimalResponse, options: HoldOptions): void {
       headWritten = true;
       if (flowing()) return write.apply(res, args);
       queue.push(() => write.apply(res, args));
-      return true;
+      // Backpressure: a stream piped into the response waits for 'drain' instead of being read
+      // into memory while the session is stored.
+      owesDrain = true;
+      return false;
     };
   }
 
@@ -295,7 +308,26 @@ export function holdResponse(res: MinimalResponse, options: HoldOptions): void {
       return res;
     }
     ended = true;
-    if (phase === 'released' || phase === 'failed') return end?.apply(res, args);
+    if (phase === 'failed') return end?.apply(res, args);
+    if (phase === 'released') {
+      let late: Promise<void> | null = null;
+      try {
+        late = options.recommit?.() ?? null;
+      } catch (error) {
+        late = Promise.reject(error);
+      }
+      if (!late) return end?.apply(res, args);
+      late.then(
+        () => end?.apply(res, args),
+        (error: unknown) => {
+          options.warn(
+            `coatcheck: the session could not be stored after the head was sent: ${String(error)}`,
+          );
+          (res as Partial<ServerResponse>).destroy?.();
+        },
+      );
+      return res;
+    }
     headWritten = true;
     if (flowing()) end?.apply(res, args);
     else queue.push(() => end?.apply(res, args));

@@ -35,6 +35,11 @@ export interface SessionBinding {
   storeFailure: SessionStoreError | null;
   /** The request's `req.session.cookie`, made on first use. */
   cookie?: Cookie;
+  /**
+   * Lifecycle calls still running (a `destroy()` or `regenerate()` the handler did not await): the
+   * response's commit waits for them, so the data they ended is never written back.
+   */
+  inflight?: Set<Promise<unknown>>;
 }
 
 export type { SessionMeta } from './meta.js';
@@ -51,6 +56,12 @@ function binding(session: Session): SessionBinding {
   const found = readBinding(session);
   if (!found) throw new TypeError('this Session is not attached to a request');
   return found;
+}
+
+/** Handle, user and timing of a session (what `req.session.meta` shows), even when `meta` is a data key. */
+export function sessionMetaOf(session: Session): SessionMeta | null {
+  const { engine, state } = binding(session);
+  return metaOf(state.record, engine.options.userIdOf, collectData(session), state.dataText);
 }
 
 /**
@@ -114,8 +125,15 @@ export class Session {
    * shows as signed out until it is written (then the record agrees).
    */
   get meta(): SessionMeta | null {
-    const { engine, state } = binding(this);
-    return metaOf(state.record, engine.options.userIdOf, collectData(this), state.dataText);
+    return sessionMetaOf(this);
+  }
+
+  /**
+   * A data key named `meta` (an express-session app's own) is kept as data: it shadows this view on
+   * that session, and `sessionMetaOf(req.session)` still reads the record.
+   */
+  set meta(value: unknown) {
+    Object.defineProperty(this, 'meta', { value, writable: true, enumerable: true, configurable: true });
   }
 
   /**
