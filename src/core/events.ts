@@ -43,6 +43,8 @@ export interface SessionEvent {
   /** For regenerated sessions: the handle that ended. */
   previousHandle?: string | undefined;
   count?: number | undefined;
+  /** For sign-out everywhere: the handles of the sessions it ended (to close their live connections). */
+  handles?: readonly string[] | undefined;
 }
 
 export type SessionEventListener = (event: SessionEvent) => void;

@@ -30,6 +30,7 @@ export type {
   OriginRequest,
 } from './request-origin.js';
 export { createOriginPolicy, isSafeMethod } from './request-origin.js';
+export { endedSessionsOf, type SessionEnd, type SessionEndReason } from './session-end.js';
 export type { RequestInfo, SessionInfo, SessionState } from './state.js';
 export type { LegacySessionSource, SessionStore, StoreCapabilities } from './store.js';
 export { hashSecret, isHandle } from './token.js';

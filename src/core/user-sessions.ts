@@ -41,7 +41,13 @@ export function createUserSessions(context: {
       const removed = await call('destroyByUser', () =>
         store.destroyByUser(userId, exceptHandle === undefined ? {} : { exceptHandle }),
       );
-      events.emit({ type: 'session.logout_all', userId, count: removed.length, by: by ?? userId });
+      events.emit({
+        type: 'session.logout_all',
+        userId,
+        count: removed.length,
+        handles: removed,
+        by: by ?? userId,
+      });
       return removed.length;
     },
   };
