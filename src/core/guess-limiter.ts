@@ -1,7 +1,7 @@
 import { SessionConfigError } from './errors.js';
 
 export interface GuessLimitOptions {
-  /** Invalid session cookies one address may send per window before it is refused. @default 20 */
+  /** Cookies failing the MAC one address may send per window before it is refused. @default 20 */
   max?: number;
   /** @default 60_000 */
   windowMs?: number;
@@ -17,8 +17,10 @@ export interface GuessLimiter {
 }
 
 /**
- * Session-ID guessing detection (S44, OWASP SM "brute force detection"): counts cookies that fail
- * the MAC or name no session, per client address, in fixed windows. Memory is bounded.
+ * Session-ID guessing detection (S44, OWASP SM "brute force detection"): counts session cookies
+ * whose MAC fails, per client address, in fixed windows. A MAC-valid token was issued by this
+ * server, so one that names no session (expired, signed out, lost by the store) is a returning
+ * user, not a guess, and is never counted. Memory is bounded.
  */
 export function createGuessLimiter(options: GuessLimitOptions = {}): GuessLimiter {
   const max = options.max ?? 20;

@@ -52,7 +52,10 @@ export interface SessionState {
   endedElsewhere: boolean;
   /** Metadata to write at commit (renewal, remember-me). */
   pendingMeta: SessionMetaPatch | null;
-  /** The client sent too many invalid session cookies lately (S44): answer 429. */
+  /**
+   * The client sent too many cookies this server did not sign lately (S44): answer 429 with the
+   * session headers, which clear the cookie, so the client's next request is anonymous.
+   */
   throttled: boolean;
   /** The session was ended by logout in this request (the response clears site data, S28). */
   loggedOut: boolean;
