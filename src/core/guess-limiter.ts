@@ -1,4 +1,5 @@
 import { SessionConfigError } from './errors.js';
+import { flatCopy } from './flat-string.js';
 
 export interface GuessLimitOptions {
   /** Cookies failing the MAC one address may send per window before it is refused. @default 20 */
@@ -46,7 +47,8 @@ export function createGuessLimiter(options: GuessLimitOptions = {}): GuessLimite
         counts.delete(ip);
         if (counts.size >= maxTracked) counts.delete(counts.keys().next().value as string);
         entry = { start: now, count: 0 };
-        counts.set(ip, entry);
+        // The address may be cut from X-Forwarded-For: the map outlives the request.
+        counts.set(flatCopy(ip), entry);
       }
       entry.count++;
       return entry.count === max;
