@@ -22,7 +22,7 @@ describe('store.recovered under a partial outage', {
     const client = new Cluster(cluster.nodes, {
       enableOfflineQueue: false,
       clusterRetryStrategy: () => 100,
-      redisOptions: { maxRetriesPerRequest: 0, connectTimeout: 500, retryStrategy: () => 100 },
+      redisOptions: { maxRetriesPerRequest: 0, connectTimeout: 500 },
     });
     await new Promise((resolve) => client.once('ready', resolve));
     const app = await startTestApp(new RedisStore({ client }), { storeTimeoutMs: 300 });
