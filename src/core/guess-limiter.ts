@@ -1,7 +1,8 @@
 import { SessionConfigError } from './errors.js';
+import { flatCopy } from './flat-string.js';
 
 export interface GuessLimitOptions {
-  /** Invalid session cookies one address may send per window before it is refused. @default 20 */
+  /** Cookies failing the MAC one address may send per window before it is refused. @default 20 */
   max?: number;
   /** @default 60_000 */
   windowMs?: number;
@@ -17,8 +18,10 @@ export interface GuessLimiter {
 }
 
 /**
- * Session-ID guessing detection (S44, OWASP SM "brute force detection"): counts cookies that fail
- * the MAC or name no session, per client address, in fixed windows. Memory is bounded.
+ * Session-ID guessing detection (S44, OWASP SM "brute force detection"): counts session cookies
+ * whose MAC fails, per client address, in fixed windows. A MAC-valid token was issued by this
+ * server, so one that names no session (expired, signed out, lost by the store) is a returning
+ * user, not a guess, and is never counted. Memory is bounded.
  */
 export function createGuessLimiter(options: GuessLimitOptions = {}): GuessLimiter {
   const max = options.max ?? 20;
@@ -44,7 +47,8 @@ export function createGuessLimiter(options: GuessLimitOptions = {}): GuessLimite
         counts.delete(ip);
         if (counts.size >= maxTracked) counts.delete(counts.keys().next().value as string);
         entry = { start: now, count: 0 };
-        counts.set(ip, entry);
+        // The address may be cut from X-Forwarded-For: the map outlives the request.
+        counts.set(flatCopy(ip), entry);
       }
       entry.count++;
       return entry.count === max;

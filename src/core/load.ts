@@ -33,25 +33,23 @@ export async function loadSession(info: RequestInfo, loadContext: LoadContext): 
     fromLegacyName = lookup.kind !== 'none';
   }
   if (lookup.kind === 'none') return state;
-  const limiter = options.guessLimiter;
-  // S44: only cookies that fail count and are refused, so a valid user behind the same address as a
-  // guesser is never locked out; a MAC failure costs no store call either way.
-  const invalid = () => {
-    if (!limiter) return;
-    if (limiter.isBlocked(info.ip, now())) state.throttled = true;
-    else if (limiter.record(info.ip, now())) events.emit({ type: 'security.session_bruteforce', ...context });
-  };
   if (lookup.kind === 'duplicate') {
-    invalid();
     events.emit({ type: 'session.duplicate_cookie', ...context });
     return state;
   }
 
   const token = parseToken(keyring, lookup.value);
   if (token.kind === 'invalid') {
-    invalid();
-    events.emit({ type: 'session.tamper', reason: token.reason, ...context });
     if (!fromLegacyName) state.cookie = 'clear';
+    // S44: only a value this server did not sign is a guess. A MAC-valid token was issued here, so
+    // an unknown or expired one is a returning user, whose cookie is cleared and who goes on as
+    // anonymous (issue 14: a NAT of returning users was locked out of the sign-in page).
+    const limiter = options.guessLimiter;
+    if (limiter?.isBlocked(info.ip, now())) state.throttled = true;
+    else if (limiter?.record(info.ip, now())) {
+      events.emit({ type: 'security.session_bruteforce', ...context });
+    }
+    events.emit({ type: 'session.tamper', reason: token.reason, ...context });
     return state;
   }
 
@@ -86,7 +84,6 @@ export async function loadSession(info: RequestInfo, loadContext: LoadContext): 
   const found = await call('get', () => options.store.get(token.handle));
   // S5: a token the store does not know is never adopted; a new session gets a new token.
   if (!found || !secretMatches(token.secret, found.secretHash)) {
-    invalid();
     events.emit({ type: found ? 'session.tamper' : 'session.unknown_id', handle: token.handle, ...context });
     state.cookie = 'clear';
     return state;

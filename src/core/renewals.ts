@@ -1,3 +1,5 @@
+import { flatCopy } from './flat-string.js';
+
 /**
  * Renewals this process has just decided, per handle, so that concurrent requests of one session
  * do not all write the same renewal while the first write is in flight (one write per renewal
@@ -17,7 +19,8 @@ export function createRecentRenewals(intervalMs: number, maxEntries = 10_000): R
       if (recent !== undefined && now - recent < intervalMs) return false;
       renewedAt.delete(handle);
       if (renewedAt.size >= maxEntries) renewedAt.delete(renewedAt.keys().next().value as string);
-      renewedAt.set(handle, now);
+      // The handle may be cut from the Cookie header: the map outlives the request.
+      renewedAt.set(flatCopy(handle), now);
       return true;
     },
   };

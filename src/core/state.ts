@@ -1,4 +1,5 @@
 import type { CookiePolicy } from './cookie-policy.js';
+import { flatCopy } from './flat-string.js';
 import { parseData, type SessionMetaPatch, type SessionRecord } from './record.js';
 
 /** Facts about the request that the engine needs; adapters fill it in. */
@@ -52,7 +53,10 @@ export interface SessionState {
   endedElsewhere: boolean;
   /** Metadata to write at commit (renewal, remember-me). */
   pendingMeta: SessionMetaPatch | null;
-  /** The client sent too many invalid session cookies lately (S44): answer 429. */
+  /**
+   * The client sent too many cookies this server did not sign lately (S44): answer 429 with the
+   * session headers, which clear the cookie, so the client's next request is anonymous.
+   */
   throttled: boolean;
   /** The session was ended by logout in this request (the response clears site data, S28). */
   loggedOut: boolean;
@@ -157,8 +161,9 @@ export function pickData(data: Record<string, unknown>, keep: boolean | readonly
 /** The device facts kept with a session. */
 export function deviceOf(info: RequestInfo): SessionRecord['device'] {
   return {
-    ...(info.userAgent ? { userAgent: info.userAgent.slice(0, 512) } : {}),
-    ...(info.ip ? { ip: info.ip } : {}),
+    // Kept with the session (in a memory store, in this process): never a view into the headers.
+    ...(info.userAgent ? { userAgent: flatCopy(info.userAgent.slice(0, 512)) } : {}),
+    ...(info.ip ? { ip: flatCopy(info.ip) } : {}),
   };
 }
 

@@ -9,13 +9,20 @@ interface Pending {
 }
 
 /**
- * Wraps every store call with a timeout and one error type, and reports failure and recovery once
- * each: a store outage fails closed (503) and the process recovers by itself when the store returns.
- * One shared ticker checks deadlines while calls are pending, rather than a timer per call on the
- * hot path; a call can overrun its timeout by at most one tick.
+ * Wraps every store call with a timeout and one error type: a store outage fails closed (503) and
+ * the process recovers by itself when the store returns. `store.error` is emitted per failed call;
+ * `store.recovered` once per outage, when calls have succeeded and none has failed for a quiet
+ * period of twice the timeout (at least 1 s). Under a partial outage (one Cluster node down)
+ * successes and failures interleave, and reporting the first success after a failure fired about
+ * 2,000 times per process: a call to the dead node only fails when its timeout runs out, so a
+ * shorter window could not tell that node is back. One shared ticker checks deadlines while calls
+ * are pending, rather than a timer per call on the hot path; a call can overrun its timeout by at
+ * most one tick.
  */
 export function createStoreCall(timeoutMs: number, events: EventBus): StoreCall {
   let failing = false;
+  let recovery: NodeJS.Timeout | null = null;
+  const quietMs = Math.max(1_000, 2 * timeoutMs);
   const pending = new Set<Pending>();
   const tickMs = Math.max(5, Math.min(100, Math.floor(timeoutMs / 4)));
   let ticker: NodeJS.Timeout | null = null;
@@ -29,13 +36,19 @@ export function createStoreCall(timeoutMs: number, events: EventBus): StoreCall 
     }
   };
 
-  const recovered = (operation: string) => {
-    if (!failing) return;
-    failing = false;
-    events.emit({ type: 'store.recovered', reason: operation });
+  const succeeded = (operation: string) => {
+    if (!failing || recovery) return;
+    recovery = setTimeout(() => {
+      recovery = null;
+      failing = false;
+      events.emit({ type: 'store.recovered', reason: operation });
+    }, quietMs);
+    recovery.unref();
   };
   const failed = (operation: string, error: unknown) => {
     failing = true;
+    if (recovery) clearTimeout(recovery);
+    recovery = null;
     const storeError =
       error instanceof SessionStoreError ? error : new SessionStoreError(operation, { cause: error });
     events.emit({ type: 'store.error', reason: storeError.message });
@@ -69,7 +82,7 @@ export function createStoreCall(timeoutMs: number, events: EventBus): StoreCall 
         settled = true;
         pending.delete(entry);
         if (error === undefined) {
-          recovered(operation);
+          succeeded(operation);
           resolve(value as never);
         } else {
           reject(failed(operation, error));

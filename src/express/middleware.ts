@@ -204,7 +204,9 @@ export function session(options: SessionOptions = {}): SessionMiddleware {
       .then(
         (state) => {
           if (state.throttled) {
-            // S44: this address sent too many invalid session cookies; answered before any store call.
+            // S44: this address sent too many cookies this server did not sign; answered before any
+            // store call, and the cookie is cleared so the client's next request is anonymous.
+            applySessionHeaders(res, sessionHeaders(state));
             res.statusCode = 429;
             res.setHeader('Content-Type', 'text/plain; charset=utf-8');
             res.setHeader('Retry-After', '60');

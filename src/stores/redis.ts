@@ -239,7 +239,8 @@ export class RedisStore implements SessionStore {
 
   /**
    * Always 0: Redis removes each session itself when its TTL runs out, and user indexes expire with
-   * their longest-lived member and are pruned whenever they are read. Nothing here scans the keyspace.
+   * their longest-lived member and are pruned whenever they are read or added to. Nothing here
+   * scans the keyspace.
    */
   async pruneExpired(_now: number): Promise<number> {
     return 0;

@@ -82,6 +82,11 @@ describe('postgres outage', { skip: !findPostgres() && 'postgres is not installe
     }
     assert.equal(me.status, 200, 'the same app serves the session from before the outage');
     assert.deepEqual((me.json() as { data: unknown }).data, { cart: [1, 2] });
+    // Reported once the store has answered without a failure for twice the timeout (at least 1 s).
+    const reported = Date.now() + 12_000;
+    while (!app.events.some((event) => event.type === 'store.recovered') && Date.now() < reported) {
+      await sleep(100);
+    }
     assert.ok(
       app.events.some((event) => event.type === 'store.recovered'),
       'store.recovered reported',

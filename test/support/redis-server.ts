@@ -146,11 +146,22 @@ export interface RedisCluster {
   stop(): Promise<void>;
 }
 
-/** Starts 3 masters with cluster mode on, joins them (no replicas) and waits for cluster_state:ok. */
-export async function startRedisCluster(): Promise<RedisCluster> {
+export interface StartClusterOptions {
+  /** Replicas per master; with one, killing a master fails its slots over to its replica. @default 0 */
+  replicas?: number;
+  /** `cluster-node-timeout`: how long a master may be unreachable before a failover. @default 5000 */
+  nodeTimeoutMs?: number;
+}
+
+/**
+ * Starts 3 masters (and `replicas` replicas of each) with cluster mode on, joins them and waits
+ * for cluster_state:ok. The first 3 servers are the masters.
+ */
+export async function startRedisCluster(options: StartClusterOptions = {}): Promise<RedisCluster> {
+  const replicas = options.replicas ?? 0;
   const servers: RedisServer[] = [];
   try {
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < 3 * (1 + replicas); i++) {
       servers.push(
         await startRedis({
           args: [
@@ -159,7 +170,10 @@ export async function startRedisCluster(): Promise<RedisCluster> {
             '--cluster-config-file',
             'nodes.conf',
             '--cluster-node-timeout',
-            '5000',
+            String(options.nodeTimeoutMs ?? 5000),
+            // A replica syncs at once rather than after the default 5 s wait for other replicas.
+            '--repl-diskless-sync-delay',
+            '0',
           ],
         }),
       );
@@ -167,7 +181,7 @@ export async function startRedisCluster(): Promise<RedisCluster> {
     const addresses = servers.map((server) => `127.0.0.1:${server.port}`);
     await run(
       redisCliBinary!,
-      ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes'],
+      ['--cluster', 'create', ...addresses, '--cluster-replicas', String(replicas), '--cluster-yes'],
       {
         timeout: 30_000,
       },
@@ -176,6 +190,14 @@ export async function startRedisCluster(): Promise<RedisCluster> {
       await waitFor(
         async () => /cluster_state:ok/.test(await server.cli('CLUSTER', 'INFO')),
         `cluster_state:ok on ${server.port}`,
+        30_000,
+      );
+    }
+    // A replica that never finished its first sync cannot be promoted.
+    for (const server of servers.slice(3)) {
+      await waitFor(
+        async () => /master_link_status:up/.test(await server.cli('INFO', 'replication')),
+        `replica on ${server.port} in sync`,
         30_000,
       );
     }

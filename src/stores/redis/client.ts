@@ -1,4 +1,5 @@
 import { SessionConfigError } from '../../core/errors.js';
+import { clusterRediscovery } from './rediscover.js';
 import type { RedisScript } from './scripts.js';
 
 type AnyFunction = (...args: never[]) => unknown;
@@ -56,17 +57,25 @@ function withFallback(
 }
 
 function fromNodeRedis(client: NodeRedisLike): RedisCommands {
+  const rediscover = clusterRediscovery(client);
+  const watched = <T>(command: Promise<T>): Promise<T> =>
+    command.catch((error: unknown) => {
+      rediscover();
+      throw error;
+    });
   return {
     cluster: 'masters' in client,
-    hgetall: (key) => client.hGetAll(key),
+    hgetall: (key) => watched(client.hGetAll(key)),
     run: (script, keys, args) =>
-      withFallback(
-        (sha) => client.evalSha(sha, { keys, arguments: args }),
-        (source) => client.eval(source, { keys, arguments: args }),
-        script,
+      watched(
+        withFallback(
+          (sha) => client.evalSha(sha, { keys, arguments: args }),
+          (source) => client.eval(source, { keys, arguments: args }),
+          script,
+        ),
       ),
     zrem: async (key, members) => {
-      if (members.length) await client.zRem(key, members);
+      if (members.length) await watched(client.zRem(key, members));
     },
   };
 }

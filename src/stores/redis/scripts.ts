@@ -26,9 +26,12 @@ return 1`,
 );
 
 // Adds a handle to a user index kept alive as long as its longest-lived member (as INDEX_ADD).
+// Members past their absolute expiry are dropped on the way: sessions end by themselves without
+// touching the index, so a user who keeps signing in would otherwise grow it without bound.
 const INDEX_FUNCTION = `local function index(key, score, handle, now)
   local ttl = tonumber(score) - tonumber(now)
   if ttl <= 0 then return end
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
   redis.call('ZADD', key, score, handle)
   if redis.call('PTTL', key) < ttl then redis.call('PEXPIRE', key, string.format('%.0f', ttl)) end
 end
@@ -152,14 +155,16 @@ return redis.call('DEL', KEYS[1])`,
 );
 
 /**
- * KEYS[1] user index; ARGV[1] score (absolute expiry ms); ARGV[2] handle; ARGV[3] now ms. Adds the
- * handle and keeps the index alive as long as its longest-lived member, so the index of a user who
- * never returns expires too.
+ * KEYS[1] user index; ARGV[1] score (absolute expiry ms); ARGV[2] handle; ARGV[3] now ms. Drops
+ * members past their absolute expiry, adds the handle, and keeps the index alive as long as its
+ * longest-lived member, so an index holds at most the sessions of one absolute timeout, and the
+ * index of a user who never returns expires too.
  */
 export const INDEX_ADD = script(
   'index-add',
   `local ttl = tonumber(ARGV[1]) - tonumber(ARGV[3])
 if ttl <= 0 then return 0 end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
 redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
 if redis.call('PTTL', KEYS[1]) < ttl then
   redis.call('PEXPIRE', KEYS[1], string.format('%.0f', ttl))
