@@ -69,7 +69,7 @@ export interface RunningAdapter {
  * | `GET /stepped-up` | behind `requireStepUp({ level: 2, maxAgeMs: 60_000 })` | 200 `{}`; 401 |
  * | `GET /admin` | behind `requireRole('admin')` (roles from data `role`/`roles`) | 200 `{}`; 401 signed out; 403 |
  * | `GET /csrf` | a CSRF token for the session (may create a pre-session) | 200 `{ token }` |
- * | `POST /csrf-protected` | behind the adapter's CSRF check with `origins: options.csrfOrigins`, token in the `x-csrf-token` header | 200 `{}`; 403 refused |
+ * | `POST /csrf-protected` | behind the adapter's CSRF check (on these two routes only) with `origins: options.csrfOrigins`, token in the `x-csrf-token` header | 200 `{}`; 403 refused |
  *
  * A store failure (the suite makes every store call throw) must never be answered as an anonymous
  * session: the default answer is 503; an adapter whose framework answers it differently names the
