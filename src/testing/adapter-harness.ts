@@ -94,7 +94,10 @@ export class BrowserClient {
  * count of the records created.
  */
 export interface ObservedStore extends SessionStore {
+  /** Every call throws. */
   failing: boolean;
+  /** Only calls of these methods throw (a store that fails mid-request). */
+  failingMethods: readonly string[];
   created: number;
 }
 
@@ -102,10 +105,11 @@ export interface ObservedStore extends SessionStore {
 export function observe(inner: SessionStore): ObservedStore {
   const wrapped = {
     failing: false,
+    failingMethods: [],
     created: 0,
     capabilities: inner.capabilities,
     close: async () => {},
-  } as ObservedStore;
+  } as unknown as ObservedStore;
   const methods = [
     'get',
     'create',
@@ -119,7 +123,8 @@ export function observe(inner: SessionStore): ObservedStore {
   for (const name of methods) {
     const method = (inner as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>)[name]!;
     (wrapped as unknown as Record<string, unknown>)[name] = async (...args: unknown[]) => {
-      if (wrapped.failing) throw new Error('store unavailable (adapter suite)');
+      if (wrapped.failing || wrapped.failingMethods.includes(name))
+        throw new Error('store unavailable (adapter suite)');
       const result = await method.apply(inner, args);
       if (name === 'create' && result === true) wrapped.created++;
       return result;

@@ -39,15 +39,22 @@ export const securityScenarios = {
       withApp(context, {}, async ({ store, status, client }) => {
         const browser = client();
         await browser.post('/login', { userId: newUser() });
-        store.failing = true;
         try {
+          store.failing = true;
           assert.equal((await browser.get('/me')).status, status.storeFailure, 'load fails');
           const anonymous = client();
           const write = await anonymous.post('/set', { a: 1 });
           assert.equal(write.status, status.storeFailure, 'commit fails');
           assert.equal(anonymous.cookie, null, 'no cookie for a session that was never stored');
+          store.failing = false;
+          const fresh = client();
+          assert.equal((await fresh.post('/set', { a: 1 })).status, 200);
+          store.failingMethods = ['destroy'];
+          const logout = await fresh.post('/logout');
+          assert.equal(logout.status, status.storeFailure, 'a lifecycle call in the handler fails');
         } finally {
           store.failing = false;
+          store.failingMethods = [];
         }
         assert.equal((await browser.get('/me')).status, 200, 'recovers when the store does');
       }),

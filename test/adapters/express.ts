@@ -13,6 +13,14 @@ import type { AdapterSetup, AdapterUnderTest, RunningAdapter } from '../../src/t
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+type Handler = (req: express5.Request, res: express5.Response) => Promise<void>;
+
+/** Express 4 leaves a rejected async handler unanswered: the error goes to `next` as Express 5 does. */
+const wrap =
+  (handler: Handler) => (req: express5.Request, res: express5.Response, next: express5.NextFunction) => {
+    handler(req, res).catch(next);
+  };
+
 /** The session's data: its own enumerable keys but the cookie, as express-session stores it. */
 function dataOf(value: object): Record<string, unknown> {
   const { cookie: _cookie, ...data } = value as Record<string, unknown>;
@@ -45,37 +53,65 @@ async function startExpress(major: 4 | 5, { store, options }: AdapterSetup): Pro
     write(req);
     res.json({ data: dataOf(req.session) });
   });
-  app.post('/slow', async (req, res) => {
-    await sleep(Number(req.query.ms ?? 0));
-    write(req);
-    res.json({ data: dataOf(req.session) });
-  });
-  app.post('/login', async (req, res) => {
-    const { userId } = req.body as { userId: string };
-    await req.session.login(userId);
-    res.json({ userId });
-  });
-  app.post('/logout', async (req, res) => {
-    await req.session.logout();
-    res.json({});
-  });
-  app.post('/logout-all', requireAuth(), async (req, res) => {
-    res.json({ count: await req.session.logoutEverywhere() });
-  });
-  app.get('/sessions', requireAuth(), async (req, res) => {
-    res.json(await req.session.listSessions());
-  });
-  app.delete('/sessions/:handle', requireAuth(), async (req, res) => {
-    res.json({ revoked: await req.session.revokeSession(String(req.params.handle)) });
-  });
-  app.post('/regenerate', async (req, res) => {
-    await req.session.regenerate({ keep: true });
-    res.json({});
-  });
-  app.post('/step-up', requireAuth(), async (req, res) => {
-    await req.session.stepUp(2);
-    res.json({});
-  });
+  app.post(
+    '/slow',
+    wrap(async (req, res) => {
+      await sleep(Number(req.query.ms ?? 0));
+      write(req);
+      res.json({ data: dataOf(req.session) });
+    }),
+  );
+  app.post(
+    '/login',
+    wrap(async (req, res) => {
+      const { userId } = req.body as { userId: string };
+      await req.session.login(userId);
+      res.json({ userId });
+    }),
+  );
+  app.post(
+    '/logout',
+    wrap(async (req, res) => {
+      await req.session.logout();
+      res.json({});
+    }),
+  );
+  app.post(
+    '/logout-all',
+    requireAuth(),
+    wrap(async (req, res) => {
+      res.json({ count: await req.session.logoutEverywhere() });
+    }),
+  );
+  app.get(
+    '/sessions',
+    requireAuth(),
+    wrap(async (req, res) => {
+      res.json(await req.session.listSessions());
+    }),
+  );
+  app.delete(
+    '/sessions/:handle',
+    requireAuth(),
+    wrap(async (req, res) => {
+      res.json({ revoked: await req.session.revokeSession(String(req.params.handle)) });
+    }),
+  );
+  app.post(
+    '/regenerate',
+    wrap(async (req, res) => {
+      await req.session.regenerate({ keep: true });
+      res.json({});
+    }),
+  );
+  app.post(
+    '/step-up',
+    requireAuth(),
+    wrap(async (req, res) => {
+      await req.session.stepUp(2);
+      res.json({});
+    }),
+  );
   app.get('/fresh', requireFreshAuth({ maxAgeMs: 60_000 }), (_req, res) => {
     res.json({});
   });
