@@ -42,8 +42,11 @@ export type HonoSessionMiddleware<Data extends Record<string, unknown> = Record<
 const NO_STORE = 'no-store';
 const CLEAR_SITE_DATA = '"cache", "storage"';
 
-function unavailable(_error: SessionStoreError, c: Context): Response {
-  return c.text('Service Unavailable', 503, { 'Retry-After': '5', 'Cache-Control': NO_STORE });
+function unavailable(): Response {
+  return new Response('Service Unavailable', {
+    status: 503,
+    headers: { 'Content-Type': 'text/plain; charset=utf-8', 'Retry-After': '5', 'Cache-Control': NO_STORE },
+  });
 }
 
 /** `@hono/node-server` hands the Node request as `c.env.incoming`. */
@@ -85,9 +88,16 @@ export function session<Data extends Record<string, unknown> = Record<string, un
   });
 
   const answer = async (c: Context, error: SessionStoreError) => {
-    // Assigned twice so none of the handler's headers (its cookies) carry over into the failure.
+    // None of the handler's cookies may ride on the failure (c.json and friends copy c.res headers).
+    const handlerCookies = new Set(c.res.headers.getSetCookie());
+    const failed = await onStoreError(error, c);
+    const headers = new Headers(failed.headers);
+    headers.delete('set-cookie');
+    for (const line of failed.headers.getSetCookie())
+      if (!handlerCookies.has(line)) headers.append('set-cookie', line);
+    // Assigned twice so Hono does not merge the handler's response headers back in.
     c.res = undefined as unknown as Response;
-    c.res = await onStoreError(error, c);
+    c.res = new Response(failed.body, { status: failed.status, statusText: failed.statusText, headers });
   };
 
   /** The engine's decisions as headers: express-session's cookie, plus no-store and Clear-Site-Data (S28). */
