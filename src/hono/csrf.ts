@@ -39,8 +39,8 @@ function defaultIsApi(c: Context): boolean {
   return path === '/api' || path.startsWith('/api/');
 }
 
-function sessionOf(c: Context<Env>): HonoSession {
-  const found = c.get('session');
+function sessionOf(c: Context): HonoSession {
+  const found = (c as Context<Env>).get('session');
   if (!found) throw new TypeError('coatcheck/hono csrf() needs session() to run before it');
   return found;
 }
@@ -49,7 +49,7 @@ function sessionOf(c: Context<Env>): HonoSession {
  * A fresh masked CSRF token for the request's session; on an anonymous session this makes it a
  * pre-session, stored after the handler (login forms, S55).
  */
-export function csrfToken(c: Context<Env>): string {
+export function csrfToken(c: Context): string {
   const { engine, state } = bindingOf(sessionOf(c));
   return createCsrfToken(engine.csrfSecretOf(state));
 }
@@ -176,6 +176,6 @@ function escapeHtml(value: string): string {
 }
 
 /** A hidden `_csrf` form field with a fresh token, for server-rendered forms. */
-export function csrfField(c: Context<Env>, fieldName = '_csrf'): string {
+export function csrfField(c: Context, fieldName = '_csrf'): string {
   return `<input type="hidden" name="${escapeHtml(fieldName)}" value="${escapeHtml(csrfToken(c))}">`;
 }
