@@ -18,7 +18,7 @@ export function createStoreCall(timeoutMs: number, events: EventBus): StoreCall 
   let failing = false;
   const pending = new Set<Pending>();
   const tickMs = Math.max(5, Math.min(100, Math.floor(timeoutMs / 4)));
-  let ticker: NodeJS.Timeout | null = null;
+  let ticker: ReturnType<typeof setInterval> | null = null;
 
   const tick = () => {
     const now = Date.now();
