@@ -140,7 +140,9 @@ export function resolveOptions(options: SessionEngineOptions): ResolvedOptions {
   if (!isStore(options.store))
     throw new SessionConfigError('store', 'must implement the SessionStore interface');
   const warn = options.warn ?? ((message: string) => console.warn(message));
-  const production = options.production ?? process.env.NODE_ENV === 'production';
+  // Read through globalThis: runtimes without `process` (Workers) must not throw here.
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  const production = options.production ?? env?.NODE_ENV === 'production';
   const idleTimeoutMs = duration('idleTimeoutMs', options.idleTimeoutMs, 30 * 60_000);
   const absoluteTimeoutMs = duration('absoluteTimeoutMs', options.absoluteTimeoutMs, 12 * 3_600_000);
   if (absoluteTimeoutMs < idleTimeoutMs) {

@@ -25,7 +25,7 @@ export function createStoreCall(timeoutMs: number, events: EventBus): StoreCall 
   const quietMs = Math.max(1_000, 2 * timeoutMs);
   const pending = new Set<Pending>();
   const tickMs = Math.max(5, Math.min(100, Math.floor(timeoutMs / 4)));
-  let ticker: NodeJS.Timeout | null = null;
+  let ticker: ReturnType<typeof setInterval> | null = null;
 
   const tick = () => {
     const now = Date.now();

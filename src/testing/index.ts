@@ -1,2 +1,11 @@
+export type {
+  AdapterBehaviourOptions,
+  AdapterScenario,
+  AdapterSessionOptions,
+  AdapterSetup,
+  AdapterUnderTest,
+  RunningAdapter,
+} from './adapter-suite.js';
+export { runAdapterBehaviour } from './adapter-suite.js';
 export type { ConformanceOptions } from './conformance.js';
 export { makeRecord, runStoreConformance } from './conformance.js';

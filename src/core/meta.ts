@@ -1,0 +1,47 @@
+import { identityChange, type UserIdOf } from './identity.js';
+import type { SessionRecord } from './record.js';
+
+/** Read-only facts about the session; never the token. */
+export interface SessionMeta {
+  handle: string;
+  userId: string | null;
+  createdAt: number;
+  authAt: number | null;
+  lastSeenAt: number;
+  idleExpiresAt: number;
+  absoluteExpiresAt: number;
+  /** Assurance level: 0 anonymous, 1 password login, 2+ after a step-up with a further factor. */
+  aal: number;
+  /** Time of the last step-up, or null. */
+  stepUpAt: number | null;
+}
+
+/**
+ * `req.session.meta` of a session with `record`: null while nothing is stored. A session whose
+ * data names another user than its record, or stopped naming its user (`userIdOf`), shows as
+ * signed out until it is written (then the record agrees), so guards never let through a user the
+ * data has signed out (a Passport `deserializeUser` that returned false).
+ */
+export function metaOf(
+  record: SessionRecord | null,
+  userIdOf: UserIdOf,
+  data: Readonly<Record<string, unknown>>,
+  storedText: string,
+): SessionMeta | null {
+  if (!record) return null;
+  const { handle, userId, createdAt, authAt, lastSeenAt, idleExpiresAt, absoluteExpiresAt, aal, stepUpAt } =
+    record;
+  const meta = {
+    handle,
+    userId,
+    createdAt,
+    authAt,
+    lastSeenAt,
+    idleExpiresAt,
+    absoluteExpiresAt,
+    aal,
+    stepUpAt,
+  };
+  if (!identityChange(userIdOf, record, data, storedText)) return meta;
+  return { ...meta, userId: null, authAt: null, aal: 0, stepUpAt: null };
+}

@@ -1,0 +1,149 @@
+import type { Context, MiddlewareHandler } from 'hono';
+import { createMiddleware } from 'hono/factory';
+import { createSessionEngine, type SessionEngine } from '../core/engine.js';
+import { SessionConfigError, SessionStoreError } from '../core/errors.js';
+import type { SessionEventListener } from '../core/events.js';
+import type { SessionEngineOptions } from '../core/options.js';
+import type { RequestInfo, SessionState } from '../core/state.js';
+import type { SessionStore } from '../core/store.js';
+import { HonoSession, type SessionBinding } from './session.js';
+
+/** The Hono environment the middleware provides: `c.get('session')`. */
+export interface Env<Data extends Record<string, unknown> = Record<string, unknown>> {
+  Variables: { session: HonoSession<Data> };
+}
+
+/** Options of the Hono middleware: the engine's, plus how the request is read and failures answered. */
+export interface HonoSessionOptions extends SessionEngineOptions {
+  /** Cookie name (shorthand for `cookie.name`). @default '__Host-id' over HTTPS, 'id' over HTTP */
+  name?: string;
+  /** Trust `X-Forwarded-Proto` for whether the request came over HTTPS. @default false */
+  proxy?: boolean;
+  /**
+   * The client's address, for device lists and binding. @default the socket's address under
+   * `@hono/node-server`, none elsewhere
+   */
+  ipOf?: (c: Context) => string | undefined;
+  /**
+   * Answers a store failure (S49: never an anonymous session in its place).
+   * @default a 503 with a generic body and `Retry-After: 5`
+   */
+  onStoreError?: (error: SessionStoreError, c: Context) => Response | Promise<Response>;
+}
+
+/** The middleware, with the engine and its event subscription attached. */
+export type HonoSessionMiddleware<Data extends Record<string, unknown> = Record<string, unknown>> =
+  MiddlewareHandler<Env<Data>> & {
+    readonly engine: SessionEngine;
+    readonly store: SessionStore;
+    on(listener: SessionEventListener): () => void;
+  };
+
+const NO_STORE = 'no-store';
+const CLEAR_SITE_DATA = '"cache", "storage"';
+
+function unavailable(): Response {
+  return new Response('Service Unavailable', {
+    status: 503,
+    headers: { 'Content-Type': 'text/plain; charset=utf-8', 'Retry-After': '5', 'Cache-Control': NO_STORE },
+  });
+}
+
+/** `@hono/node-server` hands the Node request as `c.env.incoming`. */
+function nodeAddress(c: Context): string | undefined {
+  const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
+  return env?.incoming?.socket?.remoteAddress;
+}
+
+function isSecure(c: Context, proxy: boolean): boolean {
+  if (proxy) {
+    const first = c.req.header('x-forwarded-proto')?.split(',')[0]?.trim().toLowerCase();
+    if (first) return first === 'https';
+  }
+  return new URL(c.req.url).protocol === 'https:';
+}
+
+/**
+ * Server-side sessions for Hono 4: the session is loaded before the handler, written after it and
+ * before the response leaves, with the cookie and cache headers the engine decides.
+ *
+ * @throws SessionConfigError naming the option when an option is invalid.
+ * @example
+ * const app = new Hono<Env>();
+ * app.use(session({ secret: process.env.SESSION_SECRET, store: new SqliteStore({ path: 'sessions.db' }) }));
+ * app.post('/login', async (c) => {
+ *   await c.get('session').login('alice');
+ *   return c.json({ ok: true });
+ * });
+ */
+export function session<Data extends Record<string, unknown> = Record<string, unknown>>(
+  options: HonoSessionOptions,
+): HonoSessionMiddleware<Data> {
+  const { name, proxy = false, ipOf = nodeAddress, onStoreError = unavailable, ...engineOptions } = options;
+  if (typeof onStoreError !== 'function') throw new SessionConfigError('onStoreError', 'must be a function');
+  if (typeof ipOf !== 'function') throw new SessionConfigError('ipOf', 'must be a function');
+  const engine = createSessionEngine({
+    ...engineOptions,
+    cookie: { ...engineOptions.cookie, ...(name === undefined ? {} : { name }) },
+  });
+
+  const answer = async (c: Context, error: SessionStoreError) => {
+    // None of the handler's cookies may ride on the failure (c.json and friends copy c.res headers).
+    const handlerCookies = new Set(c.res.headers.getSetCookie());
+    const failed = await onStoreError(error, c);
+    const headers = new Headers(failed.headers);
+    headers.delete('set-cookie');
+    for (const line of failed.headers.getSetCookie())
+      if (!handlerCookies.has(line)) headers.append('set-cookie', line);
+    // Assigned twice so Hono does not merge the handler's response headers back in.
+    c.res = undefined as unknown as Response;
+    c.res = new Response(failed.body, { status: failed.status, statusText: failed.statusText, headers });
+  };
+
+  /** The engine's decisions as headers: express-session's cookie, plus no-store and Clear-Site-Data (S28). */
+  const applyHeaders = (c: Context, state: SessionState) => {
+    const cookies = engine.cookieHeaders(state);
+    for (const value of cookies) c.header('Set-Cookie', value, { append: true });
+    if (cookies.length > 0 || state.record?.userId) c.header('Cache-Control', NO_STORE);
+    if (state.loggedOut) c.header('Clear-Site-Data', CLEAR_SITE_DATA);
+  };
+
+  const middleware = createMiddleware<Env<Data>>(async (c, next) => {
+    if (c.get('session')) return next();
+    const info: RequestInfo = {
+      cookieHeader: c.req.header('cookie'),
+      secure: isSecure(c, proxy),
+      ip: ipOf(c),
+      userAgent: c.req.header('user-agent'),
+      request: c,
+      path: c.req.path,
+    };
+    let state: SessionState;
+    try {
+      state = await engine.load(info);
+    } catch (error) {
+      if (error instanceof SessionStoreError) return onStoreError(error, c);
+      throw error;
+    }
+    if (state.throttled) {
+      // S44: this address sent too many invalid session cookies; answered before any store call.
+      return c.text('Too Many Requests', 429, { 'Retry-After': '60', 'Cache-Control': NO_STORE });
+    }
+    const bound: SessionBinding = { engine, state, storeFailure: null };
+    c.set('session', new HonoSession<Data>(bound));
+    await next();
+    const failure = bound.storeFailure ?? (c.error instanceof SessionStoreError ? c.error : null);
+    if (failure) return answer(c, failure);
+    try {
+      if (engine.needsCommit(state)) await engine.commit(state);
+    } catch (error) {
+      if (error instanceof SessionStoreError) return answer(c, error);
+      // A refused session limit (409) or a bad generateHandle: the application's onError decides.
+      throw error;
+    }
+    applyHeaders(c, state);
+    return undefined;
+  });
+
+  return Object.assign(middleware, { engine, store: engine.options.store, on: engine.on });
+}
