@@ -113,8 +113,12 @@ export class Cookie {
   set maxAge(ms: number | Date | null | undefined | false) {
     if (ms && typeof ms !== 'number' && !(ms instanceof Date))
       throw new TypeError('maxAge must be a number or Date');
-    if (typeof ms === 'number') this.expires = new Date(Date.now() + ms);
-    else this.expires = ms instanceof Date || ms === undefined ? ms : null;
+    if (typeof ms === 'number') {
+      this.expires = new Date(Date.now() + ms);
+      // Exactly what was asked, even if the clock ticked between the two reads (express-session
+      // derives it from the date just set, and can be a few ms short under load).
+      this.originalMaxAge = ms;
+    } else this.expires = ms instanceof Date || ms === undefined ? ms : null;
   }
 
   /** The attributes handed to the `cookie` package. */
