@@ -33,6 +33,21 @@ describe('Fastify plugin: session lifecycle over HTTP', () => {
         request.session.views = 3;
         return { before, after: request.session.isModified(), saved: request.session.isSaved() };
       });
+      app.post('/raw-write', (request, reply) => {
+        request.session.set('views', 5);
+        reply.raw.end('raw');
+      });
+      app.post(
+        '/send-in-hook',
+        {
+          // The pitfall of async hooks: reply.redirect() without `return reply` lets the handler send too.
+          preHandler: async (request, reply) => {
+            await request.session.login('hooked');
+            reply.redirect('/me', 303);
+          },
+        },
+        async () => ({ handler: 'also ran' }),
+      );
       app.post('/hijack', async (request, reply) => {
         request.session.set('views', 42);
         reply.hijack();
@@ -150,6 +165,24 @@ describe('Fastify plugin: session lifecycle over HTTP', () => {
     const c = client();
     assert.deepEqual((await c.post('/modified', {})).json(), { before: false, after: true, saved: false });
     assert.deepEqual((await c.post('/modified', {})).json(), { before: false, after: false, saved: true });
+  });
+
+  it('a hook that sends without returning the reply still commits before either send leaves', async () => {
+    const c = client();
+    const res = await c.post('/send-in-hook', {});
+    assert.equal(res.status, 303);
+    assert.equal(res.setCookies.filter((line) => line.startsWith('id=')).length, 1);
+    assert.equal((await t.store.get(handleIn(c.jar.get('id'))))?.userId, 'hooked');
+    assert.deepEqual((await c.get('/me')).json(), { userId: 'hooked' });
+  });
+
+  it('a write to reply.raw bypasses onSend: nothing is stored, and a warning says so', async () => {
+    const c = client();
+    const res = await c.post('/raw-write', {});
+    assert.equal(res.text, 'raw');
+    assert.deepEqual(res.setCookies, []);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.ok(t.warnings.some((line) => line.includes('bypassed onSend')));
   });
 
   it('after reply.hijack(), save() stores the session and puts its cookie on the raw response', async () => {
