@@ -128,7 +128,7 @@ async function coatcheckSession(fastify: FastifyInstance, options: FastifySessio
   fastify.addHook('onSend', async (request, reply, payload) => {
     const context = contexts.get(request);
     if (!context) return payload;
-    if (context.committed) {
+    if (context.committed !== undefined) {
       // A second send while the first one's commit is under way: an async hook that called
       // reply.send() (or reply.redirect()) without returning the reply lets the route handler send
       // again. Whichever response leaves carries the session's headers, never before the commit.
