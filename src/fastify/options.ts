@@ -13,7 +13,7 @@ export interface FastifySessionOptions
   /** Cookie name (`cookieName` in @fastify/session). @default '__Host-id' over HTTPS, 'id' over HTTP */
   name?: string;
   /** String or array (first signs, all verify). Required in production. */
-  secret?: string | string[];
+  secret?: string | string[] | undefined;
   /** A coatcheck store. @default a bounded MemoryStore (with a warning) */
   store?: SessionStore;
   /** Cookie attributes, as express-session's `cookie` option (`maxAge` in ms). */
@@ -79,6 +79,7 @@ export function resolveFastifyOptions(options: FastifySessionOptions) {
     onStoreError: _onStoreError,
     saveUninitialized: _saveUninitialized,
     rolling: _rolling,
+    secret,
     ...engineOptions
   } = options;
   const engine: SessionEngine = createSessionEngine({
@@ -86,6 +87,7 @@ export function resolveFastifyOptions(options: FastifySessionOptions) {
     legacyCookieName: false,
     userIdOf: fastifyPassportUserId,
     ...engineOptions,
+    ...(secret === undefined ? {} : { secret }),
     warn,
     store,
     cookie: cookieOptions(options.cookie, options.name),
