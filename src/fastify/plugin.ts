@@ -46,7 +46,8 @@ async function coatcheckSession(fastify: FastifyInstance, options: FastifySessio
 
   /** Takes the handler's changes into the state; true when the store must be written. */
   function prepare(request: FastifyRequest, state: SessionState): boolean {
-    state.data = collectData(request.session);
+    // A handler that replaced `request.session` with something else leaves the data as it was.
+    if (request.session instanceof FastifySession) state.data = collectData(request.session);
     if (saveUninitialized && !state.record) state.forceSave = true;
     return engine.needsCommit(state);
   }

@@ -60,4 +60,17 @@ describe('Fastify plugin options', () => {
       (error: unknown) => error instanceof SessionConfigError && /onStoreError/.test(error.message),
     );
   });
+
+  it('a refused login over the session limit is a 409 through the error handler, without a cookie', async () => {
+    const t = await startFastifyApp({ maxSessionsPerUser: 1, sessionLimitPolicy: 'refuse' });
+    try {
+      await new Client(t.url).post('/login', { userId: 'limited' });
+      const res = await new Client(t.url).post('/login', { userId: 'limited' });
+      assert.equal(res.status, 409);
+      assert.equal((res.json() as { code: string }).code, 'SESSION_LIMIT');
+      assert.deepEqual(res.setCookies, []);
+    } finally {
+      await t.close();
+    }
+  });
 });
