@@ -5,6 +5,53 @@ import type { SessionEvent } from '../../src/core/events.js';
 import type { SessionStore } from '../../src/core/store.js';
 import { type FastifySessionOptions, session } from '../../src/fastify/index.js';
 import { MemoryStore } from '../../src/stores/memory.js';
+import { Client } from '../support/http.js';
+
+/** Real HTTP on a listening server, or `fastify.inject` with no server at all. */
+export type Transport = 'http' | 'inject';
+
+/** The support Client's interface over `fastify.inject`: the same jar and answers, no socket. */
+class InjectClient extends Client {
+  constructor(
+    readonly app: FastifyInstance,
+    defaults: Record<string, string> = {},
+  ) {
+    super('inject:', defaults);
+  }
+
+  override async request(path: string, init: RequestInit & { headers?: Record<string, string> } = {}) {
+    const headers: Record<string, string> = { ...this.defaults, ...init.headers };
+    if (this.jar.size && !('cookie' in headers)) headers.cookie = this.cookieHeader;
+    const res = await this.app.inject({
+      method: (init.method ?? 'GET') as 'GET',
+      url: path,
+      headers,
+      ...(typeof init.body === 'string' ? { payload: init.body } : {}),
+    });
+    const setCookies = [res.headers['set-cookie'] ?? []].flat().map(String);
+    for (const line of setCookies) {
+      const [pair, ...attributes] = line.split(';');
+      const eq = pair!.indexOf('=');
+      const name = pair!.slice(0, eq).trim();
+      const value = pair!.slice(eq + 1).trim();
+      const cleared = value === '' || attributes.some((a) => /^\s*max-age=0\s*$/i.test(a));
+      if (cleared) this.jar.delete(name);
+      else this.jar.set(name, value);
+    }
+    const responseHeaders = new Headers();
+    for (const [name, value] of Object.entries(res.headers)) {
+      for (const one of [value ?? []].flat()) responseHeaders.append(name, String(one));
+    }
+    const text = res.body;
+    return {
+      status: res.statusCode,
+      headers: responseHeaders,
+      setCookies,
+      text,
+      json: () => JSON.parse(text) as unknown,
+    };
+  }
+}
 
 declare module '../../src/fastify/index.js' {
   interface SessionData {
@@ -20,6 +67,8 @@ export interface FastifyTestApp {
   events: SessionEvent[];
   warnings: string[];
   url: string;
+  /** A browser-like client over this app's transport. */
+  client(defaults?: Record<string, string>): Client;
   close(): Promise<void>;
 }
 
@@ -29,6 +78,7 @@ export const SECRET = 'a-test-secret-of-at-least-thirty-two-characters';
 export async function startFastifyApp(
   options: Partial<FastifySessionOptions> = {},
   extend?: (app: FastifyInstance) => void | Promise<void>,
+  transport: Transport = 'http',
 ): Promise<FastifyTestApp> {
   const store = options.store ?? new MemoryStore();
   const warnings: string[] = [];
@@ -80,9 +130,15 @@ export async function startFastifyApp(
     count: await request.session.logoutEverywhere(),
   }));
   if (extend) await extend(app);
+  if (transport === 'inject') {
+    await app.ready();
+    const client = (defaults?: Record<string, string>) => new InjectClient(app, defaults);
+    return { app, store, events, warnings, url: 'inject:', client, close: () => app.close() };
+  }
   await app.listen({ port: 0, host: '127.0.0.1' });
-  const { port } = app.server.address() as AddressInfo;
-  return { app, store, events, warnings, url: `http://127.0.0.1:${port}`, close: () => app.close() };
+  const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  const client = (defaults?: Record<string, string>) => new Client(url, defaults);
+  return { app, store, events, warnings, url, client, close: () => app.close() };
 }
 
 /** The handle part of a coatcheck cookie value (`handle.secret`). */

@@ -100,79 +100,85 @@ describe('Fastify guards (preHandler) answer as the Express guards do', () => {
   });
 });
 
-describe('Fastify CSRF hook: the layered policy of the Express csrf()', () => {
-  let t: FastifyTestApp;
-  before(async () => {
-    t = await startFastifyApp({}, async (app) => {
-      await app.register(formbody);
-      app.addHook('preValidation', csrfProtection({ origins: [ORIGIN] }));
-      app.get('/token', async (request) => ({ token: request.csrfToken() }));
-      app.get('/form', async (request, reply) =>
-        reply.type('text/html').send(`<form method="post">${csrfField(request)}</form>`),
+for (const transport of ['http', 'inject'] as const) {
+  describe(`Fastify CSRF hook: the layered policy of the Express csrf() (${transport})`, () => {
+    let t: FastifyTestApp;
+    before(async () => {
+      t = await startFastifyApp(
+        {},
+        async (app) => {
+          await app.register(formbody);
+          app.addHook('preValidation', csrfProtection({ origins: [ORIGIN] }));
+          app.get('/token', async (request) => ({ token: request.csrfToken() }));
+          app.get('/form', async (request, reply) =>
+            reply.type('text/html').send(`<form method="post">${csrfField(request)}</form>`),
+          );
+          app.post('/comment', async () => ({ ok: true }));
+          app.post('/api/items', async () => ({ ok: true }));
+        },
+        transport,
       );
-      app.post('/comment', async () => ({ ok: true }));
-      app.post('/api/items', async () => ({ ok: true }));
+    });
+    after(() => t.close());
+    const sameOrigin = { origin: ORIGIN, 'sec-fetch-site': 'same-origin' };
+
+    it('accepts a same-origin POST carrying the header token', async () => {
+      const c = t.client(sameOrigin);
+      const { token } = (await c.get('/token')).json() as { token: string };
+      assert.ok(c.jar.get('id'), 'issuing a token starts a pre-session (S55)');
+      const res = await c.post('/comment', { text: 'hi' }, { 'x-csrf-token': token });
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get('vary'), 'Sec-Fetch-Site, Origin');
+    });
+
+    it('accepts the form field of a urlencoded form', async () => {
+      const c = t.client(sameOrigin);
+      const page = await c.get('/form');
+      const token = /value="([^"]+)"/.exec(page.text)![1]!;
+      const res = await c.request('/comment', {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: `_csrf=${token}&text=hi`,
+      });
+      assert.equal(res.status, 200);
+    });
+
+    it('rejects a POST without a token, and a cross-site one, with 403 (events logged)', async () => {
+      const c = t.client(sameOrigin);
+      await c.get('/token');
+      const missing = await c.post('/comment', { text: 'x' });
+      assert.equal(missing.status, 403);
+      assert.deepEqual(missing.json(), { error: 'csrf' });
+      const { token } = (await c.get('/token')).json() as { token: string };
+      const cross = await c.post(
+        '/comment',
+        { text: 'x' },
+        { 'x-csrf-token': token, origin: 'https://evil.test', 'sec-fetch-site': 'cross-site' },
+      );
+      assert.equal(cross.status, 403);
+      const reasons = t.events.filter((e) => e.type === 'csrf.reject').map((e) => e.reason);
+      assert.ok(reasons.includes('missing-token'));
+      assert.equal(reasons.length, 2);
+    });
+
+    it('rejects a form POST to an API route with 415 (S58)', async () => {
+      const c = t.client(sameOrigin);
+      const { token } = (await c.get('/token')).json() as { token: string };
+      const res = await c.request('/api/items', {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-csrf-token': token },
+        body: 'a=1',
+      });
+      assert.equal(res.status, 415);
+    });
+
+    it('refuses a token issued before login: rotation replaces the secret (S54)', async () => {
+      const c = t.client(sameOrigin);
+      const { token } = (await c.get('/token')).json() as { token: string };
+      assert.equal((await c.post('/login', { userId: 'z' }, { 'x-csrf-token': token })).status, 200);
+      assert.equal((await c.post('/comment', {}, { 'x-csrf-token': token })).status, 403);
+      const fresh = (await c.get('/token')).json() as { token: string };
+      assert.equal((await c.post('/comment', {}, { 'x-csrf-token': fresh.token })).status, 200);
     });
   });
-  after(() => t.close());
-  const sameOrigin = { origin: ORIGIN, 'sec-fetch-site': 'same-origin' };
-
-  it('accepts a same-origin POST carrying the header token', async () => {
-    const c = new Client(t.url, sameOrigin);
-    const { token } = (await c.get('/token')).json() as { token: string };
-    assert.ok(c.jar.get('id'), 'issuing a token starts a pre-session (S55)');
-    const res = await c.post('/comment', { text: 'hi' }, { 'x-csrf-token': token });
-    assert.equal(res.status, 200);
-    assert.equal(res.headers.get('vary'), 'Sec-Fetch-Site, Origin');
-  });
-
-  it('accepts the form field of a urlencoded form', async () => {
-    const c = new Client(t.url, sameOrigin);
-    const page = await c.get('/form');
-    const token = /value="([^"]+)"/.exec(page.text)![1]!;
-    const res = await c.request('/comment', {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: `_csrf=${token}&text=hi`,
-    });
-    assert.equal(res.status, 200);
-  });
-
-  it('rejects a POST without a token, and a cross-site one, with 403 (events logged)', async () => {
-    const c = new Client(t.url, sameOrigin);
-    await c.get('/token');
-    const missing = await c.post('/comment', { text: 'x' });
-    assert.equal(missing.status, 403);
-    assert.deepEqual(missing.json(), { error: 'csrf' });
-    const { token } = (await c.get('/token')).json() as { token: string };
-    const cross = await c.post(
-      '/comment',
-      { text: 'x' },
-      { 'x-csrf-token': token, origin: 'https://evil.test', 'sec-fetch-site': 'cross-site' },
-    );
-    assert.equal(cross.status, 403);
-    const reasons = t.events.filter((e) => e.type === 'csrf.reject').map((e) => e.reason);
-    assert.ok(reasons.includes('missing-token'));
-    assert.equal(reasons.length, 2);
-  });
-
-  it('rejects a form POST to an API route with 415 (S58)', async () => {
-    const c = new Client(t.url, sameOrigin);
-    const { token } = (await c.get('/token')).json() as { token: string };
-    const res = await c.request('/api/items', {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-csrf-token': token },
-      body: 'a=1',
-    });
-    assert.equal(res.status, 415);
-  });
-
-  it('refuses a token issued before login: rotation replaces the secret (S54)', async () => {
-    const c = new Client(t.url, sameOrigin);
-    const { token } = (await c.get('/token')).json() as { token: string };
-    assert.equal((await c.post('/login', { userId: 'z' }, { 'x-csrf-token': token })).status, 200);
-    assert.equal((await c.post('/comment', {}, { 'x-csrf-token': token })).status, 403);
-    const fresh = (await c.get('/token')).json() as { token: string };
-    assert.equal((await c.post('/comment', {}, { 'x-csrf-token': fresh.token })).status, 200);
-  });
-});
+}
