@@ -29,16 +29,17 @@ function fastifyBinding(session: Session): FastifyBinding {
  */
 export class FastifySession extends Session {
   /** Reads a data key (@fastify/session). */
-  get<K extends keyof SessionData>(key: K): SessionData[K] | undefined;
-  get(key: string): unknown;
+  get<K extends string>(key: K): (K extends keyof SessionData ? SessionData[K] : unknown) | undefined;
   get(key: string): unknown {
     if (key === 'cookie') return this.cookie;
     return isForbiddenKey(key) ? undefined : (this as unknown as Record<string, unknown>)[key];
   }
 
   /** Writes a data key; `undefined` removes it when stored (JSON). `__proto__` and the like are refused (S51). */
-  set<K extends keyof SessionData>(key: K, value: SessionData[K] | undefined): void;
-  set(key: string, value: unknown): void;
+  set<K extends string>(
+    key: K,
+    value: (K extends keyof SessionData ? SessionData[K] : unknown) | undefined,
+  ): void;
   set(key: string, value: unknown): void {
     if (isForbiddenKey(key) || key === 'cookie') {
       throw new SessionStateError(`${key} is not a session key`);
