@@ -19,8 +19,8 @@ interface RequestContext {
   binding: FastifyBinding;
   /** The session's headers went out (onSend ran, or `save()` wrote them on a hijacked reply). */
   answered: boolean;
-  /** The commit of the first `onSend`, awaited by a second send of the same reply. */
-  committed?: Promise<unknown>;
+  /** The commit of the first `onSend` (its failure, or null), awaited by a second send of the reply. */
+  committed?: Promise<{ error: unknown } | null>;
   /** The session's headers are on the reply (Set-Cookie is appended, so only once). */
   applied?: boolean;
 }
@@ -128,28 +128,18 @@ async function coatcheckSession(fastify: FastifyInstance, options: FastifySessio
   // (a redirect's target) reads what this one wrote.
   fastify.addHook('onSend', async (request, reply, payload) => {
     const context = contexts.get(request);
-    if (!context) return payload;
-    if (context.committed !== undefined) {
-      // A second send while the first one's commit is under way: an async hook that called
-      // reply.send() (or reply.redirect()) without returning the reply lets the route handler send
-      // again. Whichever response leaves carries the session's headers, never before the commit.
-      if (
-        (await context.committed.then(
-          () => 'ok',
-          () => 'failed',
-        )) === 'failed'
-      )
-        return payload;
-    } else {
-      if (context.answered) return payload;
-      context.answered = true;
-      context.committed = commit(request, context);
-      try {
-        await context.committed;
-      } catch (error) {
-        return answerError(error, request, reply);
-      }
-    }
+    if (!context || (context.answered && context.committed === undefined)) return payload;
+    // A second send while the first one's commit runs (an async hook that called reply.send() or
+    // reply.redirect() without returning the reply lets the route handler send too) waits for the
+    // same commit: whichever response leaves carries the session's headers, never before the write.
+    const first = context.committed === undefined;
+    context.answered = true;
+    context.committed ??= commit(request, context).then(
+      () => null,
+      (error: unknown) => ({ error }),
+    );
+    const failure = await context.committed;
+    if (failure) return first ? answerError(failure.error, request, reply) : payload;
     if (!context.applied) {
       context.applied = true;
       for (const [name, value] of Object.entries(sessionHeaders(context.state))) reply.header(name, value);
