@@ -17,88 +17,96 @@ import { type FastifyTestApp, SECRET, startFastifyApp } from './app.js';
 
 const ORIGIN = 'http://app.test';
 
-describe('Fastify guards (preHandler) answer as the Express guards do', () => {
-  let t: FastifyTestApp;
-  let control: Running;
-  let clock = Date.now();
-  before(async () => {
-    t = await startFastifyApp({ now: () => clock }, (app) => {
-      app.get('/account', { preHandler: requireAuth({ redirectTo: '/login' }) }, async () => ({ ok: true }));
-      app.get('/admin', { preHandler: requireRole('admin') }, async () => ({ ok: true }));
-      app.get('/password', { preHandler: requireFreshAuth({ maxAgeMs: 60_000 }) }, async () => ({
-        ok: true,
-      }));
-      app.get('/keys', { preHandler: requireStepUp() }, async () => ({ ok: true }));
-      app.post('/step-up', async (request) => {
-        await request.session.stepUp(2);
-        return { ok: true };
+for (const transport of ['http', 'inject'] as const) {
+  describe(`Fastify guards (preHandler) answer as the Express guards do (${transport})`, () => {
+    let t: FastifyTestApp;
+    let control: Running;
+    let clock = Date.now();
+    before(async () => {
+      t = await startFastifyApp(
+        { now: () => clock },
+        (app) => {
+          app.get('/account', { preHandler: requireAuth({ redirectTo: '/login' }) }, async () => ({
+            ok: true,
+          }));
+          app.get('/admin', { preHandler: requireRole('admin') }, async () => ({ ok: true }));
+          app.get('/password', { preHandler: requireFreshAuth({ maxAgeMs: 60_000 }) }, async () => ({
+            ok: true,
+          }));
+          app.get('/keys', { preHandler: requireStepUp() }, async () => ({ ok: true }));
+          app.post('/step-up', async (request) => {
+            await request.session.stepUp(2);
+            return { ok: true };
+          });
+        },
+        transport,
+      );
+      // The Express guards as the control: same statuses, bodies and headers.
+      const e = express();
+      e.use(ex.session({ secret: SECRET, store: new MemoryStore(), warn: () => {} }));
+      e.get('/account', ex.requireAuth({ redirectTo: '/login' }), (_req, res) => res.json({ ok: true }));
+      e.get('/keys', ex.requireStepUp(), (_req, res) => res.json({ ok: true }));
+      control = await listen(e);
+    });
+    after(async () => {
+      await t.close();
+      await control.close();
+    });
+
+    it('refuses signed-out requests with the Express guard body, or redirects a page load', async () => {
+      for (const path of ['/account', '/keys']) {
+        const ours = await t.client().get(path);
+        const theirs = await new Client(control.url).get(path);
+        assert.equal(ours.status, 401);
+        assert.equal(ours.status, theirs.status);
+        assert.deepEqual(ours.json(), theirs.json());
+        assert.equal(ours.headers.get('cache-control'), theirs.headers.get('cache-control'));
+        assert.equal(ours.headers.get('content-type'), theirs.headers.get('content-type'));
+      }
+      const page = await t.client().get('/account?tab=1', { accept: 'text/html' });
+      const controlPage = await new Client(control.url).get('/account?tab=1', { accept: 'text/html' });
+      assert.equal(page.status, 303);
+      assert.equal(page.headers.get('location'), '/login?returnTo=%2Faccount%3Ftab%3D1');
+      assert.equal(page.headers.get('location'), controlPage.headers.get('location'));
+    });
+
+    it('requireRole: 401 signed out, 403 without the role, 200 with it', async () => {
+      assert.equal((await t.client().get('/admin')).status, 401);
+      const user = t.client();
+      await user.post('/login', { userId: 'u1', role: 'user' });
+      const refused = await user.get('/admin');
+      assert.equal(refused.status, 403);
+      assert.deepEqual(refused.json(), { error: 'forbidden', message: 'You do not have access to this.' });
+      const admin = t.client();
+      await admin.post('/login', { userId: 'u2', role: 'admin' });
+      assert.equal((await admin.get('/admin')).status, 200);
+    });
+
+    it('requireFreshAuth: passes right after login, 401 reauth_required once stale (S39)', async () => {
+      const c = t.client();
+      await c.post('/login', { userId: 'u3' });
+      assert.equal((await c.get('/password')).status, 200);
+      clock += 61_000;
+      const stale = await c.get('/password');
+      assert.equal(stale.status, 401);
+      assert.equal((stale.json() as { error: string }).error, 'reauth_required');
+    });
+
+    it('requireStepUp: 401 step_up_required with the level until stepUp(2) (S40)', async () => {
+      const c = t.client();
+      await c.post('/login', { userId: 'u4' });
+      const refused = await c.get('/keys');
+      assert.equal(refused.status, 401);
+      assert.deepEqual(refused.json(), {
+        error: 'step_up_required',
+        message: 'Confirm it is you with your second factor to continue.',
+        level: 2,
       });
+      await c.post('/step-up', {});
+      assert.equal((await c.get('/keys')).status, 200);
     });
-    // The Express guards as the control: same statuses, bodies and headers.
-    const e = express();
-    e.use(ex.session({ secret: SECRET, store: new MemoryStore(), warn: () => {} }));
-    e.get('/account', ex.requireAuth({ redirectTo: '/login' }), (_req, res) => res.json({ ok: true }));
-    e.get('/keys', ex.requireStepUp(), (_req, res) => res.json({ ok: true }));
-    control = await listen(e);
   });
-  after(async () => {
-    await t.close();
-    await control.close();
-  });
-
-  it('refuses signed-out requests with the Express guard body, or redirects a page load', async () => {
-    for (const path of ['/account', '/keys']) {
-      const ours = await new Client(t.url).get(path);
-      const theirs = await new Client(control.url).get(path);
-      assert.equal(ours.status, 401);
-      assert.equal(ours.status, theirs.status);
-      assert.deepEqual(ours.json(), theirs.json());
-      assert.equal(ours.headers.get('cache-control'), theirs.headers.get('cache-control'));
-      assert.equal(ours.headers.get('content-type'), theirs.headers.get('content-type'));
-    }
-    const page = await new Client(t.url).get('/account?tab=1', { accept: 'text/html' });
-    const controlPage = await new Client(control.url).get('/account?tab=1', { accept: 'text/html' });
-    assert.equal(page.status, 303);
-    assert.equal(page.headers.get('location'), '/login?returnTo=%2Faccount%3Ftab%3D1');
-    assert.equal(page.headers.get('location'), controlPage.headers.get('location'));
-  });
-
-  it('requireRole: 401 signed out, 403 without the role, 200 with it', async () => {
-    assert.equal((await new Client(t.url).get('/admin')).status, 401);
-    const user = new Client(t.url);
-    await user.post('/login', { userId: 'u1', role: 'user' });
-    const refused = await user.get('/admin');
-    assert.equal(refused.status, 403);
-    assert.deepEqual(refused.json(), { error: 'forbidden', message: 'You do not have access to this.' });
-    const admin = new Client(t.url);
-    await admin.post('/login', { userId: 'u2', role: 'admin' });
-    assert.equal((await admin.get('/admin')).status, 200);
-  });
-
-  it('requireFreshAuth: passes right after login, 401 reauth_required once stale (S39)', async () => {
-    const c = new Client(t.url);
-    await c.post('/login', { userId: 'u3' });
-    assert.equal((await c.get('/password')).status, 200);
-    clock += 61_000;
-    const stale = await c.get('/password');
-    assert.equal(stale.status, 401);
-    assert.equal((stale.json() as { error: string }).error, 'reauth_required');
-  });
-
-  it('requireStepUp: 401 step_up_required with the level until stepUp(2) (S40)', async () => {
-    const c = new Client(t.url);
-    await c.post('/login', { userId: 'u4' });
-    const refused = await c.get('/keys');
-    assert.equal(refused.status, 401);
-    assert.deepEqual(refused.json(), {
-      error: 'step_up_required',
-      message: 'Confirm it is you with your second factor to continue.',
-      level: 2,
-    });
-    await c.post('/step-up', {});
-    assert.equal((await c.get('/keys')).status, 200);
-  });
-});
+}
 
 for (const transport of ['http', 'inject'] as const) {
   describe(`Fastify CSRF hook: the layered policy of the Express csrf() (${transport})`, () => {
