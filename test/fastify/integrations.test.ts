@@ -13,101 +13,113 @@ const USERS: Record<string, { id: string; name: string; password: string }> = {
   alice: { id: 'alice', name: 'Alice', password: 'pw-alice' },
 };
 
-describe('Fastify plugin with @fastify/passport and passport-local', () => {
-  let t: FastifyTestApp;
-  before(async () => {
-    t = await startFastifyApp({}, async (app) => {
-      await app.register(formbody);
-      await app.register(fastifyPassport.initialize());
-      await app.register(fastifyPassport.secureSession());
-      fastifyPassport.use(
-        'local',
-        new LocalStrategy((username, password, done) => {
-          const user = USERS[username];
-          done(null, user && user.password === password ? user : false);
-        }),
+for (const transport of ['http', 'inject'] as const) {
+  describe(`Fastify plugin with @fastify/passport and passport-local (${transport})`, () => {
+    let t: FastifyTestApp;
+    before(async () => {
+      t = await startFastifyApp(
+        {},
+        async (app) => {
+          await app.register(formbody);
+          await app.register(fastifyPassport.initialize());
+          await app.register(fastifyPassport.secureSession());
+          fastifyPassport.use(
+            'local',
+            new LocalStrategy((username, password, done) => {
+              const user = USERS[username];
+              done(null, user && user.password === password ? user : false);
+            }),
+          );
+          fastifyPassport.registerUserSerializer(async (user: { id: string }) => user.id);
+          fastifyPassport.registerUserDeserializer(async (id: string) => USERS[id] ?? null);
+          app.post(
+            '/passport/login',
+            { preValidation: fastifyPassport.authenticate('local', { successRedirect: '/whoami' }) },
+            async () => ({ unreachable: true }),
+          );
+          app.get('/whoami', { preHandler: requireAuth() }, async (request) => ({
+            user: (request.user as { name: string } | null)?.name ?? null,
+            meta: request.session.meta?.userId ?? null,
+          }));
+          app.post('/passport/logout', async (request) => {
+            await request.logOut();
+            return { ok: true };
+          });
+        },
+        transport,
       );
-      fastifyPassport.registerUserSerializer(async (user: { id: string }) => user.id);
-      fastifyPassport.registerUserDeserializer(async (id: string) => USERS[id] ?? null);
-      app.post(
-        '/passport/login',
-        { preValidation: fastifyPassport.authenticate('local', { successRedirect: '/whoami' }) },
-        async () => ({ unreachable: true }),
+    });
+    after(() => t.close());
+
+    const login = (c: Client, password: string) =>
+      c.request('/passport/login', {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: `username=alice&password=${password}`,
+      });
+
+    it('refuses a wrong password and creates no session', async () => {
+      const c = t.client();
+      const res = await login(c, 'nope');
+      assert.equal(res.status, 401);
+      assert.deepEqual(res.setCookies, []);
+    });
+
+    it('signs in through the strategy: a new token, a signed-in record, requireAuth passes', async () => {
+      const c = t.client();
+      await c.post('/set', { cart: ['kept out'] });
+      const before = c.jar.get('id')!;
+      const res = await login(c, 'pw-alice');
+      assert.equal(res.status, 302);
+      assert.equal(res.headers.get('location'), '/whoami');
+      assert.notEqual(c.jar.get('id'), before);
+      // The pre-login session is gone from the store; the new one belongs to alice.
+      assert.equal(await t.store.get(handleIn(before)), null);
+      assert.equal((await t.store.get(handleIn(c.jar.get('id'))))?.userId, 'alice');
+      assert.deepEqual((await c.get('/whoami')).json(), { user: 'Alice', meta: 'alice' });
+      const devices = (await c.get('/sessions')).json() as unknown[];
+      assert.equal(devices.length >= 1, true);
+    });
+
+    it('logs out through request.logOut(): the record is destroyed and the old token fails', async () => {
+      const c = t.client();
+      await login(c, 'pw-alice');
+      const token = c.jar.get('id')!;
+      await c.post('/passport/logout', {});
+      assert.equal(await t.store.get(handleIn(token)), null);
+      assert.equal((await t.client().get('/whoami', { cookie: `id=${token}` })).status, 401);
+    });
+  });
+}
+
+for (const transport of ['http', 'inject'] as const) {
+  describe(`Fastify plugin with @fastify/flash (${transport})`, () => {
+    let t: FastifyTestApp;
+    before(async () => {
+      t = await startFastifyApp(
+        {},
+        async (app) => {
+          await app.register(fastifyFlash);
+          app.post('/save', async (request, reply) => {
+            request.flash('info', 'Saved.');
+            return reply.redirect('/after', 303);
+          });
+          app.get('/after', async (_request, reply) => ({ info: reply.flash('info') }));
+        },
+        transport,
       );
-      app.get('/whoami', { preHandler: requireAuth() }, async (request) => ({
-        user: (request.user as { name: string } | null)?.name ?? null,
-        meta: request.session.meta?.userId ?? null,
-      }));
-      app.post('/passport/logout', async (request) => {
-        await request.logOut();
-        return { ok: true };
-      });
+    });
+    after(() => t.close());
+
+    it('carries a flash message across a redirect, once', async () => {
+      const c = t.client();
+      const res = await c.post('/save', {});
+      assert.equal(res.status, 303);
+      assert.deepEqual((await c.get('/after')).json(), { info: ['Saved.'] });
+      assert.deepEqual((await c.get('/after')).json(), { info: [] });
     });
   });
-  after(() => t.close());
-
-  const login = (c: Client, password: string) =>
-    c.request('/passport/login', {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: `username=alice&password=${password}`,
-    });
-
-  it('refuses a wrong password and creates no session', async () => {
-    const c = new Client(t.url);
-    const res = await login(c, 'nope');
-    assert.equal(res.status, 401);
-    assert.deepEqual(res.setCookies, []);
-  });
-
-  it('signs in through the strategy: a new token, a signed-in record, requireAuth passes', async () => {
-    const c = new Client(t.url);
-    await c.post('/set', { cart: ['kept out'] });
-    const before = c.jar.get('id')!;
-    const res = await login(c, 'pw-alice');
-    assert.equal(res.status, 302);
-    assert.equal(res.headers.get('location'), '/whoami');
-    assert.notEqual(c.jar.get('id'), before);
-    // The pre-login session is gone from the store; the new one belongs to alice.
-    assert.equal(await t.store.get(handleIn(before)), null);
-    assert.equal((await t.store.get(handleIn(c.jar.get('id'))))?.userId, 'alice');
-    assert.deepEqual((await c.get('/whoami')).json(), { user: 'Alice', meta: 'alice' });
-    const devices = (await c.get('/sessions')).json() as unknown[];
-    assert.equal(devices.length >= 1, true);
-  });
-
-  it('logs out through request.logOut(): the record is destroyed and the old token fails', async () => {
-    const c = new Client(t.url);
-    await login(c, 'pw-alice');
-    const token = c.jar.get('id')!;
-    await c.post('/passport/logout', {});
-    assert.equal(await t.store.get(handleIn(token)), null);
-    assert.equal((await new Client(t.url).get('/whoami', { cookie: `id=${token}` })).status, 401);
-  });
-});
-
-describe('Fastify plugin with @fastify/flash', () => {
-  let t: FastifyTestApp;
-  before(async () => {
-    t = await startFastifyApp({}, async (app) => {
-      await app.register(fastifyFlash);
-      app.post('/save', async (request, reply) => {
-        request.flash('info', 'Saved.');
-        return reply.redirect('/after', 303);
-      });
-      app.get('/after', async (_request, reply) => ({ info: reply.flash('info') }));
-    });
-  });
-  after(() => t.close());
-
-  it('carries a flash message across a redirect, once', async () => {
-    const c = new Client(t.url);
-    const res = await c.post('/save', {});
-    assert.equal(res.status, 303);
-    assert.deepEqual((await c.get('/after')).json(), { info: ['Saved.'] });
-    assert.deepEqual((await c.get('/after')).json(), { info: [] });
-  });
-});
+}
 
 for (const cookiePlugin of [false, 'before', 'after'] as const) {
   describe(`Fastify plugin ${cookiePlugin ? `with @fastify/cookie registered ${cookiePlugin} it` : 'without @fastify/cookie'}`, () => {
