@@ -87,7 +87,10 @@ export interface AdapterUnderTest {
   start(setup: AdapterSetup): Promise<RunningAdapter>;
   /**
    * Scenarios the framework makes impossible, each with the reason: the suite reports them as
-   * skipped, by name, with that reason.
+   * skipped, by name, with that reason (`# SKIP unsupported by this adapter: <reason>`). Names:
+   * `lazy-creation`, `login-rotation`, `logout`, `logout-everywhere`, `device-list`, `regenerate`,
+   * `commit-before-response`, `idle-timeout`, `absolute-timeout`, `renewal`, `scheduled-rotation`,
+   * `guards`, `csrf`, `store-failure`, `parallel-writers`, `no-resurrection`, `hostile-cookies`.
    */
   unsupported?: Partial<Record<AdapterScenario, string>>;
   /** The status a store failure is answered with. @default 503 */
