@@ -51,12 +51,12 @@ const fieldNames = new WeakMap<IncomingMessage, string>();
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const VARY = ['Sec-Fetch-Site', 'Origin'];
 
-function header(req: IncomingMessage, name: string): string | undefined {
+export function header(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];
   return Array.isArray(value) ? value.join(', ') : value;
 }
 
-function mediaType(req: IncomingMessage): string {
+export function mediaType(req: IncomingMessage): string {
   return (header(req, 'content-type') ?? '').split(';')[0]!.trim().toLowerCase();
 }
 
@@ -102,7 +102,8 @@ function bound(req: Request): { engine: SessionEngine; state: SessionState } {
   return bindingOf(req.session);
 }
 
-function resolve(options: CsrfOptions) {
+/** Validates the CSRF options once (shared with the Fastify hook). */
+export function resolve(options: CsrfOptions) {
   if (options === null || typeof options !== 'object') {
     throw new SessionConfigError('origins', 'csrf() needs { origins: [...] }');
   }
@@ -121,10 +122,10 @@ function resolve(options: CsrfOptions) {
   return { decide, reportOnly, headerName: headerName.toLowerCase(), fieldName, isStrict, isApi };
 }
 
-type Config = ReturnType<typeof resolve>;
+export type Config = ReturnType<typeof resolve>;
 
 /** The token check of an unsafe request that passed the origin policy; null when it passes. */
-function checkToken(
+export function checkToken(
   req: Request,
   state: SessionState,
   config: Config,
