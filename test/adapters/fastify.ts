@@ -8,7 +8,7 @@ import {
   requireStepUp,
   session,
 } from '../../src/fastify/index.js';
-import type { AdapterSetup, AdapterUnderTest, RunningAdapter } from './suite/adapter-suite.js';
+import type { AdapterSetup, AdapterUnderTest, RunningAdapter } from '../../src/testing/index.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
