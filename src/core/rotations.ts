@@ -100,7 +100,13 @@ export function createRotations(context: {
   }
 
   function signedIn(state: SessionState, what: string): SessionRecord {
-    if (!state.record?.userId) throw new SessionStateError(`only a signed-in session can be ${what}`);
+    if (!state.record?.userId) {
+      // 401 to HTTP frameworks: mostly a stale cookie whose session ended before this request.
+      throw Object.assign(new SessionStateError(`only a signed-in session can be ${what}`), {
+        status: 401,
+        expose: true,
+      });
+    }
     return state.record;
   }
 

@@ -54,6 +54,9 @@ async function coatcheckSession(fastify: FastifyInstance, options: FastifySessio
 
   async function commit(request: FastifyRequest, context: RequestContext): Promise<void> {
     const { state, binding } = context;
+    // A lifecycle call the handler did not await (`request.session.destroy(); reply.redirect()`)
+    // ends before anything is collected, so the data it ended is never written back.
+    if (binding.inflight?.size) await Promise.allSettled([...binding.inflight]);
     if (binding.storeFailure) throw binding.storeFailure;
     if (prepare(request, state)) await engine.commit(state);
     if (rolling && state.record && state.cookie === 'keep') state.cookie = 'set';

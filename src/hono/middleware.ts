@@ -1,7 +1,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import { createSessionEngine, type SessionEngine } from '../core/engine.js';
-import { SessionConfigError, SessionStoreError } from '../core/errors.js';
+import { SessionConfigError, SessionStateError, SessionStoreError } from '../core/errors.js';
 import type { SessionEventListener } from '../core/events.js';
 import type { SessionEngineOptions } from '../core/options.js';
 import type { RequestInfo, SessionState } from '../core/state.js';
@@ -126,12 +126,17 @@ export function session<Data extends Record<string, unknown> = Record<string, un
       throw error;
     }
     if (state.throttled) {
-      // S44: this address sent too many invalid session cookies; answered before any store call.
-      return c.text('Too Many Requests', 429, { 'Retry-After': '60', 'Cache-Control': NO_STORE });
+      // S44: this address sent too many invalid session cookies; answered before any store call,
+      // and the bad cookie is cleared so the next request reaches the sign-in page.
+      const response = c.text('Too Many Requests', 429, { 'Retry-After': '60', 'Cache-Control': NO_STORE });
+      for (const value of engine.cookieHeaders(state)) response.headers.append('Set-Cookie', value);
+      return response;
     }
-    const bound: SessionBinding = { engine, state, storeFailure: null };
+    const bound: SessionBinding = { engine, state, storeFailure: null, inflight: new Set() };
     c.set('session', new HonoSession<Data>(bound));
     await next();
+    if (bound.inflight.size > 0) await Promise.allSettled([...bound.inflight]);
+    answerSessionError(c);
     const failure = bound.storeFailure ?? (c.error instanceof SessionStoreError ? c.error : null);
     if (failure) return answer(c, failure);
     try {
@@ -146,4 +151,21 @@ export function session<Data extends Record<string, unknown> = Record<string, un
   });
 
   return Object.assign(middleware, { engine, store: engine.options.store, on: engine.on });
+}
+
+/**
+ * A session error that carries an HTTP status (a rotation that lost a race to another tab, 409; a
+ * lifecycle call on a session that is not signed in, 401) is answered with that status when Hono's
+ * default handler made it a 500; an application `onError` that answered otherwise is left alone.
+ */
+function answerSessionError(c: Context): void {
+  const error = c.error as { status?: unknown; expose?: unknown } | undefined;
+  if (!(error instanceof SessionStateError) || c.res.status !== 500) return;
+  const status =
+    typeof error.status === 'number' && error.status >= 400 && error.status < 500 ? error.status : 0;
+  if (!status) return;
+  c.res = new Response(status === 409 ? 'Conflict' : 'Unauthorized', {
+    status,
+    headers: { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': NO_STORE },
+  });
 }

@@ -13,6 +13,8 @@ export interface SessionBinding {
   state: SessionState;
   /** A store failure met inside the handler: the response becomes a 503 whatever the handler sends. */
   storeFailure: SessionStoreError | null;
+  /** Lifecycle calls still running (not awaited by the handler): the commit waits for them. */
+  inflight: Set<Promise<unknown>>;
 }
 
 let readBinding: (session: HonoSession) => SessionBinding;
@@ -177,14 +179,22 @@ export class HonoSession<Data extends Record<string, unknown> = Record<string, u
    * Runs a lifecycle call. With `carrySignIn` (calls that keep the user on a new token), a sign-in
    * the data has ended (`userIdOf`) is written first, as `coatcheck/express` does.
    */
-  async #run(
+  #run(
     work: (engine: SessionEngine, state: SessionState) => Promise<void>,
     carrySignIn = false,
   ): Promise<void> {
-    const { engine, state } = this.#bound;
-    if (carrySignIn && identityChange(engine.options.userIdOf, state.record, state.data, state.dataText)) {
-      await this.#track(engine.commit(state));
-    }
-    await this.#track(work(engine, state));
+    const { engine, state, inflight } = this.#bound;
+    const run = (async () => {
+      if (carrySignIn && identityChange(engine.options.userIdOf, state.record, state.data, state.dataText)) {
+        await this.#track(engine.commit(state));
+      }
+      await this.#track(work(engine, state));
+    })();
+    // A call the handler does not await (`session.logout(); return c.redirect('/')`) is waited for
+    // before the commit, and its failure is the response's 503, never an unhandled rejection.
+    inflight.add(run);
+    const done = () => inflight.delete(run);
+    run.then(done, done);
+    return run;
   }
 }
