@@ -1,34 +1,19 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createCsrfToken, verifyCsrfToken } from '../core/csrf.js';
+import {
+  type CsrfOptions as CoreCsrfOptions,
+  type CsrfRejectReason,
+  resolveCsrfOptions,
+} from '../core/csrf-options.js';
 import type { SessionEngine } from '../core/engine.js';
-import { SessionConfigError, SessionStateError } from '../core/errors.js';
-import { createOriginPolicy, isSafeMethod, type OriginRejectReason } from '../core/request-origin.js';
+import { SessionStateError } from '../core/errors.js';
+import { isSafeMethod } from '../core/request-origin.js';
 import type { SessionState } from '../core/state.js';
 import { bindingOf, type Session } from './session.js';
 
-/** Options of the CSRF middleware. */
-export interface CsrfOptions {
-  /** The application's own origins, exactly (`https://app.test`); never derived from `Host`. Required. */
-  origins: readonly string[];
-  /** Same-site siblings allowed to send unsafe requests. @default [] */
-  sameSiteOrigins?: readonly string[];
-  /** Log rejections as `csrf.report_only` events and let the requests through (roll-out). @default false */
-  reportOnly?: boolean;
-  /** Request header carrying the token. @default 'x-csrf-token' */
-  headerName?: string;
-  /** Form field carrying the token in urlencoded and multipart bodies. @default '_csrf' */
-  fieldName?: string;
-  /**
-   * Admin and step-up routes: an unsafe request that states no origin at all (no Sec-Fetch-Site,
-   * Origin or Referer) is refused instead of left to the token (S59). @default no route is strict
-   */
-  isStrict?: (req: IncomingMessage) => boolean;
-  /** JSON API routes: need `Content-Type: application/json` and the header token (S58). @default path under `/api/` */
-  isApi?: (req: IncomingMessage) => boolean;
-}
-
-/** Why the middleware refused a request; the `reason` of `csrf.reject` events. */
-export type CsrfRejectReason = OriginRejectReason | 'content-type' | 'missing-token' | 'invalid-token';
+/** Options of the CSRF middleware (`CsrfOptions` of `coatcheck`, over Node's request). */
+export type CsrfOptions = CoreCsrfOptions<IncomingMessage>;
+export type { CsrfRejectReason };
 
 type Request = IncomingMessage & {
   session?: Session | null;
@@ -48,7 +33,6 @@ declare global {
 }
 
 const fieldNames = new WeakMap<IncomingMessage, string>();
-const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const VARY = ['Sec-Fetch-Site', 'Origin'];
 
 export function header(req: IncomingMessage, name: string): string | undefined {
@@ -104,22 +88,7 @@ function bound(req: Request): { engine: SessionEngine; state: SessionState } {
 
 /** Validates the CSRF options once (shared with the Fastify hook). */
 export function resolve(options: CsrfOptions) {
-  if (options === null || typeof options !== 'object') {
-    throw new SessionConfigError('origins', 'csrf() needs { origins: [...] }');
-  }
-  const { origins, sameSiteOrigins = [], headerName = 'x-csrf-token', fieldName = '_csrf' } = options;
-  const { reportOnly = false, isStrict = () => false, isApi = defaultIsApi } = options;
-  const decide = createOriginPolicy({ origins, sameSiteOrigins });
-  if (typeof headerName !== 'string' || !HEADER_NAME.test(headerName) || /^cookie$/i.test(headerName)) {
-    throw new SessionConfigError('headerName', 'must be an HTTP header name other than Cookie');
-  }
-  if (typeof fieldName !== 'string' || fieldName.length === 0 || fieldName.length > 64) {
-    throw new SessionConfigError('fieldName', 'must be a non-empty string of at most 64 characters');
-  }
-  if (typeof isStrict !== 'function') throw new SessionConfigError('isStrict', 'must be a function');
-  if (typeof isApi !== 'function') throw new SessionConfigError('isApi', 'must be a function');
-  if (typeof reportOnly !== 'boolean') throw new SessionConfigError('reportOnly', 'must be a boolean');
-  return { decide, reportOnly, headerName: headerName.toLowerCase(), fieldName, isStrict, isApi };
+  return resolveCsrfOptions(options, defaultIsApi);
 }
 
 export type Config = ReturnType<typeof resolve>;

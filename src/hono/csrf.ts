@@ -1,34 +1,19 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import { createCsrfToken, verifyCsrfToken } from '../core/csrf.js';
-import { SessionConfigError } from '../core/errors.js';
-import { createOriginPolicy, isSafeMethod, type OriginRejectReason } from '../core/request-origin.js';
+import {
+  type CsrfOptions as CoreCsrfOptions,
+  type CsrfRejectReason,
+  resolveCsrfOptions,
+} from '../core/csrf-options.js';
+import { isSafeMethod } from '../core/request-origin.js';
 import type { SessionState } from '../core/state.js';
 import type { Env } from './middleware.js';
 import { bindingOf, type HonoSession } from './session.js';
 
 /** Options of the CSRF middleware: those of `coatcheck/express`'s `csrf`, with Hono's context. */
-export interface CsrfOptions {
-  /** The application's own origins, exactly (`https://app.test`); never derived from `Host`. Required. */
-  origins: readonly string[];
-  /** Same-site siblings allowed to send unsafe requests. @default [] */
-  sameSiteOrigins?: readonly string[];
-  /** Log rejections as `csrf.report_only` events and let the requests through (roll-out). @default false */
-  reportOnly?: boolean;
-  /** Request header carrying the token. @default 'x-csrf-token' */
-  headerName?: string;
-  /** Form field carrying the token in urlencoded and multipart bodies. @default '_csrf' */
-  fieldName?: string;
-  /** Admin and step-up routes: an unsafe request stating no origin at all is refused (S59). @default none */
-  isStrict?: (c: Context) => boolean;
-  /** JSON API routes: need `Content-Type: application/json` and the header token (S58). @default path under `/api/` */
-  isApi?: (c: Context) => boolean;
-}
-
-/** Why the middleware refused a request; the `reason` of `csrf.reject` events. */
-export type CsrfRejectReason = OriginRejectReason | 'content-type' | 'missing-token' | 'invalid-token';
-
-const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+export type CsrfOptions = CoreCsrfOptions<Context>;
+export type { CsrfRejectReason };
 
 function mediaType(c: Context): string {
   return (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
@@ -55,22 +40,7 @@ export function csrfToken(c: Context): string {
 }
 
 function resolve(options: CsrfOptions) {
-  if (options === null || typeof options !== 'object') {
-    throw new SessionConfigError('origins', 'csrf() needs { origins: [...] }');
-  }
-  const { origins, sameSiteOrigins = [], headerName = 'x-csrf-token', fieldName = '_csrf' } = options;
-  const { reportOnly = false, isStrict = () => false, isApi = defaultIsApi } = options;
-  const decide = createOriginPolicy({ origins, sameSiteOrigins });
-  if (typeof headerName !== 'string' || !HEADER_NAME.test(headerName) || /^cookie$/i.test(headerName)) {
-    throw new SessionConfigError('headerName', 'must be an HTTP header name other than Cookie');
-  }
-  if (typeof fieldName !== 'string' || fieldName.length === 0 || fieldName.length > 64) {
-    throw new SessionConfigError('fieldName', 'must be a non-empty string of at most 64 characters');
-  }
-  if (typeof isStrict !== 'function') throw new SessionConfigError('isStrict', 'must be a function');
-  if (typeof isApi !== 'function') throw new SessionConfigError('isApi', 'must be a function');
-  if (typeof reportOnly !== 'boolean') throw new SessionConfigError('reportOnly', 'must be a boolean');
-  return { decide, reportOnly, headerName, fieldName, isStrict, isApi };
+  return resolveCsrfOptions(options, defaultIsApi);
 }
 
 type Config = ReturnType<typeof resolve>;
