@@ -49,3 +49,22 @@ export function resolveCsrfOptions<R>(options: CsrfOptions<R>, defaultIsApi: (re
   if (typeof reportOnly !== 'boolean') throw new SessionConfigError('reportOnly', 'must be a boolean');
   return { decide, reportOnly, headerName: headerName.toLowerCase(), fieldName, isStrict, isApi };
 }
+
+const VARY = ['Sec-Fetch-Site', 'Origin'];
+
+/**
+ * The `Vary` value a response judged by the origin policy must carry (caches key on the headers the
+ * decision read), merged into the current one; null when nothing needs adding (or it is `*`).
+ */
+export function varyWithOrigin(current: unknown): string | null {
+  const listed = [current ?? []]
+    .flat()
+    .join(',')
+    .split(',')
+    .map((name) => name.trim())
+    .filter(Boolean);
+  if (listed.includes('*')) return null;
+  const lower = listed.map((name) => name.toLowerCase());
+  const missing = VARY.filter((name) => !lower.includes(name.toLowerCase()));
+  return missing.length > 0 ? [...listed, ...missing].join(', ') : null;
+}

@@ -4,6 +4,7 @@ import {
   type CsrfOptions as CoreCsrfOptions,
   type CsrfRejectReason,
   resolveCsrfOptions,
+  varyWithOrigin,
 } from '../core/csrf-options.js';
 import type { SessionEngine } from '../core/engine.js';
 import { SessionStateError } from '../core/errors.js';
@@ -33,7 +34,6 @@ declare global {
 }
 
 const fieldNames = new WeakMap<IncomingMessage, string>();
-const VARY = ['Sec-Fetch-Site', 'Origin'];
 
 export function header(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];
@@ -51,17 +51,8 @@ function defaultIsApi(req: IncomingMessage): boolean {
 }
 
 function appendVary(res: ServerResponse): void {
-  const current = res.getHeader('Vary');
-  const listed = [current ?? []]
-    .flat()
-    .join(',')
-    .split(',')
-    .map((name) => name.trim())
-    .filter(Boolean);
-  if (listed.includes('*')) return;
-  const lower = listed.map((name) => name.toLowerCase());
-  const missing = VARY.filter((name) => !lower.includes(name.toLowerCase()));
-  if (missing.length > 0) res.setHeader('Vary', [...listed, ...missing].join(', '));
+  const vary = varyWithOrigin(res.getHeader('Vary'));
+  if (vary) res.setHeader('Vary', vary);
 }
 
 function refuse(req: IncomingMessage, res: ServerResponse, status: 403 | 415, api: boolean): void {

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import { varyWithOrigin } from '../core/csrf-options.js';
 import { SessionStateError } from '../core/errors.js';
 import { isSafeMethod } from '../core/request-origin.js';
 import {
@@ -23,7 +24,6 @@ export interface FastifyCsrfOptions extends Omit<CsrfOptions, 'isStrict' | 'isAp
 }
 
 const fieldNames = new WeakMap<FastifyRequest, string>();
-const VARY = ['Sec-Fetch-Site', 'Origin'];
 
 function defaultIsApi(request: FastifyRequest): boolean {
   const path = request.url.split('?')[0]!.toLowerCase();
@@ -31,17 +31,8 @@ function defaultIsApi(request: FastifyRequest): boolean {
 }
 
 function appendVary(reply: FastifyReply): void {
-  const current = reply.getHeader('vary');
-  const listed = [current ?? []]
-    .flat()
-    .join(',')
-    .split(',')
-    .map((name) => name.trim())
-    .filter(Boolean);
-  if (listed.includes('*')) return;
-  const lower = listed.map((name) => name.toLowerCase());
-  const missing = VARY.filter((name) => !lower.includes(name.toLowerCase()));
-  if (missing.length > 0) reply.header('vary', [...listed, ...missing].join(', '));
+  const vary = varyWithOrigin(reply.getHeader('vary'));
+  if (vary) reply.header('vary', vary);
 }
 
 function refuse(request: FastifyRequest, reply: FastifyReply, status: 403 | 415, api: boolean) {
