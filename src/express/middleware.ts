@@ -6,7 +6,6 @@ import { identityChange } from '../core/identity.js';
 import type { SessionState } from '../core/state.js';
 import type { SessionStore } from '../core/store.js';
 import { ConnectStore } from '../stores/connect.js';
-import { SessionStoreApi } from './memory-store.js';
 import {
   cookieOptions,
   isSecure,
@@ -16,13 +15,10 @@ import {
   respondUnavailable,
   type SessionOptions,
 } from './options.js';
-import {
-  applySessionHeaders,
-  holdResponse,
-  type MinimalResponse,
-  type SessionHeaders,
-} from './response-hold.js';
+import { holdResponse } from './response-hold.js';
 import { collectData, Session, type SessionBinding } from './session.js';
+import { applySessionHeaders, type MinimalResponse, type SessionHeaders } from './session-headers.js';
+import { SessionStoreApi } from './session-store-api.js';
 
 export type { SessionCookieOptions, SessionOptions } from './options.js';
 

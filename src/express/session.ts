@@ -1,3 +1,5 @@
+// Over ~250 lines on purpose: express-session's `Session` is one object to its users (its methods and
+// coatcheck's extensions on `req.session`); its helpers live in callbacks.ts, meta.ts, request-cookie.ts.
 import type { LoginOptions, SessionEngine } from '../core/engine.js';
 import { SessionStateError, type SessionStoreError } from '../core/errors.js';
 import { identityChange } from '../core/identity.js';
