@@ -157,11 +157,14 @@ export function session(options: SessionOptions = {}): SessionMiddleware {
         // Data changed after the head went out (between `write` and `end`), as express-session saves
         // it at `end`. Only a plain write of a stored session: no cookie can be sent any more, so
         // nothing that would rotate or create one.
-        if (!state.record || state.endedElsewhere || bound.storeFailure) return null;
-        if (!(req.session instanceof Session)) return null;
-        const data = collectData(req.session);
-        if (identityChange(engine.options.userIdOf, state.record, data, state.dataText)) return null;
-        return prepare(req, state) ? engine.commit(state) : null;
+        const { record } = state;
+        if (!record || state.endedElsewhere || bound.storeFailure || !(req.session instanceof Session))
+          return null;
+        // One copy of the data, not `prepare`'s: `resave` must not renew a second time per request.
+        state.data = collectData(req.session);
+        if (!engine.needsCommit(state)) return null;
+        if (identityChange(engine.options.userIdOf, record, state.data, state.dataText)) return null;
+        return engine.commit(state);
       },
       headers: () => sessionHeaders(state),
       fail: (error) => answerCommitError(error, req, res, next),

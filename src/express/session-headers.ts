@@ -50,7 +50,8 @@ function setSessionHeaders(res: MinimalResponse, headers: SessionHeaders): void 
     if (kept.length > 0) res.setHeader('Set-Cookie', kept);
     else res.removeHeader('Set-Cookie');
   }
-  applied.set(res, headers.cookies);
+  // Most responses carry no session cookie: nothing to remember for them.
+  if (previous !== undefined || headers.cookies.length > 0) applied.set(res, headers.cookies);
   for (const value of headers.cookies) appendHeader(res, 'Set-Cookie', value);
   if (headers.noStore) res.setHeader('Cache-Control', NO_STORE);
   if (headers.clearSiteData) res.setHeader('Clear-Site-Data', CLEAR_SITE_DATA);
