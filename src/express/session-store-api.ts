@@ -1,3 +1,4 @@
+import { destroySession } from '../core/destroy.js';
 import { SessionCapabilityError } from '../core/errors.js';
 import { diffData, expiresAt, isLiveSession, type SessionPatch, type SessionRecord } from '../core/record.js';
 import type { Removed, ReplaceOptions, SessionStore, StoreCapabilities } from '../core/store.js';
@@ -113,7 +114,11 @@ export class SessionStoreApi extends Store implements SessionStore {
   destroy(sid: string, callback: StoreCallback): void;
   destroy(sid: string, callback?: StoreCallback): Promise<Removed | null> | undefined {
     if (typeof callback !== 'function') return this.#store.destroy(sid);
-    deliver(this.#destroyChain(sid), callback);
+    // A logout's destroy: whatever a scheduled rotation replaced it with goes too (core/destroy.ts).
+    deliver(
+      destroySession(this.#store, (_operation, run) => run(), sid).then(() => undefined),
+      callback,
+    );
     return undefined;
   }
 
@@ -211,13 +216,6 @@ export class SessionStoreApi extends Store implements SessionStore {
     if (asked === null) return null;
     const until = Math.min(asked, record.absoluteExpiresAt);
     return until > record.idleExpiresAt ? until : null;
-  }
-
-  async #destroyChain(sid: string): Promise<void> {
-    let removed = await this.#store.destroy(sid);
-    for (let step = 0; removed?.successor && step < MAX_CHAIN; step++) {
-      removed = await this.#store.destroy(removed.successor);
-    }
   }
 
   async #all(): Promise<Record<string, StoredSession>> {
