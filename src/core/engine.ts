@@ -78,6 +78,11 @@ export interface SessionEngine {
   readonly options: ReturnType<typeof resolveOptions>;
 }
 
+/** After a logout in this request, only new data or a CSRF token starts a fresh anonymous session. */
+function startsAfterEnd(state: SessionState): boolean {
+  return hasKeys(state.data) || Boolean(state.pendingMeta?.csrfSecret);
+}
+
 function hasKeys(object: Record<string, unknown>): boolean {
   for (const _ in object) return true;
   return false;
@@ -148,7 +153,8 @@ export function createSessionEngine(engineOptions: SessionEngineOptions): Sessio
 
     needsCommit(state) {
       if (state.endedElsewhere) return false;
-      if (state.ended || !state.record) return state.forceSave || hasKeys(state.data);
+      if (state.ended) return startsAfterEnd(state);
+      if (!state.record) return state.forceSave || hasKeys(state.data);
       return state.pendingMeta !== null || JSON.stringify(state.data) !== state.dataText;
     },
 
@@ -157,8 +163,11 @@ export function createSessionEngine(engineOptions: SessionEngineOptions): Sessio
       if (state.endedElsewhere) return;
       await syncIdentity(state);
       if (state.ended) {
-        // After a logout in this request, new data or a CSRF token starts a fresh anonymous session.
-        if (!hasKeys(state.data) && !state.forceSave) return;
+        if (!startsAfterEnd(state)) {
+          // A bare `save()` after logout stores nothing: the response still expires the cookie.
+          state.forceSave = false;
+          return;
+        }
         state.ended = false;
       }
       if (!state.record) {

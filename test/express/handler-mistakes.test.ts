@@ -223,3 +223,20 @@ it('a callback that throws is the application’s uncaught exception, never an u
   });
   assert.equal(run.stdout.trim(), JSON.stringify(['uncaught:app bug']), run.stderr);
 });
+
+it('save() right after logout stores nothing and the response still expires the cookie', async () => {
+  const store = new MemoryStore();
+  const server = await start((app) => {
+    app.post('/logout-save', async (req, res) => {
+      await req.session.logout();
+      await req.session.save();
+      res.json({ ok: true });
+    });
+  }, store);
+  const client = new Client(server.url);
+  await client.post('/login');
+  const out = await client.post('/logout-save');
+  assert.deepEqual(tokens(out.setCookies), [], 'a new empty session was stored');
+  assert.equal(out.setCookies.filter((line) => /Max-Age=0/.test(line)).length, 1);
+  assert.equal(store.size, 0);
+});
