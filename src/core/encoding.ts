@@ -1,3 +1,4 @@
+import * as crypto from 'node:crypto';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /** base64url characters only: what every token part, handle and MAC is written in. */
@@ -7,9 +8,13 @@ export function randomBase64url(bytes: number): string {
   return randomBytes(bytes).toString('base64url');
 }
 
-export function sha256Base64url(value: string): string {
-  return createHash('sha256').update(value).digest('base64url');
-}
+type OneShotHash = (algorithm: string, data: string, encoding: 'base64url') => string;
+/** `crypto.hash` (Node 20.12+): a one-shot digest without a Hash object, about 3× cheaper per call. */
+const oneShot = (crypto as { hash?: OneShotHash }).hash;
+
+export const sha256Base64url: (value: string) => string = oneShot
+  ? (value) => oneShot('sha256', value, 'base64url')
+  : (value) => createHash('sha256').update(value).digest('base64url');
 
 /** Constant-time equality of two strings; unequal lengths return false without comparing. */
 export function safeEqual(a: string, b: string): boolean {

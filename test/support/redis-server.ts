@@ -274,13 +274,15 @@ export async function resetCommandCounts(servers: RedisServer[]): Promise<void> 
 }
 
 /**
- * The commands clients sent while `work` ran, in order, from MONITOR on every server: commands run
- * inside scripts (`[0 lua]`) and the test's own tooling are left out, so each entry is one command
- * on the wire.
+ * The commands clients sent while `work` ran, in order, from MONITOR on every server: the test's
+ * own tooling is left out, and so are commands run inside scripts (`[0 lua]`) unless
+ * `insideScripts`, where they are named `script:<command>`. By default each entry is one command on
+ * the wire.
  */
 export async function recordCommands(
   servers: RedisServer[],
   work: () => Promise<unknown>,
+  options: { insideScripts?: boolean } = {},
 ): Promise<string[]> {
   const monitors = servers.map((server) => {
     const child = spawn(redisCliBinary!, ['-h', '127.0.0.1', '-p', String(server.port), 'MONITOR'], {
@@ -307,8 +309,14 @@ export async function recordCommands(
   const lines = monitors.flatMap((monitor) => monitor.output().split('\n'));
   return lines
     .map((line) => /^(\d+\.\d+) \[\d+ ([^\]]+)\] "([^"]+)"/.exec(line))
-    .filter((match): match is RegExpExecArray => match !== null && match[2] !== 'lua')
-    .map((match) => ({ time: Number(match[1]), command: match[3]!.toLowerCase() }))
+    .filter(
+      (match): match is RegExpExecArray =>
+        match !== null && (options.insideScripts === true || match[2] !== 'lua'),
+    )
+    .map((match) => ({
+      time: Number(match[1]),
+      command: `${match[2] === 'lua' ? 'script:' : ''}${match[3]!.toLowerCase()}`,
+    }))
     .filter(({ command }) => !/^(echo|config|info|command|ping|hello|client|cluster|monitor)$/.test(command))
     .sort((a, b) => a.time - b.time)
     .map(({ command }) => command);

@@ -7,20 +7,28 @@ export interface RedisScript {
   readonly sha: string;
 }
 
+/** `hset(key, from)`: HSET of ARGV[from..] as field, value pairs, in chunks of 200 pairs. */
+const HSET_FUNCTION = `local function hset(key, from)
+  for i = from, #ARGV, 400 do redis.call('HSET', key, unpack(ARGV, i, math.min(i + 399, #ARGV))) end
+end
+`;
+
 function script(name: string, source: string): RedisScript {
   return { name, source, sha: createHash('sha1').update(source).digest('hex') };
 }
 
 // Every script touches only the keys it declares, and all but REPLACE exactly one, so each runs on
-// one Cluster slot. Fields are written one HSET at a time: unpack() has a stack limit of ~8000.
+// one Cluster slot. Fields are written with one HSET per 200 pairs (unpack() has a stack limit of
+// about 8,000 values, and a session may hold any number of data keys): Redis counts every command a
+// script runs, so one HSET for a whole record is the cheapest write there is.
 // TTLs are relative to the application's clock (ARGV), so a skewed Redis clock cannot shorten
 // sessions; PEXPIRE with a value <= 0 deletes the key, which is what an expired record deserves.
 
 /** KEYS[1] session; ARGV[1] TTL ms; ARGV[2..] field, value pairs. Returns 1, or 0 when the handle is taken. */
 export const CREATE = script(
   'create',
-  `if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+  `${HSET_FUNCTION}if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+hset(KEYS[1], 2)
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return 1`,
 );
@@ -44,8 +52,8 @@ end
  */
 export const CREATE_INDEXED = script(
   'create-indexed',
-  `${INDEX_FUNCTION}if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-for i = 5, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+  `${INDEX_FUNCTION}${HSET_FUNCTION}if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+hset(KEYS[1], 5)
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 index(KEYS[2], ARGV[1], ARGV[2], ARGV[3])
 return 1`,
@@ -55,24 +63,47 @@ return 1`,
  * KEYS[1] session; ARGV[1] now ms; ARGV[2] n; ARGV[3 .. 2+n] fields to delete; then field, value
  * pairs. Writes only if the session still exists (S29: no resurrection), bumps the version, keeps
  * the TTL at min(idle, absolute) expiry, and returns the new hash; nil when the session is gone.
- * A record replaced by a scheduled rotation is returned as it is, unwritten.
+ * A record replaced by a scheduled rotation is returned as it is, unwritten. One HGETALL answers
+ * existence, succession and the old values, and the new hash is built from it: a renewal is
+ * HGETALL, HSET and PEXPIRE.
  */
 export const UPDATE = script(
   'update',
   `local key = KEYS[1]
-if redis.call('EXISTS', key) == 0 then return false end
-if redis.call('HEXISTS', key, 'successor') == 1 then return redis.call('HGETALL', key) end
+local reply = redis.call('HGETALL', key)
+if #reply == 0 then return false end
+local old = {}
+for i = 1, #reply, 2 do old[reply[i]] = reply[i + 1] end
+if old.successor then return reply end
 local n = tonumber(ARGV[2])
-for i = 3, 2 + n do redis.call('HDEL', key, ARGV[i]) end
-for i = 3 + n, #ARGV, 2 do redis.call('HSET', key, ARGV[i], ARGV[i + 1]) end
-redis.call('HINCRBY', key, 'version', 1)
-local times = redis.call('HMGET', key, 'idleExpiresAt', 'absoluteExpiresAt')
-local record = redis.call('HGETALL', key)
-if times[1] and times[2] then
-  local expires = math.min(tonumber(times[1]), tonumber(times[2]))
-  redis.call('PEXPIRE', key, string.format('%.0f', expires - tonumber(ARGV[1])))
+for i = 3, 2 + n, 400 do redis.call('HDEL', key, unpack(ARGV, i, math.min(i + 399, 2 + n))) end
+ARGV[#ARGV + 1] = 'version'
+ARGV[#ARGV + 1] = string.format('%.0f', (tonumber(old.version) or 0) + 1)
+for i = 3 + n, #ARGV, 400 do redis.call('HSET', key, unpack(ARGV, i, math.min(i + 399, #ARGV))) end
+-- The new hash, in the order HGETALL gives it: old fields in place, new ones after.
+local new, gone = {}, {}
+for i = 3, 2 + n do gone[ARGV[i]] = true end
+for i = 3 + n, #ARGV, 2 do new[ARGV[i]] = ARGV[i + 1] end
+local flat = {}
+for i = 1, #reply, 2 do
+  local field = reply[i]
+  if not gone[field] then
+    flat[#flat + 1] = field
+    flat[#flat + 1] = new[field] or reply[i + 1]
+  end
 end
-return record`,
+for i = 3 + n, #ARGV, 2 do
+  if old[ARGV[i]] == nil or gone[ARGV[i]] then
+    flat[#flat + 1] = ARGV[i]
+    flat[#flat + 1] = ARGV[i + 1]
+  end
+end
+local idle = tonumber(new.idleExpiresAt or old.idleExpiresAt)
+local absolute = tonumber(new.absoluteExpiresAt or old.absoluteExpiresAt)
+if idle and absolute then
+  redis.call('PEXPIRE', key, string.format('%.0f', math.min(idle, absolute) - tonumber(ARGV[1])))
+end
+return flat`,
 );
 
 /**
@@ -81,8 +112,8 @@ return record`,
  */
 export const TAKE = script(
   'take',
-  `if ARGV[1] == 'current' and redis.call('HEXISTS', KEYS[1], 'successor') == 1 then return false end
-local fields = redis.call('HMGET', KEYS[1], 'userId', 'successor')
+  `local fields = redis.call('HMGET', KEYS[1], 'userId', 'successor')
+if ARGV[1] == 'current' and fields[2] then return false end
 if redis.call('DEL', KEYS[1]) == 0 then return false end
 return { fields[1] or '', fields[2] or '' }`,
 );
@@ -90,12 +121,15 @@ return { fields[1] or '', fields[2] or '' }`,
 // The old record of a rotation with a grace period (S21): successor set, version bumped, idle
 // expiry brought forward to the grace deadline, TTL kept at min(idle, absolute). Shared by the two
 // scripts below. ARGV[1] successor, ARGV[2] grace deadline ms, ARGV[3] now ms.
-const SUPERSEDE_OLD = `redis.call('HSET', KEYS[1], 'successor', ARGV[1])
-redis.call('HINCRBY', KEYS[1], 'version', 1)
-local times = redis.call('HMGET', KEYS[1], 'idleExpiresAt', 'absoluteExpiresAt')
-local idle = math.min(tonumber(times[1]), tonumber(ARGV[2]))
-redis.call('HSET', KEYS[1], 'idleExpiresAt', string.format('%.0f', idle))
-redis.call('PEXPIRE', KEYS[1], string.format('%.0f', math.min(idle, tonumber(times[2])) - tonumber(ARGV[3])))`;
+const SUPERSEDE_OLD = `local idle = math.min(tonumber(old[1]), tonumber(ARGV[2]))
+redis.call('HSET', KEYS[1], 'successor', ARGV[1], 'idleExpiresAt', string.format('%.0f', idle),
+  'version', string.format('%.0f', (tonumber(old[3]) or 0) + 1))
+redis.call('PEXPIRE', KEYS[1], string.format('%.0f', math.min(idle, tonumber(old[2])) - tonumber(ARGV[3])))`;
+
+// The old record's idle and absolute expiry, version and successor, or nil (written as a Lua
+// expression: the scripts below stop when it shows the record gone or already superseded).
+const READ_OLD = `local old = redis.call('HMGET', KEYS[1], 'idleExpiresAt', 'absoluteExpiresAt', 'version', 'successor')
+if not old[1] or old[4] then return false end`;
 
 /**
  * KEYS[1] old session; ARGV[1] successor handle, ARGV[2] grace deadline ms, ARGV[3] now ms.
@@ -104,8 +138,7 @@ redis.call('PEXPIRE', KEYS[1], string.format('%.0f', math.min(idle, tonumber(tim
  */
 export const SUPERSEDE = script(
   'supersede',
-  `if redis.call('EXISTS', KEYS[1]) == 0 then return false end
-if redis.call('HEXISTS', KEYS[1], 'successor') == 1 then return false end
+  `${READ_OLD}
 ${SUPERSEDE_OLD}
 return 1`,
 );
@@ -119,11 +152,10 @@ return 1`,
  */
 export const REPLACE_WITH_GRACE = script(
   'replace-with-grace',
-  `${INDEX_FUNCTION}if redis.call('EXISTS', KEYS[2]) == 1 then return false end
-if redis.call('EXISTS', KEYS[1]) == 0 then return false end
-if redis.call('HEXISTS', KEYS[1], 'successor') == 1 then return false end
+  `${INDEX_FUNCTION}${HSET_FUNCTION}if redis.call('EXISTS', KEYS[2]) == 1 then return false end
+${READ_OLD}
 ${SUPERSEDE_OLD}
-for i = 6, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
+hset(KEYS[2], 6)
 redis.call('PEXPIRE', KEYS[2], ARGV[4])
 if KEYS[3] then index(KEYS[3], ARGV[5], ARGV[1], ARGV[3]) end
 return 1`,
@@ -137,14 +169,14 @@ return 1`,
  */
 export const REPLACE = script(
   'replace',
-  `${INDEX_FUNCTION}if redis.call('EXISTS', KEYS[2]) == 1 then return false end
-if redis.call('HEXISTS', KEYS[1], 'successor') == 1 then return false end
-local userId = redis.call('HGET', KEYS[1], 'userId')
+  `${INDEX_FUNCTION}${HSET_FUNCTION}if redis.call('EXISTS', KEYS[2]) == 1 then return false end
+local old = redis.call('HMGET', KEYS[1], 'userId', 'successor')
+if old[2] then return false end
 if redis.call('DEL', KEYS[1]) == 0 then return false end
-for i = 5, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
+hset(KEYS[2], 5)
 redis.call('PEXPIRE', KEYS[2], ARGV[4])
 if KEYS[3] then index(KEYS[3], ARGV[1], ARGV[2], ARGV[3]) end
-return userId or ''`,
+return old[1] or ''`,
 );
 
 /** KEYS[1] session; ARGV[1] user id. Deletes the session only if it belongs to that user; returns 1 or 0. */
