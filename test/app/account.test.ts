@@ -21,8 +21,8 @@ const handles = (html: string) =>
 describe('reference app: devices, re-authentication and password change', () => {
   let app: AppUnderTest;
   before(async () => {
-    // A short freshness window, so the tests can outlive it.
-    app = await startApp({ FRESH_AUTH_MS: '1000' });
+    // A short freshness window, so the tests can outlive it, and long enough for a loaded machine.
+    app = await startApp({ FRESH_AUTH_MS: '3000' });
   });
   after(() => app.close());
 
@@ -92,7 +92,7 @@ describe('reference app: devices, re-authentication and password change', () => 
     const me = await newUser(app, 'stale@example.com');
     const other = app.client();
     await signIn(other, 'stale@example.com');
-    await sleep(1200);
+    await sleep(3200);
     const page = await me.get('/devices');
     const res = await postForm(me, '/devices/revoke-others', { _csrf: csrfFrom(page.text) });
     assert.equal(res.status, 303);
@@ -134,7 +134,7 @@ describe('reference app: devices, re-authentication and password change', () => 
   it('S39 sends the password page to re-authentication when the sign-in is not fresh', async () => {
     const me = await newUser(app, 'pw-stale@example.com');
     assert.equal((await me.get('/account/password')).status, 200, 'fresh right after sign-in');
-    await sleep(1200);
+    await sleep(3200);
     const page = await me.get('/account/password');
     assert.equal(page.status, 303);
     assert.equal(page.headers.get('location'), '/reauth?returnTo=%2Faccount%2Fpassword');

@@ -7,7 +7,7 @@ import { type AppUnderTest, enableTotp, PASSWORD, sleep, startApp } from './harn
 describe('reference app: JSON API with fresh authentication and admin', () => {
   let app: AppUnderTest;
   before(async () => {
-    app = await startApp({ FRESH_AUTH_MS: '1000' });
+    app = await startApp({ FRESH_AUTH_MS: '3000' });
   });
   after(() => app.close());
 
@@ -15,7 +15,7 @@ describe('reference app: JSON API with fresh authentication and admin', () => {
     const me = await apiUser(app, 'api-pw@example.com');
     const other = app.client();
     await call(other, 'POST', '/api/login', { email: 'api-pw@example.com', password: PASSWORD });
-    await sleep(1200);
+    await sleep(3200);
     assertError(
       await call(me, 'POST', '/api/password', { newPassword: 'the next password' }),
       401,

@@ -29,7 +29,7 @@ describe('reference app in Chromium', { skip: !chromiumPath && 'chromium is not 
   let evil: Server;
   let evilUrl: string;
   before(async () => {
-    app = await startApp({ IDLE_TIMEOUT_MS: String(IDLE_MS), FRESH_AUTH_MS: '1000' });
+    app = await startApp({ IDLE_TIMEOUT_MS: String(IDLE_MS), FRESH_AUTH_MS: '3000' });
     browser = await chromium.launch({ executablePath: chromiumPath!, args: CHROMIUM_ARGS });
     // Another local origin (another port) whose page posts a form to the app.
     evil = createServer((req, res) => {
@@ -77,8 +77,8 @@ describe('reference app in Chromium', { skip: !chromiumPath && 'chromium is not 
     );
     assert.match((await a.locator('li.device.current h2').textContent()) ?? '', /Chrome/);
 
-    // Signing out another device needs a sign-in younger than FRESH_AUTH_MS (1 s here).
-    await sleep(1100);
+    // Signing out another device needs a sign-in younger than FRESH_AUTH_MS (3 s here, long enough for a loaded machine).
+    await sleep(3100);
     await Promise.all([
       a.waitForURL(/\/reauth\?returnTo=%2Fdevices/),
       a.click('li.device:not(.current) button'),
@@ -92,7 +92,7 @@ describe('reference app in Chromium', { skip: !chromiumPath && 'chromium is not 
     await b.reload();
     assert.match(new URL(b.url()).pathname, /^\/login$/, 'the other device lands on the sign-in page');
 
-    await sleep(1100);
+    await sleep(3100);
     await a.goto(`${url}/account/password`);
     assert.match(
       a.url(),
