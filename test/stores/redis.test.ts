@@ -313,6 +313,9 @@ if (!hasRedis) {
           'read with renewal': 5,
           'write one key': 5,
           'login (rotation of an anonymous session)': mode === 'cluster' ? 13 : 11,
+          'rotation of a signed-in session': mode === 'cluster' ? 14 : 12,
+          'device list (1 session)': 5,
+          'sign out everywhere else (1 other session)': 8,
           logout: 5,
         };
         for (const [name, most] of Object.entries(budget)) {
