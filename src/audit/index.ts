@@ -47,6 +47,7 @@ const OUTCOMES: Partial<Record<SessionEventType, AuditOutcome>> = {
   'security.session_harvesting': 'rejected',
   'csrf.report_only': 'reported',
   'security.session_bruteforce': 'alert',
+  'security.anomaly': 'alert',
   'store.error': 'failure',
   'store.recovered': 'success',
   'user.notified': 'info',
