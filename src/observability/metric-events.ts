@@ -67,6 +67,9 @@ export function countEvent(set: MetricSet, event: SessionEvent): void {
     case 'session.renewed':
       set.renewals.inc();
       return;
+    case 'auth.login.failure':
+      set.loginFailures.inc();
+      return;
     case 'session.logout':
       set.sessionsEnded.inc({ cause: 'logout' });
       return;

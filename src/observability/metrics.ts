@@ -26,6 +26,7 @@ export interface MetricSet {
   sessionsRotated: Counter<'trigger'>;
   sessionsEnded: Counter<'cause'>;
   renewals: Counter;
+  loginFailures: Counter;
   csrfRejections: Counter<'reason' | 'mode'>;
   bindingMismatches: Counter<'reason'>;
   guessLimiterTrips: Counter;
@@ -104,6 +105,12 @@ function createSet(registry: Registry, buckets: readonly number[]): MetricSet {
       registry,
       'coatcheck_session_renewals_total',
       'Idle expiry pushed back (renewal), at most once per renewal interval per session.',
+      [],
+    ),
+    loginFailures: counter(
+      registry,
+      'coatcheck_login_failures_total',
+      'Failed sign-ins the application reported as auth.login.failure.',
       [],
     ),
     csrfRejections: counter(
