@@ -6,7 +6,7 @@ import { Counter, Registry, register } from 'prom-client';
 import { SessionConfigError } from '../../src/core/errors.js';
 import { MemoryStore as ExpressMemoryStore } from '../../src/express/index.js';
 import { sessionMetrics } from '../../src/observability/index.js';
-import { ConnectStore } from '../../src/stores/connect.js';
+import { ConnectStore, type ConnectStoreLike } from '../../src/stores/connect.js';
 import { MemoryStore } from '../../src/stores/memory.js';
 import { Client } from '../support/http.js';
 import { sample, startObservedApp } from './support.js';
@@ -184,7 +184,9 @@ describe('store calls', () => {
     const metrics = sessionMetrics({ registry: new Registry() });
     const memory = metrics.instrumentStore(new ExpressMemoryStore());
     assert.ok(memory instanceof ExpressMemoryStore);
-    const connect = metrics.instrumentStore(new ConnectStore(new expressSession.MemoryStore()));
+    const connect = metrics.instrumentStore(
+      new ConnectStore(new expressSession.MemoryStore() as unknown as ConnectStoreLike),
+    );
     assert.ok(connect instanceof ConnectStore, 'so the Express layer still migrates its sessions');
     const app = await startObservedApp(memory);
     try {
