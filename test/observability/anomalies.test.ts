@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Registry } from 'prom-client';
-import { toAuditRecord } from '../../src/audit/index.js';
+import { detectAnomalies as fromAudit, toAuditRecord } from '../../src/audit/index.js';
 import { SessionConfigError } from '../../src/core/errors.js';
 import type { SessionEvent } from '../../src/core/events.js';
 import { type AnomalyOptions, detectAnomalies, sessionMetrics } from '../../src/observability/index.js';
@@ -177,7 +177,7 @@ describe('anomalies on the engine bus', () => {
     const app = await startObservedApp(new MemoryStore());
     app.sessions.on(metrics.listener);
     app.sessions.on(
-      detectAnomalies({ emit: app.sessions.engine.emit, sessionsPerUser: { count: 3, windowMs: 60_000 } }),
+      fromAudit({ emit: app.sessions.engine.emit, sessionsPerUser: { count: 3, windowMs: 60_000 } }),
     );
     try {
       for (let n = 0; n < 3; n++) await new Client(app.url).post('/login', { userId: 'carol' });

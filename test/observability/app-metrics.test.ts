@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { serveMetrics } from '../../app/metrics-server.js';
 import {
@@ -9,11 +12,13 @@ import {
   newPasswordOnlyAdmin,
   postForm,
   register,
+  SECRET,
   signIn,
   sleep,
   startApp,
   submit,
 } from '../app/harness.js';
+import { startServer } from '../app/processes.js';
 import { sample } from './support.js';
 
 async function scrape(server: Server, path = '/metrics') {
@@ -125,5 +130,26 @@ describe('anomalies in the reference app', () => {
     assert.match(list.text, /security\.anomaly<\/th>\s*<td data-label="Reason">network_spread/);
     assert.ok(!list.text.includes('192.0.2.200'), 'addresses are shown as networks');
     assert.match(list.text, /192\.0\.2\.0\/24/);
+  });
+});
+
+describe('npm start with METRICS_PORT', () => {
+  it('serves /metrics on its own loopback listener, counting the running app', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'coatcheck-metrics-'));
+    const server = startServer({ PORT: '0', METRICS_PORT: '0', DATA_DIR: dataDir, SESSION_SECRET: SECRET });
+    try {
+      const [, appUrl] = await server.waitFor(/reference app on (http:\/\/\S+)/, 60_000);
+      const [, metricsUrl] = await server.waitFor(
+        /Prometheus metrics on (http:\/\/127\.0\.0\.1:\d+\/metrics)/,
+        5_000,
+      );
+      assert.equal((await fetch(`${appUrl}/login`)).status, 200);
+      assert.equal((await fetch(`${appUrl}/metrics`)).status, 404);
+      const text = await (await fetch(metricsUrl!)).text();
+      assert.equal(sample(text, 'coatcheck_sessions_created_total{kind="anonymous"}'), 1);
+    } finally {
+      await server.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
