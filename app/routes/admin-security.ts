@@ -10,12 +10,18 @@ import { renderPage } from '../views.js';
  */
 export function adminSecurityPage(ctx: AppContext): Router {
   const router = Router();
-  router.get('/admin/security', signedIn('page'), adminOnly('page'), (req, res) => {
-    const events = ctx.recentSecurityEvents().map((event) => ({
+  router.get('/admin/security', signedIn('page'), adminOnly('page'), async (req, res) => {
+    const recent = ctx.recentSecurityEvents();
+    const ids = [...new Set(recent.flatMap((event) => (event.userId ? [event.userId] : [])))];
+    const emails = new Map<string, string>();
+    for (const user of await Promise.all(ids.map((id) => ctx.users.findById(id)))) {
+      if (user) emails.set(user.id, user.email);
+    }
+    const events = recent.map((event) => ({
       time: Date.parse(event.time),
       type: event.type,
       reason: event.reason ?? '',
-      userId: event.userId ?? '',
+      user: event.userId ? (emails.get(event.userId) ?? event.userId) : '',
       network: event.ip ? maskIp(event.ip) : '',
       count: event.count ?? null,
     }));

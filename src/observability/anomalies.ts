@@ -3,13 +3,16 @@ import { SessionConfigError } from '../core/errors.js';
 import type { SessionEvent, SessionEventListener } from '../core/events.js';
 import { createSlidingCount, createSlidingDistinct } from './windows.js';
 
-/** Why a `security.anomaly` event was raised. */
-export type AnomalyReason =
-  | 'session_burst_address'
-  | 'session_burst_user'
-  | 'csrf_burst'
-  | 'binding_mismatch_burst'
-  | 'network_spread';
+/** Why a `security.anomaly` event was raised: its `reason`. */
+export const ANOMALY_REASONS = [
+  'session_burst_address',
+  'session_burst_user',
+  'csrf_burst',
+  'binding_mismatch_burst',
+  'network_spread',
+] as const;
+
+export type AnomalyReason = (typeof ANOMALY_REASONS)[number];
 
 /** `count` events (or distinct networks) within `windowMs` raise one anomaly. */
 export interface AnomalyThreshold {

@@ -1,5 +1,5 @@
 export type { AnomalyOptions, AnomalyReason, AnomalyThreshold } from './anomalies.js';
-export { detectAnomalies } from './anomalies.js';
+export { ANOMALY_REASONS, detectAnomalies } from './anomalies.js';
 export type { MetricSet, SessionMetrics, SessionMetricsOptions } from './metrics.js';
 export { sessionMetrics } from './metrics.js';
 export type { TraceStoreOptions } from './tracing.js';

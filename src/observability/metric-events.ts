@@ -1,4 +1,5 @@
 import type { SessionEvent } from '../core/events.js';
+import { ANOMALY_REASONS } from './anomalies.js';
 import type { MetricSet } from './metrics.js';
 import { STORE_OPERATIONS } from './wrap-store.js';
 
@@ -20,13 +21,7 @@ const CSRF_REASONS = new Set<string>([
 
 const BINDING_REASONS = new Set<string>(['browser', 'network']);
 
-const ANOMALY_REASONS = new Set<string>([
-  'session_burst_address',
-  'session_burst_user',
-  'csrf_burst',
-  'binding_mismatch_burst',
-  'network_spread',
-]);
+const ANOMALIES = new Set<string>(ANOMALY_REASONS);
 
 /** Label values come from fixed sets: whatever else an event carries is counted as `other`. */
 function known(values: ReadonlySet<string>, value: string | undefined): string {
@@ -102,7 +97,7 @@ export function countEvent(set: MetricSet, event: SessionEvent): void {
       set.guessLimiterTrips.inc();
       return;
     case 'security.anomaly':
-      set.anomalies.inc({ reason: known(ANOMALY_REASONS, event.reason) });
+      set.anomalies.inc({ reason: known(ANOMALIES, event.reason) });
       return;
     case 'store.error':
       set.storeErrors.inc(storeFailure(event.reason));

@@ -127,7 +127,10 @@ describe('anomalies in the reference app', () => {
     const admin = await newPasswordOnlyAdmin(app, 'admin@example.test');
     const list = await admin.get('/admin/security');
     assert.equal(list.status, 200);
-    assert.match(list.text, /security\.anomaly<\/th>\s*<td data-label="Reason">network_spread/);
+    assert.match(
+      list.text,
+      /security\.anomaly<\/th>\s*<td data-label="Reason">network_spread<\/td>\s*<td data-label="User">bob@example\.test</,
+    );
     assert.ok(!list.text.includes('192.0.2.200'), 'addresses are shown as networks');
     assert.match(list.text, /192\.0\.2\.0\/24/);
   });
