@@ -1,4 +1,4 @@
-import type { SessionEvent } from '../core/events.js';
+import type { SessionEvent, SessionEventType } from '../core/events.js';
 import { ANOMALY_REASONS } from './anomalies.js';
 import type { MetricSet } from './metrics.js';
 import { STORE_OPERATIONS } from './wrap-store.js';
@@ -47,6 +47,14 @@ function rotationTrigger(reason: string | undefined): string {
   return reason === 'empty' ? 'regenerate' : 'other';
 }
 
+/** Events that end one session, and the `cause` each is counted under. */
+const ENDED_BY: Partial<Record<SessionEventType, string>> = {
+  'session.logout': 'logout',
+  'session.expired.idle': 'idle',
+  'session.expired.absolute': 'absolute',
+  'session.evicted': 'evicted',
+};
+
 /** Counts one engine event into the metric set; events that no metric counts are ignored. */
 export function countEvent(set: MetricSet, event: SessionEvent): void {
   switch (event.type) {
@@ -65,23 +73,11 @@ export function countEvent(set: MetricSet, event: SessionEvent): void {
     case 'auth.login.failure':
       set.loginFailures.inc();
       return;
-    case 'session.logout':
-      set.sessionsEnded.inc({ cause: 'logout' });
-      return;
     case 'session.revoked':
       set.sessionsEnded.inc({ cause: event.by === 'binding' ? 'binding' : 'revoked' });
       return;
     case 'session.logout_all':
       if (event.count) set.sessionsEnded.inc({ cause: 'revoked' }, event.count);
-      return;
-    case 'session.expired.idle':
-      set.sessionsEnded.inc({ cause: 'idle' });
-      return;
-    case 'session.expired.absolute':
-      set.sessionsEnded.inc({ cause: 'absolute' });
-      return;
-    case 'session.evicted':
-      set.sessionsEnded.inc({ cause: 'evicted' });
       return;
     case 'csrf.reject':
     case 'csrf.report_only':
@@ -102,7 +98,9 @@ export function countEvent(set: MetricSet, event: SessionEvent): void {
     case 'store.error':
       set.storeErrors.inc(storeFailure(event.reason));
       return;
-    default:
-      return;
+    default: {
+      const cause = ENDED_BY[event.type];
+      if (cause) set.sessionsEnded.inc({ cause });
+    }
   }
 }

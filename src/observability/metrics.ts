@@ -46,17 +46,18 @@ export interface SessionMetrics {
 
 const sets = new WeakMap<Registry, MetricSet>();
 
-function reuse<M>(registry: Registry, name: string, kind: abstract new (...args: never[]) => M): M | null {
-  const existing: unknown = registry.getSingleMetric(name);
+function reuse<M>(registry: Registry, name: string, type: 'counter' | 'histogram'): M | null {
+  const existing = registry.getSingleMetric(name) as { type?: unknown } | undefined;
   if (existing === undefined) return null;
-  // Another copy of coatcheck (ESM and CommonJS in one process) registered it first: share it.
-  if (existing instanceof kind) return existing;
+  // Registered by an earlier call, or by another copy of coatcheck (its ESM and CommonJS builds in
+  // one process, or another prom-client copy): compared by type, as classes may differ.
+  if (existing.type === type) return existing as M;
   throw new SessionConfigError('registry', `${name} is already registered as another kind of metric`);
 }
 
 function counter<L extends string>(registry: Registry, name: string, help: string, labelNames: L[]) {
   return (
-    reuse<Counter<L>>(registry, name, Counter) ??
+    reuse<Counter<L>>(registry, name, 'counter') ??
     new Counter<L>({ name, help, labelNames, registers: [registry] })
   );
 }
@@ -66,7 +67,7 @@ function createSet(registry: Registry, buckets: readonly number[]): MetricSet {
     reuse<Histogram<'operation' | 'outcome'>>(
       registry,
       'coatcheck_store_operation_duration_seconds',
-      Histogram,
+      'histogram',
     ) ??
     new Histogram({
       name: 'coatcheck_store_operation_duration_seconds',
@@ -141,7 +142,7 @@ function createSet(registry: Registry, buckets: readonly number[]): MetricSet {
 }
 
 /** The metric set of a registry, registered on first use and reused after (prom-client throws on a second registration). */
-export function metricSet(registry: Registry, buckets: readonly number[] = DEFAULT_BUCKETS): MetricSet {
+function metricSet(registry: Registry, buckets: readonly number[] = DEFAULT_BUCKETS): MetricSet {
   let set = sets.get(registry);
   if (!set) {
     set = createSet(registry, buckets);

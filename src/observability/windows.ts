@@ -41,6 +41,7 @@ export function createSlidingCount(limit: number, windowMs: number, maxKeys: num
   };
 }
 
+/** Keeps the last `limit` distinct values per key, each with the time it was last seen. */
 export function createSlidingDistinct(limit: number, windowMs: number, maxKeys: number): SlidingDistinct {
   const seen = new Map<string, Map<string, number>>();
   return {
