@@ -2,6 +2,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import session, { type SessionMiddleware } from 'coatcheck/express';
 import express, { type Express } from 'express';
+import type { Registry } from 'prom-client';
 import { createAccounts } from './auth.js';
 import { type Backends, openBackends } from './backends.js';
 import type { AppConfig } from './config.js';
@@ -9,8 +10,10 @@ import type { AppContext } from './context.js';
 import { csrfProtection } from './csrf.js';
 import { refuseOptions, requireHttps } from './hardening.js';
 import { errorHandler, loadUser, notFound, onStoreError, securityHeaders } from './middleware.js';
+import { createObservability } from './observability.js';
 import { accountPages } from './routes/account-pages.js';
 import { adminPages } from './routes/admin-pages.js';
+import { adminSecurityPage } from './routes/admin-security.js';
 import { api } from './routes/api.js';
 import { apiAdmin } from './routes/api-admin.js';
 import { apiSecondFactor } from './routes/api-second-factor.js';
@@ -26,6 +29,8 @@ export interface RunningApp {
   origins: string[];
   sessions: SessionMiddleware;
   backends: Backends;
+  /** Prometheus metrics of the sessions; server.ts serves them on METRICS_PORT. */
+  metrics: Registry;
   /** Closes the stores and connections; the HTTP server is the caller's. */
   close(): Promise<void>;
 }
@@ -68,9 +73,10 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   const now = options.now ?? Date.now;
   const backends = await openBackends(config);
   try {
+    const observability = createObservability();
     const sessions = session({
       ...(config.secrets ? { secret: config.secrets } : {}),
-      store: backends.sessionStore,
+      store: observability.instrumentStore(backends.sessionStore),
       idleTimeoutMs: config.idleTimeoutMs,
       ...(config.rotationIntervalMs > 0 ? { rotationIntervalMs: config.rotationIntervalMs } : {}),
       absoluteTimeoutMs: config.absoluteTimeoutMs,
@@ -82,6 +88,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     const throttle = createLoginThrottle(backends.counter, config.throttle);
     const accounts = await createAccounts(backends.users, throttle);
     if (options.audit) sessions.on(options.audit);
+    observability.attach(sessions, backends.notifications, logError);
     const ctx: AppContext = {
       config,
       accounts,
@@ -90,6 +97,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
       sessions,
       counter: backends.counter,
       now,
+      recentSecurityEvents: observability.recentSecurityEvents,
     };
     const origins = appOrigins(config);
 
@@ -115,13 +123,21 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     app.use(accountPages(ctx));
     app.use(twoStepPages(ctx));
     app.use(adminPages(ctx));
+    app.use(adminSecurityPage(ctx));
     app.use('/api/admin', apiAdmin(ctx));
     app.use('/api', apiSecondFactor(ctx));
     app.use('/api', api(ctx));
     app.use(notFound);
     app.use(errorHandler((error) => logError(error)));
 
-    return { app, origins, sessions, backends, close: () => backends.close() };
+    return {
+      app,
+      origins,
+      sessions,
+      backends,
+      metrics: observability.registry,
+      close: () => backends.close(),
+    };
   } catch (error) {
     await backends.close();
     throw error;

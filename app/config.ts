@@ -81,6 +81,16 @@ export const ENV_VARS: readonly EnvVar[] = [
   },
   { name: 'REGISTER_MAX_PER_IP', default: '10', description: 'Registrations per IP within the window.' },
   { name: 'THROTTLE_WINDOW_MS', default: '900000', description: 'Length of the throttling window.' },
+  {
+    name: 'METRICS_PORT',
+    default: '',
+    description: 'Serve Prometheus metrics at `/metrics` on this separate port (0 picks a free one).',
+  },
+  {
+    name: 'METRICS_HOST',
+    default: '127.0.0.1',
+    description: 'Address of the metrics listener (operators only).',
+  },
 ];
 
 /** The app's resolved configuration. */
@@ -110,6 +120,9 @@ export interface AppConfig {
     maxFailuresPerIp: number;
     maxRegistrationsPerIp: number;
   };
+  /** Port of the separate Prometheus listener; undefined when metrics are not served. */
+  metricsPort: number | undefined;
+  metricsHost: string;
   /** Start-up notices for the operator (a generated secret, plain HTTP in production). */
   notices: string[];
 }
@@ -240,9 +253,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
       maxFailuresPerIp: integer(env, 'LOGIN_MAX_FAILURES_PER_IP', 30, 1),
       maxRegistrationsPerIp: integer(env, 'REGISTER_MAX_PER_IP', 10, 1),
     },
+    metricsPort: text(env, 'METRICS_PORT') === undefined ? undefined : integer(env, 'METRICS_PORT', 0, 0),
+    metricsHost: text(env, 'METRICS_HOST') ?? '127.0.0.1',
     notices,
   };
   if (config.port > 65535) throw new ConfigError('PORT', 'must be at most 65535');
+  if ((config.metricsPort ?? 0) > 65535) throw new ConfigError('METRICS_PORT', 'must be at most 65535');
   config.secrets = secrets(env, dataDir, production, notices);
   if (production && !config.https && config.trustProxy === false) {
     notices.push(

@@ -1,4 +1,4 @@
-import type { SessionMiddleware } from 'coatcheck/express';
+import type { SessionEvent, SessionMiddleware } from 'coatcheck/express';
 import type { Accounts } from './auth.js';
 import type { AppConfig } from './config.js';
 import type { NotificationRepository } from './notifications/repository.js';
@@ -17,4 +17,6 @@ export interface AppContext {
   counter: ThrottleCounter;
   /** The clock the session engine uses: freshness, step-up windows and TOTP codes all read it. */
   now: () => number;
+  /** Recent security events (refusals, alerts, revocations), newest first, for the admin page. */
+  recentSecurityEvents: () => SessionEvent[];
 }

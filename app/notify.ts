@@ -41,6 +41,7 @@ const TEXTS: Record<Exclude<NotificationKind, 'new_device'>, string> = {
   password_changed: 'Your password was changed, and your other devices were signed out.',
   totp_enabled: 'Two-step sign-in with an authenticator app was turned on.',
   totp_disabled: 'Two-step sign-in with an authenticator app was turned off.',
+  security_alert: 'Unusual activity on your account. If it was not you, change your password.',
 };
 
 /**

@@ -5,6 +5,7 @@ import { SessionConfigError } from 'coatcheck/express';
 import { createApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { auditToStdout } from './hardening.js';
+import { serveMetrics } from './metrics-server.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -64,6 +65,17 @@ async function main(): Promise<void> {
   const host = shown.includes(':') ? `[${shown}]` : shown;
   console.log(`coatcheck reference app on ${scheme}://${host}:${port}`);
   console.log(`  ${running.backends.description}`);
+  const metricsServer =
+    config.metricsPort === undefined
+      ? null
+      : await serveMetrics(running.metrics, config.metricsPort, config.metricsHost).catch((error: unknown) =>
+          fail(`Cannot listen on ${config.metricsHost}:${config.metricsPort} for metrics: ${explain(error)}`),
+        );
+  if (metricsServer) {
+    const { port: metricsPort } = metricsServer.address() as AddressInfo;
+    const metricsHost = config.metricsHost.includes(':') ? `[${config.metricsHost}]` : config.metricsHost;
+    console.log(`  Prometheus metrics on http://${metricsHost}:${metricsPort}/metrics`);
+  }
 
   let stopping = false;
   const stop = () => {
@@ -71,6 +83,7 @@ async function main(): Promise<void> {
     stopping = true;
     server.close();
     server.closeAllConnections();
+    metricsServer?.close();
     void running.close().finally(() => process.exit(0));
   };
   process.on('SIGINT', stop);

@@ -1,5 +1,7 @@
 import type { SessionEvent, SessionEventListener, SessionEventType } from '../core/events.js';
 
+// Also here, so anomaly signals need no prom-client (which `coatcheck/metrics` loads).
+export { detectAnomalies } from '../observability/anomalies.js';
 export type { AuditLogger, AuditSinkOptions } from './pino.js';
 export { auditSink } from './pino.js';
 
@@ -47,6 +49,7 @@ const OUTCOMES: Partial<Record<SessionEventType, AuditOutcome>> = {
   'security.session_harvesting': 'rejected',
   'csrf.report_only': 'reported',
   'security.session_bruteforce': 'alert',
+  'security.anomaly': 'alert',
   'store.error': 'failure',
   'store.recovered': 'success',
   'user.notified': 'info',

@@ -23,6 +23,7 @@ export type SessionEventType =
   | 'csrf.report_only'
   | 'security.session_bruteforce'
   | 'security.session_harvesting'
+  | 'security.anomaly'
   | 'auth.login.failure'
   | 'user.notified'
   | 'store.error'
