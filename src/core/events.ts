@@ -41,6 +41,10 @@ export interface SessionEvent {
   /** Who caused a revocation: the user themselves, an admin's user id, or the system. */
   by?: string | undefined;
   reason?: string | undefined;
+  /** For `store.error`: the store operation that failed (`get`, `update`, …). */
+  operation?: string | undefined;
+  /** For `store.error`: whether the store answered with an error or did not answer in time. */
+  failure?: 'error' | 'timeout' | undefined;
   /** For regenerated sessions: the handle that ended. */
   previousHandle?: string | undefined;
   count?: number | undefined;

@@ -45,13 +45,13 @@ export function createStoreCall(timeoutMs: number, events: EventBus): StoreCall 
     }, quietMs);
     recovery.unref();
   };
-  const failed = (operation: string, error: unknown) => {
+  const failed = (operation: string, error: unknown, failure: 'error' | 'timeout' = 'error') => {
     failing = true;
     if (recovery) clearTimeout(recovery);
     recovery = null;
     const storeError =
       error instanceof SessionStoreError ? error : new SessionStoreError(operation, { cause: error });
-    events.emit({ type: 'store.error', reason: storeError.message });
+    events.emit({ type: 'store.error', reason: storeError.message, operation, failure });
     return storeError;
   };
 
@@ -68,6 +68,7 @@ export function createStoreCall(timeoutMs: number, events: EventBus): StoreCall 
             failed(
               operation,
               new SessionStoreError(operation, { message: `session store timed out during ${operation}` }),
+              'timeout',
             ),
           );
         },

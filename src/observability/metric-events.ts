@@ -28,17 +28,9 @@ function known(values: ReadonlySet<string>, value: string | undefined): string {
   return value !== undefined && values.has(value) ? value : 'other';
 }
 
-/**
- * The operation and kind of a `store.error`, read from the message the engine's store-call layer
- * writes ("session store timed out during get"); the metrics test pins that wording.
- */
-function storeFailure(reason: string | undefined): { operation: string; kind: string } {
-  const match = /^session store (failed|timed out) during (\w+)$/.exec(reason ?? '');
-  if (!match) return { operation: 'other', kind: 'error' };
-  return {
-    operation: known(OPERATIONS, match[2]),
-    kind: match[1] === 'timed out' ? 'timeout' : 'error',
-  };
+/** The operation and kind of a `store.error`, as the engine's store-call layer reports them. */
+function storeFailure(event: SessionEvent): { operation: string; kind: string } {
+  return { operation: known(OPERATIONS, event.operation), kind: event.failure ?? 'error' };
 }
 
 function rotationTrigger(reason: string | undefined): string {
@@ -96,7 +88,7 @@ export function countEvent(set: MetricSet, event: SessionEvent): void {
       set.anomalies.inc({ reason: known(ANOMALIES, event.reason) });
       return;
     case 'store.error':
-      set.storeErrors.inc(storeFailure(event.reason));
+      set.storeErrors.inc(storeFailure(event));
       return;
     default: {
       const cause = ENDED_BY[event.type];
