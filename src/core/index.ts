@@ -3,6 +3,15 @@ export { browserFamily, ipPrefix } from './binding.js';
 export type { CookieLookup, CookieOptions, CookiePolicy } from './cookie-policy.js';
 export { createCookiePolicy, findCookie } from './cookie-policy.js';
 export { CSRF_TOKEN_LENGTH, createCsrfToken, verifyCsrfToken } from './csrf.js';
+export type {
+  DbscAlgorithm,
+  DbscRequest,
+  DbscResponse,
+  DbscScopeRule,
+  DeviceBoundSessionOptions,
+  DeviceBoundSessions,
+} from './dbsc/index.js';
+export { createDeviceBoundSessions, jwkThumbprint } from './dbsc/index.js';
 export type { LoginOptions, SessionEngine } from './engine.js';
 export { createSessionEngine } from './engine.js';
 export {
