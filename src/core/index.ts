@@ -12,6 +12,8 @@ export type {
   DeviceBoundSessions,
 } from './dbsc/index.js';
 export { createDeviceBoundSessions, jwkThumbprint } from './dbsc/index.js';
+export type { NodeDbscOptions } from './dbsc/node-http.js';
+export { dbscRequestOf, sendDbscResponse, serveDbsc } from './dbsc/node-http.js';
 export type { LoginOptions, SessionEngine } from './engine.js';
 export { createSessionEngine } from './engine.js';
 export {

@@ -1,0 +1,279 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createClient } from 'redis';
+import type { SessionStore } from '../../src/core/index.js';
+import { PostgresStore } from '../../src/stores/postgres.js';
+import { RedisStore } from '../../src/stores/redis.js';
+import { Client } from '../support/http.js';
+import { type PostgresServer, startPostgres } from '../support/postgres-server.js';
+import { type RedisServer, startRedis } from '../support/redis-server.js';
+import { embeddedStores } from '../support/stores.js';
+import { type AppOptions, type DbscApp, expressApp, fastifyApp, honoApp, nodeApp } from './apps.js';
+import { type Algorithm, BrowserKey, DbscBrowser, parseChallenge, parseRegistration } from './browser-key.js';
+
+let redis: RedisServer;
+let postgres: PostgresServer;
+const closers: Array<() => Promise<unknown>> = [];
+before(async () => {
+  [redis, postgres] = await Promise.all([startRedis(), startPostgres()]);
+});
+after(async () => {
+  for (const close of closers) await close();
+  await redis?.dispose();
+  await postgres?.stop();
+});
+
+interface StoreKind {
+  name: string;
+  create(): Promise<SessionStore>;
+}
+
+const stores: StoreKind[] = [
+  ...embeddedStores().map((kind) => ({ name: kind.name, create: async () => kind.create() })),
+  {
+    name: 'redis',
+    async create() {
+      const client = createClient({ url: redis.url });
+      await client.connect();
+      closers.push(() => client.close());
+      return new RedisStore({ client, prefix: `dbsc-${Math.random()}:` });
+    },
+  },
+  {
+    name: 'postgres',
+    async create() {
+      const store = new PostgresStore({ connectionString: postgres.connectionString, pruneIntervalMs: 0 });
+      closers.push(() => store.close());
+      return store;
+    },
+  },
+];
+
+/** A clock the test moves; the engine and the stores read it. */
+function clock() {
+  let at = Date.now();
+  return { now: () => at, advance: (ms: number) => (at += ms) };
+}
+
+async function start(make: (options: AppOptions) => Promise<DbscApp>, store: SessionStore) {
+  const time = clock();
+  const app = await make({ store, now: time.now });
+  closers.push(() => app.close());
+  return { app, time };
+}
+
+/** Logs in and registers a key, as Chrome does right after the login response. */
+async function signIn(url: string, alg: Algorithm = 'ES256') {
+  const client = new Client(url);
+  // The Express app checks CSRF tokens on every other POST; the other apps serve no /csrf.
+  const csrf = await client.request('/csrf');
+  const token = csrf.status === 200 ? (csrf.json() as { token?: string }).token : undefined;
+  const login = await client.request('/login', {
+    method: 'POST',
+    headers: { 'sec-fetch-site': 'same-origin', ...(token ? { 'x-csrf-token': token } : {}) },
+  });
+  assert.equal(login.status, 200);
+  const offer = parseRegistration(login.headers.get('secure-session-registration'));
+  assert.ok(offer, 'the login answer offers a registration');
+  assert.deepEqual(offer.algorithms, ['ES256', 'RS256']);
+  const browser = new DbscBrowser(client, new BrowserKey(alg));
+  return { client, offer, browser };
+}
+
+const me = async (client: Client, headers: Record<string, string> = {}) =>
+  (await client.request('/me', { headers })).json() as { user: string | null };
+
+for (const kind of stores) {
+  describe(`DBSC over HTTP, express / ${kind.name}`, () => {
+    for (const alg of ['ES256', 'RS256'] as const) {
+      it(`registers an ${alg} key, sets the bound cookie, and refreshes it through a 403 challenge`, async () => {
+        const { app, time } = await start(expressApp, await kind.create());
+        const { client, offer, browser } = await signIn(app.url, alg);
+        const registered = await browser.register(offer);
+        assert.equal(registered.status, 200);
+        const config = registered.json() as Record<string, unknown>;
+        assert.equal(config.refresh_url, '/.well-known/coatcheck/dbsc/refresh');
+        assert.deepEqual(config.credentials, [
+          { type: 'cookie', name: 'coatcheck-dbsc', attributes: 'Path=/; HttpOnly; SameSite=Lax' },
+        ]);
+        assert.deepEqual((config.scope as Record<string, unknown>).include_site, false);
+        const bound = client.jar.get('coatcheck-dbsc');
+        assert.ok(bound, 'the bound cookie is set');
+        assert.deepEqual(await me(client), { user: 'alice' });
+
+        const devices = (await client.request('/devices')).json() as {
+          deviceKey: { algorithm: string } | null;
+        }[];
+        assert.equal(devices[0]?.deviceKey?.algorithm, alg);
+
+        time.advance(61_000);
+        client.jar.delete('coatcheck-dbsc'); // expired in the browser
+        assert.deepEqual(await me(client), { user: null }, 'no bound cookie: not signed in');
+        const { first, final } = await browser.refresh();
+        assert.equal(first.status, 403);
+        assert.ok(parseChallenge(first.headers.get('secure-session-challenge')));
+        assert.equal(final.status, 200);
+        assert.ok(client.jar.get('coatcheck-dbsc'));
+        assert.notEqual(client.jar.get('coatcheck-dbsc'), bound, 'a new bound-cookie value');
+        assert.deepEqual(await me(client), { user: 'alice' });
+      });
+    }
+
+    it('accepts quoted structured-field values and a challenge sent ahead of time', async () => {
+      const { app } = await start(expressApp, await kind.create());
+      const { offer, browser } = await signIn(app.url);
+      assert.equal((await browser.register(offer, { quoted: true })).status, 200);
+      assert.ok(browser.pending);
+      const res = await browser.refreshOnce({ challenge: browser.pending, quoted: true });
+      assert.equal(res.status, 200);
+    });
+
+    it('a stolen session cookie without the bound cookie is not signed in, and writes nothing', async () => {
+      const { app } = await start(expressApp, await kind.create());
+      const { client, offer, browser } = await signIn(app.url);
+      await browser.register(offer);
+      const thief = new Client(app.url);
+      for (const [name, value] of client.jar) if (name !== 'coatcheck-dbsc') thief.jar.set(name, value);
+      const stolen = await thief.request('/me');
+      assert.deepEqual(stolen.json(), { user: null });
+      assert.deepEqual(stolen.setCookies, [], 'the victim cookie is neither replaced nor cleared');
+      // The thief cannot refresh either: the key stays in the browser.
+      const forger = new DbscBrowser(thief, new BrowserKey('ES256'));
+      forger.sessionId = browser.sessionId;
+      forger.refreshUrl = browser.refreshUrl;
+      const { final } = await forger.refresh();
+      assert.equal(final.status, 403, 'wrong key: 403 with a new challenge, never a bound cookie');
+      assert.equal(thief.jar.get('coatcheck-dbsc'), undefined);
+      assert.deepEqual(await me(client), { user: 'alice' }, 'the real browser is still signed in');
+    });
+
+    it('replays: a resent proof counts within the retry grace, an old one does not; a stale challenge gets a fresh one', async () => {
+      const { app, time } = await start(expressApp, await kind.create());
+      const { offer, browser } = await signIn(app.url);
+      await browser.register(offer);
+      const { proof } = await browser.refresh();
+      assert.ok(proof);
+      time.advance(2_000);
+      assert.equal(
+        (await browser.refreshOnce({ proof })).status,
+        200,
+        'Chrome resending after a lost answer',
+      );
+      time.advance(15_000);
+      const replay = await browser.refreshOnce({ proof });
+      assert.equal(replay.status, 403, 'an old proof is refused, with a 403 so Chrome keeps the session');
+      assert.ok(parseChallenge(replay.headers.get('secure-session-challenge')));
+
+      const ask = await browser.refreshOnce();
+      const stale = parseChallenge(ask.headers.get('secure-session-challenge'))!.challenge;
+      time.advance(301_000);
+      const late = await browser.refreshOnce({ challenge: stale });
+      assert.equal(late.status, 403);
+      const fresh = parseChallenge(late.headers.get('secure-session-challenge'))!.challenge;
+      assert.notEqual(fresh, stale);
+      assert.equal((await browser.refreshOnce({ challenge: fresh })).status, 200);
+    });
+
+    it('refuses a registration with a wrong typ, an unoffered alg, a foreign challenge or a replayed one', async () => {
+      const { app } = await start(expressApp, await kind.create());
+      const { client, offer } = await signIn(app.url);
+      const key = new BrowserKey('ES256');
+      const post = (jwt: string) =>
+        client.request(offer.path, { method: 'POST', headers: { 'secure-session-response': jwt } });
+      assert.equal(
+        (await post(key.jwt({ jti: offer.challenge }, { withKey: true, typ: 'JWT' }))).status,
+        403,
+      );
+      const none = `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'dbsc+jwt', jwk: key.publicKey.export({ format: 'jwk' }) })).toString('base64url')}.${Buffer.from(JSON.stringify({ jti: offer.challenge })).toString('base64url')}.`;
+      assert.notEqual((await post(none)).status, 200, 'alg none never passes');
+      const other = await signIn(app.url);
+      assert.equal((await post(key.jwt({ jti: other.offer.challenge }, { withKey: true }))).status, 403);
+      const signedByOther = new BrowserKey('ES256').jwt({ jti: offer.challenge }, { withKey: true });
+      const tampered = `${key.jwt({ jti: offer.challenge }, { withKey: true }).split('.').slice(0, 2).join('.')}.${signedByOther.split('.')[2]}`;
+      assert.equal((await post(tampered)).status, 403, 'a signature by another key');
+      assert.equal((await post(key.jwt({ jti: offer.challenge }, { withKey: true }))).status, 200);
+      const second = new BrowserKey('ES256').jwt({ jti: offer.challenge }, { withKey: true });
+      assert.equal((await post(second)).status, 403, 'a bound session is never rebound to another key');
+    });
+
+    it('logout and sign-out everywhere end the DBSC session: refresh answers continue false', async () => {
+      const { app } = await start(expressApp, await kind.create());
+      const a = await signIn(app.url);
+      await a.browser.register(a.offer);
+      const b = await signIn(app.url);
+      await b.browser.register(b.offer);
+      await a.client.request('/logout', { method: 'POST', headers: await csrfHeaders(a.client) });
+      const ended = await a.browser.refreshOnce();
+      assert.equal(ended.status, 200);
+      assert.deepEqual(ended.json(), { continue: false });
+
+      // The other session is revoked from elsewhere while its browser still holds the cookie.
+      const c = await signIn(app.url);
+      await c.browser.register(c.offer);
+      await c.client.request('/logout-everywhere', { method: 'POST', headers: await csrfHeaders(c.client) });
+      assert.deepEqual((await b.browser.refreshOnce()).json(), { continue: false });
+    });
+
+    it('the page load racing the registration keeps the binding', async () => {
+      const { app } = await start(expressApp, await kind.create());
+      const { client, offer, browser } = await signIn(app.url);
+      const loads = Array.from({ length: 5 }, () => client.request('/me'));
+      const [registered] = await Promise.all([browser.register(offer), ...loads]);
+      assert.equal(registered.status, 200);
+      const devices = (await client.request('/devices')).json() as { current: boolean; deviceKey: unknown }[];
+      assert.ok(devices.find((device) => device.current)?.deviceKey, 'still bound after the racing writes');
+    });
+
+    it('the DBSC routes need no CSRF token but refuse cross-site requests', async () => {
+      const { app } = await start(expressApp, await kind.create());
+      const { client, offer, browser } = await signIn(app.url);
+      const key = new BrowserKey('ES256');
+      const cross = await client.request(offer.path, {
+        method: 'POST',
+        headers: {
+          'secure-session-response': key.jwt({ jti: offer.challenge }, { withKey: true }),
+          'sec-fetch-site': 'cross-site',
+        },
+      });
+      assert.equal(cross.status, 403);
+      assert.equal((await browser.register(offer)).status, 200, 'same-origin without a token');
+      const crossRefresh = await client.request(browser.refreshUrl!, {
+        method: 'POST',
+        headers: { 'sec-secure-session-id': browser.sessionId!, 'sec-fetch-site': 'cross-site' },
+      });
+      assert.equal(crossRefresh.status, 403);
+      assert.equal(crossRefresh.headers.get('secure-session-challenge'), null);
+    });
+  });
+}
+
+async function csrfHeaders(client: Client) {
+  const { token } = (await client.request('/csrf')).json() as { token: string };
+  return { 'x-csrf-token': token, 'sec-fetch-site': 'same-origin' };
+}
+
+for (const [name, make] of [
+  ['fastify', fastifyApp],
+  ['hono', honoApp],
+  ['node:http', nodeApp],
+] as const) {
+  describe(`DBSC over HTTP, ${name} / memory`, () => {
+    it('registers, enforces the bound cookie, refreshes, and ends with the session', async () => {
+      const { app, time } = await start(make, await stores[0]!.create());
+      const { client, offer, browser } = await signIn(app.url);
+      assert.equal((await browser.register(offer)).status, 200);
+      assert.deepEqual(await me(client), { user: 'alice' });
+      time.advance(61_000);
+      assert.deepEqual(await me(client), { user: null }, 'an expired bound cookie proves nothing');
+      const { first, final } = await browser.refresh();
+      assert.equal(first.status, 403);
+      assert.equal(final.status, 200);
+      assert.deepEqual(await me(client), { user: 'alice' });
+      const thief = new Client(app.url);
+      for (const [cookie, value] of client.jar) if (cookie !== 'coatcheck-dbsc') thief.jar.set(cookie, value);
+      assert.deepEqual(await me(thief), { user: null });
+      await client.request('/logout', { method: 'POST', headers: { 'sec-fetch-site': 'same-origin' } });
+      assert.deepEqual((await browser.refreshOnce()).json(), { continue: false });
+    });
+  });
+}
