@@ -33,10 +33,11 @@ export function deviceBoundSessions(
   const engine = (fastify as { sessionEngine?: FastifyInstance['sessionEngine'] }).sessionEngine;
   if (!engine) throw new SessionStateError('deviceBoundSessions() needs the session plugin registered first');
   const protocol = createDeviceBoundSessions(engine, options);
-  const answer = async (request: FastifyRequest, reply: FastifyReply) => {
+  /** The route's own path, not the request URL: a prefix the instance adds changes nothing. */
+  const answer = (path: string) => async (request: FastifyRequest, reply: FastifyReply) => {
     const response = await protocol.handle({
       method: request.method,
-      path: request.url.split('?', 1)[0] ?? '/',
+      path,
       header: (name) => {
         const value = request.headers[name];
         return Array.isArray(value) ? value.join(', ') : value;
@@ -45,13 +46,14 @@ export function deviceBoundSessions(
       ip: request.ip,
       request,
     });
-    if (!response) return;
+    if (!response) return reply.callNotFound();
     reply.code(response.status);
     for (const [name, value] of response.headers) reply.header(name, value);
     return reply.send(response.body ?? '');
   };
   for (const url of [protocol.options.registrationPath, protocol.options.refreshPath]) {
-    fastify.route({ method: 'POST', url, onRequest: answer, handler: answer });
+    // Answered in the route's onRequest hook, so no preValidation or preHandler hook (CSRF) runs.
+    fastify.route({ method: 'POST', url, onRequest: answer(url), handler: answer(url) });
   }
   return {
     protocol,

@@ -10,8 +10,18 @@ import {
   deviceBoundSessions as expressDbsc,
   session as expressSession,
 } from '../../src/express/index.js';
-import { deviceBoundSessions as fastifyDbsc, session as fastifySession } from '../../src/fastify/index.js';
-import { type Env, deviceBoundSessions as honoDbsc, session as honoSession } from '../../src/hono/index.js';
+import {
+  csrfProtection,
+  deviceBoundSessions as fastifyDbsc,
+  session as fastifySession,
+} from '../../src/fastify/index.js';
+import {
+  csrfToken,
+  type Env,
+  csrf as honoCsrf,
+  deviceBoundSessions as honoDbsc,
+  session as honoSession,
+} from '../../src/hono/index.js';
 import { SECRET } from '../support/app.js';
 import { listen } from '../support/http.js';
 
@@ -70,6 +80,9 @@ export async function fastifyApp(options: AppOptions): Promise<DbscApp> {
   const app = Fastify();
   await app.register(fastifySession, common(options));
   const dbsc = fastifyDbsc(app, DBSC);
+  // A CSRF hook on every route: the DBSC routes, which carry no token, must still be answered.
+  app.addHook('preValidation', csrfProtection({ origins: ['http://127.0.0.1'] }));
+  app.get('/csrf', async (request) => ({ token: request.csrfToken() }));
   app.post('/login', async (request, reply) => {
     await request.session.login('alice');
     dbsc.offer(request, reply);
@@ -89,7 +102,8 @@ export async function honoApp(options: AppOptions): Promise<DbscApp> {
   const app = new Hono<Env>();
   const sessions = honoSession(common(options));
   const dbsc = honoDbsc(sessions, DBSC);
-  app.use(dbsc, sessions);
+  app.use(dbsc, sessions, honoCsrf({ origins: ['http://127.0.0.1'] }));
+  app.get('/csrf', (c) => c.json({ token: csrfToken(c) }));
   app.post('/login', async (c) => {
     await c.get('session').login('alice');
     dbsc.offer(c);
