@@ -8,17 +8,17 @@ import { Client } from '../support/http.js';
 import { type PostgresServer, startPostgres } from '../support/postgres-server.js';
 import { type RedisServer, startRedis } from '../support/redis-server.js';
 import { embeddedStores } from '../support/stores.js';
-import { type AppOptions, type DbscApp, expressApp, fastifyApp, honoApp, nodeApp } from './apps.js';
-import { type Algorithm, BrowserKey, DbscBrowser, parseChallenge, parseRegistration } from './browser-key.js';
+import { expressApp } from './apps.js';
+import { BrowserKey, DbscBrowser, parseChallenge } from './browser-key.js';
+import { closeAll, closers, csrfHeaders, me, signIn, start } from './flow.js';
 
 let redis: RedisServer;
 let postgres: PostgresServer;
-const closers: Array<() => Promise<unknown>> = [];
 before(async () => {
   [redis, postgres] = await Promise.all([startRedis(), startPostgres()]);
 });
 after(async () => {
-  for (const close of closers) await close();
+  await closeAll();
   await redis?.dispose();
   await postgres?.stop();
 });
@@ -48,34 +48,6 @@ const stores: StoreKind[] = [
     },
   },
 ];
-
-/** A clock the test moves; the engine and the stores read it. */
-function clock() {
-  let at = Date.now();
-  return { now: () => at, advance: (ms: number) => (at += ms) };
-}
-
-async function start(make: (options: AppOptions) => Promise<DbscApp>, store: SessionStore) {
-  const time = clock();
-  const app = await make({ store, now: time.now });
-  closers.push(() => app.close());
-  return { app, time };
-}
-
-/** Logs in and registers a key, as Chrome does right after the login response. */
-async function signIn(url: string, alg: Algorithm = 'ES256') {
-  const client = new Client(url);
-  const login = await client.request('/login', { method: 'POST', headers: await csrfHeaders(client) });
-  assert.equal(login.status, 200);
-  const offer = parseRegistration(login.headers.get('secure-session-registration'));
-  assert.ok(offer, 'the login answer offers a registration');
-  assert.deepEqual(offer.algorithms, ['ES256', 'RS256']);
-  const browser = new DbscBrowser(client, new BrowserKey(alg));
-  return { client, offer, browser };
-}
-
-const me = async (client: Client, headers: Record<string, string> = {}) =>
-  (await client.request('/me', { headers })).json() as { user: string | null };
 
 for (const kind of stores) {
   describe(`DBSC over HTTP, express / ${kind.name}`, () => {
@@ -238,47 +210,6 @@ for (const kind of stores) {
       });
       assert.equal(crossRefresh.status, 403);
       assert.equal(crossRefresh.headers.get('secure-session-challenge'), null);
-    });
-  });
-}
-
-/** A same-origin POST's headers, with a CSRF token where the app serves one at /csrf. */
-async function csrfHeaders(client: Client): Promise<Record<string, string>> {
-  const res = await client.request('/csrf');
-  const token = res.status === 200 ? (res.json() as { token?: string }).token : undefined;
-  return { 'sec-fetch-site': 'same-origin', ...(token ? { 'x-csrf-token': token } : {}) };
-}
-
-for (const [name, make] of [
-  ['fastify', fastifyApp],
-  ['hono', honoApp],
-  ['node:http', nodeApp],
-] as const) {
-  describe(`DBSC over HTTP, ${name} / memory`, () => {
-    it('registers, enforces the bound cookie, refreshes, and ends with the session', async () => {
-      const { app, time } = await start(make, await stores[0]!.create());
-      const { client, offer, browser } = await signIn(app.url);
-      assert.equal((await browser.register(offer)).status, 200);
-      assert.deepEqual(await me(client), { user: 'alice' });
-      time.advance(61_000);
-      assert.deepEqual(await me(client), { user: null }, 'an expired bound cookie proves nothing');
-      const { first, final } = await browser.refresh();
-      assert.equal(first.status, 403);
-      assert.equal(final.status, 200);
-      assert.deepEqual(await me(client), { user: 'alice' });
-      const thief = new Client(app.url);
-      for (const [cookie, value] of client.jar) if (cookie !== 'coatcheck-dbsc') thief.jar.set(cookie, value);
-      assert.deepEqual(await me(thief), { user: null });
-      if (name !== 'node:http') {
-        // The CSRF check is on: the DBSC routes above were answered without a token all the same.
-        const bare = await client.request('/logout', {
-          method: 'POST',
-          headers: { 'sec-fetch-site': 'same-origin' },
-        });
-        assert.equal(bare.status, 403);
-      }
-      await client.request('/logout', { method: 'POST', headers: await csrfHeaders(client) });
-      assert.deepEqual((await browser.refreshOnce()).json(), { continue: false });
     });
   });
 }
