@@ -34,13 +34,15 @@ export interface DbscApp {
 export interface AppOptions {
   store: SessionStore;
   now: () => number;
+  rotationIntervalMs?: number;
 }
 
-const common = (options: AppOptions) => ({
+const common = ({ store, now, rotationIntervalMs }: AppOptions) => ({
   secret: SECRET,
-  store: options.store,
-  now: options.now,
+  store,
+  now,
   warn: () => {},
+  ...(rotationIntervalMs ? { rotationIntervalMs } : {}),
 });
 const DBSC = { cookieLifetimeMs: 60_000 };
 
@@ -63,6 +65,10 @@ export async function expressApp(options: AppOptions): Promise<DbscApp> {
   });
   app.post('/logout', async (req, res) => {
     await req.session.logout();
+    res.json({ ok: true });
+  });
+  app.post('/reauthenticate', async (req, res) => {
+    await req.session.reauthenticate();
     res.json({ ok: true });
   });
   app.post('/logout-everywhere', async (req, res) => {

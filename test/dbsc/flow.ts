@@ -17,9 +17,13 @@ function clock() {
   return { now: () => at, advance: (ms: number) => (at += ms) };
 }
 
-export async function start(make: (options: AppOptions) => Promise<DbscApp>, store: SessionStore) {
+export async function start(
+  make: (options: AppOptions) => Promise<DbscApp>,
+  store: SessionStore,
+  extra: Partial<AppOptions> = {},
+) {
   const time = clock();
-  const app = await make({ store, now: time.now });
+  const app = await make({ store, now: time.now, ...extra });
   closers.push(() => app.close());
   return { app, time };
 }

@@ -181,6 +181,27 @@ for (const kind of stores) {
       assert.deepEqual((await b.browser.refreshOnce()).json(), { continue: false });
     });
 
+    it('re-authentication and scheduled rotation keep the binding: new token, same device key', async () => {
+      const { app, time } = await start(expressApp, await kind.create(), { rotationIntervalMs: 120_000 });
+      const { client, offer, browser } = await signIn(app.url);
+      await browser.register(offer);
+      const token = () => [...client.jar].find(([name]) => name !== 'coatcheck-dbsc')?.[1];
+      const first = token();
+      await client.request('/reauthenticate', { method: 'POST', headers: await csrfHeaders(client) });
+      assert.notEqual(token(), first, 're-authentication rotates the token');
+      assert.deepEqual(await me(client), { user: 'alice' }, 'the bound cookie still proves the key');
+      const second = token();
+      time.advance(121_000);
+      client.jar.delete('coatcheck-dbsc');
+      assert.equal((await browser.refresh()).final.status, 200);
+      assert.deepEqual(await me(client), { user: 'alice' });
+      assert.notEqual(token(), second, 'rotated on schedule');
+      const thief = new Client(app.url);
+      for (const [name, value] of client.jar) if (name !== 'coatcheck-dbsc') thief.jar.set(name, value);
+      assert.equal(thief.jar.size, 1);
+      assert.deepEqual(await me(thief), { user: null }, 'the new token is bound too');
+    });
+
     it('the page load racing the registration keeps the binding', async () => {
       const { app } = await start(expressApp, await kind.create());
       const { client, offer, browser } = await signIn(app.url);
