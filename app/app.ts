@@ -1,6 +1,6 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import session, { type SessionMiddleware } from 'coatcheck/express';
+import session, { deviceBoundSessions, type SessionMiddleware } from 'coatcheck/express';
 import express, { type Express } from 'express';
 import type { Registry } from 'prom-client';
 import { createAccounts } from './auth.js';
@@ -95,11 +95,13 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
       users: backends.users,
       notifications: backends.notifications,
       sessions,
+      dbsc: null,
       counter: backends.counter,
       now,
       recentSecurityEvents: observability.recentSecurityEvents,
     };
     const origins = appOrigins(config);
+    if (config.https) ctx.dbsc = deviceBoundSessions(sessions, { origins });
 
     const app = express();
     app.disable('x-powered-by');
@@ -114,6 +116,9 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     );
     app.use(express.urlencoded({ extended: false, limit: '16kb' }));
     app.use(express.json({ limit: '16kb' }));
+    // The DBSC routes answer before the session and CSRF middleware: they load the session themselves
+    // and the browser sends them without a CSRF token (the Origin / Sec-Fetch-Site policy still applies).
+    if (ctx.dbsc) app.use(ctx.dbsc);
     app.use(sessions);
     app.use(csrfProtection(origins));
     app.use(loadUser(ctx));

@@ -15,6 +15,8 @@ export interface DeviceView {
   signedInAt: number;
   lastSeenAt: number;
   current: boolean;
+  /** The session is bound to a key the browser holds (DBSC): its cookie alone signs nobody in. */
+  keyBound: boolean;
 }
 
 /** The signed-in user's sessions, most recently active first. */
@@ -27,6 +29,7 @@ export async function listDevices(req: Request): Promise<DeviceView[]> {
     signedInAt: info.authAt ?? info.createdAt,
     lastSeenAt: info.lastSeenAt,
     current: info.current,
+    keyBound: info.deviceKey !== null,
   }));
 }
 

@@ -62,6 +62,7 @@ export function apiSecondFactor(ctx: AppContext): Router {
       return apiError(res, 401, 'invalid_code', 'That code is not right.', { challenge });
     }
     await loginWithSecondFactor(req, user.id);
+    ctx.dbsc?.offer(req, res);
     await noticeSignIn(ctx, req, user.id);
     res.json({ user: publicUser(user), csrfToken: csrfTokenOf(req) });
   });

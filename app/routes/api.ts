@@ -82,6 +82,7 @@ export function api(ctx: AppContext): Router {
       return res.status(202).json({ secondFactor: 'totp', challenge, csrfToken: csrfTokenOf(req) });
     }
     await sessionOf(req).login(result.user.id);
+    ctx.dbsc?.offer(req, res);
     await noticeSignIn(ctx, req, result.user.id);
     res.json({ user: publicUser(result.user), csrfToken: csrfTokenOf(req) });
   });

@@ -74,6 +74,7 @@ export function authPages(ctx: AppContext): Router {
       return res.redirect(303, '/login/code');
     }
     await sessionOf(req).login(result.user.id);
+    ctx.dbsc?.offer(req, res);
     await noticeSignIn(ctx, req, result.user.id);
     res.redirect(303, returnTo || '/dashboard');
   });

@@ -72,6 +72,7 @@ export function signInCodePages(ctx: AppContext): Router {
     }
     if (!result.ok) return form(401, 'That code is not right. Enter the code your app shows now.');
     await loginWithSecondFactor(req, user.id);
+    ctx.dbsc?.offer(req, res);
     await noticeSignIn(ctx, req, user.id);
     res.redirect(303, pending.returnTo || '/dashboard');
   });

@@ -29,6 +29,8 @@ export function seedRecord(handle: string, userId: string | null, at = Date.now(
     stepUpAt: null,
     rotatedAt: at,
     successor: null,
+    deviceKey: null,
+    deviceChallenge: null,
     data: '{"role":"member","cart":[1,2,3]}',
   };
 }

@@ -14,6 +14,7 @@ export type SessionEventType =
   | 'session.expired.absolute'
   | 'session.evicted'
   | 'session.binding_mismatch'
+  | 'session.device_bound'
   | 'session.write_dropped'
   | 'session.tamper'
   | 'session.unknown_id'

@@ -3,6 +3,17 @@ export { browserFamily, ipPrefix } from './binding.js';
 export type { CookieLookup, CookieOptions, CookiePolicy } from './cookie-policy.js';
 export { createCookiePolicy, findCookie } from './cookie-policy.js';
 export { CSRF_TOKEN_LENGTH, createCsrfToken, verifyCsrfToken } from './csrf.js';
+export type {
+  DbscAlgorithm,
+  DbscRequest,
+  DbscResponse,
+  DbscScopeRule,
+  DeviceBoundSessionOptions,
+  DeviceBoundSessions,
+} from './dbsc/index.js';
+export { createDeviceBoundSessions, jwkThumbprint } from './dbsc/index.js';
+export type { NodeDbscOptions } from './dbsc/node-http.js';
+export { dbscRequestOf, sendDbscResponse, serveDbsc } from './dbsc/node-http.js';
 export type { LoginOptions, SessionEngine } from './engine.js';
 export { createSessionEngine } from './engine.js';
 export {

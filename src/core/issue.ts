@@ -78,6 +78,8 @@ export function createRecordIssuer(options: ResolvedOptions): RecordIssuer {
         stepUpAt: null,
         rotatedAt: at,
         successor: null,
+        deviceKey: null,
+        deviceChallenge: null,
         data: '{}',
         ...fields,
       };

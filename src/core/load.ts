@@ -1,4 +1,5 @@
 import { findCookie } from './cookie-policy.js';
+import { lacksDeviceProof } from './dbsc/enforce.js';
 import { destroySession } from './destroy.js';
 import {
   followSuccessor,
@@ -8,7 +9,14 @@ import {
 } from './periodic-rotation.js';
 import { parseData } from './record.js';
 import type { RecentRenewals } from './renewals.js';
-import { anonymousState, deviceOf, type RequestInfo, readRecordInto, type SessionState } from './state.js';
+import {
+  anonymousState,
+  deviceOf,
+  endElsewhere,
+  type RequestInfo,
+  readRecordInto,
+  type SessionState,
+} from './state.js';
 import { parseToken, resignToken, secretMatches } from './token.js';
 
 interface LoadContext extends RotationContext {
@@ -113,6 +121,11 @@ export async function loadSession(info: RequestInfo, loadContext: LoadContext): 
     });
     await destroySession(options.store, call, record.handle);
     state.cookie = 'clear';
+    return state;
+  }
+
+  if (record.deviceKey !== null && lacksDeviceProof(record, info, loadContext)) {
+    endElsewhere(state);
     return state;
   }
 

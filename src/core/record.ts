@@ -38,6 +38,14 @@ export interface SessionRecord {
    * expires (the grace period) its token leads to the successor; it is never a session of its own.
    */
   successor: string | null;
+  /**
+   * Device Bound Session Credentials: the browser key this session is bound to, as JSON text
+   * (`DeviceKey` in core/dbsc), or null while unbound. Written only by registration, so no other
+   * write of the session can drop it.
+   */
+  deviceKey: string | null;
+  /** DBSC challenges outstanding for this session, as JSON text (`DeviceChallenges` in core/dbsc), or null. */
+  deviceChallenge: string | null;
   /** Application data as a JSON object text. */
   data: string;
 }
@@ -56,6 +64,8 @@ export type SessionMetaPatch = Partial<
     | 'csrfSecret'
     | 'aal'
     | 'stepUpAt'
+    | 'deviceKey'
+    | 'deviceChallenge'
   >
 >;
 
@@ -82,7 +92,11 @@ export function isLiveSession(record: SessionRecord, now: number): boolean {
 
 /** Fields a store written before they existed may lack, with the values they mean. */
 export function withRecordDefaults(
-  record: Omit<SessionRecord, 'aal' | 'stepUpAt' | 'rotatedAt' | 'successor'> & Partial<SessionRecord>,
+  record: Omit<
+    SessionRecord,
+    'aal' | 'stepUpAt' | 'rotatedAt' | 'successor' | 'deviceKey' | 'deviceChallenge'
+  > &
+    Partial<SessionRecord>,
 ): SessionRecord {
   return {
     ...record,
@@ -90,6 +104,8 @@ export function withRecordDefaults(
     stepUpAt: record.stepUpAt ?? null,
     rotatedAt: record.rotatedAt ?? record.createdAt,
     successor: record.successor ?? null,
+    deviceKey: record.deviceKey ?? null,
+    deviceChallenge: record.deviceChallenge ?? null,
   };
 }
 

@@ -75,7 +75,8 @@ export function createRotations(context: {
     fields: Partial<SessionRecord>,
     what: string,
   ) {
-    const { createdAt, absoluteExpiresAt, userId, authAt, aal, stepUpAt } = record;
+    const { createdAt, absoluteExpiresAt, userId, authAt, aal, stepUpAt, deviceKey, deviceChallenge } =
+      record;
     const next = issuer.issue(state, {
       createdAt,
       absoluteExpiresAt,
@@ -83,6 +84,9 @@ export function createRotations(context: {
       authAt,
       aal,
       stepUpAt,
+      // The same browser, the same device key (DBSC): a step-up never unbinds the session.
+      deviceKey,
+      deviceChallenge,
       idleExpiresAt: Math.min(now() + options.idleTimeoutMs, absoluteExpiresAt),
       data: JSON.stringify(state.data),
       ...fields,

@@ -1,4 +1,5 @@
 import type { CookiePolicy } from './cookie-policy.js';
+import { readDeviceKey } from './dbsc/device-state.js';
 import { flatCopy } from './flat-string.js';
 import { parseData, type SessionMetaPatch, type SessionRecord } from './record.js';
 
@@ -23,6 +24,11 @@ export interface RequestInfo {
    * 1.19's `cookie` function): from the configured policy's `forRequest`. Unset: the configured one.
    */
   cookie?: CookiePolicy | undefined;
+  /**
+   * The request is a DBSC registration or refresh, which proves the device key itself: the bound
+   * cookie a key-bound session otherwise needs is not asked for.
+   */
+  dbscRoute?: boolean | undefined;
 }
 
 /**
@@ -97,6 +103,8 @@ export interface SessionInfo {
   userAgent: string | null;
   ip: string | null;
   current: boolean;
+  /** The DBSC device key this session is bound to (RFC 7638 thumbprint, algorithm, when), or null. */
+  deviceKey: { thumbprint: string; algorithm: string; boundAt: number } | null;
 }
 
 export function toSessionInfo(record: SessionRecord, currentHandle: string | null): SessionInfo {
@@ -111,7 +119,14 @@ export function toSessionInfo(record: SessionRecord, currentHandle: string | nul
     userAgent: record.device.userAgent ?? null,
     ip: record.device.ip ?? null,
     current: record.handle === currentHandle,
+    deviceKey: record.deviceKey === null ? null : deviceKeySummary(record.deviceKey),
   };
+}
+
+/** What a device list shows of a stored DBSC key; never the key itself. */
+function deviceKeySummary(text: string): SessionInfo['deviceKey'] {
+  const key = readDeviceKey(text);
+  return key && { thumbprint: key.thumbprint, algorithm: key.alg, boundAt: key.boundAt };
 }
 
 /** Points the state at a record just written, with the cookie that names it. */

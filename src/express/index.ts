@@ -24,6 +24,8 @@ export { ConnectStore } from '../stores/connect.js';
 export type { CookieData, CookieInit } from './cookie.js';
 export type { CsrfOptions, CsrfRejectReason } from './csrf.js';
 export { csrf, csrfField, csrfMeta } from './csrf.js';
+export type { ExpressDbscOptions, ExpressDeviceBoundSessions } from './dbsc.js';
+export { deviceBoundSessions } from './dbsc.js';
 export type {
   RequireAuthOptions,
   RequireFreshAuthOptions,

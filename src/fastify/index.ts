@@ -20,6 +20,8 @@ export type { SessionCookieOptions } from '../express/options.js';
 export type { RegenerateOptions, SessionMeta } from '../express/session.js';
 export type { CsrfRejectReason, FastifyCsrfOptions } from './csrf.js';
 export { csrfField, csrfMeta, csrfProtection } from './csrf.js';
+export type { FastifyDeviceBoundSessions } from './dbsc.js';
+export { deviceBoundSessions } from './dbsc.js';
 export type {
   RequireAuthOptions,
   RequireFreshAuthOptions,

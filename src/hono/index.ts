@@ -16,6 +16,8 @@ export {
 export type { SessionMeta } from '../core/meta.js';
 export type { CsrfOptions, CsrfRejectReason } from './csrf.js';
 export { csrf, csrfField, csrfToken } from './csrf.js';
+export type { HonoDbscOptions, HonoDeviceBoundSessions } from './dbsc.js';
+export { deviceBoundSessions } from './dbsc.js';
 export type {
   RequireAuthOptions,
   RequireFreshAuthOptions,

@@ -49,13 +49,14 @@ function unavailable(): Response {
   });
 }
 
-/** `@hono/node-server` hands the Node request as `c.env.incoming`. */
-function nodeAddress(c: Context): string | undefined {
+/** The client address `@hono/node-server` hands as `c.env.incoming`. */
+export function nodeAddress(c: Context): string | undefined {
   const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
   return env?.incoming?.socket?.remoteAddress;
 }
 
-function isSecure(c: Context, proxy: boolean): boolean {
+/** Whether the request came over HTTPS; with `proxy`, as `X-Forwarded-Proto` says. */
+export function isSecure(c: Context, proxy: boolean): boolean {
   if (proxy) {
     const first = c.req.header('x-forwarded-proto')?.split(',')[0]?.trim().toLowerCase();
     if (first) return first === 'https';

@@ -32,10 +32,12 @@ interface Row {
   step_up_at: number | null;
   rotated_at: number | null;
   successor: string | null;
+  device_key: string | null;
+  device_challenge: string | null;
   data: string;
 }
 
-const SCHEMA_VERSION = 2;
+const SCHEMA_VERSION = 3;
 
 const toRecord = (row: Row): SessionRecord => ({
   handle: row.handle,
@@ -54,6 +56,8 @@ const toRecord = (row: Row): SessionRecord => ({
   stepUpAt: row.step_up_at,
   rotatedAt: row.rotated_at ?? row.created_at,
   successor: row.successor,
+  deviceKey: row.device_key ?? null,
+  deviceChallenge: row.device_challenge ?? null,
   data: row.data,
 });
 
@@ -75,6 +79,8 @@ const toRow = (record: SessionRecord) => ({
   step_up_at: record.stepUpAt,
   rotated_at: record.rotatedAt,
   successor: record.successor,
+  device_key: record.deviceKey,
+  device_challenge: record.deviceChallenge,
   data: record.data,
 });
 
@@ -113,7 +119,7 @@ export class SqliteStore implements SessionStore {
     migrate(this.db, table);
 
     const columns =
-      'handle, secret_hash, user_id, created_at, auth_at, last_seen_at, idle_expires_at, absolute_expires_at, expires_at, version, device, cookie_max_age_ms, csrf_secret, aal, step_up_at, rotated_at, successor, data';
+      'handle, secret_hash, user_id, created_at, auth_at, last_seen_at, idle_expires_at, absolute_expires_at, expires_at, version, device, cookie_max_age_ms, csrf_secret, aal, step_up_at, rotated_at, successor, device_key, device_challenge, data';
     const values = columns
       .split(', ')
       .map((c) => `@${c}`)
@@ -125,7 +131,8 @@ export class SqliteStore implements SessionStore {
         `UPDATE ${table} SET user_id=@user_id, auth_at=@auth_at, last_seen_at=@last_seen_at, idle_expires_at=@idle_expires_at,
          absolute_expires_at=@absolute_expires_at, expires_at=@expires_at, version=@version, device=@device,
          cookie_max_age_ms=@cookie_max_age_ms, csrf_secret=@csrf_secret, aal=@aal, step_up_at=@step_up_at,
-         successor=@successor, data=@data WHERE handle=@handle`,
+         successor=@successor, device_key=@device_key, device_challenge=@device_challenge, data=@data
+         WHERE handle=@handle`,
       ),
       destroy: this.db.prepare<[string]>(`DELETE FROM ${table} WHERE handle = ?`),
       take: this.db.prepare<[string], { successor: string | null }>(
@@ -244,6 +251,9 @@ const MIGRATIONS = (table: string): string[] => [
   ALTER TABLE ${table} ADD COLUMN rotated_at INTEGER;
   ALTER TABLE ${table} ADD COLUMN successor TEXT;
   UPDATE ${table} SET aal = 1 WHERE user_id IS NOT NULL;`,
+  // 3: the device key of a DBSC-bound session and its outstanding challenges.
+  `ALTER TABLE ${table} ADD COLUMN device_key TEXT;
+  ALTER TABLE ${table} ADD COLUMN device_challenge TEXT;`,
 ];
 
 function migrate(db: BetterSqlite3.Database, table: string): void {

@@ -37,6 +37,8 @@ export function makeRecord(overrides: Partial<SessionRecord> = {}): SessionRecor
     stepUpAt: null,
     rotatedAt: now,
     successor: null,
+    deviceKey: null,
+    deviceChallenge: null,
     data: '{}',
     ...overrides,
   };
@@ -80,6 +82,20 @@ export function runStoreConformance(options: ConformanceOptions): void {
       assert.equal(await store.create(record), true);
       assert.equal(await store.create({ ...record, data: '{"second":true}' }), false);
       assert.deepEqual(JSON.parse((await store.get(record.handle))!.data), { first: true });
+    });
+
+    it('keeps a DBSC device key through writes that do not name it', async () => {
+      const record = makeRecord({ userId: user(), deviceChallenge: '{"current":"c1"}' });
+      await store.create(record);
+      const key = '{"id":"k","jwk":{"kty":"EC","crv":"P-256","x":"a","y":"b"}}';
+      await store.update(record.handle, { meta: { deviceKey: key, deviceChallenge: '{"current":"c2"}' } });
+      // A page load that renews the session right after the registration must not drop the key.
+      const renewed = await store.update(record.handle, { set: { a: '1' }, meta: { lastSeenAt: 9 } });
+      assert.equal(renewed?.deviceKey, key);
+      assert.equal(renewed?.deviceChallenge, '{"current":"c2"}');
+      const cleared = await store.update(record.handle, { meta: { deviceChallenge: null } });
+      assert.equal(cleared?.deviceChallenge, null);
+      assert.equal((await store.get(record.handle))?.deviceKey, key);
     });
 
     it('updates keys and metadata and bumps the version', async () => {

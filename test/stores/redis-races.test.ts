@@ -71,6 +71,8 @@ function record(handle: string, userId: string, now: number): SessionRecord {
     stepUpAt: null,
     rotatedAt: now,
     successor: null,
+    deviceKey: null,
+    deviceChallenge: null,
     data: '{}',
   };
 }

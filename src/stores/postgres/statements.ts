@@ -29,6 +29,8 @@ export interface Row {
   step_up_at: string | number | null;
   rotated_at: string | number | null;
   successor: string | null;
+  device_key: string | null;
+  device_challenge: string | null;
   data: string;
 }
 
@@ -36,11 +38,11 @@ export interface Row {
 // installed for jsonb cannot change what the store reads.
 const RETURNED = `handle, secret_hash, user_id, created_at, auth_at, last_seen_at, idle_expires_at,
   absolute_expires_at, version, device::text AS device, cookie_max_age_ms, csrf_secret, aal, step_up_at,
-  rotated_at, successor, data::text AS data`;
+  rotated_at, successor, device_key, device_challenge, data::text AS data`;
 
 const INSERTED = `handle, secret_hash, user_id, created_at, auth_at, last_seen_at, idle_expires_at,
   absolute_expires_at, expires_at, version, device, cookie_max_age_ms, csrf_secret, aal, step_up_at,
-  rotated_at, successor, data`;
+  rotated_at, successor, device_key, device_challenge, data`;
 
 /** Placeholders for `insertValues`, typed so they also work in `INSERT ... SELECT`. */
 const placeholders = (first: number) =>
@@ -61,6 +63,8 @@ const placeholders = (first: number) =>
     'integer',
     'bigint',
     'bigint',
+    'text',
+    'text',
     'text',
     'jsonb',
   ]
@@ -106,6 +110,8 @@ export function buildStatements(names: TableNames) {
         csrf_secret = ${metaColumn('csrf_secret', 'csrfSecret', 'text')},
         aal = ${metaColumn('aal', 'aal', 'bigint')},
         step_up_at = ${metaColumn('step_up_at', 'stepUpAt', 'bigint')},
+        device_key = ${metaColumn('device_key', 'deviceKey', 'text')},
+        device_challenge = ${metaColumn('device_challenge', 'deviceChallenge', 'text')},
         version = version + 1
       WHERE handle = $1 AND successor IS NULL RETURNING ${RETURNED}`,
     ),
@@ -179,11 +185,13 @@ export function toRecord(row: Row): SessionRecord {
     stepUpAt: maybeTime(row.step_up_at),
     rotatedAt: row.rotated_at === null ? time(row.created_at) : time(row.rotated_at),
     successor: row.successor,
+    deviceKey: row.device_key,
+    deviceChallenge: row.device_challenge,
     data: row.data,
   };
 }
 
-/** Parameters for the 18 columns of `INSERTED`, in order. */
+/** Parameters for the 20 columns of `INSERTED`, in order. */
 export function insertValues(record: SessionRecord): unknown[] {
   return [
     record.handle,
@@ -203,6 +211,8 @@ export function insertValues(record: SessionRecord): unknown[] {
     whole(record.stepUpAt),
     whole(record.rotatedAt),
     record.successor,
+    record.deviceKey,
+    record.deviceChallenge,
     record.data,
   ];
 }

@@ -8,7 +8,16 @@ import { isForbiddenKey, type SessionPatch, type SessionRecord } from '../../cor
 const DATA = 'd:';
 
 type Meta = Exclude<keyof SessionRecord, 'handle' | 'data' | 'version'>;
-const NULLABLE = new Set<Meta>(['userId', 'authAt', 'cookieMaxAgeMs', 'csrfSecret', 'stepUpAt', 'successor']);
+const NULLABLE = new Set<Meta>([
+  'userId',
+  'authAt',
+  'cookieMaxAgeMs',
+  'csrfSecret',
+  'stepUpAt',
+  'successor',
+  'deviceKey',
+  'deviceChallenge',
+]);
 
 function encodeMeta(field: Meta, value: unknown): string | null {
   if (value === null) return null;
@@ -34,6 +43,8 @@ export function encodeRecord(record: SessionRecord): string[] {
     'stepUpAt',
     'rotatedAt',
     'successor',
+    'deviceKey',
+    'deviceChallenge',
   ] as const) {
     const value = encodeMeta(field, record[field]);
     if (value !== null) pairs.push(field, value);
@@ -117,6 +128,8 @@ export function decodeRecord(handle: string, reply: unknown): SessionRecord | nu
     stepUpAt: optionalNumber(meta.stepUpAt),
     rotatedAt: meta.rotatedAt === undefined ? createdAt : Number(meta.rotatedAt),
     successor: meta.successor ?? null,
+    deviceKey: meta.deviceKey ?? null,
+    deviceChallenge: meta.deviceChallenge ?? null,
     data: `{${data}}`,
   };
 }
