@@ -38,6 +38,11 @@ export interface SessionRecord {
    * expires (the grace period) its token leads to the successor; it is never a session of its own.
    */
   successor: string | null;
+  /**
+   * The remembered device this session belongs to: started by its credential, or signed in with
+   * "keep me signed in". Ending the device ends the session, and a logout here ends the device.
+   */
+  rememberedDeviceId?: string;
   /** Application data as a JSON object text. */
   data: string;
 }
@@ -56,6 +61,7 @@ export type SessionMetaPatch = Partial<
     | 'csrfSecret'
     | 'aal'
     | 'stepUpAt'
+    | 'rememberedDeviceId'
   >
 >;
 

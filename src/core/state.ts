@@ -64,6 +64,15 @@ export interface SessionState {
   provisionalHandle: string | null;
   /** Create the session at commit even if its data is empty (an explicit save). */
   forceSave: boolean;
+  /**
+   * Set by `load` when the request's session ended on arrival: by idle or absolute timeout, or
+   * revoked for a change of device. Only an idle lapse may be resumed by a remembered device.
+   */
+  lapsed?: {
+    reason: 'idle' | 'absolute' | 'revoked';
+    userId: string | null;
+    rememberedDeviceId: string | undefined;
+  };
 }
 
 export function anonymousState(info: RequestInfo): SessionState {
@@ -97,6 +106,23 @@ export interface SessionInfo {
   userAgent: string | null;
   ip: string | null;
   current: boolean;
+  /** The remembered device this session belongs to, or null ("keep me signed in", S13). */
+  rememberedDevice: string | null;
+  /** How the session was last authenticated: a sign-in, or a remembered device (not fresh). */
+  authMethod: AuthMethod | null;
+}
+
+/**
+ * How a signed-in session was last authenticated: `'remembered'` when a remembered device started
+ * it and nobody has re-authenticated since (assurance level 1, never fresh), else `'login'`.
+ */
+export type AuthMethod = 'login' | 'remembered';
+
+export function authMethodOf(
+  record: Pick<SessionRecord, 'userId' | 'authAt' | 'rememberedDeviceId'>,
+): AuthMethod | null {
+  if (record.userId === null) return null;
+  return record.rememberedDeviceId !== undefined && record.authAt === null ? 'remembered' : 'login';
 }
 
 export function toSessionInfo(record: SessionRecord, currentHandle: string | null): SessionInfo {
@@ -111,6 +137,8 @@ export function toSessionInfo(record: SessionRecord, currentHandle: string | nul
     userAgent: record.device.userAgent ?? null,
     ip: record.device.ip ?? null,
     current: record.handle === currentHandle,
+    rememberedDevice: record.rememberedDeviceId ?? null,
+    authMethod: authMethodOf(record),
   };
 }
 
