@@ -1,6 +1,7 @@
 import BetterSqlite3 from 'better-sqlite3';
 import { applyPatch, expiresAt, type SessionPatch, type SessionRecord, supersede } from '../core/record.js';
 import type { Removed, ReplaceOptions, SessionStore, StoreCapabilities } from '../core/store.js';
+import { rememberedDevicesDdl, sqliteRememberedDevices } from './remembered/sqlite.js';
 
 export interface SqliteStoreOptions {
   /** Database file; created if missing. `':memory:'` for a throwaway database. */
@@ -32,10 +33,11 @@ interface Row {
   step_up_at: number | null;
   rotated_at: number | null;
   successor: string | null;
+  remembered_device: string | null;
   data: string;
 }
 
-const SCHEMA_VERSION = 2;
+const SCHEMA_VERSION = 3;
 
 const toRecord = (row: Row): SessionRecord => ({
   handle: row.handle,
@@ -54,6 +56,7 @@ const toRecord = (row: Row): SessionRecord => ({
   stepUpAt: row.step_up_at,
   rotatedAt: row.rotated_at ?? row.created_at,
   successor: row.successor,
+  ...(row.remembered_device === null ? {} : { rememberedDeviceId: row.remembered_device }),
   data: row.data,
 });
 
@@ -75,6 +78,7 @@ const toRow = (record: SessionRecord) => ({
   step_up_at: record.stepUpAt,
   rotated_at: record.rotatedAt,
   successor: record.successor,
+  remembered_device: record.rememberedDeviceId ?? null,
   data: record.data,
 });
 
@@ -87,8 +91,9 @@ const toRow = (record: SessionRecord) => ({
  * const store = new SqliteStore({ path: 'data/sessions.db' });
  */
 export class SqliteStore implements SessionStore {
-  readonly capabilities: StoreCapabilities = { userIndex: true, atomicUpdate: true };
+  readonly capabilities: StoreCapabilities = { userIndex: true, atomicUpdate: true, rememberedDevices: true };
   readonly db: BetterSqlite3.Database;
+  readonly rememberedDevices;
   readonly #ownsDb: boolean;
   readonly #sweeper: NodeJS.Timeout | undefined;
   readonly #statements;
@@ -111,9 +116,10 @@ export class SqliteStore implements SessionStore {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
     migrate(this.db, table);
+    this.rememberedDevices = sqliteRememberedDevices(this.db, table);
 
     const columns =
-      'handle, secret_hash, user_id, created_at, auth_at, last_seen_at, idle_expires_at, absolute_expires_at, expires_at, version, device, cookie_max_age_ms, csrf_secret, aal, step_up_at, rotated_at, successor, data';
+      'handle, secret_hash, user_id, created_at, auth_at, last_seen_at, idle_expires_at, absolute_expires_at, expires_at, version, device, cookie_max_age_ms, csrf_secret, aal, step_up_at, rotated_at, successor, remembered_device, data';
     const values = columns
       .split(', ')
       .map((c) => `@${c}`)
@@ -125,7 +131,7 @@ export class SqliteStore implements SessionStore {
         `UPDATE ${table} SET user_id=@user_id, auth_at=@auth_at, last_seen_at=@last_seen_at, idle_expires_at=@idle_expires_at,
          absolute_expires_at=@absolute_expires_at, expires_at=@expires_at, version=@version, device=@device,
          cookie_max_age_ms=@cookie_max_age_ms, csrf_secret=@csrf_secret, aal=@aal, step_up_at=@step_up_at,
-         successor=@successor, data=@data WHERE handle=@handle`,
+         successor=@successor, remembered_device=@remembered_device, data=@data WHERE handle=@handle`,
       ),
       destroy: this.db.prepare<[string]>(`DELETE FROM ${table} WHERE handle = ?`),
       take: this.db.prepare<[string], { successor: string | null }>(
@@ -209,7 +215,7 @@ export class SqliteStore implements SessionStore {
   }
 
   async pruneExpired(now: number): Promise<number> {
-    return this.#statements.prune.run(now).changes;
+    return this.#statements.prune.run(now).changes + this.rememberedDevices.prune(now);
   }
 
   async close(): Promise<void> {
@@ -244,6 +250,8 @@ const MIGRATIONS = (table: string): string[] => [
   ALTER TABLE ${table} ADD COLUMN rotated_at INTEGER;
   ALTER TABLE ${table} ADD COLUMN successor TEXT;
   UPDATE ${table} SET aal = 1 WHERE user_id IS NOT NULL;`,
+  // 3: remembered devices ("keep me signed in").
+  rememberedDevicesDdl(table),
 ];
 
 function migrate(db: BetterSqlite3.Database, table: string): void {

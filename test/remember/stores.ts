@@ -17,7 +17,7 @@ export interface RememberStore {
 function lazy<T>(start: () => Promise<T>, stop: (value: T) => Promise<void>) {
   let started: Promise<T> | null = null;
   after(async () => {
-    if (started) await stop(await started);
+    if (started !== null) await stop(await started);
   });
   return () => (started ??= start());
 }
