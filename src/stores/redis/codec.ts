@@ -8,10 +8,18 @@ import { isForbiddenKey, type SessionPatch, type SessionRecord } from '../../cor
 const DATA = 'd:';
 
 type Meta = Exclude<keyof SessionRecord, 'handle' | 'data' | 'version'>;
-const NULLABLE = new Set<Meta>(['userId', 'authAt', 'cookieMaxAgeMs', 'csrfSecret', 'stepUpAt', 'successor']);
+const NULLABLE = new Set<Meta>([
+  'userId',
+  'authAt',
+  'cookieMaxAgeMs',
+  'csrfSecret',
+  'stepUpAt',
+  'successor',
+  'rememberedDeviceId',
+]);
 
 function encodeMeta(field: Meta, value: unknown): string | null {
-  if (value === null) return null;
+  if (value === null || value === undefined) return null;
   if (field === 'device') return JSON.stringify(value);
   return String(value);
 }
@@ -34,6 +42,7 @@ export function encodeRecord(record: SessionRecord): string[] {
     'stepUpAt',
     'rotatedAt',
     'successor',
+    'rememberedDeviceId',
   ] as const) {
     const value = encodeMeta(field, record[field]);
     if (value !== null) pairs.push(field, value);
@@ -117,6 +126,7 @@ export function decodeRecord(handle: string, reply: unknown): SessionRecord | nu
     stepUpAt: optionalNumber(meta.stepUpAt),
     rotatedAt: meta.rotatedAt === undefined ? createdAt : Number(meta.rotatedAt),
     successor: meta.successor ?? null,
+    ...(meta.rememberedDeviceId === undefined ? {} : { rememberedDeviceId: meta.rememberedDeviceId }),
     data: `{${data}}`,
   };
 }

@@ -68,7 +68,8 @@ export function sqliteRememberedDevices(
   table: string,
 ): RememberedDeviceStore & { prune(now: number): number } {
   const name = `${table}_remembered`;
-  const columns = 'id, user_id, secret_hash, previous_secret_hash, rotated_at, created_at, last_used_at, expires_at, device';
+  const columns =
+    'id, user_id, secret_hash, previous_secret_hash, rotated_at, created_at, last_used_at, expires_at, device';
   const s = {
     get: db.prepare<[string], Row>(`SELECT * FROM ${name} WHERE id = ?`),
     insert: db.prepare(
@@ -92,7 +93,13 @@ export function sqliteRememberedDevices(
     },
     async rotate(id, rotation: RememberedRotation) {
       const { expectedHash, secretHash, at, device } = rotation;
-      const params = { id, expected: expectedHash, secret_hash: secretHash, at, device: JSON.stringify(device) };
+      const params = {
+        id,
+        expected: expectedHash,
+        secret_hash: secretHash,
+        at,
+        device: JSON.stringify(device),
+      };
       return s.rotate.run(params).changes === 1;
     },
     async destroy(id) {
