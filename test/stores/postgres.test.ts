@@ -181,7 +181,7 @@ describe('postgres store', { skip: !findPostgres() && 'postgres is not installed
     const manual = await server.createDatabase('manual_schema');
     const automatic = await server.createDatabase('automatic_schema');
     const missing = await server.createDatabase('no_schema');
-    const sql = ['001_init.sql', '002_step_up_rotation.sql']
+    const sql = ['001_init.sql', '002_step_up_rotation.sql', '003_remembered_devices.sql']
       .map((file) => readFileSync(new URL(`../../sql/postgres/${file}`, import.meta.url), 'utf8'))
       .join('\n');
     const describeSchema = async (connectionString: string) => {

@@ -1,7 +1,8 @@
 import type pg from 'pg';
+import { rememberedDevicesDdl } from '../remembered/postgres.js';
 
 /** Version of the table layout below; recorded in `coatcheck_schema` like the SQLite store does. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /** Advisory lock held while a store creates or upgrades its tables (a constant: 'coatchk1'). */
 const MIGRATION_LOCK = '7165052684681636657';
@@ -29,9 +30,9 @@ export function tableNames(schema: string, table: string): TableNames {
 }
 
 /**
- * The DDL of one store, the same as sql/postgres/001_init.sql followed by 002_step_up_rotation.sql
- * (which spell it out for the default names). Every statement is idempotent so it can run again
- * safely, and a database at version 1 is brought to version 2 by the same list.
+ * The DDL of one store, the same as sql/postgres/001_init.sql, 002_step_up_rotation.sql and
+ * 003_remembered_devices.sql (which spell it out for the default names). Every statement is
+ * idempotent so it can run again safely, and an older database is brought up to date by the same list.
  */
 export function schemaStatements(names: TableNames): string[] {
   const index = (suffix: string) => quote(`${names.table}_${suffix}`);
@@ -63,6 +64,8 @@ export function schemaStatements(names: TableNames): string[] {
       ADD COLUMN IF NOT EXISTS successor text`,
     // Sessions signed in before version 2 were password logins.
     `UPDATE ${names.sessions} SET aal = 1 WHERE aal = 0 AND user_id IS NOT NULL AND step_up_at IS NULL`,
+    // 3: remembered devices ("keep me signed in").
+    ...rememberedDevicesDdl(names),
   ];
 }
 

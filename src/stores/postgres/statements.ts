@@ -29,6 +29,7 @@ export interface Row {
   step_up_at: string | number | null;
   rotated_at: string | number | null;
   successor: string | null;
+  remembered_device?: string | null;
   data: string;
 }
 
@@ -36,11 +37,11 @@ export interface Row {
 // installed for jsonb cannot change what the store reads.
 const RETURNED = `handle, secret_hash, user_id, created_at, auth_at, last_seen_at, idle_expires_at,
   absolute_expires_at, version, device::text AS device, cookie_max_age_ms, csrf_secret, aal, step_up_at,
-  rotated_at, successor, data::text AS data`;
+  rotated_at, successor, remembered_device, data::text AS data`;
 
 const INSERTED = `handle, secret_hash, user_id, created_at, auth_at, last_seen_at, idle_expires_at,
   absolute_expires_at, expires_at, version, device, cookie_max_age_ms, csrf_secret, aal, step_up_at,
-  rotated_at, successor, data`;
+  rotated_at, successor, remembered_device, data`;
 
 /** Placeholders for `insertValues`, typed so they also work in `INSERT ... SELECT`. */
 const placeholders = (first: number) =>
@@ -61,6 +62,7 @@ const placeholders = (first: number) =>
     'integer',
     'bigint',
     'bigint',
+    'text',
     'text',
     'jsonb',
   ]
@@ -106,6 +108,7 @@ export function buildStatements(names: TableNames) {
         csrf_secret = ${metaColumn('csrf_secret', 'csrfSecret', 'text')},
         aal = ${metaColumn('aal', 'aal', 'bigint')},
         step_up_at = ${metaColumn('step_up_at', 'stepUpAt', 'bigint')},
+        remembered_device = ${metaColumn('remembered_device', 'rememberedDeviceId', 'text')},
         version = version + 1
       WHERE handle = $1 AND successor IS NULL RETURNING ${RETURNED}`,
     ),
@@ -179,11 +182,12 @@ export function toRecord(row: Row): SessionRecord {
     stepUpAt: maybeTime(row.step_up_at),
     rotatedAt: row.rotated_at === null ? time(row.created_at) : time(row.rotated_at),
     successor: row.successor,
+    ...(row.remembered_device ? { rememberedDeviceId: row.remembered_device } : {}),
     data: row.data,
   };
 }
 
-/** Parameters for the 18 columns of `INSERTED`, in order. */
+/** Parameters for the 19 columns of `INSERTED`, in order. */
 export function insertValues(record: SessionRecord): unknown[] {
   return [
     record.handle,
@@ -203,6 +207,7 @@ export function insertValues(record: SessionRecord): unknown[] {
     whole(record.stepUpAt),
     whole(record.rotatedAt),
     record.successor,
+    record.rememberedDeviceId ?? null,
     record.data,
   ];
 }
