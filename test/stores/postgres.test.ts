@@ -58,9 +58,9 @@ describe('postgres store', { skip: !findPostgres() && 'postgres is not installed
     const version = await admin.query(
       `SELECT version FROM coatcheck_schema WHERE name = 'coatcheck_sessions'`,
     );
-    assert.deepEqual(version.rows, [{ version: 2 }]);
+    assert.deepEqual(version.rows, [{ version: 3 }]);
     const custom = await admin.query(`SELECT name, version FROM auth.coatcheck_schema`);
-    assert.deepEqual(custom.rows, [{ name: 'web_sessions', version: 2 }]);
+    assert.deepEqual(custom.rows, [{ name: 'web_sessions', version: 3 }]);
     const indexes = await admin.query<{ indexname: string; indexdef: string }>(
       `SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename = 'coatcheck_sessions'
        ORDER BY indexname`,
@@ -172,7 +172,7 @@ describe('postgres store', { skip: !findPostgres() && 'postgres is not installed
     const check = new pg.Client({ connectionString });
     await check.connect();
     const versions = await check.query('SELECT name, version FROM coatcheck_schema');
-    assert.deepEqual(versions.rows, [{ name: 'coatcheck_sessions', version: 2 }]);
+    assert.deepEqual(versions.rows, [{ name: 'coatcheck_sessions', version: 3 }]);
     await check.end();
     await Promise.all([...stores, later].map((store) => store.close()));
   });
@@ -252,7 +252,7 @@ describe('postgres store', { skip: !findPostgres() && 'postgres is not installed
     assert.equal(read?.successor, null);
     assert.deepEqual(JSON.parse(read!.data), { a: 1 });
     const versions = await client.query('SELECT version FROM coatcheck_schema');
-    assert.deepEqual(versions.rows, [{ version: 2 }]);
+    assert.deepEqual(versions.rows, [{ version: 3 }]);
     await client.end();
     await store.close();
   });
