@@ -95,7 +95,7 @@ for (const store of rememberStores()) {
         aal: 1,
         fresh: false,
       });
-      const reauth = (await reopened.post('/reauth')).json() as Me;
+      const reauth = (await reopened.post('/reauth', {})).json() as Me;
       assert.equal(reauth.fresh, true);
       assert.equal(reauth.authMethod, 'login');
       assert.equal((await reopened.get('/fresh')).status, 200);
@@ -135,7 +135,7 @@ for (const store of rememberStores()) {
     it('logout on the device ends the remembered device: its credential no longer signs in', async () => {
       const client = await signIn(app);
       const copy = reopen(client);
-      await client.post('/logout');
+      await client.post('/logout', {});
       assert.equal(client.jar.get('remember'), undefined);
       assert.equal((await me(copy)).userId, null);
       assert.equal(copy.jar.get('remember'), undefined);
@@ -145,7 +145,7 @@ for (const store of rememberStores()) {
       const client = reopen(await signIn(app));
       assert.equal((await me(client)).authMethod, 'remembered');
       const id = deviceIdOf(client);
-      await client.post('/logout');
+      await client.post('/logout', {});
       assert.equal(await app.store.rememberedDevices!.get(id), null);
     });
 
@@ -154,7 +154,7 @@ for (const store of rememberStores()) {
       const phone = await signIn(app, 'carol');
       const desk = await signIn(app, 'carol', false);
       const laptopLater = reopen(laptop);
-      await desk.post('/logout-all');
+      await desk.post('/logout-all', {});
       assert.equal((await me(laptopLater)).userId, null);
       assert.equal((await me(reopen(phone))).userId, null);
       assert.equal((await me(phone)).userId, null, 'its session too');

@@ -126,9 +126,7 @@ async function startExpress(options: EngineOptions, events: SessionEvent[]): Pro
 async function startFastify(options: EngineOptions, events: SessionEvent[]): Promise<Started> {
   const app = Fastify();
   await app.register(fastifyAdapter.session, options);
-  app.addHook('onReady', async () => {
-    app.sessionEngine.on((event) => events.push(event));
-  });
+  app.sessionEngine.on((event) => events.push(event));
   app.get('/fresh', { preHandler: fastifyAdapter.requireFreshAuth({ maxAgeMs: 60_000 }) }, async () => ({
     ok: true,
   }));
