@@ -9,6 +9,7 @@ import type { AppContext } from './context.js';
 import { csrfProtection } from './csrf.js';
 import { refuseOptions, requireHttps } from './hardening.js';
 import { errorHandler, loadUser, notFound, onStoreError, securityHeaders } from './middleware.js';
+import { noticeRememberedDeviceReuse } from './notify.js';
 import { accountPages } from './routes/account-pages.js';
 import { adminPages } from './routes/admin-pages.js';
 import { api } from './routes/api.js';
@@ -74,6 +75,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
       idleTimeoutMs: config.idleTimeoutMs,
       ...(config.rotationIntervalMs > 0 ? { rotationIntervalMs: config.rotationIntervalMs } : {}),
       absoluteTimeoutMs: config.absoluteTimeoutMs,
+      remember: true,
       production: config.production,
       onStoreError,
       warn,
@@ -82,6 +84,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     const throttle = createLoginThrottle(backends.counter, config.throttle);
     const accounts = await createAccounts(backends.users, throttle);
     if (options.audit) sessions.on(options.audit);
+    sessions.on(noticeRememberedDeviceReuse(backends.notifications, now, logError));
     const ctx: AppContext = {
       config,
       accounts,

@@ -15,6 +15,35 @@ export interface DeviceView {
   signedInAt: number;
   lastSeenAt: number;
   current: boolean;
+  /** Signed in again by a remembered device ("keep me signed in"), not by a password. */
+  remembered: boolean;
+}
+
+/** One remembered device ("keep me signed in"): its public id, never its credential. */
+export interface RememberedDeviceView {
+  id: string;
+  browser: string;
+  os: string;
+  platform: string;
+  ip: string | null;
+  createdAt: number;
+  lastUsedAt: number;
+  expiresAt: number;
+  current: boolean;
+}
+
+/** The signed-in user's remembered devices, most recently used first. */
+export async function listRememberedDevices(req: Request): Promise<RememberedDeviceView[]> {
+  const devices = await sessionOf(req).listRememberedDevices();
+  return devices.map((device) => ({
+    id: device.id,
+    ...describeDevice(device.userAgent),
+    ip: device.ip,
+    createdAt: device.createdAt,
+    lastUsedAt: device.lastUsedAt,
+    expiresAt: device.expiresAt,
+    current: device.current,
+  }));
 }
 
 /** The signed-in user's sessions, most recently active first. */
@@ -27,6 +56,7 @@ export async function listDevices(req: Request): Promise<DeviceView[]> {
     signedInAt: info.authAt ?? info.createdAt,
     lastSeenAt: info.lastSeenAt,
     current: info.current,
+    remembered: info.authMethod === 'remembered',
   }));
 }
 

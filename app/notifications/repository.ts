@@ -1,5 +1,10 @@
 /** What a security notification is about (S38). */
-export type NotificationKind = 'new_device' | 'password_changed' | 'totp_enabled' | 'totp_disabled';
+export type NotificationKind =
+  | 'new_device'
+  | 'password_changed'
+  | 'totp_enabled'
+  | 'totp_disabled'
+  | 'remembered_device_reused';
 
 /** One in-app notification. */
 export interface Notification {
@@ -45,4 +50,5 @@ export const NOTIFICATION_KINDS: readonly NotificationKind[] = [
   'password_changed',
   'totp_enabled',
   'totp_disabled',
+  'remembered_device_reused',
 ];

@@ -76,7 +76,7 @@ for (const framework of frameworks) {
 describe('remembered devices need a store that can keep them', () => {
   it('an express-session (connect) store says by name that it cannot, and the option is refused at start-up', async () => {
     const { default: expressSession } = await import('express-session');
-    const store = new ConnectStore(new expressSession.MemoryStore());
+    const store = new ConnectStore(new expressSession.MemoryStore() as never);
     assert.equal(store.capabilities.rememberedDevices, false);
     assert.throws(
       () => session({ store, secret: 'a-secret-long-enough-for-the-test', remember: true, warn: () => {} }),
