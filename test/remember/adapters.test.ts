@@ -73,6 +73,46 @@ for (const framework of frameworks) {
   }
 }
 
+describe('the remembered-device cookie over HTTPS', () => {
+  it('S11 is named __Host-remember, Secure, HttpOnly, SameSite=Lax, Path=/, no Domain', async () => {
+    const { default: express } = await import('express');
+    const app = express();
+    app.set('trust proxy', true);
+    app.use(
+      session({ store: new MemoryStore(), secret: 'a-secret-long-enough-for-the-test', remember: true }),
+    );
+    app.post('/login', (req, res, next) => {
+      req.session.login('alice', { remember: true }).then(() => res.json({}), next);
+    });
+    app.get('/me', (req, res) => {
+      res.json({
+        userId: req.session.meta?.userId ?? null,
+        authMethod: req.session.meta?.authMethod ?? null,
+      });
+    });
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    const { port } = server.address() as import('node:net').AddressInfo;
+    const client = new Client(`http://127.0.0.1:${port}`, { 'x-forwarded-proto': 'https' });
+    const res = await client.post('/login', {});
+    const line = res.setCookies.find((cookie) => cookie.startsWith('__Host-remember='));
+    assert.ok(line);
+    assert.match(line, /; Path=\/; HttpOnly; Secure; SameSite=Lax$/);
+    assert.doesNotMatch(line, /Domain/i);
+    const later = new Client(client.base, { 'x-forwarded-proto': 'https' });
+    later.jar.set('__Host-remember', client.jar.get('__Host-remember')!);
+    assert.deepEqual((await later.get('/me')).json(), { userId: 'alice', authMethod: 'remembered' });
+    const plain = new Client(client.base);
+    plain.jar.set('__Host-remember', client.jar.get('__Host-remember')!);
+    assert.deepEqual(
+      (await plain.get('/me')).json(),
+      { userId: null, authMethod: null },
+      'not read over HTTP',
+    );
+    await new Promise((resolve) => server.close(resolve));
+  });
+});
+
 describe('remembered devices need a store that can keep them', () => {
   it('an express-session (connect) store says by name that it cannot, and the option is refused at start-up', async () => {
     const { default: expressSession } = await import('express-session');
