@@ -82,7 +82,7 @@ describe('the remembered-device cookie over HTTPS', () => {
       session({ store: new MemoryStore(), secret: 'a-secret-long-enough-for-the-test', remember: true }),
     );
     app.post('/login', (req, res, next) => {
-      req.session.login('alice', { remember: true }).then(() => res.json({}), next);
+      req.session.login('alice', { remember: true }, (error) => (error ? next(error) : res.json({})));
     });
     app.get('/me', (req, res) => {
       res.json({
