@@ -132,6 +132,20 @@ describe('remembered devices need a store that can keep them', () => {
     await app.close();
   });
 
+  it('S36 under the refuse limit a resume over the limit goes on anonymous, never a failed request', async () => {
+    const app = await startRememberApp('express', new MemoryStore(), {
+      maxSessionsPerUser: 1,
+      sessionLimitPolicy: 'refuse',
+    });
+    const client = new Client(app.url);
+    await client.post('/login', { userId: 'eve', remember: true });
+    const res = await reopen(client).get('/me');
+    assert.equal(res.status, 200);
+    assert.equal((res.json() as Me).userId, null);
+    assert.equal((await me(client)).userId, 'eve', 'the live session is untouched');
+    await app.close();
+  });
+
   it('rejects a grace period that is not below the lifetime', () => {
     assert.throws(
       () =>

@@ -1,5 +1,6 @@
 import { findCookie } from '../cookie-policy.js';
 import { safeEqual } from '../encoding.js';
+import { SessionLimitError } from '../errors.js';
 import { adopt, deviceOf, eventContext, type SessionState } from '../state.js';
 import { hashSecret } from '../token.js';
 import { rememberCookieName, setRememberCookie } from './cookie.js';
@@ -136,5 +137,11 @@ export async function resumeRemembered(context: RememberContext, state: SessionS
     ...(credential ? {} : { reason: 'grace' }),
     ...eventContext(state),
   });
-  await limiter.enforce(state, device.userId);
+  try {
+    await limiter.enforce(state, device.userId);
+  } catch (error) {
+    // S36 under 'refuse': the session it started is withdrawn and the request goes on anonymous; the
+    // device stays (its rotated credential is still sent) for when a session slot is free again.
+    if (!(error instanceof SessionLimitError)) throw error;
+  }
 }
