@@ -212,7 +212,10 @@ export class PostgresStore implements SessionStore {
       this.#names.sessions,
     ]);
     const row = result.rows[0];
-    return row?.held ? row.deleted : null;
+    if (!row?.held) return null;
+    // The instance holding the sessions' turn prunes remembered devices too (indexed by expiry).
+    await this.rememberedDevices.prune(this.#now());
+    return row.deleted;
   }
 
   async close(): Promise<void> {

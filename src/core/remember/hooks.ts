@@ -63,16 +63,11 @@ export function attachRememberedDevices(engine: SessionEngine, context: Remember
     },
 
     async login(state, userId, loginOptions = {}) {
-      if (!loginOptions.remember) {
-        // Not kept on this device: a credential left from an earlier sign-in must not outlive this one.
-        await base.login(state, userId, loginOptions);
-        await endPresented(state, 'login');
-        return;
-      }
       await base.login(state, userId, loginOptions);
+      // A credential left in this browser by an earlier sign-in must not outlive this one.
       await endPresented(state, 'login');
       const record = state.record;
-      if (!record) return;
+      if (!loginOptions.remember || !record) return;
       const at = now();
       const id = newDeviceId();
       const credential = issueCredential(options.keyring, id);
