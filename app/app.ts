@@ -10,6 +10,7 @@ import type { AppContext } from './context.js';
 import { csrfProtection } from './csrf.js';
 import { refuseOptions, requireHttps } from './hardening.js';
 import { errorHandler, loadUser, notFound, onStoreError, securityHeaders } from './middleware.js';
+import { noticeRememberedDeviceReuse } from './notify.js';
 import { createObservability } from './observability.js';
 import { accountPages } from './routes/account-pages.js';
 import { adminPages } from './routes/admin-pages.js';
@@ -80,6 +81,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
       idleTimeoutMs: config.idleTimeoutMs,
       ...(config.rotationIntervalMs > 0 ? { rotationIntervalMs: config.rotationIntervalMs } : {}),
       absoluteTimeoutMs: config.absoluteTimeoutMs,
+      remember: true,
       production: config.production,
       onStoreError,
       warn,
@@ -89,6 +91,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     const accounts = await createAccounts(backends.users, throttle);
     if (options.audit) sessions.on(options.audit);
     observability.attach(sessions, backends.notifications, logError);
+    sessions.on(noticeRememberedDeviceReuse(backends.notifications, now, logError));
     const ctx: AppContext = {
       config,
       accounts,

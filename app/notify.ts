@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
+import type { SessionEventListener } from 'coatcheck';
 import type { Request } from 'express';
 import type { AppContext } from './context.js';
 import { describeDevice } from './devices.js';
-import type { NotificationKind } from './notifications/repository.js';
+import type { NotificationKind, NotificationRepository } from './notifications/repository.js';
 
 /**
  * The network a sign-in came from, as shown to people: the /24 of an IPv4 address or the /48 of an
@@ -42,7 +43,25 @@ const TEXTS: Record<Exclude<NotificationKind, 'new_device'>, string> = {
   totp_enabled: 'Two-step sign-in with an authenticator app was turned on.',
   totp_disabled: 'Two-step sign-in with an authenticator app was turned off.',
   security_alert: 'Unusual activity on your account. If it was not you, change your password.',
+  remembered_device_reused:
+    'A "keep me signed in" credential of one of your devices was used twice, which happens when it has been copied. That device was signed out; sign in there again, and change your password if you did not expect this.',
 };
+
+/**
+ * Listens for `security.remember_reuse` (a rotated remembered-device credential presented again):
+ * the engine has already ended that device and its sessions; the user is told (S38).
+ */
+export function noticeRememberedDeviceReuse(
+  notifications: NotificationRepository,
+  now: () => number,
+  logError: (error: unknown) => void,
+): SessionEventListener {
+  return (event) => {
+    if (event.type !== 'security.remember_reuse' || !event.userId) return;
+    const kind = 'remembered_device_reused';
+    notifications.add({ userId: event.userId, kind, text: TEXTS[kind], createdAt: now() }).catch(logError);
+  };
+}
 
 /**
  * Stores an in-app notification for the user (S38) and reports it on the audit stream as

@@ -17,6 +17,35 @@ export interface DeviceView {
   current: boolean;
   /** The session is bound to a key the browser holds (DBSC): its cookie alone signs nobody in. */
   keyBound: boolean;
+  /** Signed in again by a remembered device ("keep me signed in"), not by a password. */
+  remembered: boolean;
+}
+
+/** One remembered device ("keep me signed in"): its public id, never its credential. */
+export interface RememberedDeviceView {
+  id: string;
+  browser: string;
+  os: string;
+  platform: string;
+  ip: string | null;
+  createdAt: number;
+  lastUsedAt: number;
+  expiresAt: number;
+  current: boolean;
+}
+
+/** The signed-in user's remembered devices, most recently used first. */
+export async function listRememberedDevices(req: Request): Promise<RememberedDeviceView[]> {
+  const devices = await sessionOf(req).listRememberedDevices();
+  return devices.map((device) => ({
+    id: device.id,
+    ...describeDevice(device.userAgent),
+    ip: device.ip,
+    createdAt: device.createdAt,
+    lastUsedAt: device.lastUsedAt,
+    expiresAt: device.expiresAt,
+    current: device.current,
+  }));
 }
 
 /** The signed-in user's sessions, most recently active first. */
@@ -30,6 +59,7 @@ export async function listDevices(req: Request): Promise<DeviceView[]> {
     lastSeenAt: info.lastSeenAt,
     current: info.current,
     keyBound: info.deviceKey !== null,
+    remembered: info.authMethod === 'remembered',
   }));
 }
 

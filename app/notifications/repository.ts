@@ -4,7 +4,8 @@ export type NotificationKind =
   | 'password_changed'
   | 'totp_enabled'
   | 'totp_disabled'
-  | 'security_alert';
+  | 'security_alert'
+  | 'remembered_device_reused';
 
 /** One in-app notification. */
 export interface Notification {
@@ -51,4 +52,5 @@ export const NOTIFICATION_KINDS: readonly NotificationKind[] = [
   'totp_enabled',
   'totp_disabled',
   'security_alert',
+  'remembered_device_reused',
 ];

@@ -1,8 +1,8 @@
-import { Router } from 'express';
+import { type Request, Router } from 'express';
 import type { AppContext } from '../context.js';
 import { signedInUser } from '../current-user.js';
 import { freshAuth, signedIn } from '../guards.js';
-import { changePassword, listDevices } from '../operations.js';
+import { changePassword, listDevices, listRememberedDevices } from '../operations.js';
 import { describeWait, retryAfterSeconds } from '../respond.js';
 import { sessionOf, setFlash } from '../session-data.js';
 import { checkNewPassword, checkPasswordPresent, safeReturnTo, stringField } from '../validate.js';
@@ -47,8 +47,26 @@ export function accountPages(ctx: AppContext): Router {
     res.redirect(303, '/dashboard#security-activity');
   });
 
+  const devicesPage = async (req: Request) => ({
+    title: 'Your devices',
+    devices: await listDevices(req),
+    remembered: await listRememberedDevices(req),
+  });
+
   router.get('/devices', page, async (req, res) => {
-    renderPage(req, res, 'devices', { title: 'Your devices', devices: await listDevices(req) });
+    renderPage(req, res, 'devices', await devicesPage(req));
+  });
+
+  router.post('/devices/remembered/:id/forget', page, fresh('/devices'), async (req, res) => {
+    const id = String(req.params.id);
+    if (!(await sessionOf(req).revokeRememberedDevice(id))) {
+      const error = 'That device is no longer remembered.';
+      return renderPage(req, res, 'devices', { ...(await devicesPage(req)), error }, { status: 404 });
+    }
+    // Forgetting this browser's own device signs it out here too.
+    if (!sessionOf(req).meta) return res.redirect(303, '/login?notice=signedout');
+    setFlash(req, 'The device is no longer kept signed in, and its sessions were signed out.');
+    res.redirect(303, '/devices');
   });
 
   router.post('/devices/revoke-others', page, fresh('/devices'), async (req, res) => {
@@ -68,11 +86,7 @@ export function accountPages(ctx: AppContext): Router {
         req,
         res,
         'devices',
-        {
-          title: 'Your devices',
-          devices: await listDevices(req),
-          error: 'That device is no longer signed in.',
-        },
+        { ...(await devicesPage(req)), error: 'That device is no longer signed in.' },
         { status: 404 },
       );
     }

@@ -73,7 +73,8 @@ export function authPages(ctx: AppContext): Router {
       await startPendingSignIn(req, result.user.id, returnTo, ctx.now());
       return res.redirect(303, '/login/code');
     }
-    await sessionOf(req).login(result.user.id);
+    // "Keep me signed in": a remembered device of its own, never a longer session (S13).
+    await sessionOf(req).login(result.user.id, { remember: stringField(req.body, 'remember') === '1' });
     ctx.dbsc?.offer(req, res);
     await noticeSignIn(ctx, req, result.user.id);
     res.redirect(303, returnTo || '/dashboard');

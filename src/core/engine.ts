@@ -9,6 +9,8 @@ import { createSessionLimiter } from './limits.js';
 import { loadSession } from './load.js';
 import { resolveOptions, type SessionEngineOptions } from './options.js';
 import { diffData, type SessionPatch, type SessionRecord } from './record.js';
+import { attachRememberedDevices } from './remember/hooks.js';
+import type { RememberedDeviceInfo } from './remember/info.js';
 import { createRecentRenewals } from './renewals.js';
 import { createRotations } from './rotations.js';
 import type { RequestInfo, SessionInfo, SessionState } from './state.js';
@@ -25,6 +27,12 @@ export interface LoginOptions {
    * factor (which also counts as a step-up now, S40). @default 1
    */
   aal?: number;
+  /**
+   * "Keep me signed in on this device": also creates a remembered device with its own rotating
+   * credential and cookie, which starts a new (not fresh) session once this one lapses by idle
+   * timeout or the browser is closed. Needs the engine's `remember` option. @default false
+   */
+  remember?: boolean;
 }
 
 /** The framework-agnostic session engine. Adapters call `load` per request and `commit` before responding. */
@@ -71,6 +79,16 @@ export interface SessionEngine {
   listUserSessions(userId: string, options?: { currentHandle?: string | null }): Promise<SessionInfo[]>;
   /** Revokes every session of a user, or every one but `exceptHandle`; returns how many. */
   revokeUserSessions(userId: string, options?: { exceptHandle?: string; by?: string }): Promise<number>;
+  /** A user's live remembered devices, most recently used first; empty when `remember` is off. */
+  listRememberedDevices(
+    userId: string,
+    options?: { currentDeviceId?: string | null },
+  ): Promise<RememberedDeviceInfo[]>;
+  /**
+   * Ends a remembered device by id and every session it started. With `userId`, only a device of
+   * that user (no IDOR). False when there is no such device.
+   */
+  revokeRememberedDevice(id: string, options?: { userId?: string; by?: string }): Promise<boolean>;
   /** Subscribes to lifecycle events; returns the unsubscribe function. */
   on(listener: SessionEventListener): () => void;
   /** Emits an event through the engine's bus (for adapters and layers above the engine). */
@@ -249,6 +267,11 @@ export function createSessionEngine(engineOptions: SessionEngineOptions): Sessio
     },
 
     ...createUserSessions({ options, call, events }),
+    listRememberedDevices: async () => [],
+    revokeRememberedDevice: async () => false,
   };
+  if (options.remember) {
+    attachRememberedDevices(engine, { options, remember: options.remember, call, events, issuer, limiter });
+  }
   return engine;
 }

@@ -7,6 +7,11 @@ export type SessionEventType =
   | 'auth.login.success'
   | 'auth.reauthenticated'
   | 'auth.step_up'
+  | 'auth.remembered'
+  | 'remember.created'
+  | 'remember.revoked'
+  | 'remember.expired'
+  | 'security.remember_reuse'
   | 'session.logout'
   | 'session.logout_all'
   | 'session.revoked'
@@ -51,6 +56,8 @@ export interface SessionEvent {
   count?: number | undefined;
   /** For sign-out everywhere: the handles of the sessions it ended (to close their live connections). */
   handles?: readonly string[] | undefined;
+  /** The remembered device concerned (its public id, never its credential). */
+  rememberedDevice?: string | undefined;
 }
 
 export type SessionEventListener = (event: SessionEvent) => void;

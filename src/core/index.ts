@@ -34,6 +34,14 @@ export type { SessionEngineOptions } from './options.js';
 export type { SessionDevice, SessionMetaPatch, SessionPatch, SessionRecord } from './record.js';
 export { applyPatch, expiresAt, isForbiddenKey, parseData } from './record.js';
 export type {
+  RememberedDevice,
+  RememberedDeviceStore,
+  RememberedRotation,
+} from './remember/device.js';
+export { applyRotation } from './remember/device.js';
+export type { RememberedDeviceInfo } from './remember/info.js';
+export type { RememberOptions } from './remember/options.js';
+export type {
   OriginDecision,
   OriginPolicy,
   OriginPolicyOptions,
@@ -42,6 +50,6 @@ export type {
 } from './request-origin.js';
 export { createOriginPolicy, isSafeMethod } from './request-origin.js';
 export { endedSessionsOf, type SessionEnd, type SessionEndReason } from './session-end.js';
-export type { RequestInfo, SessionInfo, SessionState } from './state.js';
+export type { AuthMethod, RequestInfo, SessionInfo, SessionState } from './state.js';
 export type { LegacySessionSource, SessionStore, StoreCapabilities } from './store.js';
 export { hashSecret, isHandle } from './token.js';

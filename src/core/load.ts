@@ -113,6 +113,7 @@ export async function loadSession(info: RequestInfo, loadContext: LoadContext): 
   // S22-S24: timeouts are decided here, from the record alone; nothing the client sends extends them.
   const expired = at >= record.absoluteExpiresAt ? 'absolute' : at >= record.idleExpiresAt ? 'idle' : null;
   if (expired) {
+    state.lapsed = { reason: expired, userId: record.userId, rememberedDeviceId: record.rememberedDeviceId };
     events.emit({
       type: `session.expired.${expired}`,
       handle: record.handle,
@@ -140,6 +141,11 @@ export async function loadSession(info: RequestInfo, loadContext: LoadContext): 
       ...context,
     });
     if (policy === 'revoke') {
+      state.lapsed = {
+        reason: 'revoked',
+        userId: record.userId,
+        rememberedDeviceId: record.rememberedDeviceId,
+      };
       await destroySession(options.store, call, record.handle);
       events.emit({
         type: 'session.revoked',

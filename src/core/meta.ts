@@ -1,5 +1,6 @@
 import { identityChange, type UserIdOf } from './identity.js';
 import type { SessionRecord } from './record.js';
+import { type AuthMethod, authMethodOf } from './state.js';
 
 /** Read-only facts about the session; never the token. */
 export interface SessionMeta {
@@ -14,6 +15,8 @@ export interface SessionMeta {
   aal: number;
   /** Time of the last step-up, or null. */
   stepUpAt: number | null;
+  /** `'remembered'` for a session a remembered device started (not fresh), `'login'` otherwise; null when anonymous. */
+  authMethod: AuthMethod | null;
 }
 
 /**
@@ -41,7 +44,8 @@ export function metaOf(
     absoluteExpiresAt,
     aal,
     stepUpAt,
+    authMethod: authMethodOf(record),
   };
   if (!identityChange(userIdOf, record, data, storedText)) return meta;
-  return { ...meta, userId: null, authAt: null, aal: 0, stepUpAt: null };
+  return { ...meta, userId: null, authAt: null, aal: 0, stepUpAt: null, authMethod: null };
 }

@@ -4,6 +4,7 @@ import { SessionConfigError } from './errors.js';
 import { createGuessLimiter, type GuessLimiter, type GuessLimitOptions } from './guess-limiter.js';
 import { passportUserId, type UserIdOf } from './identity.js';
 import { createKeyring, type Keyring } from './keyring.js';
+import { type RememberOptions, type ResolvedRemember, resolveRemember } from './remember/options.js';
 import type { LegacySessionSource, SessionStore } from './store.js';
 
 /** Options of the session engine. Durations are in milliseconds throughout the public API. */
@@ -62,6 +63,13 @@ export interface SessionEngineOptions {
   maxSessionsPerUser?: number;
   /** At the limit: sign the oldest session out, or refuse the new login (409). @default 'evict-oldest' */
   sessionLimitPolicy?: 'evict-oldest' | 'refuse';
+  /**
+   * "Keep me signed in on this device" for `login(userId, { remember: true })`: a separate,
+   * rotating credential per device that starts a new session once the last one lapsed by idle
+   * timeout or the browser was closed. Needs a store with `capabilities.rememberedDevices`.
+   * `true` for the defaults. @default off
+   */
+  remember?: RememberOptions | boolean;
   /** @default process.env.NODE_ENV === 'production' */
   production?: boolean;
   /** Clock, injected for tests. @default Date.now */
@@ -88,6 +96,7 @@ export interface ResolvedOptions {
   guessLimiter: GuessLimiter | null;
   maxSessionsPerUser: number | null;
   sessionLimitPolicy: 'evict-oldest' | 'refuse';
+  remember: ResolvedRemember | null;
   now: () => number;
   warn: (message: string) => void;
 }
@@ -187,6 +196,7 @@ export function resolveOptions(options: SessionEngineOptions): ResolvedOptions {
     guessLimiter: options.guessLimit === false ? null : createGuessLimiter(options.guessLimit),
     maxSessionsPerUser: maxSessionsPerUser ?? null,
     sessionLimitPolicy,
+    remember: resolveRemember(options.remember, options.store),
     store: options.store,
     keyring: createKeyring({ secret: options.secret, production, warn }),
     cookie: createCookiePolicy(options.cookie),

@@ -46,6 +46,11 @@ export interface SessionRecord {
   deviceKey: string | null;
   /** DBSC challenges outstanding for this session, as JSON text (`DeviceChallenges` in core/dbsc), or null. */
   deviceChallenge: string | null;
+  /**
+   * The remembered device this session belongs to: started by its credential, or signed in with
+   * "keep me signed in". Ending the device ends the session, and a logout here ends the device.
+   */
+  rememberedDeviceId?: string;
   /** Application data as a JSON object text. */
   data: string;
 }
@@ -66,6 +71,7 @@ export type SessionMetaPatch = Partial<
     | 'stepUpAt'
     | 'deviceKey'
     | 'deviceChallenge'
+    | 'rememberedDeviceId'
   >
 >;
 

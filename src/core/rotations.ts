@@ -75,8 +75,17 @@ export function createRotations(context: {
     fields: Partial<SessionRecord>,
     what: string,
   ) {
-    const { createdAt, absoluteExpiresAt, userId, authAt, aal, stepUpAt, deviceKey, deviceChallenge } =
-      record;
+    const {
+      createdAt,
+      absoluteExpiresAt,
+      userId,
+      authAt,
+      aal,
+      stepUpAt,
+      deviceKey,
+      deviceChallenge,
+      rememberedDeviceId,
+    } = record;
     const next = issuer.issue(state, {
       createdAt,
       absoluteExpiresAt,
@@ -87,6 +96,7 @@ export function createRotations(context: {
       // The same browser, the same device key (DBSC): a step-up never unbinds the session.
       deviceKey,
       deviceChallenge,
+      ...(rememberedDeviceId === undefined ? {} : { rememberedDeviceId }),
       idleExpiresAt: Math.min(now() + options.idleTimeoutMs, absoluteExpiresAt),
       data: JSON.stringify(state.data),
       ...fields,
@@ -152,10 +162,11 @@ export function createRotations(context: {
       });
     },
 
-    async login(state, userId, { keep = options.keepOnLogin, aal = 1 } = {}) {
+    async login(state, userId, { keep = options.keepOnLogin, aal = 1, remember } = {}) {
       if (typeof userId !== 'string' || userId.length === 0) {
         throw new SessionStateError('login needs a non-empty user id');
       }
+      if (remember && !options.remember) throw new SessionStateError('remember needs the remember option');
       assertLevel(aal, 1);
       await limiter.checkBeforeLogin(userId);
       const at = now();

@@ -70,6 +70,15 @@ export interface SessionState {
   provisionalHandle: string | null;
   /** Create the session at commit even if its data is empty (an explicit save). */
   forceSave: boolean;
+  /**
+   * Set by `load` when the request's session ended on arrival: by idle or absolute timeout, or
+   * revoked for a change of device. Only an idle lapse may be resumed by a remembered device.
+   */
+  lapsed?: {
+    reason: 'idle' | 'absolute' | 'revoked';
+    userId: string | null;
+    rememberedDeviceId: string | undefined;
+  };
 }
 
 export function anonymousState(info: RequestInfo): SessionState {
@@ -105,6 +114,23 @@ export interface SessionInfo {
   current: boolean;
   /** The DBSC device key this session is bound to (RFC 7638 thumbprint, algorithm, when), or null. */
   deviceKey: { thumbprint: string; algorithm: string; boundAt: number } | null;
+  /** The remembered device this session belongs to, or null ("keep me signed in", S13). */
+  rememberedDevice: string | null;
+  /** How the session was last authenticated: a sign-in, or a remembered device (not fresh). */
+  authMethod: AuthMethod | null;
+}
+
+/**
+ * How a signed-in session was last authenticated: `'remembered'` when a remembered device started
+ * it and nobody has re-authenticated since (assurance level 1, never fresh), else `'login'`.
+ */
+export type AuthMethod = 'login' | 'remembered';
+
+export function authMethodOf(
+  record: Pick<SessionRecord, 'userId' | 'authAt' | 'rememberedDeviceId'>,
+): AuthMethod | null {
+  if (record.userId === null) return null;
+  return record.rememberedDeviceId !== undefined && record.authAt === null ? 'remembered' : 'login';
 }
 
 export function toSessionInfo(record: SessionRecord, currentHandle: string | null): SessionInfo {
@@ -120,6 +146,8 @@ export function toSessionInfo(record: SessionRecord, currentHandle: string | nul
     ip: record.device.ip ?? null,
     current: record.handle === currentHandle,
     deviceKey: record.deviceKey === null ? null : deviceKeySummary(record.deviceKey),
+    rememberedDevice: record.rememberedDeviceId ?? null,
+    authMethod: authMethodOf(record),
   };
 }
 

@@ -1,4 +1,5 @@
 import type { SessionPatch, SessionRecord } from './record.js';
+import type { RememberedDeviceStore } from './remember/device.js';
 
 /** What a store can promise; the engine reports what is missing at start-up rather than faking it. */
 export interface StoreCapabilities {
@@ -6,6 +7,8 @@ export interface StoreCapabilities {
   userIndex: boolean;
   /** Applies a patch atomically: concurrent writers to different keys never lose each other's writes. */
   atomicUpdate: boolean;
+  /** Keeps remembered devices ("keep me signed in") in `rememberedDevices`, with a per-user index. */
+  rememberedDevices?: boolean;
 }
 
 /** What `destroy` reports of the record it removed. */
@@ -25,6 +28,8 @@ export interface ReplaceOptions {
  */
 export interface SessionStore {
   readonly capabilities: StoreCapabilities;
+  /** Remembered devices, when `capabilities.rememberedDevices`; the same conformance suite covers them. */
+  readonly rememberedDevices?: RememberedDeviceStore;
   /** The record under this handle, or null. May return expired records; the engine decides. */
   get(handle: string): Promise<SessionRecord | null>;
   /** Inserts a new record; returns false (and writes nothing) when the handle is taken. */

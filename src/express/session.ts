@@ -4,6 +4,7 @@ import type { LoginOptions, SessionEngine } from '../core/engine.js';
 import { SessionStateError, type SessionStoreError } from '../core/errors.js';
 import { identityChange } from '../core/identity.js';
 import { isForbiddenKey } from '../core/record.js';
+import type { RememberedDeviceInfo } from '../core/remember/info.js';
 import type { SessionInfo, SessionState } from '../core/state.js';
 import { type Callback, settle, splitCallback, track } from './callbacks.js';
 import type { Cookie } from './cookie.js';
@@ -268,6 +269,27 @@ export class Session {
       return true;
     }
     return track(binding(this), engine.revoke(handle, { userId, by: userId }));
+  }
+
+  /** The signed-in user's remembered devices ("keep me signed in"), `current` marking this one's. */
+  async listRememberedDevices(): Promise<RememberedDeviceInfo[]> {
+    const bound = binding(this);
+    const userId = this.meta?.userId;
+    if (!userId) return [];
+    const currentDeviceId = bound.state.record?.rememberedDeviceId ?? null;
+    return track(bound, bound.engine.listRememberedDevices(userId, { currentDeviceId }));
+  }
+
+  /** Forgets one of the user's remembered devices and ends its sessions; false if no such device of theirs. */
+  async revokeRememberedDevice(id: string): Promise<boolean> {
+    const bound = binding(this);
+    const userId = this.meta?.userId;
+    if (!userId) return false;
+    if (id === bound.state.record?.rememberedDeviceId) {
+      await this.destroy();
+      return true;
+    }
+    return track(bound, bound.engine.revokeRememberedDevice(id, { userId, by: userId }));
   }
 
   /** Signs out every other session of the user, or all of them with `includeCurrent`. */

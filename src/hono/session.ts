@@ -3,6 +3,7 @@ import { SessionStateError, SessionStoreError } from '../core/errors.js';
 import { identityChange } from '../core/identity.js';
 import { metaOf, type SessionMeta } from '../core/meta.js';
 import { isForbiddenKey } from '../core/record.js';
+import type { RememberedDeviceInfo } from '../core/remember/info.js';
 import type { SessionInfo, SessionState } from '../core/state.js';
 
 export type { SessionMeta } from '../core/meta.js';
@@ -154,6 +155,27 @@ export class HonoSession<Data extends Record<string, unknown> = Record<string, u
       return true;
     }
     return this.#track(engine.revoke(handle, { userId, by: userId }));
+  }
+
+  /** The signed-in user's remembered devices ("keep me signed in"), `current` marking this one's. */
+  async listRememberedDevices(): Promise<RememberedDeviceInfo[]> {
+    const userId = this.meta?.userId;
+    if (!userId) return [];
+    const { engine, state } = this.#bound;
+    const currentDeviceId = state.record?.rememberedDeviceId ?? null;
+    return this.#track(engine.listRememberedDevices(userId, { currentDeviceId }));
+  }
+
+  /** Forgets one of the user's remembered devices and ends its sessions; false if no such device of theirs. */
+  async revokeRememberedDevice(id: string): Promise<boolean> {
+    const userId = this.meta?.userId;
+    if (!userId) return false;
+    const { engine, state } = this.#bound;
+    if (id === state.record?.rememberedDeviceId) {
+      await this.logout();
+      return true;
+    }
+    return this.#track(engine.revokeRememberedDevice(id, { userId, by: userId }));
   }
 
   /** Signs out every other session of the user, or all of them with `includeCurrent`; returns how many. */

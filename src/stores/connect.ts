@@ -67,7 +67,13 @@ function promised<T>(run: (callback: Callback<T>) => unknown): Promise<T | undef
  * writes to one session can lose one of them (as with express-session itself).
  */
 export class ConnectStore implements SessionStore, LegacySessionSource {
-  readonly capabilities: StoreCapabilities = { userIndex: false, atomicUpdate: false };
+  // No per-user index and no atomic compare-and-swap: remembered devices (theft detection needs
+  // both) are refused at start-up rather than half done.
+  readonly capabilities: StoreCapabilities = {
+    userIndex: false,
+    atomicUpdate: false,
+    rememberedDevices: false,
+  };
   readonly inner: ConnectStoreLike;
 
   constructor(inner: ConnectStoreLike) {

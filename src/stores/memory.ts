@@ -1,5 +1,6 @@
 import { applyPatch, expiresAt, type SessionPatch, type SessionRecord, supersede } from '../core/record.js';
 import type { Removed, ReplaceOptions, SessionStore, StoreCapabilities } from '../core/store.js';
+import { MemoryRememberedDevices } from './remembered/memory.js';
 
 export interface MemoryStoreOptions {
   /** Most sessions held; at the bound the oldest session is dropped. @default 10_000 */
@@ -19,7 +20,8 @@ const copy = (record: SessionRecord): SessionRecord => ({ ...record, device: { .
  * MemoryStore it never grows without limit (expressjs/session#284), but it does not survive a restart.
  */
 export class MemoryStore implements SessionStore {
-  readonly capabilities: StoreCapabilities = { userIndex: true, atomicUpdate: true };
+  readonly capabilities: StoreCapabilities = { userIndex: true, atomicUpdate: true, rememberedDevices: true };
+  readonly rememberedDevices = new MemoryRememberedDevices();
   readonly #sessions = new Map<string, SessionRecord>();
   readonly #byUser = new Map<string, Set<string>>();
   readonly #maxSessions: number;
@@ -106,7 +108,7 @@ export class MemoryStore implements SessionStore {
   }
 
   async pruneExpired(now: number): Promise<number> {
-    let count = 0;
+    let count = this.rememberedDevices.prune(now);
     for (const record of [...this.#sessions.values()]) {
       if (expiresAt(record) <= now) {
         this.#remove(record);
@@ -129,6 +131,7 @@ export class MemoryStore implements SessionStore {
   async clear(): Promise<void> {
     this.#sessions.clear();
     this.#byUser.clear();
+    this.rememberedDevices.clear();
     this.#oldest = undefined;
   }
 

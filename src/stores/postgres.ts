@@ -12,6 +12,7 @@ import {
   type Statements,
   toRecord,
 } from './postgres/statements.js';
+import { postgresRememberedDevices } from './remembered/postgres.js';
 
 /** Options of PostgresStore; give `pool` or `connectionString`. */
 export interface PostgresStoreOptions {
@@ -68,7 +69,8 @@ function dataObject(set: Record<string, string> = {}): string {
  * const store = new PostgresStore({ connectionString: process.env.DATABASE_URL });
  */
 export class PostgresStore implements SessionStore {
-  readonly capabilities: StoreCapabilities = { userIndex: true, atomicUpdate: true };
+  readonly capabilities: StoreCapabilities = { userIndex: true, atomicUpdate: true, rememberedDevices: true };
+  readonly rememberedDevices;
   /** The pool the store queries. */
   readonly pool: pg.Pool;
   /** Quoted, schema-qualified name of the sessions table. */
@@ -105,6 +107,9 @@ export class PostgresStore implements SessionStore {
     );
     this.tableName = this.#names.sessions;
     this.#statements = buildStatements(this.#names);
+    this.rememberedDevices = postgresRememberedDevices(this.#names, (statement, values) =>
+      this.#run(statement, values),
+    );
     this.#createSchema = options.createSchema ?? true;
     this.#now = options.now ?? Date.now;
     this.#onError = options.onError ?? (() => {});
@@ -193,7 +198,8 @@ export class PostgresStore implements SessionStore {
   }
 
   async pruneExpired(now: number): Promise<number> {
-    return (await this.#run(this.#statements.prune, [Math.floor(now)])).rowCount ?? 0;
+    const devices = await this.rememberedDevices.prune(now);
+    return ((await this.#run(this.#statements.prune, [Math.floor(now)])).rowCount ?? 0) + devices;
   }
 
   /**
@@ -206,7 +212,10 @@ export class PostgresStore implements SessionStore {
       this.#names.sessions,
     ]);
     const row = result.rows[0];
-    return row?.held ? row.deleted : null;
+    if (!row?.held) return null;
+    // The instance holding the sessions' turn prunes remembered devices too (indexed by expiry).
+    await this.rememberedDevices.prune(this.#now());
+    return row.deleted;
   }
 
   async close(): Promise<void> {

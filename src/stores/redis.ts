@@ -1,5 +1,6 @@
 import { SessionConfigError } from '../core/errors.js';
 import { expiresAt, type SessionPatch, type SessionRecord } from '../core/record.js';
+import type { RememberedDeviceStore } from '../core/remember/device.js';
 import type { Removed, ReplaceOptions, SessionStore, StoreCapabilities } from '../core/store.js';
 import { type RedisClientLike, type RedisCommands, redisCommands } from './redis/client.js';
 import { decodeRecord, encodePatch, encodeRecord } from './redis/codec.js';
@@ -15,6 +16,7 @@ import {
   TAKE,
   UPDATE,
 } from './redis/scripts.js';
+import { redisRememberedDevices } from './remembered/redis.js';
 
 export type { RedisClientLike } from './redis/client.js';
 
@@ -73,8 +75,9 @@ export interface RedisStoreOptions {
  * const store = new RedisStore({ client });
  */
 export class RedisStore implements SessionStore {
-  readonly capabilities: StoreCapabilities = { userIndex: true, atomicUpdate: true };
+  readonly capabilities: StoreCapabilities = { userIndex: true, atomicUpdate: true, rememberedDevices: true };
   readonly prefix: string;
+  readonly rememberedDevices: RememberedDeviceStore;
   readonly #redis: RedisCommands;
   readonly #now: () => number;
 
@@ -89,6 +92,7 @@ export class RedisStore implements SessionStore {
     }
     this.prefix = prefix;
     this.#now = options.now ?? Date.now;
+    this.rememberedDevices = redisRememberedDevices(this.#redis, prefix, this.#now);
   }
 
   /** Key of a session's hash; the handle is its hash tag. */

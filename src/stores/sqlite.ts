@@ -1,6 +1,7 @@
 import BetterSqlite3 from 'better-sqlite3';
 import { applyPatch, expiresAt, type SessionPatch, type SessionRecord, supersede } from '../core/record.js';
 import type { Removed, ReplaceOptions, SessionStore, StoreCapabilities } from '../core/store.js';
+import { rememberedDevicesDdl, sqliteRememberedDevices } from './remembered/sqlite.js';
 
 export interface SqliteStoreOptions {
   /** Database file; created if missing. `':memory:'` for a throwaway database. */
@@ -34,10 +35,11 @@ interface Row {
   successor: string | null;
   device_key: string | null;
   device_challenge: string | null;
+  remembered_device: string | null;
   data: string;
 }
 
-const SCHEMA_VERSION = 3;
+const SCHEMA_VERSION = 4;
 
 const toRecord = (row: Row): SessionRecord => ({
   handle: row.handle,
@@ -58,6 +60,7 @@ const toRecord = (row: Row): SessionRecord => ({
   successor: row.successor,
   deviceKey: row.device_key ?? null,
   deviceChallenge: row.device_challenge ?? null,
+  ...(row.remembered_device === null ? {} : { rememberedDeviceId: row.remembered_device }),
   data: row.data,
 });
 
@@ -81,6 +84,7 @@ const toRow = (record: SessionRecord) => ({
   successor: record.successor,
   device_key: record.deviceKey,
   device_challenge: record.deviceChallenge,
+  remembered_device: record.rememberedDeviceId ?? null,
   data: record.data,
 });
 
@@ -93,8 +97,9 @@ const toRow = (record: SessionRecord) => ({
  * const store = new SqliteStore({ path: 'data/sessions.db' });
  */
 export class SqliteStore implements SessionStore {
-  readonly capabilities: StoreCapabilities = { userIndex: true, atomicUpdate: true };
+  readonly capabilities: StoreCapabilities = { userIndex: true, atomicUpdate: true, rememberedDevices: true };
   readonly db: BetterSqlite3.Database;
+  readonly rememberedDevices;
   readonly #ownsDb: boolean;
   readonly #sweeper: NodeJS.Timeout | undefined;
   readonly #statements;
@@ -117,9 +122,10 @@ export class SqliteStore implements SessionStore {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
     migrate(this.db, table);
+    this.rememberedDevices = sqliteRememberedDevices(this.db, table);
 
     const columns =
-      'handle, secret_hash, user_id, created_at, auth_at, last_seen_at, idle_expires_at, absolute_expires_at, expires_at, version, device, cookie_max_age_ms, csrf_secret, aal, step_up_at, rotated_at, successor, device_key, device_challenge, data';
+      'handle, secret_hash, user_id, created_at, auth_at, last_seen_at, idle_expires_at, absolute_expires_at, expires_at, version, device, cookie_max_age_ms, csrf_secret, aal, step_up_at, rotated_at, successor, device_key, device_challenge, remembered_device, data';
     const values = columns
       .split(', ')
       .map((c) => `@${c}`)
@@ -131,8 +137,8 @@ export class SqliteStore implements SessionStore {
         `UPDATE ${table} SET user_id=@user_id, auth_at=@auth_at, last_seen_at=@last_seen_at, idle_expires_at=@idle_expires_at,
          absolute_expires_at=@absolute_expires_at, expires_at=@expires_at, version=@version, device=@device,
          cookie_max_age_ms=@cookie_max_age_ms, csrf_secret=@csrf_secret, aal=@aal, step_up_at=@step_up_at,
-         successor=@successor, device_key=@device_key, device_challenge=@device_challenge, data=@data
-         WHERE handle=@handle`,
+         successor=@successor, device_key=@device_key, device_challenge=@device_challenge,
+         remembered_device=@remembered_device, data=@data WHERE handle=@handle`,
       ),
       destroy: this.db.prepare<[string]>(`DELETE FROM ${table} WHERE handle = ?`),
       take: this.db.prepare<[string], { successor: string | null }>(
@@ -216,7 +222,7 @@ export class SqliteStore implements SessionStore {
   }
 
   async pruneExpired(now: number): Promise<number> {
-    return this.#statements.prune.run(now).changes;
+    return this.#statements.prune.run(now).changes + this.rememberedDevices.prune(now);
   }
 
   async close(): Promise<void> {
@@ -254,6 +260,8 @@ const MIGRATIONS = (table: string): string[] => [
   // 3: the device key of a DBSC-bound session and its outstanding challenges.
   `ALTER TABLE ${table} ADD COLUMN device_key TEXT;
   ALTER TABLE ${table} ADD COLUMN device_challenge TEXT;`,
+  // 4: remembered devices ("keep me signed in").
+  rememberedDevicesDdl(table),
 ];
 
 function migrate(db: BetterSqlite3.Database, table: string): void {

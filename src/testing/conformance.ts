@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { SessionRecord } from '../core/record.js';
 import type { SessionStore } from '../core/store.js';
+import { runRememberedDeviceConformance } from './conformance-remembered.js';
 
 export interface ConformanceOptions {
   /** Shown in the test names. */
@@ -307,6 +308,8 @@ export function runStoreConformance(options: ConformanceOptions): void {
       assert.equal(await store.get(absoluteGone.handle), null);
       assert.ok(await store.get(live.handle), 'a live session survives pruning');
     });
+
+    runRememberedDeviceConformance(() => store);
 
     it('keeps hostile data keys as plain text', async () => {
       const data = '{"__proto__":{"isAdmin":true},"constructor":{"prototype":{"isAdmin":true}}}';

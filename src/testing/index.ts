@@ -9,3 +9,4 @@ export type {
 export { runAdapterBehaviour } from './adapter-suite.js';
 export type { ConformanceOptions } from './conformance.js';
 export { makeRecord, runStoreConformance } from './conformance.js';
+export { makeRememberedDevice } from './conformance-remembered.js';

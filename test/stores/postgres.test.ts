@@ -58,9 +58,9 @@ describe('postgres store', { skip: !findPostgres() && 'postgres is not installed
     const version = await admin.query(
       `SELECT version FROM coatcheck_schema WHERE name = 'coatcheck_sessions'`,
     );
-    assert.deepEqual(version.rows, [{ version: 3 }]);
+    assert.deepEqual(version.rows, [{ version: 4 }]);
     const custom = await admin.query(`SELECT name, version FROM auth.coatcheck_schema`);
-    assert.deepEqual(custom.rows, [{ name: 'web_sessions', version: 3 }]);
+    assert.deepEqual(custom.rows, [{ name: 'web_sessions', version: 4 }]);
     const indexes = await admin.query<{ indexname: string; indexdef: string }>(
       `SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename = 'coatcheck_sessions'
        ORDER BY indexname`,
@@ -172,7 +172,7 @@ describe('postgres store', { skip: !findPostgres() && 'postgres is not installed
     const check = new pg.Client({ connectionString });
     await check.connect();
     const versions = await check.query('SELECT name, version FROM coatcheck_schema');
-    assert.deepEqual(versions.rows, [{ name: 'coatcheck_sessions', version: 3 }]);
+    assert.deepEqual(versions.rows, [{ name: 'coatcheck_sessions', version: 4 }]);
     await check.end();
     await Promise.all([...stores, later].map((store) => store.close()));
   });
@@ -181,7 +181,12 @@ describe('postgres store', { skip: !findPostgres() && 'postgres is not installed
     const manual = await server.createDatabase('manual_schema');
     const automatic = await server.createDatabase('automatic_schema');
     const missing = await server.createDatabase('no_schema');
-    const sql = ['001_init.sql', '002_step_up_rotation.sql', '003_device_key.sql']
+    const sql = [
+      '001_init.sql',
+      '002_step_up_rotation.sql',
+      '003_device_key.sql',
+      '004_remembered_devices.sql',
+    ]
       .map((file) => readFileSync(new URL(`../../sql/postgres/${file}`, import.meta.url), 'utf8'))
       .join('\n');
     const describeSchema = async (connectionString: string) => {
@@ -252,7 +257,7 @@ describe('postgres store', { skip: !findPostgres() && 'postgres is not installed
     assert.equal(read?.successor, null);
     assert.deepEqual(JSON.parse(read!.data), { a: 1 });
     const versions = await client.query('SELECT version FROM coatcheck_schema');
-    assert.deepEqual(versions.rows, [{ version: 3 }]);
+    assert.deepEqual(versions.rows, [{ version: 4 }]);
     await client.end();
     await store.close();
   });

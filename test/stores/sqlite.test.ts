@@ -23,7 +23,7 @@ it('the sqlite store survives a restart and records its schema version', async (
   await first.close();
   const second = new SqliteStore({ path });
   assert.deepEqual(JSON.parse((await second.get(record.handle))!.data), { a: 1 });
-  assert.equal(second.db.prepare('SELECT version FROM coatcheck_schema').pluck().get(), 3);
+  assert.equal(second.db.prepare('SELECT version FROM coatcheck_schema').pluck().get(), 4);
   const plan = second.db
     .prepare('EXPLAIN QUERY PLAN SELECT * FROM coatcheck_sessions WHERE user_id = ?')
     .all('alice') as { detail: string }[];
@@ -63,7 +63,7 @@ it('the sqlite store upgrades a version 1 file in place: old sessions keep worki
   assert.equal(read?.rotatedAt, old.createdAt);
   assert.equal(read?.successor, null);
   assert.deepEqual(JSON.parse(read!.data), { a: 1 });
-  assert.equal(store.db.prepare('SELECT version FROM coatcheck_schema').pluck().get(), 3);
+  assert.equal(store.db.prepare('SELECT version FROM coatcheck_schema').pluck().get(), 4);
   await store.close();
 });
 

@@ -1,7 +1,8 @@
 import type pg from 'pg';
+import { rememberedDevicesDdl } from '../remembered/postgres.js';
 
 /** Version of the table layout below; recorded in `coatcheck_schema` like the SQLite store does. */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /** Advisory lock held while a store creates or upgrades its tables (a constant: 'coatchk1'). */
 const MIGRATION_LOCK = '7165052684681636657';
@@ -30,8 +31,9 @@ export function tableNames(schema: string, table: string): TableNames {
 
 /**
  * The DDL of one store, the same as sql/postgres/001_init.sql, 002_step_up_rotation.sql and
- * 003_device_key.sql (which spell it out for the default names). Every statement is idempotent so
- * it can run again safely, and a database at an earlier version is brought up to date by the same list.
+ * 003_device_key.sql and 004_remembered_devices.sql (which spell it out for the default names).
+ * Every statement is idempotent so it can run again safely, and an older database is brought up to
+ * date by the same list.
  */
 export function schemaStatements(names: TableNames): string[] {
   const index = (suffix: string) => quote(`${names.table}_${suffix}`);
@@ -67,6 +69,8 @@ export function schemaStatements(names: TableNames): string[] {
     `ALTER TABLE ${names.sessions}
       ADD COLUMN IF NOT EXISTS device_key text,
       ADD COLUMN IF NOT EXISTS device_challenge text`,
+    // 4: remembered devices ("keep me signed in").
+    ...rememberedDevicesDdl(names),
   ];
 }
 

@@ -31,6 +31,7 @@ export interface Row {
   successor: string | null;
   device_key: string | null;
   device_challenge: string | null;
+  remembered_device?: string | null;
   data: string;
 }
 
@@ -38,11 +39,11 @@ export interface Row {
 // installed for jsonb cannot change what the store reads.
 const RETURNED = `handle, secret_hash, user_id, created_at, auth_at, last_seen_at, idle_expires_at,
   absolute_expires_at, version, device::text AS device, cookie_max_age_ms, csrf_secret, aal, step_up_at,
-  rotated_at, successor, device_key, device_challenge, data::text AS data`;
+  rotated_at, successor, device_key, device_challenge, remembered_device, data::text AS data`;
 
 const INSERTED = `handle, secret_hash, user_id, created_at, auth_at, last_seen_at, idle_expires_at,
   absolute_expires_at, expires_at, version, device, cookie_max_age_ms, csrf_secret, aal, step_up_at,
-  rotated_at, successor, device_key, device_challenge, data`;
+  rotated_at, successor, device_key, device_challenge, remembered_device, data`;
 
 /** Placeholders for `insertValues`, typed so they also work in `INSERT ... SELECT`. */
 const placeholders = (first: number) =>
@@ -63,6 +64,7 @@ const placeholders = (first: number) =>
     'integer',
     'bigint',
     'bigint',
+    'text',
     'text',
     'text',
     'text',
@@ -112,6 +114,7 @@ export function buildStatements(names: TableNames) {
         step_up_at = ${metaColumn('step_up_at', 'stepUpAt', 'bigint')},
         device_key = ${metaColumn('device_key', 'deviceKey', 'text')},
         device_challenge = ${metaColumn('device_challenge', 'deviceChallenge', 'text')},
+        remembered_device = ${metaColumn('remembered_device', 'rememberedDeviceId', 'text')},
         version = version + 1
       WHERE handle = $1 AND successor IS NULL RETURNING ${RETURNED}`,
     ),
@@ -187,11 +190,12 @@ export function toRecord(row: Row): SessionRecord {
     successor: row.successor,
     deviceKey: row.device_key,
     deviceChallenge: row.device_challenge,
+    ...(row.remembered_device ? { rememberedDeviceId: row.remembered_device } : {}),
     data: row.data,
   };
 }
 
-/** Parameters for the 20 columns of `INSERTED`, in order. */
+/** Parameters for the 21 columns of `INSERTED`, in order. */
 export function insertValues(record: SessionRecord): unknown[] {
   return [
     record.handle,
@@ -213,6 +217,7 @@ export function insertValues(record: SessionRecord): unknown[] {
     record.successor,
     record.deviceKey,
     record.deviceChallenge,
+    record.rememberedDeviceId ?? null,
     record.data,
   ];
 }

@@ -17,10 +17,11 @@ const NULLABLE = new Set<Meta>([
   'successor',
   'deviceKey',
   'deviceChallenge',
+  'rememberedDeviceId',
 ]);
 
 function encodeMeta(field: Meta, value: unknown): string | null {
-  if (value === null) return null;
+  if (value === null || value === undefined) return null;
   if (field === 'device') return JSON.stringify(value);
   return String(value);
 }
@@ -45,6 +46,7 @@ export function encodeRecord(record: SessionRecord): string[] {
     'successor',
     'deviceKey',
     'deviceChallenge',
+    'rememberedDeviceId',
   ] as const) {
     const value = encodeMeta(field, record[field]);
     if (value !== null) pairs.push(field, value);
@@ -130,6 +132,7 @@ export function decodeRecord(handle: string, reply: unknown): SessionRecord | nu
     successor: meta.successor ?? null,
     deviceKey: meta.deviceKey ?? null,
     deviceChallenge: meta.deviceChallenge ?? null,
+    ...(meta.rememberedDeviceId === undefined ? {} : { rememberedDeviceId: meta.rememberedDeviceId }),
     data: `{${data}}`,
   };
 }
