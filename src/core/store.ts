@@ -24,6 +24,7 @@ export interface ReplaceOptions {
  * conformance suite in `coatcheck/testing`.
  */
 export interface SessionStore {
+  /** What this store promises; checked once when the engine is created. */
   readonly capabilities: StoreCapabilities;
   /** The record under this handle, or null. May return expired records; the engine decides. */
   get(handle: string): Promise<SessionRecord | null>;
@@ -68,5 +69,6 @@ export interface SessionStore {
 export interface LegacySessionSource {
   /** express-session's stored object (`{ cookie, ...data }`), or null. */
   getLegacy(id: string): Promise<Record<string, unknown> | null>;
+  /** Removes express-session's record once it has been moved to coatcheck's format. */
   destroyLegacy(id: string): Promise<void>;
 }

@@ -1,6 +1,7 @@
 import { applyPatch, expiresAt, type SessionPatch, type SessionRecord, supersede } from '../core/record.js';
 import type { Removed, ReplaceOptions, SessionStore, StoreCapabilities } from '../core/store.js';
 
+/** Options of {@link MemoryStore}: a bounded in-process store for tests and single-process apps. */
 export interface MemoryStoreOptions {
   /** Most sessions held; at the bound the oldest session is dropped. @default 10_000 */
   maxSessions?: number;
@@ -19,6 +20,7 @@ const copy = (record: SessionRecord): SessionRecord => ({ ...record, device: { .
  * MemoryStore it never grows without limit (expressjs/session#284), but it does not survive a restart.
  */
 export class MemoryStore implements SessionStore {
+  /** A per-user index and atomic patches: the full contract. */
   readonly capabilities: StoreCapabilities = { userIndex: true, atomicUpdate: true };
   readonly #sessions = new Map<string, SessionRecord>();
   readonly #byUser = new Map<string, Set<string>>();

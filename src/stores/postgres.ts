@@ -68,6 +68,7 @@ function dataObject(set: Record<string, string> = {}): string {
  * const store = new PostgresStore({ connectionString: process.env.DATABASE_URL });
  */
 export class PostgresStore implements SessionStore {
+  /** A per-user index and atomic patches: the full contract. */
   readonly capabilities: StoreCapabilities = { userIndex: true, atomicUpdate: true };
   /** The pool the store queries. */
   readonly pool: pg.Pool;

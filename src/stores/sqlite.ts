@@ -2,6 +2,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { applyPatch, expiresAt, type SessionPatch, type SessionRecord, supersede } from '../core/record.js';
 import type { Removed, ReplaceOptions, SessionStore, StoreCapabilities } from '../core/store.js';
 
+/** Options of {@link SqliteStore}. */
 export interface SqliteStoreOptions {
   /** Database file; created if missing. `':memory:'` for a throwaway database. */
   path?: string;
@@ -87,7 +88,9 @@ const toRow = (record: SessionRecord) => ({
  * const store = new SqliteStore({ path: 'data/sessions.db' });
  */
 export class SqliteStore implements SessionStore {
+  /** A per-user index and atomic patches: the full contract. */
   readonly capabilities: StoreCapabilities = { userIndex: true, atomicUpdate: true };
+  /** The better-sqlite3 database in use (given, or opened from `path`). */
   readonly db: BetterSqlite3.Database;
   readonly #ownsDb: boolean;
   readonly #sweeper: NodeJS.Timeout | undefined;

@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import type { SessionRecord } from '../core/record.js';
 import type { SessionStore } from '../core/store.js';
 
+/** Options of {@link runStoreConformance}, the suite every store passes. */
 export interface ConformanceOptions {
   /** Shown in the test names. */
   name: string;
