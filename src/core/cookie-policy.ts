@@ -240,7 +240,21 @@ function buildPolicy(
 export const MAX_COOKIE_HEADER_LENGTH = 8192;
 
 /** What {@link findCookie} found: no cookie, exactly one value, or a duplicated name (S18, read as none). */
-export type CookieLookup = { kind: 'none' } | { kind: 'one'; value: string } | { kind: 'duplicate' };
+export type CookieLookup =
+  | {
+      /** No cookie of that name (or a header too long to scan). */
+      kind: 'none';
+    }
+  | {
+      /** Exactly one cookie of that name. */
+      kind: 'one';
+      /** Its raw value, not decoded. */
+      value: string;
+    }
+  | {
+      /** The name occurs twice or more: read as no session (S18). */
+      kind: 'duplicate';
+    };
 
 /**
  * Finds the cookie with exactly this name. RFC 6265bis §4.2.2: order must not decide between two

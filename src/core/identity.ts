@@ -28,10 +28,18 @@ export function passportUserId(data: Readonly<Record<string, unknown>>): string 
  * sign-in the data stopped naming, or nothing.
  */
 export type IdentityChange =
-  /** The data now names `userId`: sign it in (with rotation, S19). */
-  | { kind: 'login'; userId: string }
-  /** The data stopped naming `userId`: end that sign-in. */
-  | { kind: 'logout'; userId: string }
+  | {
+      /** The data now names `userId`: sign it in (with rotation, S19). */
+      kind: 'login';
+      /** The user the data names. */
+      userId: string;
+    }
+  | {
+      /** The data stopped naming `userId`: end that sign-in. */
+      kind: 'logout';
+      /** The user the record was signed in as. */
+      userId: string;
+    }
   | null;
 
 function named(userIdOf: UserIdOf, data: Readonly<Record<string, unknown>>): string | null {

@@ -32,7 +32,17 @@ export type OriginRejectReason =
   | 'no-origin';
 
 /** The policy's answer: go on to the token check, or refuse with a reason. */
-export type OriginDecision = { allowed: true } | { allowed: false; reason: OriginRejectReason };
+export type OriginDecision =
+  | {
+      /** The request may go on to the CSRF token check. */
+      allowed: true;
+    }
+  | {
+      /** The request is refused (answered 403 by the adapters). */
+      allowed: false;
+      /** Why, a stable string safe to log. */
+      reason: OriginRejectReason;
+    };
 
 /** Configuration of the policy. */
 export interface OriginPolicyOptions {

@@ -33,6 +33,7 @@ export interface RequestInfo {
  * lifecycle calls, written by `engine.commit`.
  */
 export interface SessionState {
+  /** The request facts the adapter gave `engine.load`. */
   readonly info: RequestInfo;
   /** The record as last read or written; null while the session is anonymous (nothing stored yet). */
   record: SessionRecord | null;
