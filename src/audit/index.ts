@@ -10,18 +10,29 @@ export type AuditOutcome = 'success' | 'failure' | 'rejected' | 'expired' | 'rep
 
 /** One audit log object (S47): the session's handle, never its token, secret or cookie. */
 export interface AuditRecord {
+  /** The event type (`auth.login.success`, `session.revoked`, ...), the catalogue of S47. */
   event: string;
   /** UTC ISO-8601. */
   time: string;
+  /** The user concerned, or null. */
   userId: string | null;
+  /** The session's public handle, or null when no session is concerned. */
   handle: string | null;
+  /** Client address, or null. */
   ip: string | null;
+  /** User-Agent, length-capped (S48), or null. */
   userAgent: string | null;
+  /** What the step came to, derived from the event type. */
   outcome: AuditOutcome;
+  /** The application's request id, or null. */
   requestId: string | null;
+  /** Why, for rejections and revocations: a fixed word. */
   reason?: string;
+  /** Who caused a revocation: the user, an admin's id, or `system`. */
   by?: string;
+  /** For a regeneration: the handle that ended. */
   previousHandle?: string;
+  /** How many sessions or guesses the event counts. */
   count?: number;
 }
 

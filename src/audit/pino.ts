@@ -3,9 +3,11 @@ import { toAuditRecord } from './index.js';
 
 /** Any logger with pino's `info(object)` shape (pino, a pino child, or a thin wrapper of your own). */
 export interface AuditLogger {
+  /** Writes one log object; called synchronously for each event. */
   info(object: Record<string, unknown>): void;
 }
 
+/** Options of {@link auditSink}. */
 export interface AuditSinkOptions {
   /**
    * Key of the event's UTC time in the log object. pino writes a `time` of its own on every line,

@@ -5,12 +5,13 @@ import type { SessionDevice } from './record.js';
 /** What a change of device does (S42): binding is a detection and step-up trigger, never an authenticator. */
 export type BindingPolicy = 'off' | 'log' | 'step-up' | 'revoke';
 
+/** Options of session binding to the device it was created on (S42). */
 export interface BindingOptions {
-  /** @default 'log' */
+  /** What a device change does: ignore, emit `session.binding_mismatch`, require a step-up, or end the session. @default 'log' */
   policy?: BindingPolicy;
   /** IPv4 addresses inside one prefix of this length count as the same place. @default 24 */
   ipv4PrefixBits?: number;
-  /** @default 48 */
+  /** IPv6 addresses inside one prefix of this length count as the same place (a /48 site). @default 48 */
   ipv6PrefixBits?: number;
 }
 

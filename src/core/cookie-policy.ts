@@ -12,7 +12,7 @@ export interface CookieOptions {
   path?: string;
   /** Leave unset (host-only cookie); a domain rules out the `__Host-` prefix. */
   domain?: string;
-  /** @default true */
+  /** Keeps the cookie out of `document.cookie` (S11). @default true */
   httpOnly?: boolean;
   /** `'auto'` follows the request's protocol (with `trust proxy` honoured). @default 'auto' */
   secure?: boolean | 'auto';
@@ -38,10 +38,13 @@ export interface CookieOptions {
   expiresAt?: number;
 }
 
+/** The validated cookie options of {@link createCookiePolicy}, with the per-request decisions. */
 export interface CookiePolicy {
+  /** The cookie name on a request that is (or is not) secure: `__Host-id` / `id` when no name is set. */
   nameFor(secure: boolean): string;
   /** Whether a cookie may be sent on this request at all (a `secure: true` cookie is never sent over HTTP). */
   canSet(secure: boolean): boolean;
+  /** Whether `Secure` is sent: `secure: 'auto'` follows the request. */
   isSecure(requestSecure: boolean): boolean;
   /** The SameSite value sent on this request: `None` only ever with `Secure`. */
   sameSiteFor(requestSecure: boolean): 'lax' | 'strict' | 'none';
@@ -55,16 +58,30 @@ export interface CookiePolicy {
    * @throws SessionConfigError when the options are invalid.
    */
   forRequest(options: Omit<CookieOptions, 'name'>): CookiePolicy;
+  /**
+   * A `Set-Cookie` value carrying `value` as is (it must already be cookie-octets, RFC 6265 §4.1.1).
+   * `maxAgeSeconds` makes it persistent; without it the cookie ends with the browser session.
+   */
   serialize(value: string, options: { secure: boolean; maxAgeSeconds?: number }): string;
+  /** A `Set-Cookie` value that deletes the cookie (`Max-Age=0`) with the same Path and Domain. */
   serializeClear(secure: boolean, name?: string): string;
+  /** The cookie's `Path`. */
   readonly path: string;
+  /** The cookie's `Domain`; undefined for a host-only cookie. */
   readonly domain: string | undefined;
+  /** Whether `HttpOnly` is sent. */
   readonly httpOnly: boolean;
+  /** The configured SameSite; see {@link CookiePolicy.sameSiteFor} for what is sent. */
   readonly sameSite: 'lax' | 'strict' | 'none' | 'auto';
+  /** Whether CHIPS `Partitioned` is configured. */
   readonly partitioned: boolean;
+  /** Chromium's `Priority`, when configured. */
   readonly priority: 'low' | 'medium' | 'high' | undefined;
+  /** Persistent cookie lifetime in ms ("remember me"); undefined for a browser-session cookie. */
   readonly maxAgeMs: number | undefined;
+  /** Fixed expiry, ms since the epoch (express-session's `cookie.expires`). */
   readonly expiresAt: number | undefined;
+  /** The `secure` option as configured (`'auto'` included). */
   readonly secureSetting: boolean | 'auto';
 }
 
@@ -222,7 +239,22 @@ function buildPolicy(
 /** Upper bound on the Cookie header bytes we scan; larger headers are read as carrying no session. */
 export const MAX_COOKIE_HEADER_LENGTH = 8192;
 
-export type CookieLookup = { kind: 'none' } | { kind: 'one'; value: string } | { kind: 'duplicate' };
+/** What {@link findCookie} found: no cookie, exactly one value, or a duplicated name (S18, read as none). */
+export type CookieLookup =
+  | {
+      /** No cookie of that name (or a header too long to scan). */
+      kind: 'none';
+    }
+  | {
+      /** Exactly one cookie of that name. */
+      kind: 'one';
+      /** Its raw value, not decoded. */
+      value: string;
+    }
+  | {
+      /** The name occurs twice or more: read as no session (S18). */
+      kind: 'duplicate';
+    };
 
 /**
  * Finds the cookie with exactly this name. RFC 6265bis §4.2.2: order must not decide between two

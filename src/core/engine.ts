@@ -19,6 +19,7 @@ import { createStoreCall } from './store-calls.js';
 import { newHandle as randomHandle } from './token.js';
 import { createUserSessions } from './user-sessions.js';
 
+/** Options of a login (`engine.login`, `req.session.login`): rotation always happens (S19). */
 export interface LoginOptions {
   /** Pre-login data to keep: `true` for all of it, or a list of keys. @default the engine's `keepOnLogin` */
   keep?: boolean | readonly string[];
@@ -37,6 +38,11 @@ export interface LoginOptions {
 
 /** The framework-agnostic session engine. Adapters call `load` per request and `commit` before responding. */
 export interface SessionEngine {
+  /**
+   * The request's session: its cookie checked (MAC, duplicates, length) before any store call (S6),
+   * then read. A bad, expired or forged cookie gives an anonymous state, never an error.
+   * @throws SessionStoreError when the store fails or times out.
+   */
   load(info: RequestInfo): Promise<SessionState>;
   /** Writes what changed; creates the session if it holds data. Call before the response is sent. */
   commit(state: SessionState): Promise<void>;
@@ -93,6 +99,7 @@ export interface SessionEngine {
   on(listener: SessionEventListener): () => void;
   /** Emits an event through the engine's bus (for adapters and layers above the engine). */
   emit(event: Omit<SessionEvent, 'time'>): void;
+  /** The options as resolved and validated at creation (defaults filled in, durations in ms). */
   readonly options: ReturnType<typeof resolveOptions>;
 }
 

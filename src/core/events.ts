@@ -37,15 +37,23 @@ export type SessionEventType =
 
 /** One event. Carries the session handle, never the token. Times are UTC ISO-8601. */
 export interface SessionEvent {
+  /** What happened; the catalogue is {@link SessionEventType}. */
   type: SessionEventType;
+  /** When, as UTC ISO-8601 from the engine's clock. */
   time: string;
+  /** The session's public handle (never its token). */
   handle?: string | undefined;
+  /** The user concerned, or null for an anonymous session. */
   userId?: string | null | undefined;
+  /** Client address of the request that caused the event. */
   ip?: string | undefined;
+  /** User-Agent of that request. */
   userAgent?: string | undefined;
+  /** The application's request id, when the adapter was given one. */
   requestId?: string | undefined;
   /** Who caused a revocation: the user themselves, an admin's user id, or the system. */
   by?: string | undefined;
+  /** Why, for rejections and revocations (`malformed`, `bad-mac`, `cross-site`, `schedule`, ...): a fixed word, never a value from the request. */
   reason?: string | undefined;
   /** For `store.error`: the store operation that failed (`get`, `update`, …). */
   operation?: string | undefined;
@@ -53,6 +61,7 @@ export interface SessionEvent {
   failure?: 'error' | 'timeout' | undefined;
   /** For regenerated sessions: the handle that ended. */
   previousHandle?: string | undefined;
+  /** How many: sessions ended by a sign-out everywhere, failed guesses in a brute-force alert. */
   count?: number | undefined;
   /** For sign-out everywhere: the handles of the sessions it ended (to close their live connections). */
   handles?: readonly string[] | undefined;
@@ -60,6 +69,7 @@ export interface SessionEvent {
   rememberedDevice?: string | undefined;
 }
 
+/** Receives each event synchronously; a listener that throws is reported and never fails the request. */
 export type SessionEventListener = (event: SessionEvent) => void;
 
 export interface EventBus {

@@ -1,10 +1,11 @@
 import { SessionConfigError } from './errors.js';
 import { flatCopy } from './flat-string.js';
 
+/** Options of the per-address limit on cookies that fail the MAC (session ID guessing, S44). */
 export interface GuessLimitOptions {
   /** Cookies failing the MAC one address may send per window before it is refused. @default 20 */
   max?: number;
-  /** @default 60_000 */
+  /** Length of the counting window in ms. @default 60_000 */
   windowMs?: number;
   /** Addresses tracked at once; the oldest are forgotten first. @default 10_000 */
   maxTracked?: number;

@@ -27,7 +27,20 @@ export function passportUserId(data: Readonly<Record<string, unknown>>): string 
  * How the record must change for the data's user to hold: a login of that user, the end of the
  * sign-in the data stopped naming, or nothing.
  */
-export type IdentityChange = { kind: 'login'; userId: string } | { kind: 'logout'; userId: string } | null;
+export type IdentityChange =
+  | {
+      /** The data now names `userId`: sign it in (with rotation, S19). */
+      kind: 'login';
+      /** The user the data names. */
+      userId: string;
+    }
+  | {
+      /** The data stopped naming `userId`: end that sign-in. */
+      kind: 'logout';
+      /** The user the record was signed in as. */
+      userId: string;
+    }
+  | null;
 
 function named(userIdOf: UserIdOf, data: Readonly<Record<string, unknown>>): string | null {
   const userId = userIdOf(data);

@@ -12,6 +12,7 @@ export interface Keyring {
   unsignLegacy(value: string): string | null;
   /** A key separate from the cookie key, for CSRF tokens (S61). */
   csrfKeys: readonly Buffer[];
+  /** How many secrets the ring holds: the first signs, all verify (express-session's secret array, S61). */
   readonly size: number;
 }
 

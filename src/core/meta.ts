@@ -4,12 +4,19 @@ import { type AuthMethod, authMethodOf } from './state.js';
 
 /** Read-only facts about the session; never the token. */
 export interface SessionMeta {
+  /** Public name of the session (device lists, revocation); never authenticates. */
   handle: string;
+  /** The signed-in user, or null. */
   userId: string | null;
+  /** When the session was created, ms since the epoch. */
   createdAt: number;
+  /** Last full authentication, ms since the epoch, or null: what `requireFreshAuth` measures. */
   authAt: number | null;
+  /** Last renewal, ms since the epoch. */
   lastSeenAt: number;
+  /** End of the idle timeout, ms since the epoch. */
   idleExpiresAt: number;
+  /** End of the absolute timeout, ms since the epoch. */
   absoluteExpiresAt: number;
   /** Assurance level: 0 anonymous, 1 password login, 2+ after a step-up with a further factor. */
   aal: number;

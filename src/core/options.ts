@@ -9,6 +9,7 @@ import type { LegacySessionSource, SessionStore } from './store.js';
 
 /** Options of the session engine. Durations are in milliseconds throughout the public API. */
 export interface SessionEngineOptions {
+  /** Where sessions live: a coatcheck store (memory, SQLite, Redis, PostgreSQL) or a wrapped connect store. */
   store: SessionStore;
   /** One secret or several: the first signs, all verify, so secrets rotate without logging anyone out. */
   secret?: string | readonly string[];
@@ -24,6 +25,7 @@ export interface SessionEngineOptions {
   rotationIntervalMs?: number;
   /** How long a token replaced on that schedule still leads to its session (parallel requests). @default 30_000 */
   rotationGraceMs?: number;
+  /** How the session cookie is written; see {@link CookieOptions}. */
   cookie?: CookieOptions;
   /** Name of express-session's cookie, read to keep users logged in after a switch; false to ignore. @default 'connect.sid' */
   legacyCookieName?: string | false;

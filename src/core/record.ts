@@ -1,6 +1,8 @@
 /** Device facts captured when a session is created, shown in device lists. */
 export interface SessionDevice {
+  /** The User-Agent header at creation, as sent. */
   userAgent?: string;
+  /** The client address at creation (with the adapter's trusted proxies honoured). */
   ip?: string;
 }
 
@@ -10,15 +12,21 @@ export interface SessionRecord {
   handle: string;
   /** SHA-256 of the cookie's secret part (base64url): a dump of the store holds nothing that works as a cookie. */
   secretHash: string;
+  /** The signed-in user, or null for an anonymous session. */
   userId: string | null;
+  /** When the session was first stored. */
   createdAt: number;
   /** Last full authentication (login or re-authentication), or null for an anonymous session. */
   authAt: number | null;
+  /** Last request that renewed the session (renewals are throttled, so this lags by up to that step). */
   lastSeenAt: number;
+  /** End of the idle timeout: pushed back by each renewal (OWASP Session Management: idle timeout). */
   idleExpiresAt: number;
+  /** End of the absolute timeout: fixed at creation, never pushed back (OWASP: absolute timeout). */
   absoluteExpiresAt: number;
   /** Incremented by the store on every write. */
   version: number;
+  /** Device facts at creation, for device lists. */
   device: SessionDevice;
   /** Persistent-cookie lifetime chosen for this session ("remember me"), or null for a browser-session cookie. */
   cookieMaxAgeMs: number | null;
@@ -84,9 +92,11 @@ export interface SessionPatch {
   set?: Record<string, string>;
   /** Data keys to remove. */
   unset?: string[];
+  /** Metadata to change in the same write (expiry, user, assurance level, ...). */
   meta?: SessionMetaPatch;
 }
 
+/** When the session ends if nothing renews it: the earlier of the idle and absolute timeouts (ms since the epoch). */
 export function expiresAt(record: Pick<SessionRecord, 'idleExpiresAt' | 'absoluteExpiresAt'>): number {
   return Math.min(record.idleExpiresAt, record.absoluteExpiresAt);
 }

@@ -2,11 +2,17 @@ import { SessionConfigError } from './errors.js';
 
 /** The facts about one request that the resource-isolation policy looks at. Header values are raw. */
 export interface OriginRequest {
+  /** The HTTP method: GET, HEAD and OPTIONS are safe (RFC 9110 §9.2.1) and get only the cross-site read checks. */
   method: string;
+  /** `Sec-Fetch-Site` (Fetch Metadata): the primary signal when the browser sends it. */
   secFetchSite?: string | undefined;
+  /** `Sec-Fetch-Mode`: on a safe method, only a top-level `navigate` may come cross-site. */
   secFetchMode?: string | undefined;
+  /** `Sec-Fetch-Dest`: script, image, object and embed reads of a signed-in session are refused. */
   secFetchDest?: string | undefined;
+  /** `Origin` (RFC 6454), the fallback when Fetch Metadata is missing. */
   origin?: string | undefined;
+  /** `Referer`, the last fallback; compared by origin only. */
   referer?: string | undefined;
   /** The request carries a signed-in session: cross-site subresource reads of it are refused. */
   authenticated: boolean;
@@ -25,7 +31,18 @@ export type OriginRejectReason =
   | 'referer-mismatch'
   | 'no-origin';
 
-export type OriginDecision = { allowed: true } | { allowed: false; reason: OriginRejectReason };
+/** The policy's answer: go on to the token check, or refuse with a reason. */
+export type OriginDecision =
+  | {
+      /** The request may go on to the CSRF token check. */
+      allowed: true;
+    }
+  | {
+      /** The request is refused (answered 403 by the adapters). */
+      allowed: false;
+      /** Why, a stable string safe to log. */
+      reason: OriginRejectReason;
+    };
 
 /** Configuration of the policy. */
 export interface OriginPolicyOptions {

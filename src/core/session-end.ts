@@ -9,6 +9,7 @@ export interface SessionEnd {
   handles: readonly string[];
   /** Their user, or null for an anonymous session. */
   userId: string | null;
+  /** Why they ended. */
   reason: SessionEndReason;
 }
 

@@ -9,8 +9,11 @@ export interface RequestInfo {
   cookieHeader?: string | undefined;
   /** Whether the request arrived over HTTPS (with trusted proxies honoured). */
   secure: boolean;
+  /** Client address (with the adapter's trusted proxies honoured): device lists, binding, events. */
   ip?: string | undefined;
+  /** The User-Agent header: device lists, binding, events. */
   userAgent?: string | undefined;
+  /** The application's request id, copied into events for correlation. */
   requestId?: string | undefined;
   /** The adapter's own request object, handed to `generateHandle`. */
   request?: unknown;
@@ -36,6 +39,7 @@ export interface RequestInfo {
  * lifecycle calls, written by `engine.commit`.
  */
 export interface SessionState {
+  /** The request facts the adapter gave `engine.load`. */
   readonly info: RequestInfo;
   /** The record as last read or written; null while the session is anonymous (nothing stored yet). */
   record: SessionRecord | null;
@@ -102,15 +106,25 @@ export function anonymousState(info: RequestInfo): SessionState {
 
 /** What a device list shows of a session: no secret, no token. */
 export interface SessionInfo {
+  /** Public name of the session; pass it to revocation calls. */
   handle: string;
+  /** The signed-in user, or null. */
   userId: string | null;
+  /** When the session was created, ms since the epoch. */
   createdAt: number;
+  /** Last full authentication, ms since the epoch, or null. */
   authAt: number | null;
+  /** Last renewal, ms since the epoch. */
   lastSeenAt: number;
+  /** End of the idle timeout, ms since the epoch. */
   idleExpiresAt: number;
+  /** End of the absolute timeout, ms since the epoch. */
   absoluteExpiresAt: number;
+  /** User-Agent at creation, or null. */
   userAgent: string | null;
+  /** Client address at creation, or null. */
   ip: string | null;
+  /** Whether this is the session of the request that asked for the list. */
   current: boolean;
   /** The DBSC device key this session is bound to (RFC 7638 thumbprint, algorithm, when), or null. */
   deviceKey: { thumbprint: string; algorithm: string; boundAt: number } | null;

@@ -27,6 +27,7 @@ export interface ReplaceOptions {
  * conformance suite in `coatcheck/testing`.
  */
 export interface SessionStore {
+  /** What this store promises; checked once when the engine is created. */
   readonly capabilities: StoreCapabilities;
   /** Remembered devices, when `capabilities.rememberedDevices`; the same conformance suite covers them. */
   readonly rememberedDevices?: RememberedDeviceStore;
@@ -73,5 +74,6 @@ export interface SessionStore {
 export interface LegacySessionSource {
   /** express-session's stored object (`{ cookie, ...data }`), or null. */
   getLegacy(id: string): Promise<Record<string, unknown> | null>;
+  /** Removes express-session's record once it has been moved to coatcheck's format. */
   destroyLegacy(id: string): Promise<void>;
 }

@@ -72,6 +72,7 @@ export function resignToken(keyring: Keyring, handle: string, secret: string): s
   return seal(keyring, handle, secret);
 }
 
+/** SHA-256 of a cookie secret, base64url: what a store keeps instead of the secret (S8). */
 export function hashSecret(secret: string): string {
   return sha256Base64url(secret);
 }

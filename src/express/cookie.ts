@@ -10,27 +10,44 @@ export interface CookieInit {
   maxAge?: number | Date | null | undefined;
   /** A Date; an ISO string (from a store's JSON) is read as one. */
   expires?: Date | string | null | undefined;
+  /** The lifetime in ms the cookie was last given; kept from a store's JSON. */
   originalMaxAge?: number | null | undefined;
+  /** @default '/' */
   path?: string | undefined;
+  /** Unset: a host-only cookie. */
   domain?: string | undefined;
+  /** @default true */
   httpOnly?: boolean | undefined;
+  /** `'auto'` follows the request's protocol (express-session). */
   secure?: boolean | 'auto' | undefined;
+  /** `true` means `Strict`, as in express-session and the `cookie` package. */
   sameSite?: SameSite | undefined;
+  /** CHIPS `Partitioned`. */
   partitioned?: boolean | undefined;
+  /** Chromium's `Priority`. */
   priority?: Priority | undefined;
   [key: string]: unknown;
 }
 
 /** The cookie's attributes as express-session's `cookie.data` lists them (and in that order). */
 export interface CookieData {
+  /** Lifetime in ms the cookie was last given; null for a browser-session cookie. */
   originalMaxAge: number | null | undefined;
+  /** CHIPS `Partitioned`. */
   partitioned: boolean | undefined;
+  /** Chromium's `Priority`. */
   priority: Priority | undefined;
+  /** Expiry date; null for a browser-session cookie. */
   expires: Date | null | undefined;
+  /** `Secure`; `'auto'` follows the request. */
   secure: boolean | 'auto' | undefined;
+  /** `HttpOnly`. */
   httpOnly: boolean;
+  /** `Domain`; undefined for a host-only cookie. */
   domain: string | undefined;
+  /** `Path`. */
   path: string;
+  /** `SameSite`; `true` means `Strict`. */
   sameSite: SameSite | undefined;
 }
 
@@ -43,14 +60,21 @@ export const VIEW: unique symbol = Symbol('request cookie');
 // The attributes are own data properties of a standalone Cookie (as in express-session) and
 // accessors on a request's cookie; declaring them here keeps one public type for both.
 export interface Cookie {
+  /** `Path`; outside it no cookie is set (express-session). @default '/' */
   path: string;
+  /** `HttpOnly` (S11). @default true */
   httpOnly: boolean;
   /** Lifetime in ms the cookie was given when it was last set; null for a browser-session cookie. */
   originalMaxAge: number | null | undefined;
+  /** `Domain`; unset for a host-only cookie (required by the `__Host-` prefix, S10). */
   domain?: string | undefined;
+  /** `Secure`; `'auto'` follows the request's protocol. */
   secure?: boolean | 'auto' | undefined;
+  /** `SameSite`; `true` means `Strict` (express-session). */
   sameSite?: SameSite | undefined;
+  /** CHIPS `Partitioned`, sent only with `Secure`. */
   partitioned?: boolean | undefined;
+  /** Chromium's `Priority`. */
   priority?: Priority | undefined;
 }
 
@@ -91,6 +115,11 @@ export class Cookie {
     return this.#expires;
   }
 
+  /**
+   * Sets the expiry; an ISO string (a store's JSON) is read as a Date, `false` or null makes a
+   * browser-session cookie. Resets `originalMaxAge` from it, as express-session does.
+   * @throws TypeError for anything else.
+   */
   set expires(date: Date | string | null | undefined | false) {
     // A store's JSON gives the date as a string (express-session's Store#createSession passes it in
     // as such); anything else that is not a Date is refused here rather than at serialize time.
@@ -110,6 +139,11 @@ export class Cookie {
     return expires instanceof Date ? expires.valueOf() - Date.now() : expires;
   }
 
+  /**
+   * Sets the lifetime in ms from now (and `originalMaxAge` to exactly that); a Date is taken as
+   * `expires`; null makes a browser-session cookie (express-session).
+   * @throws TypeError for a value that is not a number, a Date or null.
+   */
   set maxAge(ms: number | Date | null | undefined | false) {
     if (ms && typeof ms !== 'number' && !(ms instanceof Date))
       throw new TypeError('maxAge must be a number or Date');
@@ -141,6 +175,7 @@ export class Cookie {
     return stringifySetCookie(name, value, this.data as SerializeOptions);
   }
 
+  /** What a store keeps: {@link Cookie.data} (express-session's `Cookie#toJSON`). */
   toJSON(): CookieData {
     return this.data;
   }

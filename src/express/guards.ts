@@ -33,6 +33,7 @@ function reject(
   res.end(JSON.stringify({ error, message: MESSAGES[error], ...extra }));
 }
 
+/** Options of {@link requireAuth}. */
 export interface RequireAuthOptions {
   /** Where browsers (Accept: text/html) are sent; other clients get 401 JSON. */
   redirectTo?: string;
@@ -57,6 +58,7 @@ export function requireAuth(options: RequireAuthOptions = {}): Handler {
   };
 }
 
+/** Options of {@link requireRole}. */
 export interface RequireRoleOptions {
   /** Reads the user's roles. @default `req.session.roles`, or `[req.session.role]` */
   rolesOf?: (req: IncomingMessage) => readonly string[] | Promise<readonly string[]>;
@@ -82,6 +84,7 @@ export function requireRole(roles: string | readonly string[], options: RequireR
   };
 }
 
+/** Options of {@link requireFreshAuth} (S39: full re-authentication before sensitive changes). */
 export interface RequireFreshAuthOptions {
   /** How long ago the last full authentication may be. @default 300_000 (5 min) */
   maxAgeMs?: number;
@@ -107,6 +110,7 @@ export function requireFreshAuth(options: RequireFreshAuthOptions = {}): Handler
   };
 }
 
+/** Options of {@link requireStepUp} (S40). */
 export interface RequireStepUpOptions {
   /** The assurance level required: 2 for one factor beyond the password. @default 2 */
   level?: number;

@@ -35,8 +35,11 @@ type Next = (error?: unknown) => void;
 /** The middleware, with the engine and its event subscription attached. */
 export interface SessionMiddleware {
   (req: IncomingMessage, res: ServerResponse, next: Next): void;
+  /** The session engine behind the middleware: device lists and revocation outside a request. */
   readonly engine: SessionEngine;
+  /** The store sessions are kept in. */
   readonly store: SessionStore;
+  /** Subscribes to session events (S47); returns the unsubscribe function. */
   on(listener: SessionEventListener): () => void;
 }
 

@@ -22,7 +22,9 @@ export interface SessionCookieOptions {
   expires?: Date | null | undefined;
   /** No cookie is set on requests whose path (before mounting) does not start with it. @default '/' */
   path?: string | undefined;
+  /** Leave unset for a host-only cookie; a domain rules out the `__Host-` prefix (S10). */
   domain?: string | undefined;
+  /** Keeps the cookie out of `document.cookie` (S11). @default true */
   httpOnly?: boolean | undefined;
   /** `'auto'`: Secure when the request came over HTTPS (`trust proxy` honoured). @default 'auto' */
   secure?: boolean | 'auto' | undefined;

@@ -10,12 +10,17 @@ export type StoreCallback<T = void> = (error: Error | null, value?: T) => void;
 
 /** A session as express-session's MemoryStore hands it out: the data, plus the cookie's JSON. */
 export interface StoredSession {
+  /** The cookie as express-session stores it (its JSON form), from the session's expiry. */
   cookie: {
+    /** Lifetime in ms the cookie was given; null for a browser-session cookie. */
     originalMaxAge: number | null;
     /** ISO date of the session's expiry. */
     expires: string | null;
+    /** `HttpOnly`. */
     httpOnly: boolean;
+    /** `Path`. */
     path: string;
+    /** `SameSite`. */
     sameSite?: 'lax' | 'strict';
   };
   [key: string]: unknown;
@@ -60,6 +65,7 @@ function isEnumerable(store: SessionStore): store is SessionStore & Enumerable {
  * (`SessionRecord` / `Removed`): that is how the engine calls them.
  */
 export class SessionStoreApi extends Store implements SessionStore {
+  /** The wrapped store's capabilities, unchanged. */
   readonly capabilities: StoreCapabilities;
   readonly #store: SessionStore;
   readonly #now: () => number;

@@ -13,6 +13,7 @@ export interface StoreConstructor {
 }
 
 // A function, not a class: express-session stores call `Store.call(this)` from their constructors.
+/** express-session's `Store` constructor (an EventEmitter); subclass it or `Store.call(this)` in a store's constructor. */
 export const Store = function Store(this: Store) {
   EventEmitter.call(this);
 } as unknown as StoreConstructor;

@@ -48,6 +48,7 @@ export function requireAuth(options: RequireAuthOptions = {}): preHandlerAsyncHo
   };
 }
 
+/** Options of {@link requireRole}. */
 export interface RequireRoleOptions {
   /** Reads the user's roles. @default `session.roles`, or `[session.role]` */
   rolesOf?: (request: FastifyRequest) => readonly string[] | Promise<readonly string[]>;

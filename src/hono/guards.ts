@@ -34,6 +34,7 @@ function redirected(c: Context, to: string | undefined): Response | null {
   return c.redirect(`${to}?returnTo=${encodeURIComponent(url.pathname + url.search)}`, 303);
 }
 
+/** Options of {@link requireAuth}. */
 export interface RequireAuthOptions {
   /** Where browsers (Accept: text/html, GET) are sent; other clients get 401 JSON. */
   redirectTo?: string;
@@ -47,6 +48,7 @@ export function requireAuth(options: RequireAuthOptions = {}): Guard {
   });
 }
 
+/** Options of {@link requireRole}. */
 export interface RequireRoleOptions {
   /** Reads the user's roles. @default the session's `roles` data, or `[role]` */
   rolesOf?: (c: Context<Env>) => readonly string[] | Promise<readonly string[]>;
@@ -83,6 +85,7 @@ function signedIn(c: Context<Env>): { meta: SessionMeta; now: number } | null {
   return meta?.userId ? { meta, now: bindingOf(current).engine.options.now() } : null;
 }
 
+/** Options of {@link requireFreshAuth} (S39: full re-authentication before sensitive changes). */
 export interface RequireFreshAuthOptions {
   /** How long ago the last full authentication may be, in ms. @default 300_000 (5 min) */
   maxAgeMs?: number;
@@ -105,6 +108,7 @@ export function requireFreshAuth(options: RequireFreshAuthOptions = {}): Guard {
   });
 }
 
+/** Options of {@link requireStepUp} (S40). */
 export interface RequireStepUpOptions {
   /** The assurance level required: 2 for one factor beyond the password. @default 2 */
   level?: number;

@@ -10,7 +10,11 @@ import { HonoSession, type SessionBinding } from './session.js';
 
 /** The Hono environment the middleware provides: `c.get('session')`. */
 export interface Env<Data extends Record<string, unknown> = Record<string, unknown>> {
-  Variables: { session: HonoSession<Data> };
+  /** Hono's per-request variables. */
+  Variables: {
+    /** This request's session. */
+    session: HonoSession<Data>;
+  };
 }
 
 /** Options of the Hono middleware: the engine's, plus how the request is read and failures answered. */
@@ -34,8 +38,11 @@ export interface HonoSessionOptions extends SessionEngineOptions {
 /** The middleware, with the engine and its event subscription attached. */
 export type HonoSessionMiddleware<Data extends Record<string, unknown> = Record<string, unknown>> =
   MiddlewareHandler<Env<Data>> & {
+    /** The session engine behind the middleware: device lists and revocation outside a request. */
     readonly engine: SessionEngine;
+    /** The store sessions are kept in. */
     readonly store: SessionStore;
+    /** Subscribes to session events (S47); returns the unsubscribe function. */
     on(listener: SessionEventListener): () => void;
   };
 

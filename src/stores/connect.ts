@@ -20,11 +20,15 @@ type Callback<T> = (error?: unknown, value?: T) => void;
 
 /** The callback API every express-session store implements (connect-redis, connect-pg-simple, …). */
 export interface ConnectStoreLike {
+  /** The session stored under `sid`, or null/undefined; an `ENOENT` error also means none (session-file-store). */
   get(sid: string, callback: Callback<Record<string, unknown> | null | undefined>): unknown;
+  /** Stores the whole session object (with its `cookie`) under `sid`. */
   set(sid: string, session: Record<string, unknown>, callback: Callback<unknown>): unknown;
+  /** Removes the session under `sid`. */
   destroy(sid: string, callback: Callback<unknown>): unknown;
 }
 
+/** Whether `value` is an express-session store (get, set, destroy) rather than a coatcheck store (which has `replace`). */
 export function isConnectStore(value: unknown): value is ConnectStoreLike {
   const store = value as Partial<ConnectStoreLike> | null;
   return (
@@ -67,13 +71,17 @@ function promised<T>(run: (callback: Callback<T>) => unknown): Promise<T | undef
  * writes to one session can lose one of them (as with express-session itself).
  */
 export class ConnectStore implements SessionStore, LegacySessionSource {
-  // No per-user index and no atomic compare-and-swap: remembered devices (theft detection needs
-  // both) are refused at start-up rather than half done.
+  /**
+   * None: an express-session store has no per-user index and writes whole sessions (last writer
+   * wins), so remembered devices (theft detection needs both) are refused at start-up rather than
+   * half done.
+   */
   readonly capabilities: StoreCapabilities = {
     userIndex: false,
     atomicUpdate: false,
     rememberedDevices: false,
   };
+  /** The wrapped express-session store, as given. */
   readonly inner: ConnectStoreLike;
 
   constructor(inner: ConnectStoreLike) {
@@ -149,14 +157,17 @@ export class ConnectStore implements SessionStore, LegacySessionSource {
     return this.#optional('touch', [sid, session, callback]);
   }
 
+  /** express-session's optional `all`, passed through. @throws TypeError when the wrapped store lacks it. */
   all(callback?: Callback<unknown>): unknown {
     return this.#optional('all', [callback]);
   }
 
+  /** express-session's optional `length`, passed through. @throws TypeError when the wrapped store lacks it. */
   length(callback?: Callback<unknown>): unknown {
     return this.#optional('length', [callback]);
   }
 
+  /** express-session's optional `clear`, passed through. @throws TypeError when the wrapped store lacks it. */
   clear(callback?: Callback<unknown>): unknown {
     return this.#optional('clear', [callback]);
   }
@@ -197,6 +208,7 @@ export class ConnectStore implements SessionStore, LegacySessionSource {
     return session;
   }
 
+  /** Removes express-session's record once the session has moved to coatcheck's format. */
   async destroyLegacy(id: string): Promise<void> {
     await this.#remove(id);
   }

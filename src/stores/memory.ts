@@ -2,6 +2,7 @@ import { applyPatch, expiresAt, type SessionPatch, type SessionRecord, supersede
 import type { Removed, ReplaceOptions, SessionStore, StoreCapabilities } from '../core/store.js';
 import { MemoryRememberedDevices } from './remembered/memory.js';
 
+/** Options of {@link MemoryStore}: a bounded in-process store for tests and single-process apps. */
 export interface MemoryStoreOptions {
   /** Most sessions held; at the bound the oldest session is dropped. @default 10_000 */
   maxSessions?: number;
@@ -20,6 +21,7 @@ const copy = (record: SessionRecord): SessionRecord => ({ ...record, device: { .
  * MemoryStore it never grows without limit (expressjs/session#284), but it does not survive a restart.
  */
 export class MemoryStore implements SessionStore {
+  /** A per-user index, atomic patches and remembered devices: the full contract. */
   readonly capabilities: StoreCapabilities = { userIndex: true, atomicUpdate: true, rememberedDevices: true };
   readonly rememberedDevices = new MemoryRememberedDevices();
   readonly #sessions = new Map<string, SessionRecord>();

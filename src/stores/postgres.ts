@@ -69,6 +69,7 @@ function dataObject(set: Record<string, string> = {}): string {
  * const store = new PostgresStore({ connectionString: process.env.DATABASE_URL });
  */
 export class PostgresStore implements SessionStore {
+  /** A per-user index, atomic patches and remembered devices: the full contract. */
   readonly capabilities: StoreCapabilities = { userIndex: true, atomicUpdate: true, rememberedDevices: true };
   readonly rememberedDevices;
   /** The pool the store queries. */

@@ -3,6 +3,7 @@ import { applyPatch, expiresAt, type SessionPatch, type SessionRecord, supersede
 import type { Removed, ReplaceOptions, SessionStore, StoreCapabilities } from '../core/store.js';
 import { rememberedDevicesDdl, sqliteRememberedDevices } from './remembered/sqlite.js';
 
+/** Options of {@link SqliteStore}. */
 export interface SqliteStoreOptions {
   /** Database file; created if missing. `':memory:'` for a throwaway database. */
   path?: string;
@@ -97,7 +98,9 @@ const toRow = (record: SessionRecord) => ({
  * const store = new SqliteStore({ path: 'data/sessions.db' });
  */
 export class SqliteStore implements SessionStore {
+  /** A per-user index, atomic patches and remembered devices: the full contract. */
   readonly capabilities: StoreCapabilities = { userIndex: true, atomicUpdate: true, rememberedDevices: true };
+  /** The better-sqlite3 database in use (given, or opened from `path`). */
   readonly db: BetterSqlite3.Database;
   readonly rememberedDevices;
   readonly #ownsDb: boolean;

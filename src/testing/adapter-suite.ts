@@ -10,7 +10,9 @@ export type { AdapterScenario } from './adapter-scenarios.js';
  * on purpose and report what was written) and the session options to pass through unchanged.
  */
 export interface AdapterSetup {
+  /** The store the adapter's session middleware must use. */
   store: SessionStore;
+  /** Options to pass to the session middleware as they are. */
   options: AdapterSessionOptions;
 }
 
@@ -27,6 +29,7 @@ export interface AdapterSessionOptions
   > {
   /** The session cookie's name (the suite reads and forges cookies by it). Always `'sid'`. */
   name: string;
+  /** The session secret (at least 32 characters). */
   secret: string;
   /** The suite's clock, in ms since the epoch: timeouts are driven by moving it. */
   now: () => number;
@@ -40,6 +43,7 @@ export interface AdapterSessionOptions
 export interface RunningAdapter {
   /** Base URL, e.g. `http://127.0.0.1:4242` (no trailing slash). */
   url: string;
+  /** Stops the server; called after the scenario, also when it failed. */
   close(): Promise<void>;
 }
 
@@ -84,6 +88,7 @@ export interface RunningAdapter {
  * });
  */
 export interface AdapterUnderTest {
+  /** Starts a server serving the routes above with the given store and options; one per scenario. */
   start(setup: AdapterSetup): Promise<RunningAdapter>;
   /**
    * Scenarios the framework makes impossible, each with the reason: the suite reports them as
@@ -101,6 +106,7 @@ export interface AdapterUnderTest {
 export interface AdapterBehaviourOptions {
   /** Shown in the test names, e.g. `'express 5 / sqlite'`. */
   name: string;
+  /** The adapter to drive. */
   adapter: AdapterUnderTest;
   /** Makes the store the scenarios run on. Called once for the suite; closed after it. */
   createStore: () => Promise<SessionStore> | SessionStore;

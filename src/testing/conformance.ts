@@ -5,6 +5,7 @@ import type { SessionRecord } from '../core/record.js';
 import type { SessionStore } from '../core/store.js';
 import { runRememberedDeviceConformance } from './conformance-remembered.js';
 
+/** Options of {@link runStoreConformance}, the suite every store passes. */
 export interface ConformanceOptions {
   /** Shown in the test names. */
   name: string;
