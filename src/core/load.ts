@@ -1,13 +1,13 @@
-import { findCookie } from './cookie-policy.js';
 import { lacksDeviceProof } from './dbsc/enforce.js';
 import { destroySession } from './destroy.js';
+import { migrateLegacy, readCookie, requestFacts, verifyToken } from './load-cookie.js';
 import {
   followSuccessor,
   isRotationDue,
   type RotationContext,
   rotateOnSchedule,
 } from './periodic-rotation.js';
-import { parseData } from './record.js';
+import type { SessionRecord } from './record.js';
 import type { RecentRenewals } from './renewals.js';
 import {
   anonymousState,
@@ -17,184 +17,164 @@ import {
   readRecordInto,
   type SessionState,
 } from './state.js';
-import { parseToken, resignToken, secretMatches } from './token.js';
+import { type ParsedToken, resignToken, secretMatches } from './token.js';
 
 interface LoadContext extends RotationContext {
   renewals: RecentRenewals;
 }
 
+type OurToken = Extract<ParsedToken, { kind: 'token' }>;
+
 /**
- * cookie -> parse and verify (a missing, malformed or forged cookie costs no store call) -> store
- * lookup -> timeouts -> renewal decision. Anything wrong yields an anonymous session and an event.
+ * One request's session, in named steps: cookie -> token -> record -> successor -> timeouts ->
+ * device proof -> binding -> rotation or renewal. A missing, malformed or forged cookie costs no
+ * store call; anything wrong yields an anonymous session and an event.
  */
-export async function loadSession(info: RequestInfo, loadContext: LoadContext): Promise<SessionState> {
-  const { options, call, events } = loadContext;
+export async function loadSession(info: RequestInfo, context: LoadContext): Promise<SessionState> {
   const state = anonymousState(info);
-  const { cookie, keyring, now } = options;
-  const context = { ip: info.ip, userAgent: info.userAgent, requestId: info.requestId };
-  const name = cookie.nameFor(info.secure);
-
-  let lookup = findCookie(info.cookieHeader, name);
-  let fromLegacyName = false;
-  if (lookup.kind === 'none' && options.legacyCookieName && options.legacyCookieName !== name) {
-    lookup = findCookie(info.cookieHeader, options.legacyCookieName);
-    fromLegacyName = lookup.kind !== 'none';
-  }
-  if (lookup.kind === 'none') return state;
-  if (lookup.kind === 'duplicate') {
-    events.emit({ type: 'session.duplicate_cookie', ...context });
-    return state;
-  }
-
-  const token = parseToken(keyring, lookup.value);
-  if (token.kind === 'invalid') {
-    if (!fromLegacyName) state.cookie = 'clear';
-    // S44: only a value this server did not sign is a guess. A MAC-valid token was issued here, so
-    // an unknown or expired one is a returning user, whose cookie is cleared and who goes on as
-    // anonymous (issue 14: a NAT of returning users was locked out of the sign-in page).
-    const limiter = options.guessLimiter;
-    if (limiter?.isBlocked(info.ip, now())) state.throttled = true;
-    else if (limiter?.record(info.ip, now())) {
-      events.emit({ type: 'security.session_bruteforce', ...context });
-    }
-    events.emit({ type: 'session.tamper', reason: token.reason, ...context });
-    return state;
-  }
-
-  if (token.kind === 'legacy') {
-    if (fromLegacyName) state.clearLegacyCookie = options.legacyCookieName;
-    else state.cookie = 'clear';
-    if (!options.legacy) {
-      events.emit({ type: 'session.unknown_id', reason: 'legacy cookie without a legacy store', ...context });
-      return state;
-    }
-    const legacy = await call('getLegacy', () => options.legacy!.getLegacy(token.id));
-    if (!legacy) {
-      events.emit({ type: 'session.unknown_id', reason: 'legacy', ...context });
-      return state;
-    }
-    // Moved on first sight: the data becomes a new coatcheck session (created at commit), and the
-    // express-session record is removed so the old cookie stops working.
-    const { cookie: _cookie, ...data } = legacy;
-    state.data = parseData(JSON.stringify(data));
-    state.forceSave = true;
-    await call('destroyLegacy', () => options.legacy!.destroyLegacy(token.id));
-    events.emit({ type: 'session.migrated', ...context });
-    return state;
-  }
-
-  if (fromLegacyName) {
+  const cookie = readCookie(state, context);
+  if (!cookie) return state;
+  const token = verifyToken(state, cookie, context);
+  if (!token) return state;
+  if (token.kind === 'legacy') return migrateLegacy(state, token.id, cookie, context);
+  if (cookie.fromLegacyName) {
     // Our own token under the old name: only ever a mistake or a planted cookie.
-    events.emit({ type: 'session.tamper', reason: 'token under the legacy name', ...context });
-    return state;
-  }
-
-  const found = await call('get', () => options.store.get(token.handle));
-  // S5: a token the store does not know is never adopted; a new session gets a new token.
-  if (!found || !secretMatches(token.secret, found.secretHash)) {
-    events.emit({ type: found ? 'session.tamper' : 'session.unknown_id', handle: token.handle, ...context });
-    state.cookie = 'clear';
-    return state;
-  }
-  let record = found;
-  // A token replaced on schedule: its requests use the successor and send no cookie (S21).
-  const superseded = found.successor !== null;
-  if (superseded) {
-    const successor = await followSuccessor(found, loadContext);
-    if (!successor) {
-      events.emit({ type: 'session.unknown_id', handle: found.handle, reason: 'rotated out', ...context });
-      state.cookie = 'clear';
-      return state;
-    }
-    record = successor;
-  }
-
-  const at = now();
-  // S22-S24: timeouts are decided here, from the record alone; nothing the client sends extends them.
-  const expired = at >= record.absoluteExpiresAt ? 'absolute' : at >= record.idleExpiresAt ? 'idle' : null;
-  if (expired) {
-    state.lapsed = { reason: expired, userId: record.userId, rememberedDeviceId: record.rememberedDeviceId };
-    events.emit({
-      type: `session.expired.${expired}`,
-      handle: record.handle,
-      userId: record.userId,
-      ...context,
+    context.events.emit({
+      type: 'session.tamper',
+      reason: 'token under the legacy name',
+      ...requestFacts(info),
     });
-    await destroySession(options.store, call, record.handle);
-    state.cookie = 'clear';
     return state;
   }
-
-  if (record.deviceKey !== null && lacksDeviceProof(record, info, loadContext)) {
+  const found = await findRecord(state, token, context);
+  if (!found) return state;
+  const superseded = found.successor !== null;
+  const current = superseded ? await followToSuccessor(state, found, context) : found;
+  if (!current || (await endIfExpired(state, current, context))) return state;
+  if (current.deviceKey !== null && lacksDeviceProof(current, info, context)) {
     endElsewhere(state);
     return state;
   }
-
-  const mismatch = options.binding.mismatch(record.device, info.ip, info.userAgent);
-  if (mismatch) {
-    const { policy } = options.binding;
-    events.emit({
-      type: 'session.binding_mismatch',
-      handle: record.handle,
-      userId: record.userId,
-      reason: mismatch,
-      ...context,
-    });
-    if (policy === 'revoke') {
-      state.lapsed = {
-        reason: 'revoked',
-        userId: record.userId,
-        rememberedDeviceId: record.rememberedDeviceId,
-      };
-      await destroySession(options.store, call, record.handle);
-      events.emit({
-        type: 'session.revoked',
-        handle: record.handle,
-        userId: record.userId,
-        by: 'binding',
-        ...context,
-      });
-      state.cookie = 'clear';
-      return state;
-    }
-  }
-
-  if (mismatch && options.binding.policy === 'step-up') {
-    // S42: under 'step-up' the session stops being fresh until the user re-authenticates, from
-    // this very request on: guards read the record, so the record read here says so too.
-    record = { ...record, authAt: null, stepUpAt: null };
-  }
-  readRecordInto(state, record);
-  if (mismatch) {
-    // The new device becomes the reference, so one change is reported once.
-    state.pendingMeta = {
-      device: deviceOf(info),
-      ...(options.binding.policy === 'step-up' ? { authAt: null, stepUpAt: null } : {}),
-    };
-  }
-  if (superseded) return renew(state, loadContext);
-  state.cookieValue = lookup.value;
-  if (isRotationDue(record, loadContext)) {
-    if (await rotateOnSchedule(state, record, loadContext)) return state;
-    // Another request rotated first: this one joins the session it rotated to.
-    const again = await call('get', () => options.store.get(record.handle));
-    const successor = again && (await followSuccessor(again, loadContext));
-    if (!successor) {
-      state.record = null;
-      state.data = Object.create(null) as Record<string, unknown>;
-      state.cookie = 'clear';
-      return state;
-    }
-    readRecordInto(state, successor);
-    state.cookieValue = null;
-    return state;
-  }
+  const record = await applyBinding(state, current, context);
+  if (!record) return state;
+  // A superseded token's requests use its successor and never re-send a cookie (S21).
+  if (superseded) return renew(state, context);
+  state.cookieValue = cookie.value;
+  if (isRotationDue(record, context)) return rotateNow(state, record, context);
   if (token.keyIndex > 0) {
     // S61: verified with an older key; re-sign with the current one.
-    state.cookieValue = resignToken(keyring, token.handle, token.secret);
+    state.cookieValue = resignToken(context.options.keyring, token.handle, token.secret);
     state.cookie = 'set';
   }
-  return renew(state, loadContext);
+  return renew(state, context);
+}
+
+/** The record the token names, if its secret matches (S5: an unknown token is never adopted). */
+async function findRecord(
+  state: SessionState,
+  token: OurToken,
+  { options, call, events }: LoadContext,
+): Promise<SessionRecord | null> {
+  const found = await call('get', () => options.store.get(token.handle));
+  if (found && secretMatches(token.secret, found.secretHash)) return found;
+  const type = found ? 'session.tamper' : 'session.unknown_id';
+  events.emit({ type, handle: token.handle, ...requestFacts(state.info) });
+  state.cookie = 'clear';
+  return null;
+}
+
+/** The session a token replaced on schedule now lives under (S21), or null once it is gone. */
+async function followToSuccessor(
+  state: SessionState,
+  replaced: SessionRecord,
+  context: LoadContext,
+): Promise<SessionRecord | null> {
+  const successor = await followSuccessor(replaced, context);
+  if (successor) return successor;
+  const facts = requestFacts(state.info);
+  context.events.emit({
+    type: 'session.unknown_id',
+    handle: replaced.handle,
+    reason: 'rotated out',
+    ...facts,
+  });
+  state.cookie = 'clear';
+  return null;
+}
+
+/** S22-S24: ends a session past its idle or absolute timeout, decided from the record alone. */
+async function endIfExpired(
+  state: SessionState,
+  record: SessionRecord,
+  { options, call, events }: LoadContext,
+): Promise<boolean> {
+  const at = options.now();
+  const expired = at >= record.absoluteExpiresAt ? 'absolute' : at >= record.idleExpiresAt ? 'idle' : null;
+  if (!expired) return false;
+  const { handle, userId, rememberedDeviceId } = record;
+  state.lapsed = { reason: expired, userId, rememberedDeviceId };
+  events.emit({ type: `session.expired.${expired}`, handle, userId, ...requestFacts(state.info) });
+  await destroySession(options.store, call, handle);
+  state.cookie = 'clear';
+  return true;
+}
+
+/**
+ * The device-binding policy (S41, S42) on the record, which becomes the state's: null when the
+ * policy revoked the session; under 'step-up' the session stops being fresh from this request on.
+ */
+async function applyBinding(
+  state: SessionState,
+  found: SessionRecord,
+  { options, call, events }: LoadContext,
+): Promise<SessionRecord | null> {
+  const { info } = state;
+  const { policy } = options.binding;
+  const mismatch = options.binding.mismatch(found.device, info.ip, info.userAgent);
+  if (!mismatch) {
+    readRecordInto(state, found);
+    return found;
+  }
+  const { handle, userId, rememberedDeviceId } = found;
+  const facts = requestFacts(info);
+  events.emit({ type: 'session.binding_mismatch', handle, userId, reason: mismatch, ...facts });
+  if (policy === 'revoke') {
+    state.lapsed = { reason: 'revoked', userId, rememberedDeviceId };
+    await destroySession(options.store, call, handle);
+    events.emit({ type: 'session.revoked', handle, userId, by: 'binding', ...facts });
+    state.cookie = 'clear';
+    return null;
+  }
+  // Guards read the record, so the record read here already says the session is not fresh.
+  const record = policy === 'step-up' ? { ...found, authAt: null, stepUpAt: null } : found;
+  readRecordInto(state, record);
+  // The new device becomes the reference, so one change is reported once.
+  state.pendingMeta = {
+    device: deviceOf(info),
+    ...(policy === 'step-up' ? { authAt: null, stepUpAt: null } : {}),
+  };
+  return record;
+}
+
+/** Scheduled rotation (S21); when another request rotated first, this one joins its successor. */
+async function rotateNow(
+  state: SessionState,
+  record: SessionRecord,
+  context: LoadContext,
+): Promise<SessionState> {
+  if (await rotateOnSchedule(state, record, context)) return state;
+  const { options, call } = context;
+  const again = await call('get', () => options.store.get(record.handle));
+  const successor = again && (await followSuccessor(again, context));
+  if (!successor) {
+    state.record = null;
+    state.data = Object.create(null) as Record<string, unknown>;
+    state.cookie = 'clear';
+    return state;
+  }
+  readRecordInto(state, successor);
+  state.cookieValue = null;
+  return state;
 }
 
 /** Pushes the idle expiry back, at most once per renewal interval (T4). */

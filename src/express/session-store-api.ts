@@ -1,6 +1,7 @@
 import { destroySession } from '../core/destroy.js';
 import { SessionCapabilityError } from '../core/errors.js';
 import { diffData, expiresAt, isLiveSession, type SessionPatch, type SessionRecord } from '../core/record.js';
+import type { RememberedDeviceStore } from '../core/remember/device.js';
 import type { Removed, ReplaceOptions, SessionStore, StoreCapabilities } from '../core/store.js';
 import { legacyExpiry, StoreCookie } from '../stores/store-cookie.js';
 import { Store } from './store.js';
@@ -67,6 +68,8 @@ function isEnumerable(store: SessionStore): store is SessionStore & Enumerable {
 export class SessionStoreApi extends Store implements SessionStore {
   /** The wrapped store's capabilities, unchanged. */
   readonly capabilities: StoreCapabilities;
+  /** The wrapped store's remembered devices, when it keeps them. */
+  readonly rememberedDevices?: RememberedDeviceStore;
   readonly #store: SessionStore;
   readonly #now: () => number;
 
@@ -75,6 +78,7 @@ export class SessionStoreApi extends Store implements SessionStore {
     this.#store = store;
     this.#now = now;
     this.capabilities = store.capabilities;
+    if (store.rememberedDevices) this.rememberedDevices = store.rememberedDevices;
   }
 
   /** With a callback: the session's data and cookie, or null. Without: the stored record (store contract). */

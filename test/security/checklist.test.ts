@@ -443,6 +443,18 @@ describe('S25 documented defaults', () => {
     }
   });
 
+  it('S25 remembered devices are off unless asked for, with the documented lifetime and grace', () => {
+    assert.equal(cell('`remember`'), 'none (off)');
+    assert.equal(o.remember, null);
+    const on = session({ secret: SECRET, store: new MemoryStore(), warn: () => {}, remember: true }).engine;
+    assert.deepEqual(
+      { lifetimeMs: on.options.remember?.lifetimeMs, graceMs: on.options.remember?.graceMs },
+      { lifetimeMs: 2_592_000_000, graceMs: 10_000 },
+    );
+    assert.match(readme, /`\{ lifetimeMs: 2_592_000_000 \(30 d\), graceMs: 10_000 \}`/);
+    checked.add('`remember`');
+  });
+
   it('S25 no row of the README options table goes unchecked', () => {
     assert.deepEqual(
       [...table.keys()].filter((option) => !checked.has(option)),
