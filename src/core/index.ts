@@ -32,5 +32,11 @@ export type {
 export { createOriginPolicy, isSafeMethod } from './request-origin.js';
 export { endedSessionsOf, type SessionEnd, type SessionEndReason } from './session-end.js';
 export type { RequestInfo, SessionInfo, SessionState } from './state.js';
-export type { LegacySessionSource, SessionStore, StoreCapabilities } from './store.js';
+export type {
+  DestroyAllOptions,
+  LegacySessionSource,
+  RemovedSession,
+  SessionStore,
+  StoreCapabilities,
+} from './store.js';
 export { hashSecret, isHandle } from './token.js';

@@ -1,5 +1,12 @@
 import { applyPatch, expiresAt, type SessionPatch, type SessionRecord, supersede } from '../core/record.js';
-import type { Removed, ReplaceOptions, SessionStore, StoreCapabilities } from '../core/store.js';
+import type {
+  DestroyAllOptions,
+  Removed,
+  RemovedSession,
+  ReplaceOptions,
+  SessionStore,
+  StoreCapabilities,
+} from '../core/store.js';
 
 export interface MemoryStoreOptions {
   /** Most sessions held; at the bound the oldest session is dropped. @default 10_000 */
@@ -101,6 +108,17 @@ export class MemoryStore implements SessionStore {
       const record = this.#sessions.get(handle);
       if (record) this.#remove(record);
       removed.push(handle);
+    }
+    return removed;
+  }
+
+  async destroyAll(options: DestroyAllOptions = {}): Promise<RemovedSession[]> {
+    const before = options.createdBefore ?? Number.POSITIVE_INFINITY;
+    const removed: RemovedSession[] = [];
+    for (const record of [...this.#sessions.values()]) {
+      if (record.createdAt >= before) continue;
+      this.#remove(record);
+      removed.push({ handle: record.handle, userId: record.userId });
     }
     return removed;
   }
