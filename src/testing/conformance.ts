@@ -320,7 +320,7 @@ export function runStoreConformance(options: ConformanceOptions): void {
       const recent = makeRecord({ userId: alice, createdAt: cutoff });
       for (const record of [oldSignedIn, oldAnonymous, recent])
         assert.equal(await store.create(record), true);
-      const byHandle = (list: { handle: string }[]) =>
+      const byHandle = <T extends { handle: string }>(list: T[]) =>
         [...list].sort((a, b) => a.handle.localeCompare(b.handle));
       assert.deepEqual(
         byHandle(await destroyAll({ createdBefore: cutoff })),
