@@ -6,6 +6,7 @@ import { createAccounts } from './auth.js';
 import { type Backends, openBackends } from './backends.js';
 import type { AppConfig } from './config.js';
 import type { AppContext } from './context.js';
+import { refuseTossedCookies } from './cookie-tossing.js';
 import { csrfProtection } from './csrf.js';
 import { refuseOptions, requireHttps } from './hardening.js';
 import { errorHandler, loadUser, notFound, onStoreError, securityHeaders } from './middleware.js';
@@ -98,7 +99,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     app.set('etag', false);
     app.set('trust proxy', config.trustProxy);
     app.use(securityHeaders);
-    if (config.production) app.use(requireHttps(config.publicOrigins));
+    if (config.production) app.use(requireHttps(appOrigins(config)));
     app.use(refuseOptions);
     app.use(
       '/static',
@@ -107,6 +108,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     app.use(express.urlencoded({ extended: false, limit: '16kb' }));
     app.use(express.json({ limit: '16kb' }));
     app.use(sessions);
+    app.use(refuseTossedCookies(ctx));
     app.use(csrfProtection(origins));
     app.use(loadUser(ctx));
     app.use(forgetExpiredEnrolment(ctx));

@@ -55,7 +55,7 @@ export function onStoreError(_error: SessionStoreError, req: IncomingMessage, re
     res.setHeader('Strict-Transport-Security', 'max-age=31536000; includeSubDomains');
   res.setHeader('Cache-Control', 'no-store');
   res.setHeader('Retry-After', '5');
-  if ((req.url ?? '').startsWith('/api/')) {
+  if (isApi(req as Partial<Request> & { url: string })) {
     res.setHeader('Content-Type', 'application/json; charset=utf-8');
     res.end(JSON.stringify({ error: 'unavailable', message: 'The service is temporarily unavailable.' }));
   } else {

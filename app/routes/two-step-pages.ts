@@ -1,6 +1,7 @@
 import { type Request, type RequestHandler, type Response, Router } from 'express';
 import { consumeStepUpChallenge, issueStepUpChallenge } from '../challenges.js';
 import type { AppContext } from '../context.js';
+import { confirmCurrentPassword } from '../current-password.js';
 import { signedInUser } from '../current-user.js';
 import { freshAuth, signedIn, stepUp } from '../guards.js';
 import { reportStepUpFailure } from '../hardening.js';
@@ -75,6 +76,10 @@ export function twoStepPages(ctx: AppContext): Router {
       delete sessionOf(req).totpEnrolment;
       setFlash(req, 'That set-up took too long; scan the new code below.');
       return res.redirect(303, '/account/two-step/setup');
+    }
+    const current = await confirmCurrentPassword(ctx, req, res, stringField(req.body, 'current'));
+    if (!current.ok) {
+      return setupForm(req, res, enrolment.secret, current.status, current.message);
     }
     const step = matchTotpStep(enrolment.secret, normalizeTotpCode(stringField(req.body, 'code')), now);
     if (step === null) {

@@ -20,6 +20,7 @@ export { identityChange, passportUserId } from './identity.js';
 export type { Keyring } from './keyring.js';
 export { createKeyring } from './keyring.js';
 export type { SessionEngineOptions } from './options.js';
+export { pathMatcher, routingPaths } from './path-prefix.js';
 export type { SessionDevice, SessionMetaPatch, SessionPatch, SessionRecord } from './record.js';
 export { applyPatch, expiresAt, isForbiddenKey, parseData } from './record.js';
 export type {
