@@ -11,6 +11,7 @@ import { csrfProtection } from './csrf.js';
 import { refuseOptions, requireHttps } from './hardening.js';
 import { errorHandler, loadUser, notFound, onStoreError, securityHeaders } from './middleware.js';
 import { accountPages } from './routes/account-pages.js';
+import { adminAccountPages, apiAdminAccounts } from './routes/admin-accounts.js';
 import { adminPages } from './routes/admin-pages.js';
 import { api } from './routes/api.js';
 import { apiAdmin } from './routes/api-admin.js';
@@ -118,6 +119,8 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     app.use(twoStepPages(ctx));
     app.use(adminPages(ctx));
     app.use('/api/admin', apiAdmin(ctx));
+    app.use(adminAccountPages(ctx));
+    app.use('/api/admin', apiAdminAccounts(ctx));
     app.use('/api', apiSecondFactor(ctx));
     app.use('/api', api(ctx));
     app.use(notFound);

@@ -27,14 +27,14 @@ export const securityHeaders: RequestHandler = (req, res, next) => {
 
 /**
  * Loads the signed-in user (and their unread notification count, for the header) from the user
- * store on each request. A session whose user was deleted is ended rather than trusted.
+ * store on each request. A session whose user was deleted or disabled is ended rather than trusted.
  */
 export function loadUser(ctx: AppContext): RequestHandler {
   return async (req, _res, next) => {
     const userId = sessionOf(req).meta?.userId;
     if (!userId) return next();
     const user = await ctx.users.findById(userId);
-    if (user) {
+    if (user && user.disabledAt === null) {
       setCurrentUser(req, user);
       setUnreadCount(req, await ctx.notifications.countUnread(user.id));
     } else await sessionOf(req).logout();

@@ -1,7 +1,7 @@
 import type { SessionEngine } from '../core/engine.js';
 import type { SessionInfo } from '../core/state.js';
 import type { CliArgs } from './args.js';
-import { CliError, EXIT, type ExitCode, usageError } from './errors.js';
+import { EXIT, type ExitCode, usageError } from './errors.js';
 import { storeHealth } from './health.js';
 import type { OpenedStore } from './open-store.js';
 
@@ -74,35 +74,20 @@ async function revokeUser(ctx: CommandContext, userId: string): Promise<CommandR
 }
 
 /**
- * The kill switch: ends every session (or those created before `before`) in the store, then
- * reports them as the library reports a sign-out everywhere, one `session.logout_all` per user.
+ * The kill switch: ends every session (or those created before `before`) through the engine,
+ * which reports them as it reports a sign-out everywhere, one `session.logout_all` per user.
  */
 async function endAll(ctx: CommandContext, args: CliArgs): Promise<CommandResult> {
   if (!args.yes) throw usageError('end-all ends every matching session of every user; add --yes to confirm');
-  const { store } = ctx.opened;
-  if (typeof store.destroyAll !== 'function') {
-    throw new CliError('CLI_UNSUPPORTED', 'this store cannot end every session', EXIT.unsupported);
-  }
-  const removed = await store.destroyAll(args.before === null ? {} : { createdBefore: args.before });
-  const byUser = new Map<string | null, string[]>();
-  for (const session of removed)
-    byUser.set(session.userId, [...(byUser.get(session.userId) ?? []), session.handle]);
-  for (const [userId, handles] of byUser) {
-    ctx.engine.emit({
-      type: 'session.logout_all',
-      userId,
-      count: handles.length,
-      handles,
-      by: ctx.by,
-      reason: args.before === null ? 'end_all' : 'end_all_before',
-    });
-  }
-  const users = [...byUser.keys()].filter((id) => id !== null).length;
+  const { sessionsEnded, users } = await ctx.engine.revokeAllSessions({
+    by: ctx.by,
+    ...(args.before === null ? {} : { createdBefore: args.before }),
+  });
   const scope = args.before === null ? '' : ` created before ${iso(args.before)}`;
   return {
     exitCode: EXIT.ok,
-    json: { sessionsEnded: removed.length, users, createdBefore: iso(args.before) },
-    text: `Ended ${plural(removed.length, 'session')}${scope} (${plural(users, 'user')}).`,
+    json: { sessionsEnded, users, createdBefore: iso(args.before) },
+    text: `Ended ${plural(sessionsEnded, 'session')}${scope} (${plural(users, 'user')}).`,
   };
 }
 

@@ -71,6 +71,15 @@ export interface SessionEngine {
   listUserSessions(userId: string, options?: { currentHandle?: string | null }): Promise<SessionInfo[]>;
   /** Revokes every session of a user, or every one but `exceptHandle`; returns how many. */
   revokeUserSessions(userId: string, options?: { exceptHandle?: string; by?: string }): Promise<number>;
+  /**
+   * Ends every session of every user, or those created before `createdBefore` (ms since the
+   * epoch): the kill switch after a breach or a key leak (ASVS 7.4). Emits `session.logout_all`
+   * per user. Throws SessionCapabilityError when the store has no `destroyAll`.
+   */
+  revokeAllSessions(options?: {
+    createdBefore?: number;
+    by?: string;
+  }): Promise<{ sessionsEnded: number; users: number }>;
   /** Subscribes to lifecycle events; returns the unsubscribe function. */
   on(listener: SessionEventListener): () => void;
   /** Emits an event through the engine's bus (for adapters and layers above the engine). */
