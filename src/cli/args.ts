@@ -3,8 +3,10 @@ import { usageError } from './errors.js';
 
 /** Every command of the admin CLI. */
 export const COMMANDS = ['list', 'revoke', 'revoke-user', 'end-all', 'prune', 'health'] as const;
+/** One of COMMANDS. */
 export type Command = (typeof COMMANDS)[number];
 
+/** The `--help` text: commands, store selection, options and exit codes. */
 export const USAGE = `Usage: coatcheck <command> [options]
 
 Commands:
