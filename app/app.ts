@@ -7,12 +7,14 @@ import { createAccounts } from './auth.js';
 import { type Backends, openBackends } from './backends.js';
 import type { AppConfig } from './config.js';
 import type { AppContext } from './context.js';
+import { refuseTossedCookies } from './cookie-tossing.js';
 import { csrfProtection } from './csrf.js';
 import { refuseOptions, requireHttps } from './hardening.js';
 import { errorHandler, loadUser, notFound, onStoreError, securityHeaders } from './middleware.js';
 import { noticeRememberedDeviceReuse } from './notify.js';
 import { createObservability } from './observability.js';
 import { accountPages } from './routes/account-pages.js';
+import { adminAccountPages, apiAdminAccounts } from './routes/admin-accounts.js';
 import { adminPages } from './routes/admin-pages.js';
 import { adminSecurityPage } from './routes/admin-security.js';
 import { api } from './routes/api.js';
@@ -111,7 +113,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     app.set('etag', false);
     app.set('trust proxy', config.trustProxy);
     app.use(securityHeaders);
-    if (config.production) app.use(requireHttps(config.publicOrigins));
+    if (config.production) app.use(requireHttps(appOrigins(config)));
     app.use(refuseOptions);
     app.use(
       '/static',
@@ -123,6 +125,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     // and the browser sends them without a CSRF token (the Origin / Sec-Fetch-Site policy still applies).
     if (ctx.dbsc) app.use(ctx.dbsc);
     app.use(sessions);
+    app.use(refuseTossedCookies(ctx));
     app.use(csrfProtection(origins));
     app.use(loadUser(ctx));
     app.use(forgetExpiredEnrolment(ctx));
@@ -133,6 +136,8 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     app.use(adminPages(ctx));
     app.use(adminSecurityPage(ctx));
     app.use('/api/admin', apiAdmin(ctx));
+    app.use(adminAccountPages(ctx));
+    app.use('/api/admin', apiAdminAccounts(ctx));
     app.use('/api', apiSecondFactor(ctx));
     app.use('/api', api(ctx));
     app.use(notFound);

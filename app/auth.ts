@@ -43,7 +43,8 @@ export async function createAccounts(users: UserRepository, throttle: LoginThrot
     const decision = await throttle.beginPassword({ email, ip });
     if (decision.limited) return { ok: false, reason: 'throttled', retryAfterMs: decision.retryAfterMs };
     const matches = await verifyPassword(user?.passwordHash ?? dummyHash, password);
-    if (!user || !matches) return { ok: false, reason: 'invalid' };
+    // A disabled account gets the same answer as a wrong password: nothing to probe.
+    if (!user || !matches || user.disabledAt !== null) return { ok: false, reason: 'invalid' };
     await decision.attempt.succeeded();
     return { ok: true, user };
   }

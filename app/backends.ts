@@ -1,3 +1,4 @@
+import { chmodSync, closeSync, openSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import type { SessionStore } from 'coatcheck/express';
@@ -25,6 +26,16 @@ export interface Backends {
 
 type Closer = () => Promise<unknown> | unknown;
 
+/** A database file other local users can read (made by an earlier version) becomes owner-only. */
+function tightenMode(file: string): void {
+  if ((statSync(file).mode & 0o077) === 0) return;
+  try {
+    chmodSync(file, 0o600);
+  } catch {
+    // Not ours to change (another owner): the operator's call, as with any file they set up.
+  }
+}
+
 async function closeAll(closers: Closer[]): Promise<void> {
   for (const close of closers.reverse()) {
     try {
@@ -46,7 +57,11 @@ export async function openBackends(config: AppConfig): Promise<Backends> {
     let sqlite: BetterSqlite3.Database | null = null;
     const openSqlite = () => {
       if (!sqlite) {
-        const db = new BetterSqlite3(join(config.dataDir, 'coatcheck.db'));
+        const file = join(config.dataDir, 'coatcheck.db');
+        // Created owner-only before SQLite opens it; SQLite gives its -wal and -shm files the same mode.
+        closeSync(openSync(file, 'a', 0o600));
+        tightenMode(file);
+        const db = new BetterSqlite3(file);
         db.pragma('journal_mode = WAL');
         db.pragma('busy_timeout = 5000');
         closers.push(() => db.close());

@@ -216,7 +216,8 @@ function secrets(env: Env, dataDir: string, production: boolean, notices: string
 export function loadConfig(env: Env = process.env): AppConfig {
   const production = text(env, 'NODE_ENV') === 'production';
   const dataDir = resolve(text(env, 'DATA_DIR') ?? './data');
-  mkdirSync(dataDir, { recursive: true });
+  // Owner-only: it holds the session and user databases and the development secret.
+  if (mkdirSync(dataDir, { recursive: true, mode: 0o700 }) !== undefined) chmodSync(dataDir, 0o700);
   const notices: string[] = [];
   const cert = text(env, 'HTTPS_CERT');
   const key = text(env, 'HTTPS_KEY');

@@ -1,13 +1,13 @@
-import type { IncomingMessage } from 'node:http';
 import { csrf } from 'coatcheck/express';
 import type { Request, RequestHandler } from 'express';
 
 // Routes where a request with neither Sec-Fetch-Site nor Origin/Referer is refused outright (S59).
+// The library matches them as Express routes: /ACCOUNT/PASSWORD and /account//password are strict too.
 const STRICT_PREFIXES = [
   '/admin',
   '/reauth',
   '/step-up',
-  '/account/',
+  '/account',
   '/api/admin',
   '/api/reauth',
   '/api/step-up',
@@ -19,13 +19,7 @@ const STRICT_PREFIXES = [
  * Fetch-Metadata / Origin policy against the app's own origins, JSON-only API writes.
  */
 export function csrfProtection(origins: string[]): RequestHandler {
-  const middleware = csrf({
-    origins,
-    isStrict: (req: IncomingMessage) => {
-      const path = (req as Partial<Request>).originalUrl ?? req.url ?? '/';
-      return STRICT_PREFIXES.some((prefix) => path.startsWith(prefix));
-    },
-  });
+  const middleware = csrf({ origins, strictPaths: STRICT_PREFIXES });
   // Its request type names the library's Session; Express's names the one in `req.session`'s typing.
   return middleware as unknown as RequestHandler;
 }

@@ -8,14 +8,24 @@ import { renderMessage } from './views.js';
 /**
  * S16: in production no session cookie ever travels over plain HTTP. Pages are sent to HTTPS (308
  * keeps the method), API calls are refused; placed before `session()`, so nothing is set first.
+ *
+ * The redirect never names a host taken from the request: it goes to the configured HTTPS origin,
+ * or, when none is configured, to HTTPS on the configured host the request named; a request for
+ * any other host is refused (421), so `Host: evil.example` cannot make it an open redirect.
  */
 export function requireHttps(publicOrigins: readonly string[]): RequestHandler {
   const httpsOrigin = publicOrigins.find((origin) => origin.startsWith('https://'));
+  const hosts = new Set(publicOrigins.map((origin) => new URL(origin).hostname.toLowerCase()));
   return (req, res, next) => {
     if (req.secure) return next();
+    const hostname = (req.hostname ?? '').toLowerCase();
+    if (!httpsOrigin && !hosts.has(hostname)) {
+      if (isApi(req)) return apiError(res, 421, 'unknown_host', 'This host is not served here.');
+      res.status(421).type('text/plain').send('This host is not served here.');
+      return;
+    }
     if (isApi(req)) return apiError(res, 403, 'https_required', 'This API is served over HTTPS only.');
-    const origin = httpsOrigin ?? `https://${req.hostname}`;
-    res.redirect(308, `${origin}${req.originalUrl}`);
+    res.redirect(308, `${httpsOrigin ?? `https://${hostname}`}${req.originalUrl}`);
   };
 }
 

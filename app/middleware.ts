@@ -27,14 +27,14 @@ export const securityHeaders: RequestHandler = (req, res, next) => {
 
 /**
  * Loads the signed-in user (and their unread notification count, for the header) from the user
- * store on each request. A session whose user was deleted is ended rather than trusted.
+ * store on each request. A session whose user was deleted or disabled is ended rather than trusted.
  */
 export function loadUser(ctx: AppContext): RequestHandler {
   return async (req, _res, next) => {
     const userId = sessionOf(req).meta?.userId;
     if (!userId) return next();
     const user = await ctx.users.findById(userId);
-    if (user) {
+    if (user && user.disabledAt === null) {
       setCurrentUser(req, user);
       setUnreadCount(req, await ctx.notifications.countUnread(user.id));
     } else await sessionOf(req).logout();
@@ -55,7 +55,7 @@ export function onStoreError(_error: SessionStoreError, req: IncomingMessage, re
     res.setHeader('Strict-Transport-Security', 'max-age=31536000; includeSubDomains');
   res.setHeader('Cache-Control', 'no-store');
   res.setHeader('Retry-After', '5');
-  if ((req.url ?? '').startsWith('/api/')) {
+  if (isApi(req as Partial<Request> & { url: string })) {
     res.setHeader('Content-Type', 'application/json; charset=utf-8');
     res.end(JSON.stringify({ error: 'unavailable', message: 'The service is temporarily unavailable.' }));
   } else {

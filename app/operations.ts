@@ -90,6 +90,8 @@ export interface UserSummary {
   activeSessions: number;
   /** Whether the user signs in with an authenticator app. */
   twoStep: boolean;
+  /** Whether an administrator disabled the account. */
+  disabled: boolean;
 }
 
 /** One page of users with their live session counts (one per-user index read each). */
@@ -112,6 +114,7 @@ export async function listUsers(
       createdAt: user.createdAt,
       activeSessions: counts[i]?.length ?? 0,
       twoStep: user.totpSecret !== null,
+      disabled: user.disabledAt !== null,
     })),
   };
 }
@@ -162,5 +165,27 @@ export async function resetTwoStep(ctx: AppContext, admin: User, targetId: strin
   if (user.totpSecret === null) return { ok: false, reason: 'no_two_step' };
   await ctx.users.disableTotp(user.id);
   const sessionsEnded = await ctx.sessions.engine.revokeUserSessions(user.id, { by: admin.id });
+  return { ok: true, user, sessionsEnded };
+}
+
+/**
+ * Disables an account and ends every one of its sessions (ASVS 7.4): a disabled user is signed out
+ * at once, not at their next timeout, and cannot sign in again until enabled. Enabling ends
+ * nothing. An admin cannot disable themselves, so the last admin cannot lock everyone out.
+ */
+export async function setAccountDisabled(
+  ctx: AppContext,
+  admin: User,
+  targetId: string,
+  disabled: boolean,
+): Promise<AdminOutcome> {
+  if (targetId === admin.id) return { ok: false, reason: 'self' };
+  if (!(await ctx.users.setDisabled(targetId, disabled ? ctx.now() : null))) {
+    return { ok: false, reason: 'not_found' };
+  }
+  const user = (await ctx.users.findById(targetId))!;
+  const sessionsEnded = disabled
+    ? await ctx.sessions.engine.revokeUserSessions(user.id, { by: admin.id })
+    : 0;
   return { ok: true, user, sessionsEnded };
 }

@@ -1,3 +1,4 @@
+import { pathMatcher } from 'coatcheck';
 import type { Request, Response } from 'express';
 
 /** The error body of every JSON API failure. */
@@ -6,9 +7,11 @@ export interface ApiErrorBody {
   message: string;
 }
 
-/** Whether the request belongs to the JSON API. */
-export function isApi(req: Request): boolean {
-  return req.originalUrl === '/api' || req.originalUrl.startsWith('/api/');
+const isUnderApi = pathMatcher(['/api']);
+
+/** Whether the request belongs to the JSON API, matched as Express routes it (`/API/x` too). */
+export function isApi(req: Pick<Request, 'url'> & Partial<Pick<Request, 'originalUrl'>>): boolean {
+  return isUnderApi(req.originalUrl ?? req.url ?? '/');
 }
 
 /** Answers a JSON API request with `{ error, message }`, plus `extra` facts (e.g. a required `level`). */

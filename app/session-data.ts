@@ -5,6 +5,8 @@ declare module 'coatcheck/express' {
   interface SessionData {
     /** A one-time notice shown on the next page (after a redirect). */
     flash: string;
+    /** Set after a credential change: the next account page offers to end the other sessions (ASVS 7.4.3). */
+    offerEndOthers: boolean;
   }
 }
 
@@ -27,4 +29,20 @@ export function takeFlash(req: Request): string | null {
   const message = typeof session.flash === 'string' ? session.flash : null;
   if (message !== null) delete session.flash;
   return message;
+}
+
+/**
+ * ASVS 7.4.3: after a credential change (two-step sign-in turned on or off) the user is offered to
+ * end their other sessions. Marks the offer for the next account page.
+ */
+export function offerEndOthers(req: Request): void {
+  sessionOf(req).offerEndOthers = true;
+}
+
+/** Whether an offer to end the other sessions is pending; removed once read. */
+export function takeEndOthersOffer(req: Request): boolean {
+  const session = sessionOf(req);
+  const pending = session.offerEndOthers === true;
+  if (pending) delete session.offerEndOthers;
+  return pending;
 }

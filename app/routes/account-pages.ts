@@ -1,5 +1,6 @@
 import { type Request, Router } from 'express';
 import type { AppContext } from '../context.js';
+import { confirmCurrentPassword } from '../current-password.js';
 import { signedInUser } from '../current-user.js';
 import { freshAuth, signedIn } from '../guards.js';
 import { changePassword, listDevices, listRememberedDevices } from '../operations.js';
@@ -135,6 +136,16 @@ export function accountPages(ctx: AppContext): Router {
         'password',
         { title: 'Change your password', error: password.message },
         { status: 400 },
+      );
+    }
+    const current = await confirmCurrentPassword(ctx, req, res, stringField(req.body, 'current'));
+    if (!current.ok) {
+      return renderPage(
+        req,
+        res,
+        'password',
+        { title: 'Change your password', error: current.message },
+        { status: current.status },
       );
     }
     const signedOut = await changePassword(ctx, req, signedInUser(req), password.value);

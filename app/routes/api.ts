@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import type { AppContext } from '../context.js';
 import { csrfTokenOf } from '../csrf.js';
+import { confirmCurrentPassword } from '../current-password.js';
 import { currentUser, signedInUser } from '../current-user.js';
 import { freshAuth, signedIn } from '../guards.js';
 import { limitPreSessions, reportSignInFailure } from '../hardening.js';
@@ -129,6 +130,10 @@ export function api(ctx: AppContext): Router {
     const raw = stringField(req.body, 'newPassword');
     const password = checkNewPassword(raw, raw);
     if (!password.ok) return apiError(res, 400, 'invalid_password', password.message);
+    const current = await confirmCurrentPassword(ctx, req, res, stringField(req.body, 'currentPassword'));
+    if (!current.ok) {
+      return apiError(res, current.status, current.error, current.message);
+    }
     const signedOut = await changePassword(ctx, req, signedInUser(req), password.value);
     res.json({ signedOut, csrfToken: csrfTokenOf(req) });
   });

@@ -21,6 +21,14 @@ const NOTICES: Record<string, string> = {
   codeexpired: 'That sign-in took too long. Enter your email and password again.',
 };
 
+/**
+ * The notice a `?notice=` key names, looked up among NOTICES' own keys only: `constructor` or
+ * `toString` must not reach Object.prototype and print a built-in function's source.
+ */
+function noticeText(key: unknown): string | null {
+  return typeof key === 'string' && Object.hasOwn(NOTICES, key) ? (NOTICES[key] ?? null) : null;
+}
+
 /** Sign in, register, sign out. */
 export function authPages(ctx: AppContext): Router {
   const router = Router();
@@ -29,7 +37,7 @@ export function authPages(ctx: AppContext): Router {
 
   router.get('/login', limitPreSessions(ctx), (req, res) => {
     if (currentUser(req)) return res.redirect(303, safeReturnTo(req.query.returnTo));
-    const notice = NOTICES[String(req.query.notice)] ?? null;
+    const notice = noticeText(req.query.notice);
     const returnTo = safeReturnTo(req.query.returnTo, '');
     // Sent here by a guard: the session ended (signed out elsewhere, idle or absolute timeout).
     const ended = returnTo !== '' && !notice ? 'Your session has ended. Sign in to continue.' : null;

@@ -1,13 +1,15 @@
 import { type Request, type RequestHandler, type Response, Router } from 'express';
 import { consumeStepUpChallenge, issueStepUpChallenge } from '../challenges.js';
 import type { AppContext } from '../context.js';
+import { confirmCurrentPassword } from '../current-password.js';
 import { signedInUser } from '../current-user.js';
 import { freshAuth, signedIn, stepUp } from '../guards.js';
 import { reportStepUpFailure } from '../hardening.js';
 import { notifyUser } from '../notify.js';
+import { listDevices } from '../operations.js';
 import { describeWait, retryAfterSeconds } from '../respond.js';
 import { completeStepUp } from '../second-factor.js';
-import { sessionOf, setFlash } from '../session-data.js';
+import { offerEndOthers, sessionOf, setFlash, takeEndOthersOffer } from '../session-data.js';
 import { createTotpSecret, matchTotpStep, normalizeTotpCode, totpEnrolment } from '../totp.js';
 import { safeReturnTo, stringField } from '../validate.js';
 import { renderPage } from '../views.js';
@@ -34,10 +36,13 @@ export function twoStepPages(ctx: AppContext): Router {
   const page = signedIn('page');
   const fresh = (returnTo?: string) => freshAuth('page', ctx.config.freshAuthMs, returnTo, ctx.now);
 
-  router.get('/account/two-step', page, (req, res) => {
+  router.get('/account/two-step', page, async (req, res) => {
+    // Counted now: the offer shows only when another session is there to end.
+    const others = takeEndOthersOffer(req) ? (await listDevices(req)).filter((d) => !d.current).length : 0;
     renderPage(req, res, 'two-step', {
       title: 'Two-step sign-in',
       enabled: Boolean(signedInUser(req).totpSecret),
+      otherSessions: others,
     });
   });
 
@@ -76,6 +81,10 @@ export function twoStepPages(ctx: AppContext): Router {
       setFlash(req, 'That set-up took too long; scan the new code below.');
       return res.redirect(303, '/account/two-step/setup');
     }
+    const current = await confirmCurrentPassword(ctx, req, res, stringField(req.body, 'current'));
+    if (!current.ok) {
+      return setupForm(req, res, enrolment.secret, current.status, current.message);
+    }
     const step = matchTotpStep(enrolment.secret, normalizeTotpCode(stringField(req.body, 'code')), now);
     if (step === null) {
       return setupForm(
@@ -91,6 +100,7 @@ export function twoStepPages(ctx: AppContext): Router {
     await notifyUser(ctx, req, user.id, 'totp_enabled');
     // Password (fresh) and a code from the app were both just shown: this session is at level 2.
     await completeStepUp(req);
+    offerEndOthers(req);
     setFlash(req, 'Two-step sign-in is on. Signing in now asks for a code from your app.');
     res.redirect(303, '/account/two-step');
   });
@@ -106,6 +116,7 @@ export function twoStepPages(ctx: AppContext): Router {
       if (user.totpSecret) {
         await ctx.users.disableTotp(user.id);
         await notifyUser(ctx, req, user.id, 'totp_disabled');
+        offerEndOthers(req);
       }
       setFlash(req, 'Two-step sign-in is off. Signing in needs only your password.');
       res.redirect(303, '/account/two-step');

@@ -9,6 +9,7 @@ interface Row {
   password_hash: string;
   created_at: string | number;
   totp_secret: string | null;
+  disabled_at: string | number | null;
 }
 
 const toUser = (row: Row): User => ({
@@ -18,6 +19,7 @@ const toUser = (row: Row): User => ({
   passwordHash: row.password_hash,
   createdAt: Number(row.created_at),
   totpSecret: row.totp_secret,
+  disabledAt: row.disabled_at === null || row.disabled_at === undefined ? null : Number(row.disabled_at),
 });
 
 /**
@@ -44,7 +46,8 @@ export class PostgresUsers implements UserRepository {
       )`);
       // Added after the first version: an existing table gains them in place.
       await client.query(
-        'ALTER TABLE app_users ADD COLUMN IF NOT EXISTS totp_secret TEXT, ADD COLUMN IF NOT EXISTS totp_last_step BIGINT',
+        `ALTER TABLE app_users ADD COLUMN IF NOT EXISTS totp_secret TEXT,
+          ADD COLUMN IF NOT EXISTS totp_last_step BIGINT, ADD COLUMN IF NOT EXISTS disabled_at BIGINT`,
       );
       await client.query('COMMIT');
     } catch (error) {
@@ -107,6 +110,11 @@ export class PostgresUsers implements UserRepository {
        WHERE id = $2 AND totp_secret IS NOT NULL AND (totp_last_step IS NULL OR totp_last_step < $1)`,
       [step, id],
     );
+    return result.rowCount === 1;
+  }
+
+  async setDisabled(id: string, at: number | null): Promise<boolean> {
+    const result = await this.pool.query('UPDATE app_users SET disabled_at = $1 WHERE id = $2', [at, id]);
     return result.rowCount === 1;
   }
 

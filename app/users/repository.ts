@@ -13,6 +13,8 @@ export interface User {
   createdAt: number;
   /** The base32 TOTP secret once a second factor is enabled, else null. Never logged or shown again. */
   totpSecret: string | null;
+  /** When an administrator disabled the account (it cannot sign in; ASVS 7.4), or null. */
+  disabledAt: number | null;
 }
 
 /** Where users live: SQLite by default, PostgreSQL when DATABASE_URL is set. */
@@ -38,6 +40,8 @@ export interface UserRepository {
    * stored, in one conditional UPDATE: of two requests with the same code, exactly one gets true (S41).
    */
   acceptTotpStep(id: string, step: number): Promise<boolean>;
+  /** Disables the account at `at` (ms), or enables it with null; false when there is no such user. */
+  setDisabled(id: string, at: number | null): Promise<boolean>;
   /** Changes a user's role; false when there is no such user. */
   setRole(id: string, role: Role): Promise<boolean>;
   /** Users in sign-up order. */

@@ -85,6 +85,7 @@ function bind(users: UserRepository): UserRepository {
     resealTotp: (id, previous, secret) => users.resealTotp(id, previous, secret),
     acceptTotpStep: (id, step) => users.acceptTotpStep(id, step),
     setRole: (id, role) => users.setRole(id, role),
+    setDisabled: (id, at) => users.setDisabled(id, at),
     list: (options) => users.list(options),
     count: () => users.count(),
     close: () => users.close(),

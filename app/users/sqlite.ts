@@ -9,6 +9,7 @@ interface Row {
   password_hash: string;
   created_at: number;
   totp_secret: string | null;
+  disabled_at: number | null;
 }
 
 const toUser = (row: Row): User => ({
@@ -18,12 +19,14 @@ const toUser = (row: Row): User => ({
   passwordHash: row.password_hash,
   createdAt: row.created_at,
   totpSecret: row.totp_secret,
+  disabledAt: row.disabled_at ?? null,
 });
 
 /** Columns added after the first version, added in place to an existing database. */
 const ADDED_COLUMNS: Record<string, string> = {
   totp_secret: 'TEXT',
   totp_last_step: 'INTEGER',
+  disabled_at: 'INTEGER',
 };
 
 function migrate(db: BetterSqlite3.Database): void {
@@ -64,6 +67,7 @@ export class SqliteUsers implements UserRepository {
       ),
       password: db.prepare('UPDATE app_users SET password_hash = ? WHERE id = ?'),
       role: db.prepare('UPDATE app_users SET role = ? WHERE id = ?'),
+      disabled: db.prepare('UPDATE app_users SET disabled_at = ? WHERE id = ?'),
       enableTotp: db.prepare('UPDATE app_users SET totp_secret = ?, totp_last_step = ? WHERE id = ?'),
       disableTotp: db.prepare('UPDATE app_users SET totp_secret = NULL WHERE id = ?'),
       resealTotp: db.prepare<{ id: string; previous: string; secret: string }>(
@@ -91,7 +95,13 @@ export class SqliteUsers implements UserRepository {
   }
 
   async create(fields: { email: string; passwordHash: string; role: Role }): Promise<User | null> {
-    const user: User = { id: randomUUID(), createdAt: Date.now(), totpSecret: null, ...fields };
+    const user: User = {
+      id: randomUUID(),
+      createdAt: Date.now(),
+      totpSecret: null,
+      disabledAt: null,
+      ...fields,
+    };
     const result = this.#statements.insert.run(
       user.id,
       user.email,
@@ -120,6 +130,10 @@ export class SqliteUsers implements UserRepository {
 
   async acceptTotpStep(id: string, step: number): Promise<boolean> {
     return this.#statements.acceptStep.run({ id, step }).changes === 1;
+  }
+
+  async setDisabled(id: string, at: number | null): Promise<boolean> {
+    return this.#statements.disabled.run(at, id).changes === 1;
   }
 
   async setRole(id: string, role: Role): Promise<boolean> {

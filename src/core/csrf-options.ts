@@ -1,4 +1,5 @@
 import { SessionConfigError } from './errors.js';
+import { pathMatcher } from './path-prefix.js';
 import { createOriginPolicy, type OriginRejectReason } from './request-origin.js';
 
 /**
@@ -21,6 +22,12 @@ export interface CsrfOptions<R> {
    * Origin or Referer) is refused instead of left to the token (S59). @default no route is strict
    */
   isStrict?: (request: R) => boolean;
+  /**
+   * Path prefixes whose unsafe requests are strict, as `isStrict` (either makes a request strict).
+   * Matched the way routers match (case-insensitive, trailing and duplicate slashes, %-escapes), so
+   * `POST /ACCOUNT/PASSWORD` is as strict as `/account/password`. @default []
+   */
+  strictPaths?: readonly string[];
   /** JSON API routes: need `Content-Type: application/json` and the header token (S58). @default path under `/api/` */
   isApi?: (request: R) => boolean;
 }
@@ -31,7 +38,11 @@ export type CsrfRejectReason = OriginRejectReason | 'content-type' | 'missing-to
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /** Validates CSRF options once, at start-up; a bad one throws SessionConfigError naming it. */
-export function resolveCsrfOptions<R>(options: CsrfOptions<R>, defaultIsApi: (request: R) => boolean) {
+export function resolveCsrfOptions<R>(
+  options: CsrfOptions<R>,
+  defaultIsApi: (request: R) => boolean,
+  urlOf: (request: R) => string,
+) {
   if (options === null || typeof options !== 'object') {
     throw new SessionConfigError('origins', 'csrf() needs { origins: [...] }');
   }
@@ -45,9 +56,21 @@ export function resolveCsrfOptions<R>(options: CsrfOptions<R>, defaultIsApi: (re
     throw new SessionConfigError('fieldName', 'must be a non-empty string of at most 64 characters');
   }
   if (typeof isStrict !== 'function') throw new SessionConfigError('isStrict', 'must be a function');
+  const { strictPaths = [] } = options;
+  if (!Array.isArray(strictPaths) || strictPaths.some((p) => typeof p !== 'string' || !p.startsWith('/'))) {
+    throw new SessionConfigError('strictPaths', 'must be a list of paths starting with /');
+  }
+  const isStrictPath = strictPaths.length > 0 ? pathMatcher(strictPaths) : () => false;
   if (typeof isApi !== 'function') throw new SessionConfigError('isApi', 'must be a function');
   if (typeof reportOnly !== 'boolean') throw new SessionConfigError('reportOnly', 'must be a boolean');
-  return { decide, reportOnly, headerName: headerName.toLowerCase(), fieldName, isStrict, isApi };
+  return {
+    decide,
+    reportOnly,
+    headerName: headerName.toLowerCase(),
+    fieldName,
+    isStrict: (request: R) => isStrictPath(urlOf(request)) || isStrict(request),
+    isApi,
+  };
 }
 
 const VARY = ['Sec-Fetch-Site', 'Origin'];

@@ -95,6 +95,15 @@ export interface SessionEngine {
    * that user (no IDOR). False when there is no such device.
    */
   revokeRememberedDevice(id: string, options?: { userId?: string; by?: string }): Promise<boolean>;
+  /**
+   * Ends every session of every user, or those created before `createdBefore` (ms since the
+   * epoch): the kill switch after a breach or a key leak (ASVS 7.4). Emits `session.logout_all`
+   * per user. Throws SessionCapabilityError when the store has no `destroyAll`.
+   */
+  revokeAllSessions(options?: {
+    createdBefore?: number;
+    by?: string;
+  }): Promise<{ sessionsEnded: number; users: number }>;
   /** Subscribes to lifecycle events; returns the unsubscribe function. */
   on(listener: SessionEventListener): () => void;
   /** Emits an event through the engine's bus (for adapters and layers above the engine). */

@@ -31,6 +31,7 @@ export { identityChange, passportUserId } from './identity.js';
 export type { Keyring } from './keyring.js';
 export { createKeyring } from './keyring.js';
 export type { SessionEngineOptions } from './options.js';
+export { pathMatcher, routingPaths } from './path-prefix.js';
 export type { SessionDevice, SessionMetaPatch, SessionPatch, SessionRecord } from './record.js';
 export { applyPatch, expiresAt, isForbiddenKey, parseData } from './record.js';
 export type {
@@ -51,5 +52,11 @@ export type {
 export { createOriginPolicy, isSafeMethod } from './request-origin.js';
 export { endedSessionsOf, type SessionEnd, type SessionEndReason } from './session-end.js';
 export type { AuthMethod, RequestInfo, SessionInfo, SessionState } from './state.js';
-export type { LegacySessionSource, SessionStore, StoreCapabilities } from './store.js';
+export type {
+  DestroyAllOptions,
+  LegacySessionSource,
+  RemovedSession,
+  SessionStore,
+  StoreCapabilities,
+} from './store.js';
 export { hashSecret, isHandle } from './token.js';

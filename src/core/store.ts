@@ -16,6 +16,18 @@ export interface Removed {
   successor: string | null;
 }
 
+/** One session `destroyAll` removed: its handle and user, for the audit events of the caller. */
+export interface RemovedSession {
+  handle: string;
+  userId: string | null;
+}
+
+/** Which sessions `destroyAll` removes. */
+export interface DestroyAllOptions {
+  /** Only sessions created before this time (ms since the epoch). @default every session */
+  createdBefore?: number;
+}
+
 /** How a rotation treats the record it replaces. */
 export interface ReplaceOptions {
   /** Keep the old record as a pointer to the new one until this time (ms since the epoch). */
@@ -61,6 +73,13 @@ export interface SessionStore {
   listByUser(userId: string): Promise<SessionRecord[]>;
   /** Removes a user's sessions, except `exceptHandle`; returns the handles removed. */
   destroyByUser(userId: string, options?: { exceptHandle?: string }): Promise<string[]>;
+  /**
+   * Removes every session of every user, or those created before `createdBefore`: the kill switch
+   * after a breach or a key leak (ASVS 7.4). An operator's command, never a request's: stores
+   * without a global index walk all their records. Optional for stores outside this package; a
+   * store that cannot enumerate its sessions throws SessionCapabilityError naming `destroyAll`.
+   */
+  destroyAll?(options?: DestroyAllOptions): Promise<RemovedSession[]>;
   /** Removes records whose expiry has passed; returns how many. */
   pruneExpired(now: number): Promise<number>;
   /** Releases timers and connections the store owns. */

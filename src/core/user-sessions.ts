@@ -1,9 +1,11 @@
 import { destroySession } from './destroy.js';
 import type { SessionEngine } from './engine.js';
+import { CoatcheckError, SessionCapabilityError, SessionStoreError } from './errors.js';
 import type { EventBus } from './events.js';
 import type { ResolvedOptions } from './options.js';
 import { isLiveSession } from './record.js';
 import { toSessionInfo } from './state.js';
+import type { RemovedSession } from './store.js';
 import type { StoreCall } from './store-calls.js';
 import { isHandle } from './token.js';
 
@@ -12,7 +14,7 @@ export function createUserSessions(context: {
   options: ResolvedOptions;
   call: StoreCall;
   events: EventBus;
-}): Pick<SessionEngine, 'revoke' | 'listUserSessions' | 'revokeUserSessions'> {
+}): Pick<SessionEngine, 'revoke' | 'listUserSessions' | 'revokeUserSessions' | 'revokeAllSessions'> {
   const { options, call, events } = context;
   const { store, now } = options;
   return {
@@ -49,6 +51,36 @@ export function createUserSessions(context: {
         by: by ?? userId,
       });
       return removed.length;
+    },
+
+    async revokeAllSessions({ createdBefore, by = 'system' } = {}) {
+      if (typeof store.destroyAll !== 'function') {
+        throw new SessionCapabilityError('destroyAll', 'the session store cannot end every session');
+      }
+      let removed: RemovedSession[];
+      try {
+        // No per-call timeout: walking a whole store may outlast one, and giving up waiting would
+        // not stop the deletion, only hide how far it got.
+        removed = await store.destroyAll(createdBefore === undefined ? {} : { createdBefore });
+      } catch (error) {
+        if (error instanceof CoatcheckError) throw error;
+        throw new SessionStoreError('destroyAll', { cause: error });
+      }
+      const byUser = new Map<string | null, string[]>();
+      for (const { handle, userId } of removed) byUser.set(userId, [...(byUser.get(userId) ?? []), handle]);
+      // One sign-out-everywhere event per user, as if each had been revoked: audit sinks and live
+      // connection closers (endedSessionsOf) need nothing new.
+      for (const [userId, handles] of byUser) {
+        events.emit({
+          type: 'session.logout_all',
+          userId,
+          count: handles.length,
+          handles,
+          by,
+          reason: createdBefore === undefined ? 'end_all' : 'end_all_before',
+        });
+      }
+      return { sessionsEnded: removed.length, users: [...byUser.keys()].filter((id) => id !== null).length };
     },
   };
 }

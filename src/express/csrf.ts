@@ -8,6 +8,7 @@ import {
 } from '../core/csrf-options.js';
 import type { SessionEngine } from '../core/engine.js';
 import { SessionStateError } from '../core/errors.js';
+import { pathMatcher } from '../core/path-prefix.js';
 import { isSafeMethod } from '../core/request-origin.js';
 import type { SessionState } from '../core/state.js';
 import { bindingOf, type Session } from './session.js';
@@ -44,11 +45,11 @@ export function mediaType(req: IncomingMessage): string {
   return (header(req, 'content-type') ?? '').split(';')[0]!.trim().toLowerCase();
 }
 
-function defaultIsApi(req: IncomingMessage): boolean {
-  // Express matches routes case-insensitively by default, so '/API/x' reaches '/api/x' handlers.
-  const path = ((req as Request).originalUrl ?? req.url ?? '/').split('?')[0]!.toLowerCase();
-  return path === '/api' || path.startsWith('/api/');
-}
+const urlOf = (req: IncomingMessage) => (req as Request).originalUrl ?? req.url ?? '/';
+
+// Express matches routes case-insensitively by default, so '/API/x' reaches '/api/x' handlers.
+const isUnderApi = pathMatcher(['/api']);
+const defaultIsApi = (req: IncomingMessage) => isUnderApi(urlOf(req));
 
 function appendVary(res: ServerResponse): void {
   const vary = varyWithOrigin(res.getHeader('Vary'));
@@ -79,7 +80,7 @@ function bound(req: Request): { engine: SessionEngine; state: SessionState } {
 
 /** Validates the CSRF options once (shared with the Fastify hook). */
 export function resolve(options: CsrfOptions) {
-  return resolveCsrfOptions(options, defaultIsApi);
+  return resolveCsrfOptions(options, defaultIsApi, urlOf);
 }
 
 export type Config = ReturnType<typeof resolve>;

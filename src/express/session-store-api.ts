@@ -2,7 +2,14 @@ import { destroySession } from '../core/destroy.js';
 import { SessionCapabilityError } from '../core/errors.js';
 import { diffData, expiresAt, isLiveSession, type SessionPatch, type SessionRecord } from '../core/record.js';
 import type { RememberedDeviceStore } from '../core/remember/device.js';
-import type { Removed, ReplaceOptions, SessionStore, StoreCapabilities } from '../core/store.js';
+import type {
+  DestroyAllOptions,
+  Removed,
+  RemovedSession,
+  ReplaceOptions,
+  SessionStore,
+  StoreCapabilities,
+} from '../core/store.js';
 import { legacyExpiry, StoreCookie } from '../stores/store-cookie.js';
 import { Store } from './store.js';
 
@@ -180,6 +187,14 @@ export class SessionStoreApi extends Store implements SessionStore {
 
   destroyByUser(userId: string, options?: { exceptHandle?: string }): Promise<string[]> {
     return this.#store.destroyByUser(userId, options);
+  }
+
+  /** The wrapped store's kill switch; SessionCapabilityError naming `destroyAll` when it has none. */
+  async destroyAll(options?: DestroyAllOptions): Promise<RemovedSession[]> {
+    if (typeof this.#store.destroyAll !== 'function') {
+      throw new SessionCapabilityError('destroyAll', 'the session store cannot end every session');
+    }
+    return this.#store.destroyAll(options);
   }
 
   pruneExpired(now: number): Promise<number> {

@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { varyWithOrigin } from '../core/csrf-options.js';
 import { SessionStateError } from '../core/errors.js';
+import { pathMatcher } from '../core/path-prefix.js';
 import { isSafeMethod } from '../core/request-origin.js';
 import {
   type CsrfOptions,
@@ -25,10 +26,8 @@ export interface FastifyCsrfOptions extends Omit<CsrfOptions, 'isStrict' | 'isAp
 
 const fieldNames = new WeakMap<FastifyRequest, string>();
 
-function defaultIsApi(request: FastifyRequest): boolean {
-  const path = request.url.split('?')[0]!.toLowerCase();
-  return path === '/api' || path.startsWith('/api/');
-}
+const isUnderApi = pathMatcher(['/api']);
+const defaultIsApi = (request: FastifyRequest) => isUnderApi(request.url);
 
 function appendVary(reply: FastifyReply): void {
   const vary = varyWithOrigin(reply.getHeader('vary'));

@@ -6,6 +6,7 @@ import {
   type CsrfRejectReason,
   resolveCsrfOptions,
 } from '../core/csrf-options.js';
+import { pathMatcher } from '../core/path-prefix.js';
 import { isSafeMethod } from '../core/request-origin.js';
 import type { SessionState } from '../core/state.js';
 import type { Env } from './middleware.js';
@@ -19,10 +20,8 @@ function mediaType(c: Context): string {
   return (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
 }
 
-function defaultIsApi(c: Context): boolean {
-  const path = c.req.path.toLowerCase();
-  return path === '/api' || path.startsWith('/api/');
-}
+const isUnderApi = pathMatcher(['/api']);
+const defaultIsApi = (c: Context) => isUnderApi(c.req.path);
 
 function sessionOf(c: Context): HonoSession {
   const found = (c as Context<Env>).get('session');
@@ -40,7 +39,7 @@ export function csrfToken(c: Context): string {
 }
 
 function resolve(options: CsrfOptions) {
-  return resolveCsrfOptions(options, defaultIsApi);
+  return resolveCsrfOptions(options, defaultIsApi, (c) => c.req.path);
 }
 
 type Config = ReturnType<typeof resolve>;

@@ -183,6 +183,11 @@ export class ConnectStore implements SessionStore, LegacySessionSource {
     );
   }
 
+  /** Connect stores offer no way to enumerate sessions that could serve a kill switch. */
+  async destroyAll(): Promise<never> {
+    throw new SessionCapabilityError('destroyAll', 'this express-session store cannot end every session');
+  }
+
   /** Connect stores expire entries themselves from `cookie.expires`. */
   async pruneExpired(): Promise<number> {
     return 0;

@@ -1,5 +1,12 @@
 import { applyPatch, expiresAt, type SessionPatch, type SessionRecord, supersede } from '../core/record.js';
-import type { Removed, ReplaceOptions, SessionStore, StoreCapabilities } from '../core/store.js';
+import type {
+  DestroyAllOptions,
+  Removed,
+  RemovedSession,
+  ReplaceOptions,
+  SessionStore,
+  StoreCapabilities,
+} from '../core/store.js';
 import { MemoryRememberedDevices } from './remembered/memory.js';
 
 /** Options of {@link MemoryStore}: a bounded in-process store for tests and single-process apps. */
@@ -105,6 +112,17 @@ export class MemoryStore implements SessionStore {
       const record = this.#sessions.get(handle);
       if (record) this.#remove(record);
       removed.push(handle);
+    }
+    return removed;
+  }
+
+  async destroyAll(options: DestroyAllOptions = {}): Promise<RemovedSession[]> {
+    const before = options.createdBefore ?? Number.POSITIVE_INFINITY;
+    const removed: RemovedSession[] = [];
+    for (const record of [...this.#sessions.values()]) {
+      if (record.createdAt >= before) continue;
+      this.#remove(record);
+      removed.push({ handle: record.handle, userId: record.userId });
     }
     return removed;
   }

@@ -1,7 +1,14 @@
 import pg from 'pg';
 import { SessionConfigError } from '../core/errors.js';
 import { isForbiddenKey, type SessionPatch, type SessionRecord } from '../core/record.js';
-import type { Removed, ReplaceOptions, SessionStore, StoreCapabilities } from '../core/store.js';
+import type {
+  DestroyAllOptions,
+  Removed,
+  RemovedSession,
+  ReplaceOptions,
+  SessionStore,
+  StoreCapabilities,
+} from '../core/store.js';
 import { migrate, type TableNames, tableNames } from './postgres/schema.js';
 import {
   buildStatements,
@@ -196,6 +203,14 @@ export class PostgresStore implements SessionStore {
       options.exceptHandle ?? null,
     ]);
     return result.rows.map((row) => row.handle);
+  }
+
+  async destroyAll(options: DestroyAllOptions = {}): Promise<RemovedSession[]> {
+    const before = options.createdBefore === undefined ? null : Math.ceil(options.createdBefore);
+    const result = await this.#run<{ handle: string; user_id: string | null }>(this.#statements.destroyAll, [
+      before,
+    ]);
+    return result.rows.map((row) => ({ handle: row.handle, userId: row.user_id }));
   }
 
   async pruneExpired(now: number): Promise<number> {

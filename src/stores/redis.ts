@@ -1,12 +1,21 @@
 import { SessionConfigError } from '../core/errors.js';
 import { expiresAt, type SessionPatch, type SessionRecord } from '../core/record.js';
 import type { RememberedDeviceStore } from '../core/remember/device.js';
-import type { Removed, ReplaceOptions, SessionStore, StoreCapabilities } from '../core/store.js';
+import type {
+  DestroyAllOptions,
+  Removed,
+  RemovedSession,
+  ReplaceOptions,
+  SessionStore,
+  StoreCapabilities,
+} from '../core/store.js';
 import { type RedisClientLike, type RedisCommands, redisCommands } from './redis/client.js';
 import { decodeRecord, encodePatch, encodeRecord } from './redis/codec.js';
+import { globLiteral } from './redis/scan.js';
 import {
   CREATE,
   CREATE_INDEXED,
+  DESTROY_CREATED_BEFORE,
   DESTROY_IF_USER,
   INDEX_ADD,
   INDEX_READ,
@@ -47,6 +56,8 @@ export const REDIS_ACL_COMMANDS: readonly string[] = [
   'zadd',
   'zrange',
   'zremrangebyscore',
+  // destroyAll only (the operator's kill switch), on each master.
+  'scan',
 ];
 
 export interface RedisStoreOptions {
@@ -237,6 +248,30 @@ export class RedisStore implements SessionStore {
     );
     await this.#redis.zrem(this.userKey(userId), handles);
     return handles.filter((_, i) => Number(removed[i]) === 1);
+  }
+
+  /**
+   * The kill switch: SCANs this prefix's session keys on every master (the only operation that
+   * walks the keyspace; an operator's command, never a request's) and deletes each one created
+   * before `createdBefore`, one script per key, then drops the handles from their users' indexes.
+   */
+  async destroyAll(options: DestroyAllOptions = {}): Promise<RemovedSession[]> {
+    const before = options.createdBefore === undefined ? '' : String(options.createdBefore);
+    const head = this.sessionKey('');
+    const pattern = `${globLiteral(head.slice(0, -1))}*}`;
+    const removed: RemovedSession[] = [];
+    for await (const keys of this.#redis.scan(pattern)) {
+      const handles = keys.map((key) => key.slice(head.length - 1, -1));
+      const replies = await Promise.all(
+        handles.map((handle) => this.#redis.run(DESTROY_CREATED_BEFORE, [this.sessionKey(handle)], [before])),
+      );
+      replies.forEach((reply, i) => {
+        if (reply === null || reply === undefined) return;
+        removed.push({ handle: handles[i]!, userId: String(reply) || null });
+      });
+    }
+    await Promise.all(removed.map((session) => this.#unindex(session.userId ?? '', session.handle)));
+    return removed;
   }
 
   /**

@@ -1,6 +1,13 @@
 import BetterSqlite3 from 'better-sqlite3';
 import { applyPatch, expiresAt, type SessionPatch, type SessionRecord, supersede } from '../core/record.js';
-import type { Removed, ReplaceOptions, SessionStore, StoreCapabilities } from '../core/store.js';
+import type {
+  DestroyAllOptions,
+  Removed,
+  RemovedSession,
+  ReplaceOptions,
+  SessionStore,
+  StoreCapabilities,
+} from '../core/store.js';
 import { rememberedDevicesDdl, sqliteRememberedDevices } from './remembered/sqlite.js';
 
 /** Options of {@link SqliteStore}. */
@@ -152,6 +159,9 @@ export class SqliteStore implements SessionStore {
         `SELECT handle FROM ${table} WHERE user_id = ?`,
       ),
       prune: this.db.prepare<[number]>(`DELETE FROM ${table} WHERE expires_at <= ?`),
+      destroyAll: this.db.prepare<[number | null, number | null], { handle: string; user_id: string | null }>(
+        `DELETE FROM ${table} WHERE ? IS NULL OR created_at < ? RETURNING handle, user_id`,
+      ),
     };
     this.#statements = s;
     // BEGIN IMMEDIATE (see the calls below) takes the write lock first, so read-modify-write is atomic across processes.
@@ -222,6 +232,13 @@ export class SqliteStore implements SessionStore {
 
   async destroyByUser(userId: string, options: { exceptHandle?: string } = {}): Promise<string[]> {
     return this.#destroyByUser.immediate(userId, options.exceptHandle ?? null);
+  }
+
+  async destroyAll(options: DestroyAllOptions = {}): Promise<RemovedSession[]> {
+    const before = options.createdBefore ?? null;
+    return this.#statements.destroyAll
+      .all(before, before)
+      .map((row) => ({ handle: row.handle, userId: row.user_id }));
   }
 
   async pruneExpired(now: number): Promise<number> {

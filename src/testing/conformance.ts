@@ -319,5 +319,47 @@ export function runStoreConformance(options: ConformanceOptions): void {
       assert.deepEqual(JSON.parse((await store.get(record.handle))!.data), JSON.parse(data));
       assert.equal(({} as Record<string, unknown>).isAdmin, undefined);
     });
+
+    // Last: it empties the store.
+    it('ends every session created before a time, then every session (the kill switch)', async () => {
+      if (options.honourCapabilities && !store.capabilities.userIndex) {
+        await assert.rejects(
+          Promise.resolve().then(() => store.destroyAll?.()),
+          {
+            code: 'SESSION_CAPABILITY',
+          },
+        );
+        return;
+      }
+      assert.equal(typeof store.destroyAll, 'function', 'every store in this package has destroyAll');
+      const destroyAll = store.destroyAll!.bind(store);
+      const alice = user();
+      const cutoff = Date.now() - 60_000;
+      const oldSignedIn = makeRecord({ userId: alice, createdAt: cutoff - 5_000 });
+      const oldAnonymous = makeRecord({ createdAt: cutoff - 1 });
+      const recent = makeRecord({ userId: alice, createdAt: cutoff });
+      for (const record of [oldSignedIn, oldAnonymous, recent])
+        assert.equal(await store.create(record), true);
+      const byHandle = <T extends { handle: string }>(list: T[]) =>
+        [...list].sort((a, b) => a.handle.localeCompare(b.handle));
+      assert.deepEqual(
+        byHandle(await destroyAll({ createdBefore: cutoff })),
+        byHandle([
+          { handle: oldSignedIn.handle, userId: alice },
+          { handle: oldAnonymous.handle, userId: null },
+        ]),
+      );
+      assert.equal(await store.get(oldSignedIn.handle), null);
+      assert.equal(await store.get(oldAnonymous.handle), null);
+      assert.deepEqual(
+        (await store.listByUser(alice)).map((record) => record.handle),
+        [recent.handle],
+      );
+      const everything = await destroyAll();
+      assert.ok(everything.some((session) => session.handle === recent.handle && session.userId === alice));
+      assert.equal(await store.get(recent.handle), null);
+      assert.deepEqual(await store.listByUser(alice), []);
+      assert.deepEqual(await destroyAll(), [], 'nothing is left');
+    });
   });
 }

@@ -141,6 +141,7 @@ describe('reference app: devices, re-authentication and password change', () => 
     const dashboard = await me.get('/dashboard');
     const post = await postForm(me, '/account/password', {
       _csrf: csrfFrom(dashboard.text),
+      current: PASSWORD,
       password: 'a brand new password',
       confirm: 'a brand new password',
     });
@@ -176,6 +177,7 @@ describe('reference app: devices, re-authentication and password change', () => 
     const page = await me.get('/account/password');
     const res = await postForm(me, '/account/password', {
       _csrf: csrfFrom(page.text),
+      current: PASSWORD,
       password: 'a brand new password',
       confirm: 'a brand new password',
     });

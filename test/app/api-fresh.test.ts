@@ -17,7 +17,10 @@ describe('reference app: JSON API with fresh authentication and admin', () => {
     await call(other, 'POST', '/api/login', { email: 'api-pw@example.com', password: PASSWORD });
     await sleep(3200);
     assertError(
-      await call(me, 'POST', '/api/password', { newPassword: 'the next password' }),
+      await call(me, 'POST', '/api/password', {
+        newPassword: 'the next password',
+        currentPassword: PASSWORD,
+      }),
       401,
       'reauth_required',
     );
@@ -29,7 +32,10 @@ describe('reference app: JSON API with fresh authentication and admin', () => {
     const reauth = await call(me, 'POST', '/api/reauth', { password: PASSWORD });
     assert.equal(reauth.status, 200);
     assertError(await call(me, 'POST', '/api/password', { newPassword: 'short' }), 400, 'invalid_password');
-    const changed = await call(me, 'POST', '/api/password', { newPassword: 'the next password' });
+    const changed = await call(me, 'POST', '/api/password', {
+      newPassword: 'the next password',
+      currentPassword: PASSWORD,
+    });
     assert.equal(changed.status, 200);
     assert.equal((changed.json() as { signedOut: number }).signedOut, 1);
     assertError(await other.get('/api/devices'), 401, 'unauthenticated');

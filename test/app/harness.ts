@@ -156,6 +156,7 @@ export async function enableTotp(app: AppUnderTest, client: Client): Promise<str
   if (!secret) throw new Error('no secret on the set-up page');
   const res = await postForm(client, '/account/two-step/setup', {
     _csrf: csrfFrom(setup.text),
+    current: PASSWORD,
     // No step of this secret was used yet; not moving the clock keeps the password step fresh.
     code: nextCode(app, secret, { wait: false }),
   });

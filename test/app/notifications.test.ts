@@ -77,7 +77,10 @@ describe('reference app: security notifications (S38)', () => {
   it('S38 a password change notifies the user and emits an audit event', async () => {
     const client = await newUser(app, 'pw-note@example.com');
     const userId = ((await client.get('/api/session')).json() as { user: { id: string } }).user.id;
-    const res = await call(client, 'POST', '/api/password', { newPassword: 'another long password' });
+    const res = await call(client, 'POST', '/api/password', {
+      newPassword: 'another long password',
+      currentPassword: PASSWORD,
+    });
     assert.equal(res.status, 200);
     const listed = await listOf(client);
     assert.deepEqual(

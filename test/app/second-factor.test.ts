@@ -63,12 +63,14 @@ describe('reference app: two-step sign-in with an authenticator app', () => {
     assert.ok(secret, 'the base32 key is shown');
     const wrong = await postForm(client, '/account/two-step/setup', {
       _csrf: csrfFrom(setup.text),
+      current: PASSWORD,
       code: '000000',
     });
     assert.equal(wrong.status, 400);
     assert.match((await client.get('/account/two-step')).text, /Off\./);
     const right = await postForm(client, '/account/two-step/setup', {
       _csrf: csrfFrom(setup.text),
+      current: PASSWORD,
       code: totpCodeAt(secret, app.clock.now()),
     });
     assert.equal(right.status, 303);

@@ -101,6 +101,7 @@ describe('reference app in Chromium', { skip: !chromiumPath && 'chromium is not 
     );
     await a.fill('#password', PASSWORD);
     await Promise.all([a.waitForURL(`${url}/account/password`), a.click('main button[type=submit]')]);
+    await a.fill('#current', PASSWORD);
     await a.fill('#password', 'a new passphrase here');
     await a.fill('#confirm', 'a new passphrase here');
     await Promise.all([a.waitForURL(`${url}/dashboard`), a.click('main button[type=submit]')]);
@@ -146,6 +147,7 @@ describe('reference app in Chromium', { skip: !chromiumPath && 'chromium is not 
       assert.equal(await page.locator('.qr svg').count(), 1, 'the QR code is an inline SVG');
       const secret = ((await page.textContent('#totp-secret')) ?? '').trim();
       assert.match(secret, /^[A-Z2-7]{32}$/);
+      await page.fill('#current', PASSWORD);
       await page.fill('#code', totpCodeAt(secret, fresh.clock.now()));
       await Promise.all([
         page.waitForURL(`${fresh.url}/account/two-step`),

@@ -197,6 +197,9 @@ if (!hasRedis) {
     assert.equal((await store.listByUser('alice')).length, 1);
     assert.deepEqual(await store.destroyByUser('alice'), [second.handle]);
     assert.equal(await store.destroy(second.handle), null);
+    const third = makeRecord({ userId: 'alice' });
+    assert.equal(await store.create(third), true);
+    assert.deepEqual(await store.destroyAll(), [{ handle: third.handle, userId: 'alice' }]);
     await assert.rejects(client.get('coatcheck:s:{x}'), /NOPERM/);
     await assert.rejects(client.hGetAll('other:key'), /NOPERM/);
   });

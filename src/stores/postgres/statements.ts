@@ -142,6 +142,10 @@ export function buildStatements(names: TableNames) {
       `DELETE FROM ${t} WHERE user_id = $1 AND ($2::text IS NULL OR handle <> $2::text) RETURNING handle`,
     ),
     prune: named('prune', `DELETE FROM ${t} WHERE expires_at <= $1`),
+    destroyAll: named(
+      'destroy_all',
+      `DELETE FROM ${t} WHERE $1::bigint IS NULL OR created_at < $1::bigint RETURNING handle, user_id`,
+    ),
     // A transaction-scoped lock taken in the same statement: released when the statement ends, and
     // safe behind PgBouncer in transaction mode, where a session lock could stay on a server connection.
     pruneShared: named(

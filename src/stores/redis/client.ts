@@ -1,5 +1,6 @@
 import { SessionConfigError } from '../../core/errors.js';
 import { clusterRediscovery } from './rediscover.js';
+import { scanIoredisKeys, scanNodeRedisKeys } from './scan.js';
 import type { RedisScript } from './scripts.js';
 
 type AnyFunction = (...args: never[]) => unknown;
@@ -40,6 +41,8 @@ export interface RedisCommands {
   hgetall(key: string): Promise<unknown>;
   run(script: RedisScript, keys: string[], args: string[]): Promise<unknown>;
   zrem(key: string, members: string[]): Promise<void>;
+  /** Batches of the keys matching a SCAN pattern, on every master. */
+  scan(pattern: string): AsyncIterable<string[]>;
 }
 
 const isNoScript = (error: unknown) => /^NOSCRIPT/.test(String((error as { message?: unknown })?.message));
@@ -77,6 +80,7 @@ function fromNodeRedis(client: NodeRedisLike): RedisCommands {
     zrem: async (key, members) => {
       if (members.length) await watched(client.zRem(key, members));
     },
+    scan: (pattern) => scanNodeRedisKeys(client, pattern),
   };
 }
 
@@ -93,6 +97,7 @@ function fromIoredis(client: IoRedisLike): RedisCommands {
     zrem: async (key, members) => {
       if (members.length) await client.zrem(key, ...members);
     },
+    scan: (pattern) => scanIoredisKeys(client, pattern),
   };
 }
 

@@ -187,6 +187,21 @@ return redis.call('DEL', KEYS[1])`,
 );
 
 /**
+ * KEYS[1] session; ARGV[1] a time in ms, or '' for any. Deletes the session if it was created
+ * before that time; returns its user id ('' for none), or nil when it was kept or already gone.
+ */
+export const DESTROY_CREATED_BEFORE = script(
+  'destroy-created-before',
+  `if ARGV[1] ~= '' then
+  local created = tonumber(redis.call('HGET', KEYS[1], 'createdAt'))
+  if created == nil or created >= tonumber(ARGV[1]) then return false end
+end
+local userId = redis.call('HGET', KEYS[1], 'userId')
+if redis.call('DEL', KEYS[1]) == 0 then return false end
+return userId or ''`,
+);
+
+/**
  * KEYS[1] user index; ARGV[1] score (absolute expiry ms); ARGV[2] handle; ARGV[3] now ms. Drops
  * members past their absolute expiry, adds the handle, and keeps the index alive as long as its
  * longest-lived member, so an index holds at most the sessions of one absolute timeout, and the
