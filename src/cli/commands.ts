@@ -79,15 +79,15 @@ async function revokeUser(ctx: CommandContext, userId: string): Promise<CommandR
  */
 async function endAll(ctx: CommandContext, args: CliArgs): Promise<CommandResult> {
   if (!args.yes) throw usageError('end-all ends every matching session of every user; add --yes to confirm');
-  const { sessionsEnded, users } = await ctx.engine.revokeAllSessions({
+  const { sessionsEnded, users, rememberedDevicesEnded } = await ctx.engine.revokeAllSessions({
     by: ctx.by,
     ...(args.before === null ? {} : { createdBefore: args.before }),
   });
   const scope = args.before === null ? '' : ` created before ${iso(args.before)}`;
   return {
     exitCode: EXIT.ok,
-    json: { sessionsEnded, users, createdBefore: iso(args.before) },
-    text: `Ended ${plural(sessionsEnded, 'session')}${scope} (${plural(users, 'user')}).`,
+    json: { sessionsEnded, users, rememberedDevicesEnded, createdBefore: iso(args.before) },
+    text: `Ended ${plural(sessionsEnded, 'session')}${scope} (${plural(users, 'user')}) and ${plural(rememberedDevicesEnded, 'remembered device')}.`,
   };
 }
 

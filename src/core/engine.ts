@@ -97,13 +97,14 @@ export interface SessionEngine {
   revokeRememberedDevice(id: string, options?: { userId?: string; by?: string }): Promise<boolean>;
   /**
    * Ends every session of every user, or those created before `createdBefore` (ms since the
-   * epoch): the kill switch after a breach or a key leak (ASVS 7.4). Emits `session.logout_all`
+   * epoch): the kill switch after a breach or a key leak (ASVS 7.4). The store's remembered
+   * devices in that range end first, or they would start new sessions. Emits `session.logout_all`
    * per user. Throws SessionCapabilityError when the store has no `destroyAll`.
    */
   revokeAllSessions(options?: {
     createdBefore?: number;
     by?: string;
-  }): Promise<{ sessionsEnded: number; users: number }>;
+  }): Promise<{ sessionsEnded: number; users: number; rememberedDevicesEnded: number }>;
   /** Subscribes to lifecycle events; returns the unsubscribe function. */
   on(listener: SessionEventListener): () => void;
   /** Emits an event through the engine's bus (for adapters and layers above the engine). */

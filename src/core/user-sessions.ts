@@ -58,10 +58,15 @@ export function createUserSessions(context: {
         throw new SessionCapabilityError('destroyAll', 'the session store cannot end every session');
       }
       let removed: RemovedSession[];
+      let devicesEnded = 0;
       try {
         // No per-call timeout: walking a whole store may outlast one, and giving up waiting would
         // not stop the deletion, only hide how far it got.
-        removed = await store.destroyAll(createdBefore === undefined ? {} : { createdBefore });
+        const range = createdBefore === undefined ? {} : { createdBefore };
+        // Remembered devices first: left alive, any of them would start a new session at once.
+        // Whether or not this engine has `remember` on, the store's devices end with its sessions.
+        if (store.rememberedDevices) devicesEnded = await store.rememberedDevices.destroyAll(range);
+        removed = await store.destroyAll(range);
       } catch (error) {
         if (error instanceof CoatcheckError) throw error;
         throw new SessionStoreError('destroyAll', { cause: error });
@@ -80,7 +85,8 @@ export function createUserSessions(context: {
           reason: createdBefore === undefined ? 'end_all' : 'end_all_before',
         });
       }
-      return { sessionsEnded: removed.length, users: [...byUser.keys()].filter((id) => id !== null).length };
+      const users = [...byUser.keys()].filter((id) => id !== null).length;
+      return { sessionsEnded: removed.length, users, rememberedDevicesEnded: devicesEnded };
     },
   };
 }

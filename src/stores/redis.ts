@@ -77,7 +77,8 @@ export interface RedisStoreOptions {
  * The Redis store, standalone or Cluster, on node-redis or ioredis. One hash per session
  * (`<prefix>s:{<handle>}`) with a TTL of min(idle, absolute) expiry; one sorted set per user
  * (`<prefix>u:{<userId>}`, handle scored by absolute expiry). Writes are Lua scripts on one key,
- * reads one HGETALL, and nothing ever runs KEYS or SCAN.
+ * reads one HGETALL; only the kill switch (`destroyAll`) and `health` walk the keyspace (SCAN), and
+ * nothing runs KEYS.
  *
  * @example
  * import { createClient } from 'redis';

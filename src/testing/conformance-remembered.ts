@@ -149,4 +149,20 @@ export function runRememberedDeviceConformance(storeOf: () => SessionStore): voi
     const listed = (await store.listByUser(userId)).find((record) => record.handle === next.handle);
     assert.equal(listed?.rememberedDeviceId, id);
   });
+
+  it('ends every remembered device, or those created before a time (the kill switch)', async (t) => {
+    if (!supported()) return t.skip('no remembered devices');
+    const devices = devicesOf();
+    const userId = `user-${random(6)}`;
+    const old = makeRememberedDevice({ userId, createdAt: 1_000 });
+    const recent = makeRememberedDevice({ userId, createdAt: 2_000 });
+    const current = makeRememberedDevice({ userId });
+    for (const device of [old, recent, current]) assert.equal(await devices.create(device), true);
+    assert.equal(await devices.destroyAll({ createdBefore: 2_000 }), 1, 'only the one created before');
+    assert.equal(await devices.get(old.id), null);
+    assert.deepEqual(await devices.get(recent.id), recent);
+    assert.ok((await devices.destroyAll({})) >= 2, 'every device left');
+    assert.deepEqual(await devices.listByUser(userId), []);
+    assert.equal(await devices.get(current.id), null);
+  });
 }

@@ -22,7 +22,11 @@ describe('engine.revokeAllSessions (the kill switch)', () => {
       makeRecord(),
     ];
     for (const record of records) await store.create(record);
-    assert.deepEqual(await engine.revokeAllSessions({ by: 'ops' }), { sessionsEnded: 4, users: 2 });
+    assert.deepEqual(await engine.revokeAllSessions({ by: 'ops' }), {
+      sessionsEnded: 4,
+      users: 2,
+      rememberedDevicesEnded: 0,
+    });
     assert.equal(store.size, 0);
     const byUser = new Map(events.map((e) => [e.userId, e]));
     assert.equal(byUser.get('alice')?.count, 2);
@@ -48,9 +52,44 @@ describe('engine.revokeAllSessions (the kill switch)', () => {
     assert.deepEqual(await engine.revokeAllSessions({ createdBefore: 2_000 }), {
       sessionsEnded: 1,
       users: 1,
+      rememberedDevicesEnded: 0,
     });
     assert.equal(await store.get(old.handle), null);
     assert.ok(await store.get(kept.handle));
+    await store.close();
+  });
+
+  it('ends remembered devices too, so none starts a new session after the kill switch', async () => {
+    const store = new MemoryStore();
+    const engine = createSessionEngine({ store, secret: SECRET, warn: () => {}, remember: true });
+    const info = (cookieHeader?: string) => ({
+      cookieHeader,
+      secure: false,
+      ip: '127.0.0.1',
+      userAgent: 'kill',
+    });
+    const state = await engine.load(info());
+    await engine.login(state, 'alice', { remember: true });
+    await engine.commit(state);
+    const cookies = engine.cookieHeaders(state).map((header) => header.split(';')[0]!);
+    const remembered = cookies.find((cookie) => cookie.startsWith('remember='));
+    assert.ok(remembered, 'a remembered-device cookie was set');
+    // The credential works on its own while the device lives: the session cookie is gone.
+    const revived = await engine.load(info(remembered));
+    assert.equal(revived.record?.userId ?? null, 'alice');
+    await engine.commit(revived);
+    const rotated = engine.cookieHeaders(revived).find((header) => header.startsWith('remember='));
+    const latest = rotated ? rotated.split(';')[0]! : remembered;
+
+    // An engine without `remember` (the admin CLI's) still ends the store's devices.
+    const operator = createSessionEngine({ store, secret: SECRET, warn: () => {} });
+    const result = await operator.revokeAllSessions({ by: 'ops' });
+    assert.equal(result.rememberedDevicesEnded, 1);
+    assert.equal(result.sessionsEnded, 2);
+    const after = await engine.load(info(latest));
+    assert.equal(after.record, null, 'the remembered credential no longer signs anyone in');
+    await engine.commit(after);
+    assert.equal(store.size, 0);
     await store.close();
   });
 

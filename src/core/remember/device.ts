@@ -55,6 +55,11 @@ export interface RememberedDeviceStore {
   destroy(id: string): Promise<RememberedDevice | null>;
   /** Every stored device of a user (expired ones may be included; the engine filters). */
   listByUser(userId: string): Promise<RememberedDevice[]>;
+  /**
+   * Removes every device, or those created before `createdBefore` (ms since the epoch); returns how
+   * many. The kill switch ends remembered devices with the sessions, or they would start new ones.
+   */
+  destroyAll(options: { createdBefore?: number }): Promise<number>;
 }
 
 /** The reference rotation every store implements, on a device read in the same atomic step. */

@@ -52,6 +52,16 @@ export class MemoryRememberedDevices implements RememberedDeviceStore {
   }
 
   /** Removes devices past their absolute end; returns how many. */
+  async destroyAll({ createdBefore }: { createdBefore?: number }): Promise<number> {
+    let count = 0;
+    for (const device of [...this.#devices.values()]) {
+      if (createdBefore !== undefined && device.createdAt >= createdBefore) continue;
+      await this.destroy(device.id);
+      count++;
+    }
+    return count;
+  }
+
   prune(now: number): number {
     let count = 0;
     for (const device of [...this.#devices.values()]) {

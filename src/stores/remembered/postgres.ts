@@ -93,6 +93,7 @@ export function postgresRememberedDevices(
     destroy: statement('destroy', `DELETE FROM ${t} WHERE id = $1 RETURNING ${columns}`),
     byUser: statement('by_user', `SELECT ${columns} FROM ${t} WHERE user_id = $1`),
     prune: statement('prune', `DELETE FROM ${t} WHERE expires_at <= $1`),
+    destroyBefore: statement('destroy_before', `DELETE FROM ${t} WHERE created_at < $1`),
   };
   return {
     async get(id) {
@@ -123,6 +124,11 @@ export function postgresRememberedDevices(
     },
     async listByUser(userId) {
       return (await run<Row>(s.byUser, [userId])).rows.map(toDevice);
+    },
+    async destroyAll({ createdBefore }) {
+      // Every device when no time is given: no created_at is at or past the largest bigint.
+      const before = createdBefore === undefined ? '9223372036854775807' : Math.floor(createdBefore);
+      return (await run(s.destroyBefore, [before])).rowCount ?? 0;
     },
     async prune(now) {
       return (await run(s.prune, [Math.floor(now)])).rowCount ?? 0;

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { RememberedDevice, RememberedDeviceStore } from '../../core/remember/device.js';
 import type { RedisCommands } from '../redis/client.js';
+import { globLiteral } from '../redis/scan.js';
 import { INDEX_ADD, INDEX_READ, type RedisScript } from '../redis/scripts.js';
 
 function script(name: string, source: string): RedisScript {
@@ -124,6 +125,20 @@ export function redisRememberedDevices(
       const stale = ids.filter((_, i) => devices[i]?.userId !== userId);
       await redis.zrem(userKey(userId), stale);
       return devices.filter((device): device is RememberedDevice => device?.userId === userId);
+    },
+    async destroyAll({ createdBefore }) {
+      // The kill switch only: the one place devices are found by a walk of the keyspace (SCAN).
+      const head = key('');
+      let count = 0;
+      for await (const keys of redis.scan(`${globLiteral(head.slice(0, -1))}*}`)) {
+        for (const found of keys) {
+          const id = found.slice(head.length - 1, -1);
+          const device = await store.get(id);
+          if (!device || (createdBefore !== undefined && device.createdAt >= createdBefore)) continue;
+          if (await store.destroy(id)) count++;
+        }
+      }
+      return count;
     },
   };
   return store;

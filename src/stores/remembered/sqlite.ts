@@ -82,6 +82,8 @@ export function sqliteRememberedDevices(
     take: db.prepare<[string], Row>(`DELETE FROM ${name} WHERE id = ? RETURNING *`),
     byUser: db.prepare<[string], Row>(`SELECT * FROM ${name} WHERE user_id = ?`),
     prune: db.prepare<[number]>(`DELETE FROM ${name} WHERE expires_at <= ?`),
+    destroyBefore: db.prepare<[number]>(`DELETE FROM ${name} WHERE created_at < ?`),
+    destroyAll: db.prepare(`DELETE FROM ${name}`),
   };
   return {
     async get(id) {
@@ -108,6 +110,9 @@ export function sqliteRememberedDevices(
     },
     async listByUser(userId) {
       return s.byUser.all(userId).map(toDevice);
+    },
+    async destroyAll({ createdBefore }) {
+      return (createdBefore === undefined ? s.destroyAll.run() : s.destroyBefore.run(createdBefore)).changes;
     },
     prune: (now) => s.prune.run(now).changes,
   };
