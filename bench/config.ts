@@ -2,107 +2,181 @@
 
 export type StoreKind = 'none' | 'memory' | 'sqlite' | 'redis' | 'postgres';
 
+/** The framework a row runs on; its own cost is measured against that framework's bare row. */
+export type Framework = 'node' | 'express' | 'fastify' | 'hono';
+
 export interface ServerSpec {
   id: string;
   label: string;
   /** File in bench/servers/. */
   file: string;
   store: StoreKind;
+  framework: Framework;
   /** Built files the row needs (run `npm run build` first); while one is missing the row is skipped with a note. */
   requires: string[];
   /** Answers `/__stats` with counted renewal writes. */
   coatcheck: boolean;
+  /** The other library's row on the same framework and store, beside it in the own-cost summary. */
+  peer?: string;
 }
 
-export const SERVERS: readonly ServerSpec[] = [
+/** The row without sessions for each framework: own cost = a row's CPU µs/req minus its bare row's. */
+export const BARE: Record<Framework, string> = {
+  node: 'bare-node',
+  express: 'bare-express',
+  fastify: 'bare-fastify',
+  hono: 'bare-hono',
+};
+
+const REDIS_STORE = 'dist/esm/stores/redis.js';
+
+type Row = Omit<ServerSpec, 'requires' | 'coatcheck'> & Partial<Pick<ServerSpec, 'requires' | 'coatcheck'>>;
+const rows = (list: Row[]): ServerSpec[] =>
+  list.map((spec) => ({
+    requires: spec.store === 'redis' && spec.id.startsWith('cc-') ? [REDIS_STORE] : [],
+    coatcheck: spec.id.startsWith('cc-'),
+    ...spec,
+  }));
+
+/** In run order, grouped by framework: the bare row first, then the peers, then coatcheck. */
+export const SERVERS: readonly ServerSpec[] = rows([
+  { id: 'bare-node', label: 'bare node:http', file: 'bare-node.ts', store: 'none', framework: 'node' },
   {
-    id: 'bare-node',
-    label: 'bare node:http',
-    file: 'bare-node.ts',
-    store: 'none',
-    requires: [],
-    coatcheck: false,
+    id: 'cc-core-redis',
+    label: 'coatcheck core on node:http + RedisStore',
+    file: 'coatcheck-core-redis.ts',
+    store: 'redis',
+    framework: 'node',
   },
   {
     id: 'bare-express',
     label: 'bare Express 5',
     file: 'bare-express.ts',
     store: 'none',
-    requires: [],
-    coatcheck: false,
+    framework: 'express',
   },
   {
     id: 'es-memory',
     label: 'express-session + MemoryStore',
     file: 'express-session-memory.ts',
     store: 'memory',
-    requires: [],
-    coatcheck: false,
+    framework: 'express',
   },
   {
     id: 'es-redis',
     label: 'express-session + connect-redis',
     file: 'express-session-redis.ts',
     store: 'redis',
-    requires: [],
-    coatcheck: false,
+    framework: 'express',
   },
   {
     id: 'es-postgres',
     label: 'express-session + connect-pg-simple',
     file: 'express-session-postgres.ts',
     store: 'postgres',
-    requires: [],
-    coatcheck: false,
-  },
-  {
-    id: 'fastify-memory',
-    label: '@fastify/session (memory)',
-    file: 'fastify-session.ts',
-    store: 'memory',
-    requires: [],
-    coatcheck: false,
+    framework: 'express',
   },
   {
     id: 'cc-memory',
     label: 'coatcheck Express + MemoryStore',
     file: 'coatcheck-memory.ts',
     store: 'memory',
-    requires: [],
-    coatcheck: true,
+    framework: 'express',
+    peer: 'es-memory',
   },
   {
     id: 'cc-sqlite',
     label: 'coatcheck Express + SqliteStore',
     file: 'coatcheck-sqlite.ts',
     store: 'sqlite',
-    requires: [],
-    coatcheck: true,
+    framework: 'express',
   },
   {
     id: 'cc-redis',
     label: 'coatcheck Express + RedisStore',
     file: 'coatcheck-redis.ts',
     store: 'redis',
-    requires: ['dist/esm/stores/redis.js'],
-    coatcheck: true,
+    framework: 'express',
+    peer: 'es-redis',
   },
   {
     id: 'cc-postgres',
     label: 'coatcheck Express + PostgresStore',
     file: 'coatcheck-postgres.ts',
     store: 'postgres',
+    framework: 'express',
     requires: ['dist/esm/stores/postgres.js'],
-    coatcheck: true,
+    peer: 'es-postgres',
   },
   {
-    id: 'cc-core-redis',
-    label: 'coatcheck core on node:http + RedisStore',
-    file: 'coatcheck-core-redis.ts',
-    store: 'redis',
-    requires: ['dist/esm/stores/redis.js'],
-    coatcheck: true,
+    id: 'bare-fastify',
+    label: 'bare Fastify 5',
+    file: 'bare-fastify.ts',
+    store: 'none',
+    framework: 'fastify',
   },
+  {
+    id: 'fastify-memory',
+    label: '@fastify/session (memory)',
+    file: 'fastify-session-memory.ts',
+    store: 'memory',
+    framework: 'fastify',
+  },
+  {
+    id: 'fastify-redis',
+    label: '@fastify/session + connect-redis',
+    file: 'fastify-session-redis.ts',
+    store: 'redis',
+    framework: 'fastify',
+  },
+  {
+    id: 'cc-fastify-memory',
+    label: 'coatcheck Fastify + MemoryStore',
+    file: 'coatcheck-fastify-memory.ts',
+    store: 'memory',
+    framework: 'fastify',
+    peer: 'fastify-memory',
+  },
+  {
+    id: 'cc-fastify-redis',
+    label: 'coatcheck Fastify + RedisStore',
+    file: 'coatcheck-fastify-redis.ts',
+    store: 'redis',
+    framework: 'fastify',
+    peer: 'fastify-redis',
+  },
+  {
+    id: 'bare-hono',
+    label: 'bare Hono 4 on @hono/node-server',
+    file: 'bare-hono.ts',
+    store: 'none',
+    framework: 'hono',
+  },
+  {
+    id: 'cc-hono-memory',
+    label: 'coatcheck Hono + MemoryStore',
+    file: 'coatcheck-hono-memory.ts',
+    store: 'memory',
+    framework: 'hono',
+  },
+  {
+    id: 'cc-hono-redis',
+    label: 'coatcheck Hono + RedisStore',
+    file: 'coatcheck-hono-redis.ts',
+    store: 'redis',
+    framework: 'hono',
+  },
+]);
+
+/**
+ * Pairs run back to back on the authenticated read, repetition by repetition, after the matrix:
+ * the subject's req/s over the baseline's and the CPU µs/req difference, per repetition. Against a
+ * bare row that difference is the subject's own cost.
+ */
+export const PAIRS: readonly { subject: string; baseline: string }[] = [
+  { subject: 'cc-redis', baseline: 'es-redis' },
+  { subject: 'cc-fastify-redis', baseline: 'fastify-redis' },
+  { subject: 'cc-core-redis', baseline: 'bare-node' },
 ];
 
 export type CaseId = 'read' | 'renew' | 'login' | 'logout' | 'mix' | 'anon' | 'forged';
@@ -151,6 +225,8 @@ export interface ModeSettings {
   durationSec: number;
   logoutDurationSec: number;
   repetitions: number;
+  /** Repetitions of each pair in PAIRS (authenticated read, back to back). */
+  pairedRepetitions: number;
   warmupSec: number;
   connections: number;
   /** Distinct pre-created sessions per timed run. */
@@ -174,6 +250,7 @@ export const MODES: Record<Mode, ModeSettings> = {
     durationSec: 2,
     logoutDurationSec: 1,
     repetitions: 3,
+    pairedRepetitions: 7,
     warmupSec: 1,
     connections: 32,
     sessions: 64,
@@ -190,6 +267,7 @@ export const MODES: Record<Mode, ModeSettings> = {
     durationSec: 2,
     logoutDurationSec: 1,
     repetitions: 3,
+    pairedRepetitions: 5,
     warmupSec: 1,
     connections: 32,
     sessions: 64,
@@ -206,6 +284,7 @@ export const MODES: Record<Mode, ModeSettings> = {
     durationSec: 1,
     logoutDurationSec: 1,
     repetitions: 1,
+    pairedRepetitions: 1,
     warmupSec: 0,
     connections: 8,
     sessions: 16,

@@ -1,7 +1,9 @@
 /** bench/RESULTS.md, generated from one run's data; never edited by hand. */
-import { CASES, type CaseId, type Mode, type ModeSettings, SERVERS } from '../config.js';
+import { BARE, CASES, type CaseId, type Mode, type ModeSettings, SERVERS } from '../config.js';
 import type { Census } from './census.js';
 import type { CaseSummary, MatrixResults } from './matrix.js';
+import { ownCost, ownCostSummary } from './owncost.js';
+import { type PairedRun, pairedTable } from './paired.js';
 import type { Profile } from './profile.js';
 import { reading } from './reading.js';
 import type { RenewalCheck } from './renewal.js';
@@ -18,6 +20,8 @@ export interface BenchReport {
   seconds: number;
   skipped: Record<string, string>;
   results: MatrixResults;
+  /** Absent from reports saved before paired runs existed. */
+  paired?: PairedRun[];
   census: Map<string, Map<CaseId, Census>>;
   renewal: RenewalCheck[];
   targets: TargetResult[];
@@ -38,21 +42,21 @@ function caseTable(report: BenchReport, caseId: CaseId): string[] {
     'p50',
     'p99',
     'CPU µs/req',
+    'own CPU µs/req',
     'other load on CPU 0',
     'store cmds/req',
     'RSS MiB',
     'errors',
-    '× bare Express',
+    '× its bare framework',
     '× express-session + connect-redis',
   ]);
   const of = (id: string): CaseSummary | undefined => report.results.get(id)?.get(caseId);
-  const bare = of('bare-express')?.rps ?? Number.NaN;
   const peer = of('es-redis')?.rps ?? Number.NaN;
   for (const spec of SERVERS) {
     const summary = of(spec.id);
     if (!summary) {
       lines.push(
-        row([spec.label, `skipped: ${report.skipped[spec.id] ?? 'not run'}`, '', '', '', '', '', '', '', '']),
+        row([spec.label, `skipped: ${report.skipped[spec.id] ?? 'not run'}`, ...Array<string>(10).fill('')]),
       );
       continue;
     }
@@ -64,11 +68,14 @@ function caseTable(report: BenchReport, caseId: CaseId): string[] {
         formatLatency(summary.p50Us),
         formatLatency(summary.p99Us),
         formatFixed(summary.cpuUsPerRequest, 0),
+        BARE[spec.framework] === spec.id
+          ? 'baseline'
+          : formatFixed(ownCost(report.results, spec.id, caseId)?.median ?? null, 0),
         `${formatFixed(summary.foreignCpuPercent, 0)}%`,
         formatFixed(summary.storeOpsPerRequest, 2),
         formatFixed(summary.rssMiB, 0),
         `${summary.errors}${notes}`,
-        formatRatio(summary.rps / bare),
+        formatRatio(summary.rps / (of(BARE[spec.framework])?.rps ?? Number.NaN)),
         formatRatio(summary.rps / peer),
       ]),
     );
@@ -177,6 +184,16 @@ export function renderReport(report: BenchReport): string {
     ...report.notes.map((note) => `- ${note}`),
     '',
     '## Results',
+    '',
+    '### Own cost of the session layer (CPU µs/req)',
+    '',
+    ...ownCostSummary(report),
+    '',
+    '### Paired runs (authenticated read)',
+    '',
+    `Each pair runs back to back on \`GET /me\` (${settings.durationSec} s each, who goes first alternating), ${settings.pairedRepetitions}× after the matrix; ratios and differences are taken within each repetition, then summarised. Against bare node:http the CPU difference is the own cost of the engine on node:http.`,
+    '',
+    ...pairedTable(report),
     '',
   ];
   for (const spec of CASES) out.push(`### ${spec.label}`, '', ...caseTable(report, spec.id), '');
