@@ -176,6 +176,7 @@ export const SERVERS: readonly ServerSpec[] = rows([
 export const PAIRS: readonly { subject: string; baseline: string }[] = [
   { subject: 'cc-redis', baseline: 'es-redis' },
   { subject: 'cc-fastify-redis', baseline: 'fastify-redis' },
+  { subject: 'cc-fastify-memory', baseline: 'fastify-memory' },
   { subject: 'cc-core-redis', baseline: 'bare-node' },
 ];
 
@@ -188,6 +189,8 @@ export interface CaseSpec {
   path: string;
   /** Which cookies the requests carry. */
   cookies: 'sessions' | 'none' | 'forged' | 'login-pool' | 'output';
+  /** Runs for the mode's shortDurationSec. */
+  short?: boolean;
 }
 
 /** In run order: login comes before logout, whose pool it fills. */
@@ -207,23 +210,49 @@ export const CASES: readonly CaseSpec[] = [
     path: '/login',
     cookies: 'output',
   },
-  { id: 'logout', label: 'logout (POST /logout)', script: 'logout', path: '/logout', cookies: 'login-pool' },
-  { id: 'mix', label: 'mix: 90% GET /me, 10% POST /write', script: 'mix', path: '/me', cookies: 'sessions' },
+  {
+    id: 'logout',
+    label: 'logout (POST /logout)',
+    script: 'logout',
+    path: '/logout',
+    cookies: 'login-pool',
+    short: true,
+  },
+  {
+    id: 'mix',
+    label: 'mix: 90% GET /me, 10% POST /write',
+    script: 'mix',
+    path: '/me',
+    cookies: 'sessions',
+    short: true,
+  },
   {
     id: 'anon',
     label: 'anonymous request, no cookie (GET /public)',
     script: 'read',
     path: '/public',
     cookies: 'none',
+    short: true,
   },
-  { id: 'forged', label: 'forged cookie (GET /public)', script: 'read', path: '/public', cookies: 'forged' },
+  {
+    id: 'forged',
+    label: 'forged cookie (GET /public)',
+    script: 'read',
+    path: '/public',
+    cookies: 'forged',
+    short: true,
+  },
 ];
 
 export type Mode = 'full' | 'quick' | 'smoke';
 
 export interface ModeSettings {
   durationSec: number;
-  logoutDurationSec: number;
+  /**
+   * Duration of the short cases: logout (its pool is what the login run left), and the mix and the
+   * anonymous and forged requests, which check behaviour and store commands more than throughput.
+   */
+  shortDurationSec: number;
   repetitions: number;
   /** Repetitions of each pair in PAIRS (authenticated read, back to back). */
   pairedRepetitions: number;
@@ -248,7 +277,7 @@ export interface ModeSettings {
 export const MODES: Record<Mode, ModeSettings> = {
   full: {
     durationSec: 2,
-    logoutDurationSec: 1,
+    shortDurationSec: 1,
     repetitions: 3,
     pairedRepetitions: 7,
     warmupSec: 1,
@@ -265,7 +294,7 @@ export const MODES: Record<Mode, ModeSettings> = {
   },
   quick: {
     durationSec: 2,
-    logoutDurationSec: 1,
+    shortDurationSec: 1,
     repetitions: 3,
     pairedRepetitions: 5,
     warmupSec: 1,
@@ -282,7 +311,7 @@ export const MODES: Record<Mode, ModeSettings> = {
   },
   smoke: {
     durationSec: 1,
-    logoutDurationSec: 1,
+    shortDurationSec: 1,
     repetitions: 1,
     pairedRepetitions: 1,
     warmupSec: 0,

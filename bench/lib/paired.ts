@@ -85,7 +85,13 @@ export function pairedTable(report: BenchReport): string[] {
     'other load on CPU 0 (median)',
     'errors',
   ];
-  const lines = [row(cells), row(cells.map(() => '---'))];
+  const { settings } = report;
+  const lines = [
+    `Each pair runs back to back on \`GET /me\` (${settings.durationSec} s each, who goes first alternating), ${settings.pairedRepetitions}× after the matrix; ratios and differences are taken within each repetition, then summarised. Against bare node:http the CPU difference is the own cost of the engine on node:http; between two rows on one framework it is the difference of their own costs.`,
+    '',
+    row(cells),
+    row(cells.map(() => '---')),
+  ];
   for (const run of runs) {
     const ratios = spread(run.ratios);
     lines.push(

@@ -172,7 +172,13 @@ export function renderReport(report: BenchReport): string {
     '',
     '## Method',
     '',
-    `Every server is its own Node process pinned to CPU 0 (\`taskset -c 0\`); wrk (1 thread, ${settings.connections} connections), redis-server and PostgreSQL are pinned to CPU 1. Each case runs ${settings.durationSec} s (logout ${settings.logoutDurationSec} s) and is repeated ${settings.repetitions}× interleaved (case by case, every server in turn, then the next repetition); tables show medians, errors are summed over repetitions. Before each timed run, ${settings.sessions} sessions are created through the server's own \`POST /login\`; logout uses the sessions the login run just created. Servers run with NODE_ENV=production; their own files load through tsx (\`node --import tsx\`) and coatcheck from its build (\`dist/\`, what an application installs), as express-session and the other peers load from \`node_modules\`.`,
+    `Every server is its own Node process pinned to CPU 0 (\`taskset -c 0\`); wrk (1 thread, ${settings.connections} connections), redis-server and PostgreSQL are pinned to CPU 1. Each case runs ${settings.durationSec} s (${CASES.filter(
+      (c) => c.short,
+    )
+      .map((c) => c.id)
+      .join(
+        ', ',
+      )}: ${settings.shortDurationSec} s) and is repeated ${settings.repetitions}× interleaved (case by case, every server in turn, then the next repetition); tables show medians, errors are summed over repetitions. Before each timed run, ${settings.sessions} sessions are created through the server's own \`POST /login\`; logout uses the sessions the login run just created. Servers run with NODE_ENV=production; their own files load through tsx (\`node --import tsx\`) and coatcheck from its build (\`dist/\`, what an application installs), as express-session and the other peers load from \`node_modules\`.`,
     '',
     '- CPU µs/req: utime + stime of the server process from /proc/<pid>/stat over the run, divided by the requests wrk completed (10 ms clock ticks).',
     '- store cmds/req: Redis `INFO commandstats` delta (INFO excluded; commands that Lua scripts run are counted too) or Postgres top-level statements from pg_stat_statements, divided by requests. In-process stores show —.',
@@ -190,8 +196,6 @@ export function renderReport(report: BenchReport): string {
     ...ownCostSummary(report),
     '',
     '### Paired runs (authenticated read)',
-    '',
-    `Each pair runs back to back on \`GET /me\` (${settings.durationSec} s each, who goes first alternating), ${settings.pairedRepetitions}× after the matrix; ratios and differences are taken within each repetition, then summarised. Against bare node:http the CPU difference is the own cost of the engine on node:http.`,
     '',
     ...pairedTable(report),
     '',
