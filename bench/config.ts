@@ -2,107 +2,182 @@
 
 export type StoreKind = 'none' | 'memory' | 'sqlite' | 'redis' | 'postgres';
 
+/** The framework a row runs on; its own cost is measured against that framework's bare row. */
+export type Framework = 'node' | 'express' | 'fastify' | 'hono';
+
 export interface ServerSpec {
   id: string;
   label: string;
   /** File in bench/servers/. */
   file: string;
   store: StoreKind;
+  framework: Framework;
   /** Built files the row needs (run `npm run build` first); while one is missing the row is skipped with a note. */
   requires: string[];
   /** Answers `/__stats` with counted renewal writes. */
   coatcheck: boolean;
+  /** The other library's row on the same framework and store, beside it in the own-cost summary. */
+  peer?: string;
 }
 
-export const SERVERS: readonly ServerSpec[] = [
+/** The row without sessions for each framework: own cost = a row's CPU µs/req minus its bare row's. */
+export const BARE: Record<Framework, string> = {
+  node: 'bare-node',
+  express: 'bare-express',
+  fastify: 'bare-fastify',
+  hono: 'bare-hono',
+};
+
+const REDIS_STORE = 'dist/esm/stores/redis.js';
+
+type Row = Omit<ServerSpec, 'requires' | 'coatcheck'> & Partial<Pick<ServerSpec, 'requires' | 'coatcheck'>>;
+const rows = (list: Row[]): ServerSpec[] =>
+  list.map((spec) => ({
+    requires: spec.store === 'redis' && spec.id.startsWith('cc-') ? [REDIS_STORE] : [],
+    coatcheck: spec.id.startsWith('cc-'),
+    ...spec,
+  }));
+
+/** In run order, grouped by framework: the bare row first, then the peers, then coatcheck. */
+export const SERVERS: readonly ServerSpec[] = rows([
+  { id: 'bare-node', label: 'bare node:http', file: 'bare-node.ts', store: 'none', framework: 'node' },
   {
-    id: 'bare-node',
-    label: 'bare node:http',
-    file: 'bare-node.ts',
-    store: 'none',
-    requires: [],
-    coatcheck: false,
+    id: 'cc-core-redis',
+    label: 'coatcheck core on node:http + RedisStore',
+    file: 'coatcheck-core-redis.ts',
+    store: 'redis',
+    framework: 'node',
   },
   {
     id: 'bare-express',
     label: 'bare Express 5',
     file: 'bare-express.ts',
     store: 'none',
-    requires: [],
-    coatcheck: false,
+    framework: 'express',
   },
   {
     id: 'es-memory',
     label: 'express-session + MemoryStore',
     file: 'express-session-memory.ts',
     store: 'memory',
-    requires: [],
-    coatcheck: false,
+    framework: 'express',
   },
   {
     id: 'es-redis',
     label: 'express-session + connect-redis',
     file: 'express-session-redis.ts',
     store: 'redis',
-    requires: [],
-    coatcheck: false,
+    framework: 'express',
   },
   {
     id: 'es-postgres',
     label: 'express-session + connect-pg-simple',
     file: 'express-session-postgres.ts',
     store: 'postgres',
-    requires: [],
-    coatcheck: false,
-  },
-  {
-    id: 'fastify-memory',
-    label: '@fastify/session (memory)',
-    file: 'fastify-session.ts',
-    store: 'memory',
-    requires: [],
-    coatcheck: false,
+    framework: 'express',
   },
   {
     id: 'cc-memory',
     label: 'coatcheck Express + MemoryStore',
     file: 'coatcheck-memory.ts',
     store: 'memory',
-    requires: [],
-    coatcheck: true,
+    framework: 'express',
+    peer: 'es-memory',
   },
   {
     id: 'cc-sqlite',
     label: 'coatcheck Express + SqliteStore',
     file: 'coatcheck-sqlite.ts',
     store: 'sqlite',
-    requires: [],
-    coatcheck: true,
+    framework: 'express',
   },
   {
     id: 'cc-redis',
     label: 'coatcheck Express + RedisStore',
     file: 'coatcheck-redis.ts',
     store: 'redis',
-    requires: ['dist/esm/stores/redis.js'],
-    coatcheck: true,
+    framework: 'express',
+    peer: 'es-redis',
   },
   {
     id: 'cc-postgres',
     label: 'coatcheck Express + PostgresStore',
     file: 'coatcheck-postgres.ts',
     store: 'postgres',
+    framework: 'express',
     requires: ['dist/esm/stores/postgres.js'],
-    coatcheck: true,
+    peer: 'es-postgres',
   },
   {
-    id: 'cc-core-redis',
-    label: 'coatcheck core on node:http + RedisStore',
-    file: 'coatcheck-core-redis.ts',
-    store: 'redis',
-    requires: ['dist/esm/stores/redis.js'],
-    coatcheck: true,
+    id: 'bare-fastify',
+    label: 'bare Fastify 5',
+    file: 'bare-fastify.ts',
+    store: 'none',
+    framework: 'fastify',
   },
+  {
+    id: 'fastify-memory',
+    label: '@fastify/session (memory)',
+    file: 'fastify-session-memory.ts',
+    store: 'memory',
+    framework: 'fastify',
+  },
+  {
+    id: 'fastify-redis',
+    label: '@fastify/session + connect-redis',
+    file: 'fastify-session-redis.ts',
+    store: 'redis',
+    framework: 'fastify',
+  },
+  {
+    id: 'cc-fastify-memory',
+    label: 'coatcheck Fastify + MemoryStore',
+    file: 'coatcheck-fastify-memory.ts',
+    store: 'memory',
+    framework: 'fastify',
+    peer: 'fastify-memory',
+  },
+  {
+    id: 'cc-fastify-redis',
+    label: 'coatcheck Fastify + RedisStore',
+    file: 'coatcheck-fastify-redis.ts',
+    store: 'redis',
+    framework: 'fastify',
+    peer: 'fastify-redis',
+  },
+  {
+    id: 'bare-hono',
+    label: 'bare Hono 4 on @hono/node-server',
+    file: 'bare-hono.ts',
+    store: 'none',
+    framework: 'hono',
+  },
+  {
+    id: 'cc-hono-memory',
+    label: 'coatcheck Hono + MemoryStore',
+    file: 'coatcheck-hono-memory.ts',
+    store: 'memory',
+    framework: 'hono',
+  },
+  {
+    id: 'cc-hono-redis',
+    label: 'coatcheck Hono + RedisStore',
+    file: 'coatcheck-hono-redis.ts',
+    store: 'redis',
+    framework: 'hono',
+  },
+]);
+
+/**
+ * Pairs run back to back on the authenticated read, repetition by repetition, after the matrix:
+ * the subject's req/s over the baseline's and the CPU µs/req difference, per repetition. Against a
+ * bare row that difference is the subject's own cost.
+ */
+export const PAIRS: readonly { subject: string; baseline: string }[] = [
+  { subject: 'cc-redis', baseline: 'es-redis' },
+  { subject: 'cc-fastify-redis', baseline: 'fastify-redis' },
+  { subject: 'cc-fastify-memory', baseline: 'fastify-memory' },
+  { subject: 'cc-core-redis', baseline: 'bare-node' },
 ];
 
 export type CaseId = 'read' | 'renew' | 'login' | 'logout' | 'mix' | 'anon' | 'forged';
@@ -114,6 +189,8 @@ export interface CaseSpec {
   path: string;
   /** Which cookies the requests carry. */
   cookies: 'sessions' | 'none' | 'forged' | 'login-pool' | 'output';
+  /** Runs for the mode's shortDurationSec. */
+  short?: boolean;
 }
 
 /** In run order: login comes before logout, whose pool it fills. */
@@ -133,24 +210,52 @@ export const CASES: readonly CaseSpec[] = [
     path: '/login',
     cookies: 'output',
   },
-  { id: 'logout', label: 'logout (POST /logout)', script: 'logout', path: '/logout', cookies: 'login-pool' },
-  { id: 'mix', label: 'mix: 90% GET /me, 10% POST /write', script: 'mix', path: '/me', cookies: 'sessions' },
+  {
+    id: 'logout',
+    label: 'logout (POST /logout)',
+    script: 'logout',
+    path: '/logout',
+    cookies: 'login-pool',
+    short: true,
+  },
+  {
+    id: 'mix',
+    label: 'mix: 90% GET /me, 10% POST /write',
+    script: 'mix',
+    path: '/me',
+    cookies: 'sessions',
+    short: true,
+  },
   {
     id: 'anon',
     label: 'anonymous request, no cookie (GET /public)',
     script: 'read',
     path: '/public',
     cookies: 'none',
+    short: true,
   },
-  { id: 'forged', label: 'forged cookie (GET /public)', script: 'read', path: '/public', cookies: 'forged' },
+  {
+    id: 'forged',
+    label: 'forged cookie (GET /public)',
+    script: 'read',
+    path: '/public',
+    cookies: 'forged',
+    short: true,
+  },
 ];
 
 export type Mode = 'full' | 'quick' | 'smoke';
 
 export interface ModeSettings {
   durationSec: number;
-  logoutDurationSec: number;
+  /**
+   * Duration of the short cases: logout (its pool is what the login run left), and the mix and the
+   * anonymous and forged requests, which check behaviour and store commands more than throughput.
+   */
+  shortDurationSec: number;
   repetitions: number;
+  /** Repetitions of each pair in PAIRS (authenticated read, back to back). */
+  pairedRepetitions: number;
   warmupSec: number;
   connections: number;
   /** Distinct pre-created sessions per timed run. */
@@ -172,8 +277,9 @@ export interface ModeSettings {
 export const MODES: Record<Mode, ModeSettings> = {
   full: {
     durationSec: 2,
-    logoutDurationSec: 1,
+    shortDurationSec: 1,
     repetitions: 3,
+    pairedRepetitions: 7,
     warmupSec: 1,
     connections: 32,
     sessions: 64,
@@ -188,8 +294,9 @@ export const MODES: Record<Mode, ModeSettings> = {
   },
   quick: {
     durationSec: 2,
-    logoutDurationSec: 1,
+    shortDurationSec: 1,
     repetitions: 3,
+    pairedRepetitions: 5,
     warmupSec: 1,
     connections: 32,
     sessions: 64,
@@ -204,8 +311,9 @@ export const MODES: Record<Mode, ModeSettings> = {
   },
   smoke: {
     durationSec: 1,
-    logoutDurationSec: 1,
+    shortDurationSec: 1,
     repetitions: 1,
+    pairedRepetitions: 1,
     warmupSec: 0,
     connections: 8,
     sessions: 16,

@@ -14,6 +14,7 @@ import { CASES, type CaseId, MODES, type Mode, SERVERS, type StoreKind } from '.
 import { type Census, redisCensus } from './lib/census.js';
 import { runMatrix } from './lib/matrix.js';
 import type { BenchContext } from './lib/measure.js';
+import { runPaired } from './lib/paired.js';
 import { type BenchPostgres, findPostgres, startBenchPostgres } from './lib/postgres.js';
 import { removeOnExit } from './lib/processes.js';
 import { type Profile, profileServer } from './lib/profile.js';
@@ -129,6 +130,7 @@ try {
   log(`mode ${mode}: ${servers.length} servers, ${CASES.length} cases, ${settings.repetitions} repetitions`);
   const context: BenchContext = { settings, workDir, wrk, redis, postgres, postgresDatabase: 'bench' };
   const results = await runMatrix(servers, context, log);
+  const paired = (await attempt('paired runs', () => runPaired(servers, context, log))) ?? [];
 
   const census = new Map<string, Map<CaseId, Census>>();
   for (const server of servers.filter((s) => s.spec.store === 'redis' && redis)) {
@@ -150,7 +152,7 @@ try {
       `renewal ${server.spec.id}: max ${check.maxWritesPerSession} writes/session, allowed ${check.allowedPerSession}`,
     );
   }
-  const targets = evaluateTargets(results, renewal, census);
+  const targets = evaluateTargets(results, renewal, census, paired);
   await Promise.all(servers.splice(0).map((server) => server.stop()));
 
   const profiles: Profile[] = [];
@@ -203,6 +205,8 @@ try {
           'redis',
           'fastify',
           '@fastify/session',
+          'hono',
+          '@hono/node-server',
           'better-sqlite3',
           'pg',
         ].map((name) => [name, packageVersion(name)]),
@@ -217,6 +221,7 @@ try {
     seconds: (performance.now() - started) / 1000,
     skipped,
     results,
+    paired,
     census,
     renewal,
     targets,

@@ -27,7 +27,8 @@ export interface CaseSummary {
 
 export type MatrixResults = Map<string, Map<CaseId, CaseSummary>>;
 
-function failed(error: unknown): Sample {
+/** The sample of a run that failed: no figures, one error, the reason as its note. */
+export function failed(error: unknown): Sample {
   return {
     rps: Number.NaN,
     p50Us: Number.NaN,

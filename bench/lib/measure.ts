@@ -130,7 +130,7 @@ export async function measure(
     url: server.url,
     script,
     args,
-    durationSec: durationSec ?? (spec.id === 'logout' ? settings.logoutDurationSec : settings.durationSec),
+    durationSec: durationSec ?? (spec.short ? settings.shortDurationSec : settings.durationSec),
     connections: settings.connections,
     workDir: context.workDir,
   });

@@ -1,5 +1,6 @@
 /** A few generated sentences that read the tables: figures only, no adjectives the data do not carry. */
 import type { CaseId } from '../config.js';
+import { ownCost } from './owncost.js';
 import type { BenchReport } from './report.js';
 import { formatLatency } from './stats.js';
 
@@ -24,6 +25,19 @@ export function reading(report: BenchReport): string[] {
   if ([cpu('cc-redis'), cpu('es-redis'), cpu('bare-express')].every(Number.isFinite)) {
     lines.push(
       `- In server CPU time per authenticated read (time other processes took from the server's core is not in it, though shared caches still move it between runs): coatcheck Express + Redis ${Math.round(cpu('cc-redis'))} µs, express-session + connect-redis ${Math.round(cpu('es-redis'))} µs, bare Express ${Math.round(cpu('bare-express'))} µs, coatcheck core on node:http ${Math.round(cpu('cc-core-redis'))} µs, bare node:http ${Math.round(cpu('bare-node'))} µs.`,
+    );
+  }
+  const own = (server: string) => ownCost(report.results, server, 'read')?.median;
+  const ownPairs = (
+    [
+      ['Express + Redis', 'cc-redis', 'express-session + connect-redis', 'es-redis'],
+      ['Fastify + Redis', 'cc-fastify-redis', '@fastify/session + connect-redis', 'fastify-redis'],
+      ['Fastify + memory', 'cc-fastify-memory', '@fastify/session (memory)', 'fastify-memory'],
+    ] as const
+  ).filter(([, a, , b]) => own(a) !== undefined && own(b) !== undefined);
+  if (ownPairs.length > 0) {
+    lines.push(
+      `- Own cost of an authenticated read (CPU µs/req above the bare framework): ${ownPairs.map(([name, a, peer, b]) => `coatcheck ${name} ${own(a)!.toFixed(0)} µs against ${peer} ${own(b)!.toFixed(0)} µs`).join('; ')}; coatcheck's Hono adapter ${own('cc-hono-redis')?.toFixed(0) ?? '—'} µs on Redis, its engine on node:http ${own('cc-core-redis')?.toFixed(0) ?? '—'} µs.`,
     );
   }
   const core = rps('cc-core-redis', 'read');

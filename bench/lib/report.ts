@@ -1,7 +1,9 @@
 /** bench/RESULTS.md, generated from one run's data; never edited by hand. */
-import { CASES, type CaseId, type Mode, type ModeSettings, SERVERS } from '../config.js';
+import { BARE, CASES, type CaseId, type Mode, type ModeSettings, SERVERS } from '../config.js';
 import type { Census } from './census.js';
 import type { CaseSummary, MatrixResults } from './matrix.js';
+import { ownCost, ownCostSummary } from './owncost.js';
+import { type PairedRun, pairedTable } from './paired.js';
 import type { Profile } from './profile.js';
 import { reading } from './reading.js';
 import type { RenewalCheck } from './renewal.js';
@@ -18,6 +20,8 @@ export interface BenchReport {
   seconds: number;
   skipped: Record<string, string>;
   results: MatrixResults;
+  /** Absent from reports saved before paired runs existed. */
+  paired?: PairedRun[];
   census: Map<string, Map<CaseId, Census>>;
   renewal: RenewalCheck[];
   targets: TargetResult[];
@@ -38,21 +42,21 @@ function caseTable(report: BenchReport, caseId: CaseId): string[] {
     'p50',
     'p99',
     'CPU µs/req',
+    'own CPU µs/req',
     'other load on CPU 0',
     'store cmds/req',
     'RSS MiB',
     'errors',
-    '× bare Express',
+    '× its bare framework',
     '× express-session + connect-redis',
   ]);
   const of = (id: string): CaseSummary | undefined => report.results.get(id)?.get(caseId);
-  const bare = of('bare-express')?.rps ?? Number.NaN;
   const peer = of('es-redis')?.rps ?? Number.NaN;
   for (const spec of SERVERS) {
     const summary = of(spec.id);
     if (!summary) {
       lines.push(
-        row([spec.label, `skipped: ${report.skipped[spec.id] ?? 'not run'}`, '', '', '', '', '', '', '', '']),
+        row([spec.label, `skipped: ${report.skipped[spec.id] ?? 'not run'}`, ...Array<string>(10).fill('')]),
       );
       continue;
     }
@@ -64,11 +68,14 @@ function caseTable(report: BenchReport, caseId: CaseId): string[] {
         formatLatency(summary.p50Us),
         formatLatency(summary.p99Us),
         formatFixed(summary.cpuUsPerRequest, 0),
+        BARE[spec.framework] === spec.id
+          ? 'baseline'
+          : formatFixed(ownCost(report.results, spec.id, caseId)?.median ?? null, 0),
         `${formatFixed(summary.foreignCpuPercent, 0)}%`,
         formatFixed(summary.storeOpsPerRequest, 2),
         formatFixed(summary.rssMiB, 0),
         `${summary.errors}${notes}`,
-        formatRatio(summary.rps / bare),
+        formatRatio(summary.rps / (of(BARE[spec.framework])?.rps ?? Number.NaN)),
         formatRatio(summary.rps / peer),
       ]),
     );
@@ -165,7 +172,13 @@ export function renderReport(report: BenchReport): string {
     '',
     '## Method',
     '',
-    `Every server is its own Node process pinned to CPU 0 (\`taskset -c 0\`); wrk (1 thread, ${settings.connections} connections), redis-server and PostgreSQL are pinned to CPU 1. Each case runs ${settings.durationSec} s (logout ${settings.logoutDurationSec} s) and is repeated ${settings.repetitions}× interleaved (case by case, every server in turn, then the next repetition); tables show medians, errors are summed over repetitions. Before each timed run, ${settings.sessions} sessions are created through the server's own \`POST /login\`; logout uses the sessions the login run just created. Servers run with NODE_ENV=production; their own files load through tsx (\`node --import tsx\`) and coatcheck from its build (\`dist/\`, what an application installs), as express-session and the other peers load from \`node_modules\`.`,
+    `Every server is its own Node process pinned to CPU 0 (\`taskset -c 0\`); wrk (1 thread, ${settings.connections} connections), redis-server and PostgreSQL are pinned to CPU 1. Each case runs ${settings.durationSec} s (${CASES.filter(
+      (c) => c.short,
+    )
+      .map((c) => c.id)
+      .join(
+        ', ',
+      )}: ${settings.shortDurationSec} s) and is repeated ${settings.repetitions}× interleaved (case by case, every server in turn, then the next repetition); tables show medians, errors are summed over repetitions. Before each timed run, ${settings.sessions} sessions are created through the server's own \`POST /login\`; logout uses the sessions the login run just created. Servers run with NODE_ENV=production; their own files load through tsx (\`node --import tsx\`) and coatcheck from its build (\`dist/\`, what an application installs), as express-session and the other peers load from \`node_modules\`.`,
     '',
     '- CPU µs/req: utime + stime of the server process from /proc/<pid>/stat over the run, divided by the requests wrk completed (10 ms clock ticks).',
     '- store cmds/req: Redis `INFO commandstats` delta (INFO excluded; commands that Lua scripts run are counted too) or Postgres top-level statements from pg_stat_statements, divided by requests. In-process stores show —.',
@@ -177,6 +190,14 @@ export function renderReport(report: BenchReport): string {
     ...report.notes.map((note) => `- ${note}`),
     '',
     '## Results',
+    '',
+    '### Own cost of the session layer (CPU µs/req)',
+    '',
+    ...ownCostSummary(report),
+    '',
+    '### Paired runs (authenticated read)',
+    '',
+    ...pairedTable(report),
     '',
   ];
   for (const spec of CASES) out.push(`### ${spec.label}`, '', ...caseTable(report, spec.id), '');

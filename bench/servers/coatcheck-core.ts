@@ -6,16 +6,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { createSessionEngine, type SessionEngine } from 'coatcheck';
 import type { SessionState } from '../../src/core/state.js';
 import type { SessionStore } from '../../src/core/store.js';
-import {
-  announce,
-  bodies,
-  CHECK_RENEWAL_MS,
-  countWrites,
-  GUESS_LIMIT,
-  SECRET,
-  statsRoute,
-  userFromUrl,
-} from './common.js';
+import { announce, bodies, sessionVariants, statsRoute, userFromUrl } from './common.js';
 
 type Route = (engine: SessionEngine, state: SessionState, url: string) => Promise<[number, string]>;
 
@@ -45,11 +36,11 @@ const routes: Record<string, Route> = {
 
 /** Serves the benchmark routes with the bare engine on `store`. */
 export function serveCoatcheckCore(store: SessionStore, close: () => Promise<void>): void {
-  const common = { secret: SECRET, warn: () => {}, guessLimit: GUESS_LIMIT };
-  const counter = countWrites(store);
-  const main = createSessionEngine({ ...common, store });
-  const renew = createSessionEngine({ ...common, store, renewalIntervalMs: 1 });
-  const check = createSessionEngine({ ...common, store: counter.store, renewalIntervalMs: CHECK_RENEWAL_MS });
+  const variants = sessionVariants(store);
+  const { counter } = variants;
+  const main = createSessionEngine(variants.main);
+  const renew = createSessionEngine(variants.renew);
+  const check = createSessionEngine(variants.check);
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = req.url ?? '/';

@@ -7,16 +7,7 @@ import { createServer } from 'node:http';
 import { session } from 'coatcheck/express';
 import express, { type Request, type RequestHandler, type Response } from 'express';
 import type { SessionStore } from '../../src/core/store.js';
-import {
-  announce,
-  bodies,
-  CHECK_RENEWAL_MS,
-  countWrites,
-  GUESS_LIMIT,
-  SECRET,
-  statsRoute,
-  userFromUrl,
-} from './common.js';
+import { announce, bodies, sessionVariants, statsRoute, userFromUrl } from './common.js';
 
 function me(req: Request, res: Response): void {
   const userId = req.session.meta?.userId;
@@ -26,11 +17,11 @@ function me(req: Request, res: Response): void {
 
 /** Serves the benchmark routes with coatcheck's Express middleware on `store`. */
 export function serveCoatcheckExpress(store: SessionStore, close: () => Promise<void>): void {
-  const common = { secret: SECRET, warn: () => {}, guessLimit: GUESS_LIMIT };
-  const counter = countWrites(store);
-  const main = session({ ...common, store });
-  const renew = session({ ...common, store, renewalIntervalMs: 1 });
-  const check = session({ ...common, store: counter.store, renewalIntervalMs: CHECK_RENEWAL_MS });
+  const variants = sessionVariants(store);
+  const { counter } = variants;
+  const main = session(variants.main);
+  const renew = session(variants.renew);
+  const check = session(variants.check);
 
   const app = express();
   app.set('etag', false);

@@ -21,6 +21,9 @@ export const GUESS_LIMIT = { max: 1_000_000_000 };
 /** Renewal interval of the `/renew-check` routes, whose writes per session are counted. */
 export const CHECK_RENEWAL_MS = 1_000;
 
+/** The Content-Type every server answers with. */
+export const JSON_TYPE = { 'content-type': 'application/json; charset=utf-8' };
+
 /** Response bodies shared by every server, so bytes on the wire match across rows. */
 export const bodies = {
   ok: '{"ok":true}',
@@ -92,6 +95,22 @@ export function countWrites(store: SessionStore): WriteCounter {
       return { total, sessions: perHandle.size, maxPerSession };
     },
     reset: () => perHandle.clear(),
+  };
+}
+
+/**
+ * The three session configurations of every coatcheck server on `store`: `main` for the plain
+ * routes, `renew` (renewal due on every request) for `/renew`, and `check` (one-second interval,
+ * writes counted by `counter`) for `/renew-check`.
+ */
+export function sessionVariants(store: SessionStore) {
+  const common = { secret: SECRET, warn: () => {}, guessLimit: GUESS_LIMIT };
+  const counter = countWrites(store);
+  return {
+    counter,
+    main: { ...common, store },
+    renew: { ...common, store, renewalIntervalMs: 1 },
+    check: { ...common, store: counter.store, renewalIntervalMs: CHECK_RENEWAL_MS },
   };
 }
 

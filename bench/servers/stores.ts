@@ -3,6 +3,7 @@
  * type-check and start before those stores exist in the source tree; the harness skips their rows
  * until the files are there.
  */
+import { MemoryStore } from 'coatcheck/stores/memory';
 import { createClient } from 'redis';
 import type { SessionStore } from '../../src/core/store.js';
 import { importOptional } from './common.js';
@@ -13,6 +14,12 @@ export interface OpenedStore {
 }
 
 type StoreClass<Options> = new (options: Options) => SessionStore;
+
+/** coatcheck's bounded MemoryStore, bound far above what a run creates, so pre-created sessions are never evicted mid-run. */
+export function openMemoryStore(): OpenedStore {
+  const store = new MemoryStore({ maxSessions: 2_000_000 });
+  return { store, close: () => store.close() };
+}
 
 /** RedisStore (`{ client }`, node-redis v5) on BENCH_REDIS_URL. */
 export async function openRedisStore(): Promise<OpenedStore> {
