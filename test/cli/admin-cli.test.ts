@@ -135,7 +135,7 @@ function adminScenario(
     assert.ok((report.records as number) >= 1);
     assert.ok((report.users as number) >= 1);
     if (report.store !== 'redis') {
-      assert.equal(report.schemaVersion, 2);
+      assert.equal(report.schemaVersion, 4);
       assert.ok((report.live as number) >= 1);
     }
     const text = await run(['health']);
