@@ -27,7 +27,10 @@ const hosts = (list: string) =>
     const [host = '127.0.0.1', port = '0'] = entry.split(':');
     return { host, port: Number(port) };
   });
-const socket = { connectTimeout: 500, reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 500) };
+const socket = {
+  connectTimeout: 500,
+  reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 500),
+};
 const ioOptions = { enableOfflineQueue: false, maxRetriesPerRequest: 0, connectTimeout: 500 } as const;
 
 async function connectRedis(): Promise<{ client: RedisClientLike; close: () => Promise<unknown> }> {
@@ -67,7 +70,7 @@ async function connectRedis(): Promise<{ client: RedisClientLike; close: () => P
     return { client, close: async () => client.disconnect() };
   }
   if (nodeRedis) {
-    const client = createClient({ url: env.REDIS_URL, disableOfflineQueue: true, socket });
+    const client = createClient({ url: env.REDIS_URL ?? '', disableOfflineQueue: true, socket });
     await client.connect();
     return { client, close: () => client.close() };
   }
@@ -87,7 +90,10 @@ async function openStore(): Promise<{ store: SessionStore; close: () => Promise<
 
 const { store, close } = await openStore();
 // The real clock: the test app's frozen one would never expire or renew anything.
-const app = await startTestApp(store, { now: Date.now, storeTimeoutMs: Number(env.STORE_TIMEOUT_MS ?? 1000) });
+const app = await startTestApp(store, {
+  now: Date.now,
+  storeTimeoutMs: Number(env.STORE_TIMEOUT_MS ?? 1000),
+});
 
 const admin = createServer((req, res) => {
   if (req.url !== '/heap') {

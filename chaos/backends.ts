@@ -54,7 +54,9 @@ export async function redisBackend(
   client: RedisClientKind,
   persistent: boolean,
 ): Promise<Backend & { server: RedisServer }> {
-  const server = await startRedis({ args: persistent ? ['--appendonly', 'yes', '--appendfsync', 'everysec'] : [] });
+  const server = await startRedis({
+    args: persistent ? ['--appendonly', 'yes', '--appendfsync', 'everysec'] : [],
+  });
   return {
     server,
     env: { STORE: 'redis', CLIENT: client, REDIS_URL: server.url },
@@ -98,7 +100,9 @@ export async function sentinelBackend(client: RedisClientKind): Promise<Backend 
  * PostgreSQL with synchronous_commit back on for the store's database (the test server turns it
  * off): a commit is then in the WAL before its reply, so an immediate stop keeps every answered write.
  */
-export async function postgresBackend(): Promise<Backend & { server: PostgresServer; immediateStop(): Promise<void> }> {
+export async function postgresBackend(): Promise<
+  Backend & { server: PostgresServer; immediateStop(): Promise<void> }
+> {
   const server = await startPostgres();
   const admin = new pg.Client({ connectionString: server.connectionString });
   await admin.connect();

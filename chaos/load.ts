@@ -51,11 +51,18 @@ export async function populate(options: Omit<LoadOptions, 'rate' | 'durationMs'>
   const requester = createRequester(options.url, { sockets: 256, timeoutMs: 5_000 });
   const writers = Array.from({ length: options.writers }, user);
   const signIns = Array.from({ length: options.signIns }, user);
-  const all = [...writers.map((u, i) => [u, `w${i}`] as const), ...signIns.map((u, i) => [u, `u${i % 50}`] as const)];
+  const all = [
+    ...writers.map((u, i) => [u, `w${i}`] as const),
+    ...signIns.map((u, i) => [u, `u${i % 50}`] as const),
+  ];
   for (let i = 0; i < all.length; i += 16) {
     await Promise.all(
       all.slice(i, i + 16).map(async ([vu, userId]) => {
-        const answer = await requester.send({ method: 'POST', path: '/login', body: JSON.stringify({ userId }) });
+        const answer = await requester.send({
+          method: 'POST',
+          path: '/login',
+          body: JSON.stringify({ userId }),
+        });
         if (answer.status !== 200) throw new Error(`sign-in before the run answered ${answer.status}`);
         applyCookies(vu.jar, answer.setCookies);
       }),
@@ -107,10 +114,10 @@ export async function runLoad(
   };
 
   let turn = 0;
-  let owed = 0;
+  // Owed from the clock, so a late timer catches up; at most a tenth of a second's worth at once.
   const tick = () => {
-    owed += options.rate / 100;
-    for (; owed >= 1; owed--) {
+    const owed = Math.floor(((Date.now() - startedAt) * options.rate) / 1000) - turn;
+    for (let i = Math.min(owed, Math.ceil(options.rate / 10)); i > 0; i--) {
       turn++;
       const roll = Math.random();
       const vu = pick(roll < READ + WRITE ? writers : signIns, turn);
@@ -154,7 +161,9 @@ async function settle(send: () => Promise<Answer>, withinMs: number): Promise<An
 }
 
 /** After the run: every acknowledged write read back, and the sessions that still work. */
-export async function verify(population: Population): Promise<{ lost: number; liveSessions: number; unreadable: number }> {
+export async function verify(
+  population: Population,
+): Promise<{ lost: number; liveSessions: number; unreadable: number }> {
   const { requester, writers, signIns } = population;
   let lost = 0;
   let unreadable = 0;
@@ -162,20 +171,29 @@ export async function verify(population: Population): Promise<{ lost: number; li
   for (let i = 0; i < writers.length; i += 16) {
     await Promise.all(
       writers.slice(i, i + 16).map(async (vu) => {
-        const answer = await settle(() => requester.send({ method: 'GET', path: '/peek', headers: cookieHeader(vu.jar) }), 15_000);
+        const answer = await settle(
+          () => requester.send({ method: 'GET', path: '/peek', headers: cookieHeader(vu.jar) }),
+          15_000,
+        );
         if (answer.status !== 200) {
           unreadable++;
           lost += vu.acked.length;
           return;
         }
-        const { data, meta } = JSON.parse(answer.body) as { data: Record<string, unknown>; meta?: { userId?: string } };
+        const { data, meta } = JSON.parse(answer.body) as {
+          data: Record<string, unknown>;
+          meta?: { userId?: string };
+        };
         for (const key of vu.acked) if (data[key] !== Number(key.slice(1))) lost++;
         if (meta?.userId) liveSessions++;
       }),
     );
   }
   for (const vu of signIns) {
-    const answer = await settle(() => requester.send({ method: 'GET', path: '/me', headers: cookieHeader(vu.jar) }), 15_000);
+    const answer = await settle(
+      () => requester.send({ method: 'GET', path: '/me', headers: cookieHeader(vu.jar) }),
+      15_000,
+    );
     if (answer.status === 200) liveSessions++;
   }
   return { lost, liveSessions, unreadable };

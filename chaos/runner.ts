@@ -37,7 +37,10 @@ export interface ScenarioResult {
 const failed = (status: number | string) => typeof status !== 'number' || status >= 500;
 
 /** Recovery times measured from `backAt`: the first 2xx after it, and when failures stopped. */
-export function recovery(record: LoadRecord, marks: Marks | null): Pick<ScenarioResult, 'firstOkMs' | 'errorsStopMs'> {
+export function recovery(
+  record: LoadRecord,
+  marks: Marks | null,
+): Pick<ScenarioResult, 'firstOkMs' | 'errorsStopMs'> {
   if (!marks) return { firstOkMs: null, errorsStopMs: null };
   const after = record.events.filter((event) => event.at >= marks.backAt);
   const firstOk = after.find((event) => typeof event.status === 'number' && event.status < 300);
@@ -52,14 +55,22 @@ export async function runScenario(
   scenario: Scenario,
   settings: LoadSettings,
   haproxy: string,
-  sample?: (fleet: Awaited<ReturnType<typeof startFleet>>, count: () => Promise<Counts>, elapsed: () => number) => Promise<void>,
+  sample?: (
+    fleet: Awaited<ReturnType<typeof startFleet>>,
+    count: () => Promise<Counts>,
+    elapsed: () => number,
+  ) => Promise<void>,
 ): Promise<ScenarioResult> {
   const { backend, fault } = await scenario.setup();
   let fleet: Awaited<ReturnType<typeof startFleet>> | null = null;
   try {
     fleet = await startFleet({ haproxy, env: backend.env });
     const running = fleet;
-    const population = await populate({ url: fleet.url, writers: settings.writers, signIns: settings.signIns });
+    const population = await populate({
+      url: fleet.url,
+      writers: settings.writers,
+      signIns: settings.signIns,
+    });
     let marks: Marks | null = null;
     const record = await runLoad(population, settings, async (elapsed) => {
       if (sample) await sample(running, () => backend.count(), elapsed);
