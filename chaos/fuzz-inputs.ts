@@ -11,8 +11,9 @@ export const FUZZ_ORIGIN = 'https://app.test';
 
 /** Values the server has sent so far: session cookie values and CSRF tokens. */
 export interface Issued {
-  cookies: Set<string>;
-  csrfTokens: Set<string>;
+  /** The most recent session cookie values (a bounded list: the sources of mutations). */
+  cookies: string[];
+  csrfTokens: string[];
 }
 
 const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
@@ -26,11 +27,8 @@ const headerText = (maxLength: number) => fc.string({ unit: headerChar, maxLengt
 const tokenish = fc.string({ unit: fc.constantFrom(...`${BASE64URL}.=%+/ ;,"\\`), maxLength: 140 });
 
 /** One issued value (or a made-up one before any was seen), for mutation. */
-function issuedValue(values: Set<string>): fc.Arbitrary<string> {
-  return fc.nat().chain((n) => {
-    const list = [...values];
-    return list.length ? fc.constant(list[n % list.length]!) : base64url(108);
-  });
+function issuedValue(values: readonly string[]): fc.Arbitrary<string> {
+  return fc.nat().chain((n) => (values.length ? fc.constant(values[n % values.length]!) : base64url(108)));
 }
 
 /** A small change to a string: a character replaced, removed or added, cut short, or case-flipped. */

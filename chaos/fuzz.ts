@@ -85,7 +85,8 @@ export async function runFuzz(options: {
     failures: [],
     durationMs: 0,
   };
-  const issued: Issued = { cookies: new Set(), csrfTokens: new Set() };
+  const issued: Issued = { cookies: [], csrfTokens: [] };
+  const everIssued = new Set<string>();
 
   const send = async (requester: Requester, property: string, request: Parameters<Requester['send']>[0]) => {
     const answer = await requester.send(request);
@@ -94,7 +95,10 @@ export async function runFuzz(options: {
     if (answer.status === 500) result.status500++;
     for (const line of answer.setCookies) {
       const value = /^[^=]+=([^;]*)/.exec(line)?.[1];
-      if (value) issued.cookies.add(value);
+      if (!value || everIssued.has(value)) continue;
+      everIssued.add(value);
+      issued.cookies.push(value);
+      if (issued.cookies.length > 256) issued.cookies.shift();
     }
     return answer;
   };
@@ -127,7 +131,7 @@ export async function runFuzz(options: {
     if (!ok(login.status)) throw new Error(`CSRF app sign-in answered ${login.status}`);
     applyCookies(account.jar, login.setCookies);
     account.tokens = new Set([(JSON.parse(login.body) as { token: string }).token]);
-    for (const value of account.tokens) issued.csrfTokens.add(value);
+    issued.csrfTokens.push(...account.tokens);
   };
   const accounts = (prefix: string) =>
     Array.from({ length: options.concurrency }, (_, i) => ({
@@ -141,12 +145,25 @@ export async function runFuzz(options: {
   for (const account of cookieAccounts) await signIn(account);
   for (const account of csrfAccounts) await signInCsrf(account);
 
+  // Whether a Cookie header carries a value the server issued: exactly, as some pair's value
+  // (percent-decoded or not), or anywhere inside it for the recent ones mutations start from.
   const issuedIn = (header: string) => {
-    let decoded = header;
-    try {
-      decoded = decodeURIComponent(header);
-    } catch {}
-    return [...issued.cookies].some((value) => decoded.includes(value) || header.includes(value));
+    const decode = (text: string) => {
+      try {
+        return decodeURIComponent(text);
+      } catch {
+        return text;
+      }
+    };
+    const values = header.split(/[;,]/).map((pair) =>
+      pair
+        .slice(pair.indexOf('=') + 1)
+        .trim()
+        .replace(/^"|"$/g, ''),
+    );
+    if (values.some((value) => everIssued.has(value) || everIssued.has(decode(value)))) return true;
+    const decoded = decode(header);
+    return issued.cookies.some((value) => header.includes(value) || decoded.includes(value));
   };
 
   // Cookie headers (forged, mutated from issued ones, or raw) on an authenticated route.

@@ -35,7 +35,10 @@ export interface LoadRecord {
   ackedWrites: number;
 }
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const READ = 0.6;
+/** Load that goes on after the fault's repair when the repair ends late. */
+const TAIL_MS = 3_000;
 const WRITE = 0.3;
 
 export interface Population {
@@ -58,11 +61,10 @@ export async function populate(options: Omit<LoadOptions, 'rate' | 'durationMs'>
   for (let i = 0; i < all.length; i += 16) {
     await Promise.all(
       all.slice(i, i + 16).map(async ([vu, userId]) => {
-        const answer = await requester.send({
-          method: 'POST',
-          path: '/login',
-          body: JSON.stringify({ userId }),
-        });
+        // A client still finding its servers (a Cluster's slot map) may answer 503 at first.
+        const login = () =>
+          requester.send({ method: 'POST', path: '/login', body: JSON.stringify({ userId }) });
+        const answer = await settle(login, 10_000);
         if (answer.status !== 200) throw new Error(`sign-in before the run answered ${answer.status}`);
         applyCookies(vu.jar, answer.setCookies);
       }),
@@ -139,15 +141,19 @@ export async function runLoad(
     }
   };
   const timer = setInterval(tick, 10);
-  const fault = during(() => Date.now() - startedAt);
-  await new Promise((resolve) => setTimeout(resolve, options.durationMs));
-  clearInterval(timer);
+  const elapsed = () => Date.now() - startedAt;
+  let faultDone = Number.NEGATIVE_INFINITY;
+  const fault = during(elapsed).then(() => {
+    faultDone = Date.now();
+  });
+  await sleep(options.durationMs);
   await fault;
+  // A repair that ran late still gets load after it, so recovery can be measured.
+  await sleep(Math.max(0, Math.min(options.durationMs, TAIL_MS) - (Date.now() - faultDone)));
+  clearInterval(timer);
   while (inFlight.size) await Promise.all(inFlight);
   return record;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Retries a read until it is not a 5xx / timeout, for at most `withinMs`. */
 async function settle(send: () => Promise<Answer>, withinMs: number): Promise<Answer> {

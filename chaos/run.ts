@@ -15,6 +15,8 @@ import { type Report, renderReport, type SoakSample } from './report.js';
 import { type LoadSettings, runScenario } from './runner.js';
 import { SCENARIOS, type Scenario } from './scenarios.js';
 
+// Every Redis server and app process the suite starts registers an exit hook that stops it.
+process.setMaxListeners(64);
 const args = process.argv.slice(2);
 const fuzzOnly = args.includes('fuzz');
 const only = args
