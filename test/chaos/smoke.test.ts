@@ -14,11 +14,11 @@ import { requireBinary } from '../support/servers.js';
 const haproxy = requireBinary('haproxy', ['/usr/sbin/haproxy']);
 const SHORT: LoadSettings = {
   rate: 150,
-  durationMs: 8_000,
+  durationMs: 6_000,
   writers: 30,
   signIns: 10,
-  warmupMs: 2_500,
-  outageMs: 2_000,
+  warmupMs: 2_000,
+  outageMs: 1_500,
 };
 
 describe('chaos smoke', {
