@@ -36,30 +36,23 @@ export interface Scenario {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Waits out the warm-up, runs `breakIt`, waits out the outage, runs `repair`. */
-function timed(breakIt: () => Promise<void>, repair: () => Promise<void>): Fault {
+/**
+ * Waits out the warm-up, runs `breakIt`, waits out the outage, runs `repair`. With `selfHealing`
+ * the store fails over by itself: back (from the app's side) is measured from the fault, and the
+ * repair is the old master coming back to rejoin as a replica of the one promoted in its place.
+ */
+function timed(breakIt: () => Promise<void>, repair: () => Promise<void>, selfHealing = false): Fault {
   return async (_fleet, elapsed, { warmupMs, outageMs }) => {
     await sleep(warmupMs);
     const faultAt = elapsed();
     await breakIt();
     await sleep(outageMs);
     await repair();
-    return { faultAt, backAt: elapsed() };
+    return { faultAt, backAt: selfHealing ? faultAt : elapsed() };
   };
 }
 
-/** A failover the store does by itself: back (from the app's side) is measured from the kill. */
-function failover(kill: () => Promise<void>, rejoin: () => Promise<void>): Fault {
-  return async (_fleet, elapsed, { warmupMs, outageMs }) => {
-    await sleep(warmupMs);
-    const faultAt = elapsed();
-    await kill();
-    await sleep(outageMs);
-    // The old master comes back and rejoins as a replica of the one promoted in its place.
-    await rejoin();
-    return { faultAt, backAt: faultAt };
-  };
-}
+const failover = (kill: () => Promise<void>, rejoin: () => Promise<void>) => timed(kill, rejoin, true);
 
 function redisKill(persistent: boolean): Scenario {
   return {
