@@ -115,7 +115,11 @@ export function dataArbitrary(): fc.Arbitrary<string> {
   const entry = fc.tuple(dataKey, fc.jsonValue({ maxDepth: 4 }));
   return fc.oneof(
     fc.array(entry, { maxLength: 6 }).map((entries) => JSON.stringify(Object.fromEntries(entries))),
-    fc.jsonValue({ maxDepth: 3 }).map((value) => JSON.stringify(value) ?? 'null'),
+    // Top-level arrays and scalars; objects come from the line above, whose keys are filtered.
+    fc
+      .jsonValue({ maxDepth: 3 })
+      .filter((value) => value === null || typeof value !== 'object' || Array.isArray(value))
+      .map((value) => JSON.stringify(value) ?? 'null'),
     fc.string({ maxLength: 40 }),
   );
 }

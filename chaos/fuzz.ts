@@ -89,7 +89,9 @@ export async function runFuzz(options: {
   const everIssued = new Set<string>();
 
   const send = async (requester: Requester, property: string, request: Parameters<Requester['send']>[0]) => {
-    const answer = await requester.send(request);
+    let answer = await requester.send(request);
+    // A keep-alive socket the server closed just as it was reused: the client's race, not the server's.
+    if (answer.status === 'conn-error') answer = await requester.send(request);
     result.requests++;
     result.byProperty[property] = (result.byProperty[property] ?? 0) + 1;
     if (answer.status === 500) result.status500++;
@@ -169,8 +171,10 @@ export async function runFuzz(options: {
   // Cookie headers (forged, mutated from issued ones, or raw) on an authenticated route.
   const cookieProperty = fc.asyncProperty(cookieArbitrary(issued), async (cookie) => {
     const answer = await send(app, 'cookie', { method: 'GET', path: '/me', headers: { cookie } });
-    if (answer.status === 500 || typeof answer.status !== 'number') return false;
-    return !ok(answer.status) || issuedIn(cookie);
+    if (answer.status === 500 || typeof answer.status !== 'number')
+      throw new Error(`answered ${answer.status}`);
+    if (ok(answer.status) && !issuedIn(cookie))
+      throw new Error(`a cookie never issued answered ${answer.status}`);
   });
   // Session data of any JSON shape written by a signed-in user: stored or refused, never a 500, and
   // the session stays the user's. Each worker has its own account, so no two requests race on it.
@@ -184,9 +188,12 @@ export async function runFuzz(options: {
         body,
       });
       applyCookies(account.jar, written.setCookies);
-      if (typeof written.status !== 'number' || written.status >= 500) return false;
+      if (typeof written.status !== 'number' || written.status >= 500)
+        throw new Error(`answered ${written.status}`);
       const me = await send(app, 'data', { method: 'GET', path: '/me', headers: cookieHeader(account.jar) });
-      return me.status === 200 && (JSON.parse(me.body) as { userId: string }).userId === account.userId;
+      const userId = me.status === 200 ? (JSON.parse(me.body) as { userId: string }).userId : null;
+      if (userId !== account.userId)
+        throw new Error(`after the write, GET /me answered ${me.status} for ${userId}`);
     });
   // CSRF tokens on a signed-in JSON API route: only a token issued to this session passes.
   const csrfProperty = (account: Account) =>
@@ -197,8 +204,10 @@ export async function runFuzz(options: {
         headers: { ...cookieHeader(account.jar), origin: FUZZ_ORIGIN, 'x-csrf-token': token },
         body: '{}',
       });
-      if (answer.status === 500 || typeof answer.status !== 'number') return false;
-      return !ok(answer.status) || account.tokens.has(token);
+      if (answer.status === 500 || typeof answer.status !== 'number')
+        throw new Error(`answered ${answer.status}`);
+      if (ok(answer.status) && !account.tokens.has(token))
+        throw new Error(`a token never issued answered ${answer.status}`);
     });
 
   let batch = 0;

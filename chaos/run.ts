@@ -1,7 +1,7 @@
 /**
  * `npm run chaos`: every fault scenario, a soak and the fuzz; writes chaos/RESULTS.md and exits
  * non-zero when an invariant fails. `npm run chaos -- fuzz` runs only the fuzz (1,000,000 requests).
- * `--only=<scenario>,…` picks scenarios. Outside CI a missing binary is announced and its
+ * `--only=<scenario>,…` picks scenarios; CHAOS_FUZZ_MINUTES bounds the fuzz (default 12, 120 alone). Outside CI a missing binary is announced and its
  * scenarios skipped; with CI=true it is a failure.
  */
 import { writeFileSync } from 'node:fs';
@@ -106,7 +106,7 @@ try {
     requests: FUZZ_REQUESTS,
     concurrency: 8,
     seed: Date.now() % 1_000_000,
-    maxMs: (fuzzOnly ? 120 : 12) * 60_000,
+    maxMs: Number(process.env.CHAOS_FUZZ_MINUTES ?? (fuzzOnly ? 120 : 12)) * 60_000,
   });
   log(`fuzz: ${report.fuzz.requests} requests, ${report.fuzz.failures.length} failures`);
 } catch (error) {
