@@ -3,7 +3,7 @@
  * ports with throwaway directories, stopped by their own PID.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,6 +43,8 @@ export interface StartRedisOptions {
   /** Extra redis-server arguments, e.g. ['--appendonly', 'yes']. */
   args?: string[];
   port?: number;
+  /** Lines of a sentinel.conf written into the server's directory: the server runs as a Sentinel. */
+  sentinel?: string[];
 }
 
 function portIsFree(port: number): Promise<boolean> {
@@ -88,7 +90,11 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
   if (!hasRedis) throw new Error('redis-server is not installed');
   const port = options.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'coatcheck-redis-'));
+  // A Sentinel rewrites its configuration file as it learns the topology, so it must be writable.
+  const conf = join(dir, 'sentinel.conf');
+  if (options.sentinel) writeFileSync(conf, `${options.sentinel.join('\n')}\n`);
   const args = [
+    ...(options.sentinel ? [conf, '--sentinel'] : []),
     '--port',
     String(port),
     '--bind',
@@ -213,6 +219,90 @@ export async function startRedisCluster(options: StartClusterOptions = {}): Prom
       await Promise.all(servers.map((server) => server.dispose()));
     },
   };
+}
+
+export interface RedisSentinelSet {
+  /** The name the sentinels monitor the master under. */
+  name: string;
+  /** The first master and its replica; after a failover the replica is the master. */
+  master: RedisServer;
+  replica: RedisServer;
+  sentinels: RedisServer[];
+  /** Addresses of the sentinels, for `createSentinel({ sentinelRootNodes })` or ioredis `{ sentinels }`. */
+  sentinelNodes: { host: string; port: number }[];
+  /** The master's port as the sentinels report it now. */
+  currentMasterPort(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+export interface StartSentinelOptions {
+  /** `down-after-milliseconds`: how long the master may not answer before a failover. @default 1000 */
+  downAfterMs?: number;
+  /** Name of the monitored master. @default 'coatcheck' */
+  name?: string;
+}
+
+/**
+ * Starts a master, one replica and 3 sentinels (quorum 2) monitoring it, and waits until every
+ * sentinel knows the replica and the other sentinels, so a failover can happen.
+ */
+export async function startRedisSentinel(options: StartSentinelOptions = {}): Promise<RedisSentinelSet> {
+  const name = options.name ?? 'coatcheck';
+  const started: RedisServer[] = [];
+  try {
+    const master = await startRedis({ args: ['--repl-diskless-sync-delay', '0'] });
+    started.push(master);
+    const replica = await startRedis({
+      args: ['--replicaof', '127.0.0.1', String(master.port), '--repl-diskless-sync-delay', '0'],
+    });
+    started.push(replica);
+    await waitFor(
+      async () => /master_link_status:up/.test(await replica.cli('INFO', 'replication')),
+      'replica in sync',
+      30_000,
+    );
+    const sentinels: RedisServer[] = [];
+    for (let i = 0; i < 3; i++) {
+      const sentinel = await startRedis({
+        sentinel: [
+          `sentinel monitor ${name} 127.0.0.1 ${master.port} 2`,
+          `sentinel down-after-milliseconds ${name} ${options.downAfterMs ?? 1000}`,
+          `sentinel failover-timeout ${name} 10000`,
+          `sentinel parallel-syncs ${name} 1`,
+        ],
+      });
+      sentinels.push(sentinel);
+      started.push(sentinel);
+    }
+    for (const sentinel of sentinels) {
+      await waitFor(
+        async () => {
+          const info = await sentinel.cli('SENTINEL', 'MASTER', name);
+          const field = (key: string) => Number(new RegExp(`^${key}\\n(\\d+)$`, 'm').exec(info)?.[1]);
+          return field('num-slaves') === 1 && field('num-other-sentinels') === 2;
+        },
+        `sentinel on ${sentinel.port} knowing the replica and the other sentinels`,
+        30_000,
+      );
+    }
+    return {
+      name,
+      master,
+      replica,
+      sentinels,
+      sentinelNodes: sentinels.map((sentinel) => ({ host: '127.0.0.1', port: sentinel.port })),
+      currentMasterPort: async () => {
+        const reply = await sentinels[0]!.cli('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', name);
+        return Number(reply.trim().split('\n')[1]);
+      },
+      stop: async () => {
+        await Promise.all(started.map((server) => server.dispose()));
+      },
+    };
+  } catch (error) {
+    await Promise.all(started.map((server) => server.dispose()));
+    throw error;
+  }
 }
 
 export type ClientKind = 'node-redis' | 'ioredis';
