@@ -55,7 +55,7 @@ describe('reference app: keep me signed in on this device', () => {
     const laptop = await keptSignedIn(app, 'change@example.com');
     const desk = app.client();
     await submit(desk, '/login', '/login', { email: 'change@example.com', password: PASSWORD });
-    const fields = { password: `${PASSWORD}!`, confirm: `${PASSWORD}!` };
+    const fields = { current: PASSWORD, password: `${PASSWORD}!`, confirm: `${PASSWORD}!` };
     const form = await desk.get('/account/password');
     const res = await postForm(desk, '/account/password', { _csrf: csrfFrom(form.text), ...fields });
     assert.equal(res.status, 303);

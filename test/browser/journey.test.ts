@@ -13,7 +13,7 @@ import { type AppUnderTest, PASSWORD, sleep, startApp } from '../app/harness.js'
 import { requireBinary } from '../support/servers.js';
 
 const chromiumPath = requireBinary('chromium', ['/usr/bin/chromium']);
-const IDLE_MS = 4000;
+const IDLE_MS = 8000;
 const FIREFOX_ANDROID = 'Mozilla/5.0 (Android 14; Mobile; rv:128.0) Gecko/128.0 Firefox/128.0';
 
 async function signIn(page: Page, url: string, email: string, password = PASSWORD): Promise<void> {
