@@ -18,6 +18,7 @@ Commands:
                            (ISO 8601 or milliseconds since the epoch): the kill switch.
   prune                    Remove expired records.
   health                   Store kind, schema version and session counts.
+  A <handle> or <userId> may begin with "-"; one spelled like an option goes after "--".
 
 Store (the first one given is used):
   --sqlite PATH            SQLite database file (or SQLITE_PATH); must exist.
@@ -72,14 +73,17 @@ export function parseTime(text: string): number {
  * values are usage errors (exit 2). Returns null for `--help`.
  */
 export function parseCli(argv: readonly string[]): CliArgs | null {
+  const { args, target: leading } = takeLeadingTarget(argv);
   let parsed: ReturnType<typeof parse>;
   try {
-    parsed = parse(argv);
+    parsed = parse(args);
   } catch (error) {
     throw usageError((error as Error).message);
   }
-  const { values, positionals } = parsed;
+  const { values } = parsed;
   if (values.help) return null;
+  const positionals = [...parsed.positionals];
+  if (leading !== null) positionals.splice(1, 0, leading);
   const [name, ...rest] = positionals;
   if (name === undefined)
     throw usageError('give a command: list, revoke, revoke-user, end-all, prune or health');
@@ -106,6 +110,41 @@ export function parseCli(argv: readonly string[]): CliArgs | null {
     pgSchema: values['pg-schema'] ?? 'public',
     pgTable: values['pg-table'] ?? 'coatcheck_sessions',
   };
+}
+
+const VALUE_OPTIONS = new Set([
+  '--by',
+  '--audit-log',
+  '--before',
+  '--sqlite',
+  '--redis-prefix',
+  '--pg-schema',
+  '--pg-table',
+]);
+const OPTIONS = new Set([...VALUE_OPTIONS, '--json', '--yes', '--help', '-h', '--']);
+const isOption = (word: string) => OPTIONS.has(word.split('=')[0]!);
+
+/**
+ * A handle is base64url, so one in 32 begins with `-`, and a user id may too. The word right after a
+ * command that takes a target is that target whatever it begins with, unless it is one of the CLI's
+ * own options, so `coatcheck revoke -Xq3…` ends that session instead of failing as an unknown option.
+ * A target spelled like an option goes after `--`.
+ */
+function takeLeadingTarget(argv: readonly string[]): { args: string[]; target: string | null } {
+  for (let i = 0; i < argv.length; i++) {
+    const word = argv[i]!;
+    if (word === '--') break;
+    if (VALUE_OPTIONS.has(word)) {
+      i++;
+      continue;
+    }
+    if (word.startsWith('-')) continue;
+    const next = argv[i + 1];
+    const takesTarget = TARGETS[word as Command] !== undefined;
+    if (!takesTarget || next === undefined || !next.startsWith('-') || isOption(next)) break;
+    return { args: [...argv.slice(0, i + 1), ...argv.slice(i + 2)], target: next };
+  }
+  return { args: [...argv], target: null };
 }
 
 function parse(argv: readonly string[]) {
