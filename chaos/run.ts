@@ -1,6 +1,6 @@
 /**
  * `npm run chaos`: every fault scenario, a soak and the fuzz; writes chaos/RESULTS.md and exits
- * non-zero when an invariant fails. `npm run chaos -- fuzz` runs only the fuzz (1,000,000 requests).
+ * non-zero when an invariant fails. `npm run chaos -- fuzz` runs only the fuzz (1,000,000 requests) and writes chaos/RESULTS-fuzz.md.
  * `--only=<scenario>,…` picks scenarios; CHAOS_FUZZ_MINUTES bounds the fuzz (default 12, 120 alone). Outside CI a missing binary is announced and its
  * scenarios skipped; with CI=true it is a failure.
  */
@@ -97,7 +97,8 @@ if (!fuzzOnly) {
   }
 }
 
-const results = new URL('./RESULTS.md', import.meta.url);
+// The fuzz alone writes its own file, so it never replaces the scenarios' table.
+const results = new URL(fuzzOnly ? './RESULTS-fuzz.md' : './RESULTS.md', import.meta.url);
 // Written before the fuzz too, so a fuzz that cannot start leaves the scenarios' results behind.
 writeFileSync(results, renderReport(report));
 log(`fuzz: ${FUZZ_REQUESTS} requests`);
@@ -118,7 +119,7 @@ const failed = [...report.results, ...(report.soak ? [report.soak.result] : [])]
 );
 const fuzz = report.fuzz as FuzzResult | null;
 if (!fuzz || fuzz.status500 || fuzz.crashed || fuzz.failures.length)
-  failed.push('fuzz: see chaos/RESULTS.md');
+  failed.push(`fuzz: see ${results.pathname}`);
 if (process.env.CI === 'true' && report.skipped.length) failed.push('binaries missing in CI');
 log(failed.length ? `FAILED:\n${failed.join('\n')}` : 'every invariant held');
 process.exitCode = failed.length ? 1 : 0;
