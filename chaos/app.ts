@@ -13,7 +13,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Cluster, Redis } from 'ioredis';
 import { createClient, createCluster, createSentinel } from 'redis';
-import type { SessionStore } from '../src/core/store.js';
+import type { SessionStore } from '../src/core/store/store.js';
 import { PostgresStore } from '../src/stores/postgres.js';
 import { type RedisClientLike, RedisStore } from '../src/stores/redis.js';
 import { startTestApp } from '../test/support/app.js';

@@ -8,7 +8,7 @@ import { createSessionEngine } from 'coatcheck';
 import { MemoryStore } from 'coatcheck/stores/memory';
 import { SqliteStore } from 'coatcheck/stores/sqlite';
 import { createClient } from 'redis';
-import type { SessionStore } from '../../src/core/store.js';
+import type { SessionStore } from '../../src/core/store/store.js';
 import { CASES, SERVERS, type StoreKind } from '../config.js';
 import { SECRET } from '../servers/common.js';
 import { type BenchContext, measure, type Sample } from './measure.js';

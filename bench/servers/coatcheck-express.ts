@@ -6,7 +6,7 @@
 import { createServer } from 'node:http';
 import { session } from 'coatcheck/express';
 import express, { type Request, type RequestHandler, type Response } from 'express';
-import type { SessionStore } from '../../src/core/store.js';
+import type { SessionStore } from '../../src/core/store/store.js';
 import { announce, bodies, sessionVariants, statsRoute, userFromUrl } from './common.js';
 
 function me(req: Request, res: Response): void {

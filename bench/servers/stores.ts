@@ -5,7 +5,7 @@
  */
 import { MemoryStore } from 'coatcheck/stores/memory';
 import { createClient } from 'redis';
-import type { SessionStore } from '../../src/core/store.js';
+import type { SessionStore } from '../../src/core/store/store.js';
 import { importOptional } from './common.js';
 
 export interface OpenedStore {

@@ -1,5 +1,5 @@
 import type { SessionEngine } from '../core/engine.js';
-import type { SessionInfo } from '../core/state.js';
+import type { SessionInfo } from '../core/lifecycle/state.js';
 import type { CliArgs } from './args.js';
 import { EXIT, type ExitCode, usageError } from './errors.js';
 import { storeHealth } from './health.js';

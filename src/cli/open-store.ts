@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import type { SessionStore } from '../core/store.js';
+import type { SessionStore } from '../core/store/store.js';
 import type { CliArgs } from './args.js';
 import { CliError, EXIT, usageError } from './errors.js';
 

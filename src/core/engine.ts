@@ -1,23 +1,25 @@
-import { cookieHeadersFor } from './cookie-headers.js';
-import { destroySession } from './destroy.js';
-import { randomBase64url } from './encoding.js';
+// Over ~250 lines on purpose: the SessionEngine interface every adapter calls, and the one factory that
+// wires its steps together; each step (load, issue, rotate, destroy, device list) lives in its folder.
+import { cookieHeadersFor } from './cookies/cookie-headers.js';
 import { SessionStateError } from './errors.js';
 import { createEventBus, type SessionEvent, type SessionEventListener } from './events.js';
-import { createIdentitySync } from './identity.js';
-import { createRecordIssuer } from './issue.js';
-import { createSessionLimiter } from './limits.js';
-import { loadSession } from './load.js';
+import { destroySession } from './lifecycle/destroy.js';
+import { createIdentitySync } from './lifecycle/identity.js';
+import { createRecordIssuer } from './lifecycle/issue.js';
+import { loadSession } from './lifecycle/load.js';
+import { createRecentRenewals } from './lifecycle/renewals.js';
+import { createRotations } from './lifecycle/rotations.js';
+import type { RequestInfo, SessionInfo, SessionState } from './lifecycle/state.js';
+import { adopt, endElsewhere, endLocally, eventContext, readRecordInto } from './lifecycle/state.js';
+import { createUserSessions } from './lifecycle/user-sessions.js';
 import { resolveOptions, type SessionEngineOptions } from './options.js';
-import { diffData, type SessionPatch, type SessionRecord } from './record.js';
+import { createSessionLimiter } from './policies/limits.js';
 import { attachRememberedDevices } from './remember/hooks.js';
 import type { RememberedDeviceInfo } from './remember/info.js';
-import { createRecentRenewals } from './renewals.js';
-import { createRotations } from './rotations.js';
-import type { RequestInfo, SessionInfo, SessionState } from './state.js';
-import { adopt, endElsewhere, endLocally, eventContext, readRecordInto } from './state.js';
-import { createStoreCall } from './store-calls.js';
-import { newHandle as randomHandle } from './token.js';
-import { createUserSessions } from './user-sessions.js';
+import { diffData, type SessionPatch, type SessionRecord } from './store/record.js';
+import { createStoreCall } from './store/store-calls.js';
+import { randomBase64url } from './tokens/encoding.js';
+import { newHandle as randomHandle } from './tokens/token.js';
 
 /** Options of a login (`engine.login`, `req.session.login`): rotation always happens (S19). */
 export interface LoginOptions {

@@ -1,8 +1,6 @@
-export type { BindingOptions, BindingPolicy } from './binding.js';
-export { browserFamily, ipPrefix } from './binding.js';
-export type { CookieLookup, CookieOptions, CookiePolicy } from './cookie-policy.js';
-export { createCookiePolicy, findCookie } from './cookie-policy.js';
-export { CSRF_TOKEN_LENGTH, createCsrfToken, verifyCsrfToken } from './csrf.js';
+export type { CookieOptions, CookiePolicy } from './cookies/cookie-policy.js';
+export { createCookiePolicy } from './cookies/cookie-policy.js';
+export { type CookieLookup, findCookie } from './cookies/find-cookie.js';
 export type {
   DbscAlgorithm,
   DbscRequest,
@@ -25,15 +23,24 @@ export {
   SessionStoreError,
 } from './errors.js';
 export type { SessionEvent, SessionEventListener, SessionEventType } from './events.js';
-export type { GuessLimitOptions } from './guess-limiter.js';
-export type { IdentityChange, UserIdOf } from './identity.js';
-export { identityChange, passportUserId } from './identity.js';
-export type { Keyring } from './keyring.js';
-export { createKeyring } from './keyring.js';
+export type { IdentityChange, UserIdOf } from './lifecycle/identity.js';
+export { identityChange, passportUserId } from './lifecycle/identity.js';
+export { endedSessionsOf, type SessionEnd, type SessionEndReason } from './lifecycle/session-end.js';
+export type { AuthMethod, RequestInfo, SessionInfo, SessionState } from './lifecycle/state.js';
 export type { SessionEngineOptions } from './options.js';
-export { pathMatcher, routingPaths } from './path-prefix.js';
-export type { SessionDevice, SessionMetaPatch, SessionPatch, SessionRecord } from './record.js';
-export { applyPatch, expiresAt, isForbiddenKey, parseData } from './record.js';
+export type { BindingOptions, BindingPolicy } from './policies/binding.js';
+export { browserFamily, ipPrefix } from './policies/binding.js';
+export { CSRF_TOKEN_LENGTH, createCsrfToken, verifyCsrfToken } from './policies/csrf.js';
+export type { GuessLimitOptions } from './policies/guess-limiter.js';
+export { pathMatcher, routingPaths } from './policies/path-prefix.js';
+export type {
+  OriginDecision,
+  OriginPolicy,
+  OriginPolicyOptions,
+  OriginRejectReason,
+  OriginRequest,
+} from './policies/request-origin.js';
+export { createOriginPolicy, isSafeMethod } from './policies/request-origin.js';
 export type {
   RememberedDevice,
   RememberedDeviceStore,
@@ -42,21 +49,15 @@ export type {
 export { applyRotation } from './remember/device.js';
 export type { RememberedDeviceInfo } from './remember/info.js';
 export type { RememberOptions } from './remember/options.js';
-export type {
-  OriginDecision,
-  OriginPolicy,
-  OriginPolicyOptions,
-  OriginRejectReason,
-  OriginRequest,
-} from './request-origin.js';
-export { createOriginPolicy, isSafeMethod } from './request-origin.js';
-export { endedSessionsOf, type SessionEnd, type SessionEndReason } from './session-end.js';
-export type { AuthMethod, RequestInfo, SessionInfo, SessionState } from './state.js';
+export type { SessionDevice, SessionMetaPatch, SessionPatch, SessionRecord } from './store/record.js';
+export { applyPatch, expiresAt, isForbiddenKey, parseData } from './store/record.js';
 export type {
   DestroyAllOptions,
   LegacySessionSource,
   RemovedSession,
   SessionStore,
   StoreCapabilities,
-} from './store.js';
-export { hashSecret, isHandle } from './token.js';
+} from './store/store.js';
+export type { Keyring } from './tokens/keyring.js';
+export { createKeyring } from './tokens/keyring.js';
+export { hashSecret, isHandle } from './tokens/token.js';

@@ -1,11 +1,11 @@
-import { type BindingCheck, type BindingOptions, createBindingCheck } from './binding.js';
-import { type CookieOptions, type CookiePolicy, createCookiePolicy } from './cookie-policy.js';
+import { type CookieOptions, type CookiePolicy, createCookiePolicy } from './cookies/cookie-policy.js';
 import { SessionConfigError } from './errors.js';
-import { createGuessLimiter, type GuessLimiter, type GuessLimitOptions } from './guess-limiter.js';
-import { passportUserId, type UserIdOf } from './identity.js';
-import { createKeyring, type Keyring } from './keyring.js';
+import { passportUserId, type UserIdOf } from './lifecycle/identity.js';
+import { type BindingCheck, type BindingOptions, createBindingCheck } from './policies/binding.js';
+import { createGuessLimiter, type GuessLimiter, type GuessLimitOptions } from './policies/guess-limiter.js';
 import { type RememberOptions, type ResolvedRemember, resolveRemember } from './remember/options.js';
-import type { LegacySessionSource, SessionStore } from './store.js';
+import type { LegacySessionSource, SessionStore } from './store/store.js';
+import { createKeyring, type Keyring } from './tokens/keyring.js';
 
 /** Options of the session engine. Durations are in milliseconds throughout the public API. */
 export interface SessionEngineOptions {

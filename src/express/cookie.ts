@@ -1,5 +1,5 @@
 import { type SerializeOptions, stringifySetCookie } from 'cookie';
-import { isForbiddenKey } from '../core/record.js';
+import { isForbiddenKey } from '../core/store/record.js';
 
 type SameSite = boolean | 'lax' | 'strict' | 'none' | 'auto';
 type Priority = 'low' | 'medium' | 'high';

@@ -1,16 +1,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createCsrfToken, verifyCsrfToken } from '../core/csrf.js';
+import type { SessionEngine } from '../core/engine.js';
+import { SessionStateError } from '../core/errors.js';
+import type { SessionState } from '../core/lifecycle/state.js';
+import { createCsrfToken, verifyCsrfToken } from '../core/policies/csrf.js';
 import {
   type CsrfOptions as CoreCsrfOptions,
   type CsrfRejectReason,
   resolveCsrfOptions,
   varyWithOrigin,
-} from '../core/csrf-options.js';
-import type { SessionEngine } from '../core/engine.js';
-import { SessionStateError } from '../core/errors.js';
-import { pathMatcher } from '../core/path-prefix.js';
-import { isSafeMethod } from '../core/request-origin.js';
-import type { SessionState } from '../core/state.js';
+} from '../core/policies/csrf-options.js';
+import { pathMatcher } from '../core/policies/path-prefix.js';
+import { isSafeMethod } from '../core/policies/request-origin.js';
 import { bindingOf, type Session } from './session.js';
 
 /** Options of the CSRF middleware (`CsrfOptions` of `coatcheck`, over Node's request). */

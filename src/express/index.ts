@@ -19,7 +19,7 @@ export {
   SessionStateError,
   SessionStoreError,
 } from '../core/index.js';
-export { endedSessionsOf, type SessionEnd, type SessionEndReason } from '../core/session-end.js';
+export { endedSessionsOf, type SessionEnd, type SessionEndReason } from '../core/lifecycle/session-end.js';
 export { ConnectStore } from '../stores/connect.js';
 export type { CookieData, CookieInit } from './cookie.js';
 export type { CsrfOptions, CsrfRejectReason } from './csrf.js';

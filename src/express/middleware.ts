@@ -1,10 +1,12 @@
+// Over ~250 lines on purpose: `session()` is express-session's one factory, a closure over its resolved
+// options that a reader follows from load to commit; the response hold, options and Session live apart.
 import { type IncomingMessage, ServerResponse } from 'node:http';
 import { createSessionEngine, type SessionEngine } from '../core/engine.js';
 import { SessionConfigError, SessionStoreError } from '../core/errors.js';
 import type { SessionEventListener } from '../core/events.js';
-import { identityChange } from '../core/identity.js';
-import type { SessionState } from '../core/state.js';
-import type { SessionStore } from '../core/store.js';
+import { identityChange } from '../core/lifecycle/identity.js';
+import type { SessionState } from '../core/lifecycle/state.js';
+import type { SessionStore } from '../core/store/store.js';
 import { ConnectStore } from '../stores/connect.js';
 import {
   cookieOptions,

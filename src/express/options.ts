@@ -1,10 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import type { CookieOptions, CookiePolicy } from '../core/cookie-policy.js';
+import type { CookieOptions, CookiePolicy } from '../core/cookies/cookie-policy.js';
 import { SessionConfigError, type SessionStoreError } from '../core/errors.js';
+import type { RequestInfo } from '../core/lifecycle/state.js';
 import type { SessionEngineOptions } from '../core/options.js';
-import type { RequestInfo } from '../core/state.js';
-import type { SessionStore } from '../core/store.js';
+import type { SessionStore } from '../core/store/store.js';
 import { ConnectStore, isConnectStore } from '../stores/connect.js';
 import { MemoryStore } from './memory-store.js';
 

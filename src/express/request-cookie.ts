@@ -1,5 +1,5 @@
 import type { SessionEngine } from '../core/engine.js';
-import type { SessionState } from '../core/state.js';
+import type { SessionState } from '../core/lifecycle/state.js';
 import { Cookie, VIEW } from './cookie.js';
 
 type SameSite = NonNullable<Cookie['sameSite']>;

@@ -1,7 +1,15 @@
-import { destroySession } from '../core/destroy.js';
+// Over ~250 lines on purpose: one class, `req.sessionStore`, carries express-session's whole Store API
+// (get, set, touch, destroy, all, length, clear, with callbacks or promises) over coatcheck's store contract.
 import { SessionCapabilityError } from '../core/errors.js';
-import { diffData, expiresAt, isLiveSession, type SessionPatch, type SessionRecord } from '../core/record.js';
+import { destroySession } from '../core/lifecycle/destroy.js';
 import type { RememberedDeviceStore } from '../core/remember/device.js';
+import {
+  diffData,
+  expiresAt,
+  isLiveSession,
+  type SessionPatch,
+  type SessionRecord,
+} from '../core/store/record.js';
 import type {
   DestroyAllOptions,
   Removed,
@@ -9,7 +17,7 @@ import type {
   ReplaceOptions,
   SessionStore,
   StoreCapabilities,
-} from '../core/store.js';
+} from '../core/store/store.js';
 import { legacyExpiry, StoreCookie } from '../stores/store-cookie.js';
 import { Store } from './store.js';
 
@@ -34,7 +42,7 @@ export interface StoredSession {
   [key: string]: unknown;
 }
 
-/** Successors followed at most from a handle a scheduled rotation replaced (as in core/destroy.ts). */
+/** Successors followed at most from a handle a scheduled rotation replaced (as in core/lifecycle/destroy.ts). */
 const MAX_CHAIN = 8;
 
 /** Calls back on a later turn, as express-session's MemoryStore does, so a throwing callback stays uncaught. */
@@ -131,7 +139,7 @@ export class SessionStoreApi extends Store implements SessionStore {
   destroy(sid: string, callback: StoreCallback): void;
   destroy(sid: string, callback?: StoreCallback): Promise<Removed | null> | undefined {
     if (typeof callback !== 'function') return this.#store.destroy(sid);
-    // A logout's destroy: whatever a scheduled rotation replaced it with goes too (core/destroy.ts).
+    // A logout's destroy: whatever a scheduled rotation replaced it with goes too (core/lifecycle/destroy.ts).
     deliver(
       destroySession(this.#store, (_operation, run) => run(), sid).then(() => undefined),
       callback,

@@ -2,10 +2,10 @@
 // coatcheck's extensions on `req.session`); its helpers live in callbacks.ts, meta.ts, request-cookie.ts.
 import type { LoginOptions, SessionEngine } from '../core/engine.js';
 import { SessionStateError, type SessionStoreError } from '../core/errors.js';
-import { identityChange } from '../core/identity.js';
-import { isForbiddenKey } from '../core/record.js';
+import { identityChange } from '../core/lifecycle/identity.js';
+import type { SessionInfo, SessionState } from '../core/lifecycle/state.js';
 import type { RememberedDeviceInfo } from '../core/remember/info.js';
-import type { SessionInfo, SessionState } from '../core/state.js';
+import { isForbiddenKey } from '../core/store/record.js';
 import { type Callback, settle, splitCallback, track } from './callbacks.js';
 import type { Cookie } from './cookie.js';
 import { metaOf, type SessionMeta } from './meta.js';

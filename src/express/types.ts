@@ -1,4 +1,4 @@
-import type { SessionStore } from '../core/store.js';
+import type { SessionStore } from '../core/store/store.js';
 import type { Session } from './session.js';
 
 /**

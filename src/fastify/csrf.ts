@@ -1,9 +1,9 @@
 import type { IncomingMessage } from 'node:http';
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
-import { varyWithOrigin } from '../core/csrf-options.js';
 import { SessionStateError } from '../core/errors.js';
-import { pathMatcher } from '../core/path-prefix.js';
-import { isSafeMethod } from '../core/request-origin.js';
+import { varyWithOrigin } from '../core/policies/csrf-options.js';
+import { pathMatcher } from '../core/policies/path-prefix.js';
+import { isSafeMethod } from '../core/policies/request-origin.js';
 import {
   type CsrfOptions,
   type CsrfRejectReason,

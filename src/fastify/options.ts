@@ -1,10 +1,10 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { createSessionEngine, type SessionEngine } from '../core/engine.js';
 import { SessionConfigError, type SessionStoreError } from '../core/errors.js';
-import type { UserIdOf } from '../core/identity.js';
-import { passportUserId } from '../core/identity.js';
+import type { UserIdOf } from '../core/lifecycle/identity.js';
+import { passportUserId } from '../core/lifecycle/identity.js';
 import type { SessionEngineOptions } from '../core/options.js';
-import type { SessionStore } from '../core/store.js';
+import type { SessionStore } from '../core/store/store.js';
 import { cookieOptions, resolveStore, type SessionCookieOptions } from '../express/options.js';
 
 /** Options of the Fastify plugin: the engine's, with express-session's names where they differ. */

@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { createCsrfToken } from '../core/csrf.js';
 import { SessionStoreError } from '../core/errors.js';
-import type { SessionState } from '../core/state.js';
+import type { SessionState } from '../core/lifecycle/state.js';
+import { createCsrfToken } from '../core/policies/csrf.js';
 import { requestPath } from '../express/options.js';
 import { collectData } from '../express/session.js';
 import { type FastifySessionOptions, resolveFastifyOptions } from './options.js';

@@ -1,6 +1,6 @@
 import type { Session as SessionData } from 'fastify';
 import { SessionStateError } from '../core/errors.js';
-import { isForbiddenKey } from '../core/record.js';
+import { isForbiddenKey } from '../core/store/record.js';
 import type { Callback } from '../express/callbacks.js';
 import {
   bindingOf,

@@ -1,6 +1,6 @@
 import type { Session } from 'fastify';
 import type { SessionEngine } from '../core/engine.js';
-import type { SessionStore } from '../core/store.js';
+import type { SessionStore } from '../core/store/store.js';
 import type { FastifySession } from './session.js';
 
 /**

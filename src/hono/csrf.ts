@@ -1,14 +1,14 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { createMiddleware } from 'hono/factory';
-import { createCsrfToken, verifyCsrfToken } from '../core/csrf.js';
+import type { SessionState } from '../core/lifecycle/state.js';
+import { createCsrfToken, verifyCsrfToken } from '../core/policies/csrf.js';
 import {
   type CsrfOptions as CoreCsrfOptions,
   type CsrfRejectReason,
   resolveCsrfOptions,
-} from '../core/csrf-options.js';
-import { pathMatcher } from '../core/path-prefix.js';
-import { isSafeMethod } from '../core/request-origin.js';
-import type { SessionState } from '../core/state.js';
+} from '../core/policies/csrf-options.js';
+import { pathMatcher } from '../core/policies/path-prefix.js';
+import { isSafeMethod } from '../core/policies/request-origin.js';
 import type { Env } from './middleware.js';
 import { bindingOf, type HonoSession } from './session.js';
 

@@ -1,6 +1,6 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { createMiddleware } from 'hono/factory';
-import type { SessionMeta } from '../core/meta.js';
+import type { SessionMeta } from '../core/lifecycle/meta.js';
 import type { Env } from './middleware.js';
 import { bindingOf, type HonoSession } from './session.js';
 

@@ -13,7 +13,7 @@ export {
   SessionStateError,
   SessionStoreError,
 } from '../core/index.js';
-export type { SessionMeta } from '../core/meta.js';
+export type { SessionMeta } from '../core/lifecycle/meta.js';
 export type { CsrfOptions, CsrfRejectReason } from './csrf.js';
 export { csrf, csrfField, csrfToken } from './csrf.js';
 export type { HonoDbscOptions, HonoDeviceBoundSessions } from './dbsc.js';

@@ -3,9 +3,9 @@ import { createMiddleware } from 'hono/factory';
 import { createSessionEngine, type SessionEngine } from '../core/engine.js';
 import { SessionConfigError, SessionStateError, SessionStoreError } from '../core/errors.js';
 import type { SessionEventListener } from '../core/events.js';
+import type { RequestInfo, SessionState } from '../core/lifecycle/state.js';
 import type { SessionEngineOptions } from '../core/options.js';
-import type { RequestInfo, SessionState } from '../core/state.js';
-import type { SessionStore } from '../core/store.js';
+import type { SessionStore } from '../core/store/store.js';
 import { HonoSession, type SessionBinding } from './session.js';
 
 /** The Hono environment the middleware provides: `c.get('session')`. */

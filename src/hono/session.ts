@@ -1,12 +1,12 @@
 import type { LoginOptions, SessionEngine } from '../core/engine.js';
 import { SessionStateError, SessionStoreError } from '../core/errors.js';
-import { identityChange } from '../core/identity.js';
-import { metaOf, type SessionMeta } from '../core/meta.js';
-import { isForbiddenKey } from '../core/record.js';
+import { identityChange } from '../core/lifecycle/identity.js';
+import { metaOf, type SessionMeta } from '../core/lifecycle/meta.js';
+import type { SessionInfo, SessionState } from '../core/lifecycle/state.js';
 import type { RememberedDeviceInfo } from '../core/remember/info.js';
-import type { SessionInfo, SessionState } from '../core/state.js';
+import { isForbiddenKey } from '../core/store/record.js';
 
-export type { SessionMeta } from '../core/meta.js';
+export type { SessionMeta } from '../core/lifecycle/meta.js';
 
 /** Per-request link between a HonoSession, the engine and the request's state. */
 export interface SessionBinding {

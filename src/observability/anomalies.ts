@@ -1,6 +1,6 @@
-import { ipPrefix } from '../core/binding.js';
 import { SessionConfigError } from '../core/errors.js';
 import type { SessionEvent, SessionEventListener } from '../core/events.js';
+import { ipPrefix } from '../core/policies/binding.js';
 import { createSlidingCount, createSlidingDistinct } from './windows.js';
 
 /** Why a `security.anomaly` event was raised: its `reason`. */

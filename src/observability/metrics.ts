@@ -1,7 +1,7 @@
 import { Counter, Histogram, type Registry, register } from 'prom-client';
 import { SessionConfigError } from '../core/errors.js';
 import type { SessionEventListener } from '../core/events.js';
-import type { SessionStore } from '../core/store.js';
+import type { SessionStore } from '../core/store/store.js';
 import { countEvent } from './metric-events.js';
 import { wrapStore } from './wrap-store.js';
 

@@ -1,6 +1,6 @@
 import type { Attributes, SpanKind, SpanStatusCode, TraceAPI } from '@opentelemetry/api';
 import { SessionConfigError } from '../core/errors.js';
-import type { SessionStore } from '../core/store.js';
+import type { SessionStore } from '../core/store/store.js';
 import { wrapStore } from './wrap-store.js';
 
 /** The API's enum values, spelled out: the API is only a type import here, never loaded by coatcheck. */

@@ -1,4 +1,4 @@
-import type { SessionStore } from '../core/store.js';
+import type { SessionStore } from '../core/store/store.js';
 
 /** The store calls the engine makes, and so the ones measured and traced. */
 export const STORE_OPERATIONS = [

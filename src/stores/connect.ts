@@ -1,3 +1,5 @@
+// Over ~250 lines on purpose: one class maps coatcheck's whole store contract onto any express-session
+// store's callbacks, and says by name which capabilities such a store cannot give.
 import { SessionCapabilityError } from '../core/errors.js';
 import {
   applyPatch,
@@ -6,14 +8,14 @@ import {
   type SessionRecord,
   supersede,
   withRecordDefaults,
-} from '../core/record.js';
+} from '../core/store/record.js';
 import type {
   LegacySessionSource,
   Removed,
   ReplaceOptions,
   SessionStore,
   StoreCapabilities,
-} from '../core/store.js';
+} from '../core/store/store.js';
 import { legacyExpiry, StoreCookie } from './store-cookie.js';
 
 type Callback<T> = (error?: unknown, value?: T) => void;

@@ -1,4 +1,10 @@
-import { applyPatch, expiresAt, type SessionPatch, type SessionRecord, supersede } from '../core/record.js';
+import {
+  applyPatch,
+  expiresAt,
+  type SessionPatch,
+  type SessionRecord,
+  supersede,
+} from '../core/store/record.js';
 import type {
   DestroyAllOptions,
   Removed,
@@ -6,7 +12,7 @@ import type {
   ReplaceOptions,
   SessionStore,
   StoreCapabilities,
-} from '../core/store.js';
+} from '../core/store/store.js';
 import { MemoryRememberedDevices } from './remembered/memory.js';
 
 /** Options of {@link MemoryStore}: a bounded in-process store for tests and single-process apps. */

@@ -1,6 +1,8 @@
+// Over ~250 lines on purpose: one class for the whole store contract, one SQL statement per operation;
+// the schema lives in sql/postgres, remembered devices in stores/remembered.
 import pg from 'pg';
 import { SessionConfigError } from '../core/errors.js';
-import { isForbiddenKey, type SessionPatch, type SessionRecord } from '../core/record.js';
+import { isForbiddenKey, type SessionPatch, type SessionRecord } from '../core/store/record.js';
 import type {
   DestroyAllOptions,
   Removed,
@@ -8,7 +10,7 @@ import type {
   ReplaceOptions,
   SessionStore,
   StoreCapabilities,
-} from '../core/store.js';
+} from '../core/store/store.js';
 import { migrate, type TableNames, tableNames } from './postgres/schema.js';
 import {
   buildStatements,

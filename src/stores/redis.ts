@@ -1,6 +1,8 @@
+// Over ~250 lines on purpose: one class for the whole store contract on both Redis clients; the Lua
+// scripts live in stores/redis/, remembered devices in stores/remembered.
 import { SessionConfigError } from '../core/errors.js';
-import { expiresAt, type SessionPatch, type SessionRecord } from '../core/record.js';
 import type { RememberedDeviceStore } from '../core/remember/device.js';
+import { expiresAt, type SessionPatch, type SessionRecord } from '../core/store/record.js';
 import type {
   DestroyAllOptions,
   Removed,
@@ -8,7 +10,7 @@ import type {
   ReplaceOptions,
   SessionStore,
   StoreCapabilities,
-} from '../core/store.js';
+} from '../core/store/store.js';
 import { type RedisClientLike, type RedisCommands, redisCommands } from './redis/client.js';
 import { decodeRecord, encodePatch, encodeRecord } from './redis/codec.js';
 import { globLiteral } from './redis/scan.js';

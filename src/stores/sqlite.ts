@@ -1,5 +1,13 @@
+// Over ~250 lines on purpose: one class for the whole store contract, one prepared statement per
+// operation, plus the schema migrations it runs on open; remembered devices live in stores/remembered.
 import BetterSqlite3 from 'better-sqlite3';
-import { applyPatch, expiresAt, type SessionPatch, type SessionRecord, supersede } from '../core/record.js';
+import {
+  applyPatch,
+  expiresAt,
+  type SessionPatch,
+  type SessionRecord,
+  supersede,
+} from '../core/store/record.js';
 import type {
   DestroyAllOptions,
   Removed,
@@ -7,7 +15,7 @@ import type {
   ReplaceOptions,
   SessionStore,
   StoreCapabilities,
-} from '../core/store.js';
+} from '../core/store/store.js';
 import { rememberedDevicesDdl, sqliteRememberedDevices } from './remembered/sqlite.js';
 
 /** Options of {@link SqliteStore}. */

@@ -1,4 +1,4 @@
-import type { SessionStore } from '../core/store.js';
+import type { SessionStore } from '../core/store/store.js';
 import type { AdapterUnderTest } from './adapter-suite.js';
 import { lifecycleScenarios } from './scenarios-lifecycle.js';
 import { securityScenarios } from './scenarios-security.js';

@@ -1,6 +1,6 @@
 import { after, describe, it } from 'node:test';
 import type { SessionEngineOptions } from '../core/options.js';
-import type { SessionStore } from '../core/store.js';
+import type { SessionStore } from '../core/store/store.js';
 import { type AdapterScenario, type Scenario, type ScenarioContext, scenarios } from './adapter-scenarios.js';
 
 export type { AdapterScenario } from './adapter-scenarios.js';

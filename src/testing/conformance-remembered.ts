@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { it } from 'node:test';
 import type { RememberedDevice } from '../core/remember/device.js';
-import type { SessionStore } from '../core/store.js';
+import type { SessionStore } from '../core/store/store.js';
 import { makeRecord } from './conformance.js';
 
 const random = (bytes: number) => randomBytes(bytes).toString('base64url');

@@ -1,8 +1,10 @@
+// Over ~250 lines on purpose: the store contract's scenarios, one describe that a third-party store
+// runs as a whole (exported from coatcheck/testing).
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import type { SessionRecord } from '../core/record.js';
-import type { SessionStore } from '../core/store.js';
+import type { SessionRecord } from '../core/store/record.js';
+import type { SessionStore } from '../core/store/store.js';
 import { runRememberedDeviceConformance } from './conformance-remembered.js';
 
 /** Options of {@link runStoreConformance}, the suite every store passes. */

@@ -4,7 +4,7 @@ import { after, describe, it } from 'node:test';
 import { serve } from '@hono/node-server';
 import Fastify from 'fastify';
 import { Hono } from 'hono';
-import type { Removed } from '../../src/core/store.js';
+import type { Removed } from '../../src/core/store/store.js';
 import { session as fastifySession } from '../../src/fastify/index.js';
 import { type Env, requireAuth, session } from '../../src/hono/index.js';
 import { MemoryStore } from '../../src/stores/memory.js';

@@ -3,7 +3,7 @@ import { generateKeyPairSync, sign } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { boundCookieValue, hasDeviceProof } from '../../src/core/dbsc/device-state.js';
 import { decodeJwt, importPublicJwk, jwkThumbprint, verifyJwt } from '../../src/core/dbsc/jwt.js';
-import { createKeyring } from '../../src/core/keyring.js';
+import { createKeyring } from '../../src/core/tokens/keyring.js';
 import { BrowserKey } from './browser-key.js';
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');

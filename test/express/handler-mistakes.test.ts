@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { Readable } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import express from 'express';
-import type { SessionPatch, SessionRecord } from '../../src/core/record.js';
+import type { SessionPatch, SessionRecord } from '../../src/core/store/record.js';
 import { requireAuth, session } from '../../src/express/index.js';
 import { MemoryStore } from '../../src/stores/memory.js';
 import { dataOf, SECRET } from '../support/app.js';

@@ -4,7 +4,7 @@ import { after, describe, it } from 'node:test';
 import express from 'express';
 import express4 from 'express4';
 import { SessionStoreError } from '../../src/core/errors.js';
-import type { SessionStore } from '../../src/core/store.js';
+import type { SessionStore } from '../../src/core/store/store.js';
 import { session } from '../../src/express/index.js';
 import { MemoryStore } from '../../src/stores/memory.js';
 import { SECRET } from '../support/app.js';

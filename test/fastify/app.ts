@@ -2,7 +2,7 @@
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { SessionEvent } from '../../src/core/events.js';
-import type { SessionStore } from '../../src/core/store.js';
+import type { SessionStore } from '../../src/core/store/store.js';
 import { type FastifySessionOptions, session } from '../../src/fastify/index.js';
 import { MemoryStore } from '../../src/stores/memory.js';
 import { Client } from '../support/http.js';

@@ -12,7 +12,7 @@ import { Strategy as LocalStrategy } from 'passport-local';
 import { Server } from 'socket.io';
 import { io as connect, type Socket } from 'socket.io-client';
 import type { SessionEvent } from '../../src/core/events.js';
-import type { SessionStore } from '../../src/core/store.js';
+import type { SessionStore } from '../../src/core/store/store.js';
 import { endedSessionsOf, session, type TypedSession } from '../../src/express/index.js';
 
 export const SECRET = 'test-secret-that-is-long-enough-0123456789';

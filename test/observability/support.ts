@@ -1,6 +1,6 @@
 import express, { type RequestHandler } from 'express';
 import type { SessionEvent } from '../../src/core/events.js';
-import type { SessionStore } from '../../src/core/store.js';
+import type { SessionStore } from '../../src/core/store/store.js';
 import { type SessionMiddleware, type SessionOptions, session } from '../../src/express/index.js';
 import { Clock, SECRET } from '../support/app.js';
 import { listen, type Running } from '../support/http.js';

@@ -6,7 +6,7 @@ import Fastify from 'fastify';
 import { Hono } from 'hono';
 import type { SessionEvent } from '../../src/core/events.js';
 import type { SessionEngineOptions } from '../../src/core/options.js';
-import type { SessionStore } from '../../src/core/store.js';
+import type { SessionStore } from '../../src/core/store/store.js';
 import * as expressAdapter from '../../src/express/index.js';
 import * as fastifyAdapter from '../../src/fastify/index.js';
 import { type Env, requireFreshAuth as honoFresh, session as honoSession } from '../../src/hono/index.js';

@@ -1,6 +1,6 @@
 /** Every store that keeps remembered devices, on real servers started from the system's binaries. */
 import { after } from 'node:test';
-import type { SessionStore } from '../../src/core/store.js';
+import type { SessionStore } from '../../src/core/store/store.js';
 import { MemoryStore } from '../../src/stores/memory.js';
 import { PostgresStore } from '../../src/stores/postgres.js';
 import { RedisStore } from '../../src/stores/redis.js';

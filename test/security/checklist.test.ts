@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import express from 'express';
 import { SessionConfigError } from '../../src/core/errors.js';
-import type { SessionStore } from '../../src/core/store.js';
+import type { SessionStore } from '../../src/core/store/store.js';
 import {
   requireAuth,
   requireFreshAuth,

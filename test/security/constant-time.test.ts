@@ -4,10 +4,10 @@ import { readFileSync } from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 import { after, afterEach, before, beforeEach, describe, it, type Mock, mock } from 'node:test';
 import express from 'express';
-import { createCsrfToken, verifyCsrfToken } from '../../src/core/csrf.js';
-import { randomBase64url } from '../../src/core/encoding.js';
-import { createKeyring } from '../../src/core/keyring.js';
-import { hashSecret, issueToken, parseToken, secretMatches } from '../../src/core/token.js';
+import { createCsrfToken, verifyCsrfToken } from '../../src/core/policies/csrf.js';
+import { randomBase64url } from '../../src/core/tokens/encoding.js';
+import { createKeyring } from '../../src/core/tokens/keyring.js';
+import { hashSecret, issueToken, parseToken, secretMatches } from '../../src/core/tokens/token.js';
 import { csrf } from '../../src/express/csrf.js';
 import { session } from '../../src/express/index.js';
 import { MemoryStore } from '../../src/stores/memory.js';
@@ -126,10 +126,10 @@ describe('S46 over HTTP', () => {
 describe('S46 no plain equality on secrets', () => {
   // The files where request input meets a secret; a `===` there would leak a matching prefix.
   const files = [
-    'src/core/csrf.ts',
-    'src/core/token.ts',
-    'src/core/keyring.ts',
-    'src/core/encoding.ts',
+    'src/core/policies/csrf.ts',
+    'src/core/tokens/token.ts',
+    'src/core/tokens/keyring.ts',
+    'src/core/tokens/encoding.ts',
     'src/express/csrf.ts',
   ];
   const secretName = /\b(secret|secretHash|mac|sig|signature|expected|candidate|unmasked|csrfSecret)\b/i;

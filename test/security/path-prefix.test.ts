@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import express from 'express';
-import { pathMatcher } from '../../src/core/path-prefix.js';
+import { pathMatcher } from '../../src/core/policies/path-prefix.js';
 import { csrf } from '../../src/express/csrf.js';
 import { session } from '../../src/express/index.js';
 import { MemoryStore } from '../../src/stores/memory.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { browserFamily, ipPrefix } from '../../src/core/binding.js';
+import { browserFamily, ipPrefix } from '../../src/core/policies/binding.js';
 import { MemoryStore } from '../../src/stores/memory.js';
 import { SqliteStore } from '../../src/stores/sqlite.js';
 import { startTestApp } from '../support/app.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { SessionConfigError } from '../../src/core/errors.js';
-import { createOriginPolicy, type OriginRequest } from '../../src/core/request-origin.js';
+import { createOriginPolicy, type OriginRequest } from '../../src/core/policies/request-origin.js';
 
 const APP = 'https://app.test';
 const SIBLING = 'https://admin.app.test';

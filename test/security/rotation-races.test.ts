@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { SessionStore } from '../../src/core/store.js';
+import type { SessionStore } from '../../src/core/store/store.js';
 import { MemoryStore } from '../../src/stores/memory.js';
 import { SqliteStore } from '../../src/stores/sqlite.js';
 import { startTestApp, type TestApp } from '../support/app.js';

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import expressSession from 'express-session';
 import { createSessionEngine } from '../../src/core/engine.js';
 import type { SessionEvent } from '../../src/core/events.js';
-import { endedSessionsOf } from '../../src/core/session-end.js';
+import { endedSessionsOf } from '../../src/core/lifecycle/session-end.js';
 import { ConnectStore } from '../../src/stores/connect.js';
 import { MemoryStore } from '../../src/stores/memory.js';
 import { makeRecord } from '../../src/testing/conformance.js';

@@ -1,7 +1,7 @@
 import express5 from 'express';
 import express4 from 'express4';
 import type { SessionEvent } from '../../src/core/events.js';
-import type { SessionStore } from '../../src/core/store.js';
+import type { SessionStore } from '../../src/core/store/store.js';
 import {
   requireAuth,
   requireFreshAuth,

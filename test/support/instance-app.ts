@@ -6,7 +6,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import type { SessionStore } from '../../src/core/store.js';
+import type { SessionStore } from '../../src/core/store/store.js';
 import { requireAuth, session } from '../../src/express/index.js';
 
 const instance = process.env.INSTANCE ?? `pid-${process.pid}`;

@@ -1,7 +1,7 @@
 import type { JsonWebKey } from 'node:crypto';
-import { findCookie } from '../cookie-policy.js';
-import { randomBase64url, safeEqual } from '../encoding.js';
-import type { Keyring } from '../keyring.js';
+import { findCookie } from '../cookies/find-cookie.js';
+import { randomBase64url, safeEqual } from '../tokens/encoding.js';
+import type { Keyring } from '../tokens/keyring.js';
 import type { DbscAlgorithm } from './jwt.js';
 
 /** The browser key a session is bound to: `SessionRecord.deviceKey`, as JSON. */

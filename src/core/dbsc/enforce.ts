@@ -1,7 +1,7 @@
 import type { EventBus } from '../events.js';
+import type { RequestInfo } from '../lifecycle/state.js';
 import type { ResolvedOptions } from '../options.js';
-import type { SessionRecord } from '../record.js';
-import type { RequestInfo } from '../state.js';
+import type { SessionRecord } from '../store/record.js';
 import { hasDeviceProof } from './device-state.js';
 
 /**

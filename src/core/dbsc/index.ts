@@ -1,5 +1,5 @@
 import type { SessionEngine } from '../engine.js';
-import type { SessionState } from '../state.js';
+import type { SessionState } from '../lifecycle/state.js';
 import { boundCookieValue, nextChallenges, readChallenges } from './device-state.js';
 import { type DeviceBoundSessionOptions, type ResolvedDbscOptions, resolveDbscOptions } from './options.js';
 import { boundCookieAttributes, type DbscOutcome, type DbscRequest, refresh, register } from './protocol.js';

@@ -1,5 +1,5 @@
 import { SessionConfigError } from '../errors.js';
-import { createOriginPolicy, type OriginPolicy } from '../request-origin.js';
+import { createOriginPolicy, type OriginPolicy } from '../policies/request-origin.js';
 import { DBSC_ALGORITHMS, type DbscAlgorithm } from './jwt.js';
 
 /** One rule of a DBSC session's scope (the draft's `scope_specification`). */

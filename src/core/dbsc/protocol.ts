@@ -1,7 +1,7 @@
-import { randomBase64url, safeEqual } from '../encoding.js';
 import type { EventBus } from '../events.js';
-import type { SessionRecord } from '../record.js';
-import type { SessionState } from '../state.js';
+import type { SessionState } from '../lifecycle/state.js';
+import type { SessionRecord } from '../store/record.js';
+import { randomBase64url, safeEqual } from '../tokens/encoding.js';
 import {
   type DeviceChallenges,
   type DeviceKey,

@@ -1,6 +1,6 @@
 import { stringifySetCookie } from 'cookie';
-import type { CookiePolicy } from '../cookie-policy.js';
-import type { SessionState } from '../state.js';
+import type { CookiePolicy } from '../cookies/cookie-policy.js';
+import type { SessionState } from '../lifecycle/state.js';
 
 /** What a response does with the remembered-device cookie; absent means leave it alone. */
 export type RememberCookie =

@@ -1,6 +1,6 @@
-import { randomBase64url } from '../encoding.js';
-import type { Keyring } from '../keyring.js';
-import { hashSecret } from '../token.js';
+import { randomBase64url } from '../tokens/encoding.js';
+import type { Keyring } from '../tokens/keyring.js';
+import { hashSecret } from '../tokens/token.js';
 
 /**
  * The remembered-device cookie is `<id>.<secret>.<mac>`: a public device id, a 256-bit secret of

@@ -1,4 +1,4 @@
-import type { SessionDevice } from '../record.js';
+import type { SessionDevice } from '../store/record.js';
 
 /**
  * A remembered device ("keep me signed in on this device"): a credential of its own, separate from

@@ -1,6 +1,6 @@
 import type { SessionEngine } from '../engine.js';
 import { SessionStateError } from '../errors.js';
-import { eventContext, type SessionState } from '../state.js';
+import { eventContext, type SessionState } from '../lifecycle/state.js';
 import { rememberCookieHeaders, setRememberCookie } from './cookie.js';
 import { issueCredential, newDeviceId } from './credential.js';
 import { toRememberedDeviceInfo } from './info.js';

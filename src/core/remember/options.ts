@@ -1,5 +1,5 @@
 import { SessionConfigError } from '../errors.js';
-import type { SessionStore } from '../store.js';
+import type { SessionStore } from '../store/store.js';
 import type { RememberedDeviceStore } from './device.js';
 
 /** "Keep me signed in on this device": how long a remembered device lasts, and its grace period. */

@@ -1,8 +1,8 @@
-import { findCookie } from '../cookie-policy.js';
-import { safeEqual } from '../encoding.js';
+import { findCookie } from '../cookies/find-cookie.js';
 import { SessionLimitError } from '../errors.js';
-import { adopt, deviceOf, eventContext, type SessionState } from '../state.js';
-import { hashSecret } from '../token.js';
+import { adopt, deviceOf, eventContext, type SessionState } from '../lifecycle/state.js';
+import { safeEqual } from '../tokens/encoding.js';
+import { hashSecret } from '../tokens/token.js';
 import { rememberCookieName, setRememberCookie } from './cookie.js';
 import { issueCredential, parseCredential } from './credential.js';
 import type { RememberedDevice } from './device.js';

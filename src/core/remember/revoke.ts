@@ -1,11 +1,11 @@
-import { destroySession } from '../destroy.js';
 import type { EventBus } from '../events.js';
-import type { IssuedRecord, RecordIssuer } from '../issue.js';
-import type { SessionLimiter } from '../limits.js';
+import { destroySession } from '../lifecycle/destroy.js';
+import type { IssuedRecord, RecordIssuer } from '../lifecycle/issue.js';
+import type { SessionState } from '../lifecycle/state.js';
+import { eventContext } from '../lifecycle/state.js';
 import type { ResolvedOptions } from '../options.js';
-import type { SessionState } from '../state.js';
-import { eventContext } from '../state.js';
-import type { StoreCall } from '../store-calls.js';
+import type { SessionLimiter } from '../policies/limits.js';
+import type { StoreCall } from '../store/store-calls.js';
 import type { ResolvedRemember } from './options.js';
 
 /** What every remembered-device step needs from the engine. */

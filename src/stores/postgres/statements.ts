@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { expiresAt, type SessionMetaPatch, type SessionRecord } from '../../core/record.js';
+import { expiresAt, type SessionMetaPatch, type SessionRecord } from '../../core/store/record.js';
 import type { TableNames } from './schema.js';
 
 /** Advisory lock class shared by every instance's pruner; the table's name hash is the second key. */

@@ -1,4 +1,4 @@
-import { isForbiddenKey, type SessionPatch, type SessionRecord } from '../../core/record.js';
+import { isForbiddenKey, type SessionPatch, type SessionRecord } from '../../core/store/record.js';
 
 /**
  * One Redis hash per session: metadata fields by name, and one `d:<key>` field per top-level data

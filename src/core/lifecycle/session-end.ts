@@ -1,4 +1,4 @@
-import type { SessionEvent } from './events.js';
+import type { SessionEvent } from '../events.js';
 
 /** Why a session ended, as far as its live connections are concerned. */
 export type SessionEndReason = 'logout' | 'revoked' | 'logout_all' | 'expired' | 'evicted' | 'rotated';

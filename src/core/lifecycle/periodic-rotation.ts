@@ -1,9 +1,9 @@
-import type { EventBus } from './events.js';
+import type { EventBus } from '../events.js';
+import type { ResolvedOptions } from '../options.js';
+import { expiresAt, type SessionRecord } from '../store/record.js';
+import type { StoreCall } from '../store/store-calls.js';
 import type { RecordIssuer } from './issue.js';
-import type { ResolvedOptions } from './options.js';
-import { expiresAt, type SessionRecord } from './record.js';
 import { adopt, type SessionState } from './state.js';
-import type { StoreCall } from './store-calls.js';
 
 export interface RotationContext {
   options: ResolvedOptions;

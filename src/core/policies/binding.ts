@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
-import { SessionConfigError } from './errors.js';
-import type { SessionDevice } from './record.js';
+import { SessionConfigError } from '../errors.js';
+import type { SessionDevice } from '../store/record.js';
 
 /** What a change of device does (S42): binding is a detection and step-up trigger, never an authenticator. */
 export type BindingPolicy = 'off' | 'log' | 'step-up' | 'revoke';

@@ -1,8 +1,8 @@
-import { findCookie } from './cookie-policy.js';
+import { findCookie } from '../cookies/find-cookie.js';
+import { parseData } from '../store/record.js';
+import { type ParsedToken, parseToken } from '../tokens/token.js';
 import type { RotationContext } from './periodic-rotation.js';
-import { parseData } from './record.js';
 import type { RequestInfo, SessionState } from './state.js';
-import { type ParsedToken, parseToken } from './token.js';
 
 /**
  * The first steps of loading a session, on what the request carries: its cookie, the token in it,

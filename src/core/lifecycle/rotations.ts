@@ -1,13 +1,13 @@
+import type { SessionEngine } from '../engine.js';
+import { SessionStateError } from '../errors.js';
+import type { EventBus } from '../events.js';
+import type { ResolvedOptions } from '../options.js';
+import type { SessionLimiter } from '../policies/limits.js';
+import { parseData, type SessionRecord } from '../store/record.js';
+import type { StoreCall } from '../store/store-calls.js';
 import { destroySession } from './destroy.js';
-import type { SessionEngine } from './engine.js';
-import { SessionStateError } from './errors.js';
-import type { EventBus } from './events.js';
 import type { IssuedRecord, RecordIssuer } from './issue.js';
-import type { SessionLimiter } from './limits.js';
-import type { ResolvedOptions } from './options.js';
-import { parseData, type SessionRecord } from './record.js';
 import { adopt, endElsewhere, endLocally, eventContext, pickData, type SessionState } from './state.js';
-import type { StoreCall } from './store-calls.js';
 
 function assertLevel(level: number, lowest: number): void {
   if (!Number.isInteger(level) || level < lowest || level > 9) {

@@ -1,5 +1,5 @@
+import type { SessionRecord } from '../store/record.js';
 import { identityChange, type UserIdOf } from './identity.js';
-import type { SessionRecord } from './record.js';
 import { type AuthMethod, authMethodOf } from './state.js';
 
 /** Read-only facts about the session; never the token. */

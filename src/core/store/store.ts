@@ -1,5 +1,5 @@
+import type { RememberedDeviceStore } from '../remember/device.js';
 import type { SessionPatch, SessionRecord } from './record.js';
-import type { RememberedDeviceStore } from './remember/device.js';
 
 /** What a store can promise; the engine reports what is missing at start-up rather than faking it. */
 export interface StoreCapabilities {

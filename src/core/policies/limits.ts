@@ -1,10 +1,10 @@
-import { destroySession } from './destroy.js';
-import { SessionLimitError } from './errors.js';
-import type { EventBus } from './events.js';
-import type { ResolvedOptions } from './options.js';
-import { isLiveSession } from './record.js';
-import { endLocally, type SessionState } from './state.js';
-import type { StoreCall } from './store-calls.js';
+import { SessionLimitError } from '../errors.js';
+import type { EventBus } from '../events.js';
+import { destroySession } from '../lifecycle/destroy.js';
+import { endLocally, type SessionState } from '../lifecycle/state.js';
+import type { ResolvedOptions } from '../options.js';
+import { isLiveSession } from '../store/record.js';
+import type { StoreCall } from '../store/store-calls.js';
 
 export interface SessionLimiter {
   /** Under 'refuse', fails a login that would go over the limit before anything is written. */

@@ -1,5 +1,5 @@
+import { SessionStateError } from '../errors.js';
 import { BASE64URL, randomBase64url, safeEqual, sha256Base64url } from './encoding.js';
-import { SessionStateError } from './errors.js';
 import type { Keyring } from './keyring.js';
 
 /**

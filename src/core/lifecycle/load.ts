@@ -1,4 +1,6 @@
-import { lacksDeviceProof } from './dbsc/enforce.js';
+import { lacksDeviceProof } from '../dbsc/enforce.js';
+import type { SessionRecord } from '../store/record.js';
+import { type ParsedToken, resignToken, secretMatches } from '../tokens/token.js';
 import { destroySession } from './destroy.js';
 import { migrateLegacy, readCookie, requestFacts, verifyToken } from './load-cookie.js';
 import {
@@ -7,7 +9,6 @@ import {
   type RotationContext,
   rotateOnSchedule,
 } from './periodic-rotation.js';
-import type { SessionRecord } from './record.js';
 import type { RecentRenewals } from './renewals.js';
 import {
   anonymousState,
@@ -17,7 +18,6 @@ import {
   readRecordInto,
   type SessionState,
 } from './state.js';
-import { type ParsedToken, resignToken, secretMatches } from './token.js';
 
 interface LoadContext extends RotationContext {
   renewals: RecentRenewals;

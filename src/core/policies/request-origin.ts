@@ -1,4 +1,4 @@
-import { SessionConfigError } from './errors.js';
+import { SessionConfigError } from '../errors.js';
 
 /** The facts about one request that the resource-isolation policy looks at. Header values are raw. */
 export interface OriginRequest {

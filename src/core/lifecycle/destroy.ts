@@ -1,5 +1,5 @@
-import type { SessionStore } from './store.js';
-import type { StoreCall } from './store-calls.js';
+import type { SessionStore } from '../store/store.js';
+import type { StoreCall } from '../store/store-calls.js';
 
 /** Successors followed at most: a chain grows only while rotations keep racing one logout. */
 const MAX_CHAIN = 8;

@@ -1,9 +1,9 @@
-import { randomBase64url } from './encoding.js';
-import { SessionStateError } from './errors.js';
-import type { ResolvedOptions } from './options.js';
-import type { SessionRecord } from './record.js';
+import { SessionStateError } from '../errors.js';
+import type { ResolvedOptions } from '../options.js';
+import type { SessionRecord } from '../store/record.js';
+import { randomBase64url } from '../tokens/encoding.js';
+import { isHandle, issueToken, MAX_HANDLE_LENGTH } from '../tokens/token.js';
 import { deviceOf, type SessionState } from './state.js';
-import { isHandle, issueToken, MAX_HANDLE_LENGTH } from './token.js';
 
 /** A record about to be stored, with the cookie value that will name it. */
 export type IssuedRecord = SessionRecord & { cookieValue: string };

@@ -1,5 +1,5 @@
-import { SessionConfigError } from './errors.js';
-import { flatCopy } from './flat-string.js';
+import { SessionConfigError } from '../errors.js';
+import { flatCopy } from '../tokens/flat-string.js';
 
 /** Options of the per-address limit on cookies that fail the MAC (session ID guessing, S44). */
 export interface GuessLimitOptions {

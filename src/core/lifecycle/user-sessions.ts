@@ -1,13 +1,13 @@
+import type { SessionEngine } from '../engine.js';
+import { CoatcheckError, SessionCapabilityError, SessionStoreError } from '../errors.js';
+import type { EventBus } from '../events.js';
+import type { ResolvedOptions } from '../options.js';
+import { isLiveSession } from '../store/record.js';
+import type { RemovedSession } from '../store/store.js';
+import type { StoreCall } from '../store/store-calls.js';
+import { isHandle } from '../tokens/token.js';
 import { destroySession } from './destroy.js';
-import type { SessionEngine } from './engine.js';
-import { CoatcheckError, SessionCapabilityError, SessionStoreError } from './errors.js';
-import type { EventBus } from './events.js';
-import type { ResolvedOptions } from './options.js';
-import { isLiveSession } from './record.js';
 import { toSessionInfo } from './state.js';
-import type { RemovedSession } from './store.js';
-import type { StoreCall } from './store-calls.js';
-import { isHandle } from './token.js';
 
 /** A user's sessions as a whole: the device list, per-device sign-out and sign-out everywhere. */
 export function createUserSessions(context: {

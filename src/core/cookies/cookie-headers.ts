@@ -1,5 +1,5 @@
-import type { ResolvedOptions } from './options.js';
-import type { SessionState } from './state.js';
+import type { SessionState } from '../lifecycle/state.js';
+import type { ResolvedOptions } from '../options.js';
 
 /**
  * The Set-Cookie header values a response carries for its session, decided from the state after

@@ -1,6 +1,6 @@
 import { createHmac, hkdfSync } from 'node:crypto';
+import { SessionConfigError } from '../errors.js';
 import { randomBase64url, safeEqual } from './encoding.js';
-import { SessionConfigError } from './errors.js';
 
 /** Keys derived from the configured secrets; the first signs, all verify. */
 export interface Keyring {

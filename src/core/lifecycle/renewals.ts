@@ -1,4 +1,4 @@
-import { flatCopy } from './flat-string.js';
+import { flatCopy } from '../tokens/flat-string.js';
 
 /**
  * Renewals this process has just decided, per handle, so that concurrent requests of one session

@@ -1,5 +1,5 @@
-import { SessionStoreError } from './errors.js';
-import type { EventBus } from './events.js';
+import { SessionStoreError } from '../errors.js';
+import type { EventBus } from '../events.js';
 
 export type StoreCall = <T>(operation: string, run: () => Promise<T>) => Promise<T>;
 

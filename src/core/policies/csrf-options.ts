@@ -1,4 +1,4 @@
-import { SessionConfigError } from './errors.js';
+import { SessionConfigError } from '../errors.js';
 import { pathMatcher } from './path-prefix.js';
 import { createOriginPolicy, type OriginRejectReason } from './request-origin.js';
 

@@ -1,7 +1,7 @@
-import type { CookiePolicy } from './cookie-policy.js';
-import { readDeviceKey } from './dbsc/device-state.js';
-import { flatCopy } from './flat-string.js';
-import { parseData, type SessionMetaPatch, type SessionRecord } from './record.js';
+import type { CookiePolicy } from '../cookies/cookie-policy.js';
+import { readDeviceKey } from '../dbsc/device-state.js';
+import { parseData, type SessionMetaPatch, type SessionRecord } from '../store/record.js';
+import { flatCopy } from '../tokens/flat-string.js';
 
 /** Facts about the request that the engine needs; adapters fill it in. */
 export interface RequestInfo {

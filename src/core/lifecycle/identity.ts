@@ -1,6 +1,6 @@
-import type { SessionEngine } from './engine.js';
-import type { ResolvedOptions } from './options.js';
-import { parseData, type SessionRecord } from './record.js';
+import type { SessionEngine } from '../engine.js';
+import type { ResolvedOptions } from '../options.js';
+import { parseData, type SessionRecord } from '../store/record.js';
 import type { SessionState } from './state.js';
 
 /**
