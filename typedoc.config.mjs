@@ -1,14 +1,19 @@
-// TypeDoc over the public entry points, read from package.json "exports" so a new entry point is
-// documented without editing this file. `npm run docs` writes docs/api (generated, not committed).
+// TypeDoc over the library's public entry points, read from packages/coatcheck/package.json "exports"
+// so a new entry point is documented without editing this file. `npm run docs` writes docs/api
+// (generated, not committed).
 import { readFileSync } from 'node:fs';
 
-const { name, exports } = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
+const LIBRARY = './packages/coatcheck';
+const { name, exports } = JSON.parse(
+  readFileSync(new URL('./packages/coatcheck/package.json', import.meta.url), 'utf8'),
+);
 
-// "./express" -> its ESM target "./dist/esm/express/index.js" -> the source "./src/express/index.ts".
+// "./express" -> its ESM target "./dist/esm/express/index.js" -> the source
+// "./packages/coatcheck/src/express/index.ts".
 const entries = Object.entries(exports).flatMap(([subpath, target]) => {
   const esm = typeof target === 'string' ? target : (target.import?.default ?? target.import);
   if (typeof esm !== 'string' || !esm.startsWith('./dist/esm/')) return [];
-  const source = esm.replace('./dist/esm/', './src/').replace(/\.js$/, '.ts');
+  const source = esm.replace('./dist/esm/', `${LIBRARY}/src/`).replace(/\.js$/, '.ts');
   return [{ source, specifier: name + subpath.slice(1) }];
 });
 
@@ -18,7 +23,7 @@ const entries = Object.entries(exports).flatMap(([subpath, target]) => {
  */
 export const entryNames = new Map(
   entries.map(({ source, specifier }) => [
-    source.slice('./src/'.length).replace(/(\/index)?\.ts$/, ''),
+    source.slice(`${LIBRARY}/src/`.length).replace(/(\/index)?\.ts$/, ''),
     specifier,
   ]),
 );
@@ -27,7 +32,7 @@ export const entryNames = new Map(
 export default {
   name,
   entryPoints: entries.map(({ source }) => source),
-  tsconfig: './tsconfig.build.json',
+  tsconfig: `${LIBRARY}/tsconfig.build.json`,
   out: './docs/api',
   readme: 'none',
   plugin: ['./scripts/typedoc-entry-names.mjs'],

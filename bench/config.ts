@@ -28,7 +28,7 @@ export const BARE: Record<Framework, string> = {
   hono: 'bare-hono',
 };
 
-const REDIS_STORE = 'dist/esm/stores/redis.js';
+const REDIS_STORE = 'packages/coatcheck/dist/esm/stores/redis.js';
 
 type Row = Omit<ServerSpec, 'requires' | 'coatcheck'> & Partial<Pick<ServerSpec, 'requires' | 'coatcheck'>>;
 const rows = (list: Row[]): ServerSpec[] =>
@@ -105,7 +105,7 @@ export const SERVERS: readonly ServerSpec[] = rows([
     file: 'coatcheck-postgres.ts',
     store: 'postgres',
     framework: 'express',
-    requires: ['dist/esm/stores/postgres.js'],
+    requires: ['packages/coatcheck/dist/esm/stores/postgres.js'],
     peer: 'es-postgres',
   },
   {

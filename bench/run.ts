@@ -196,7 +196,8 @@ try {
     },
     versions: {
       node: process.version,
-      coatcheck: (JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version,
+      coatcheck: (JSON.parse(readFileSync('packages/coatcheck/package.json', 'utf8')) as { version: string })
+        .version,
       ...Object.fromEntries(
         [
           'express',

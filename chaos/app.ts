@@ -13,9 +13,9 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Cluster, Redis } from 'ioredis';
 import { createClient, createCluster, createSentinel } from 'redis';
-import type { SessionStore } from '../src/core/store/store.js';
-import { PostgresStore } from '../src/stores/postgres.js';
-import { type RedisClientLike, RedisStore } from '../src/stores/redis.js';
+import type { SessionStore } from '../packages/coatcheck/src/core/store/store.js';
+import { PostgresStore } from '../packages/coatcheck/src/stores/postgres.js';
+import { type RedisClientLike, RedisStore } from '../packages/coatcheck/src/stores/redis.js';
 import { startTestApp } from '../test/support/app.js';
 
 const env = process.env;

@@ -4,9 +4,9 @@
  * needs a signed-in session and its CSRF token. Prints `{"app":N,"csrf":M}` once both listen.
  */
 import express from 'express';
-import { csrf } from '../src/express/csrf.js';
-import { requireAuth, session } from '../src/express/index.js';
-import { MemoryStore } from '../src/stores/memory.js';
+import { csrf } from '../packages/coatcheck/src/express/csrf.js';
+import { requireAuth, session } from '../packages/coatcheck/src/express/index.js';
+import { MemoryStore } from '../packages/coatcheck/src/stores/memory.js';
 import { SECRET, startTestApp } from '../test/support/app.js';
 import { listen } from '../test/support/http.js';
 import { FUZZ_ORIGIN } from './fuzz-inputs.js';

@@ -8,7 +8,7 @@ import { createSessionEngine } from 'coatcheck';
 import { MemoryStore } from 'coatcheck/stores/memory';
 import { SqliteStore } from 'coatcheck/stores/sqlite';
 import { createClient } from 'redis';
-import type { SessionStore } from '../../src/core/store/store.js';
+import type { SessionStore } from '../../packages/coatcheck/src/core/store/store.js';
 import { CASES, SERVERS, type StoreKind } from '../config.js';
 import { SECRET } from '../servers/common.js';
 import { type BenchContext, measure, type Sample } from './measure.js';
@@ -63,7 +63,7 @@ async function open(kind: StoreKind, context: BenchContext): Promise<Opened> {
     const client = createClient({ url: context.redis!.url });
     await client.connect();
     const { RedisStore } = (await import(
-      new URL('../../dist/esm/stores/redis.js', import.meta.url).href
+      new URL('../../packages/coatcheck/dist/esm/stores/redis.js', import.meta.url).href
     )) as {
       RedisStore: new (options: { client: unknown }) => SessionStore;
     };
@@ -80,7 +80,7 @@ async function open(kind: StoreKind, context: BenchContext): Promise<Opened> {
   }
   const url = await context.postgres!.createDatabase(context.postgresDatabase);
   const { PostgresStore } = (await import(
-    new URL('../../dist/esm/stores/postgres.js', import.meta.url).href
+    new URL('../../packages/coatcheck/dist/esm/stores/postgres.js', import.meta.url).href
   )) as {
     PostgresStore: new (options: { connectionString: string; pruneIntervalMs: number }) => SessionStore;
   };

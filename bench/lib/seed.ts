@@ -5,8 +5,8 @@
  * with the user index entry the store would write). Seeded sessions belong to other users and never
  * authenticate.
  */
-import type { SessionRecord } from '../../src/core/store/record.js';
-import type { SessionStore } from '../../src/core/store/store.js';
+import type { SessionRecord } from '../../packages/coatcheck/src/core/store/record.js';
+import type { SessionStore } from '../../packages/coatcheck/src/core/store/store.js';
 
 const HOUR = 3_600_000;
 

@@ -4,8 +4,8 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createSessionEngine, type SessionEngine } from 'coatcheck';
-import type { SessionState } from '../../src/core/lifecycle/state.js';
-import type { SessionStore } from '../../src/core/store/store.js';
+import type { SessionState } from '../../packages/coatcheck/src/core/lifecycle/state.js';
+import type { SessionStore } from '../../packages/coatcheck/src/core/store/store.js';
 import { announce, bodies, sessionVariants, statsRoute, userFromUrl } from './common.js';
 
 type Route = (engine: SessionEngine, state: SessionState, url: string) => Promise<[number, string]>;

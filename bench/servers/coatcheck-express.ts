@@ -6,7 +6,7 @@
 import { createServer } from 'node:http';
 import { session } from 'coatcheck/express';
 import express, { type Request, type RequestHandler, type Response } from 'express';
-import type { SessionStore } from '../../src/core/store/store.js';
+import type { SessionStore } from '../../packages/coatcheck/src/core/store/store.js';
 import { announce, bodies, sessionVariants, statsRoute, userFromUrl } from './common.js';
 
 function me(req: Request, res: Response): void {
@@ -47,7 +47,7 @@ export function serveCoatcheckExpress(store: SessionStore, close: () => Promise<
   announce(createServer(app), close);
 }
 
-declare module '../../src/express/types.js' {
+declare module '../../packages/coatcheck/src/express/types.js' {
   interface SessionData {
     n: number;
   }

@@ -11,7 +11,7 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from 'fastify';
-import type { SessionStore } from '../../src/core/store/store.js';
+import type { SessionStore } from '../../packages/coatcheck/src/core/store/store.js';
 import { announce, bodies, JSON_TYPE, sessionVariants, statsRoute, userFromUrl } from './common.js';
 
 async function me(request: FastifyRequest, reply: FastifyReply) {

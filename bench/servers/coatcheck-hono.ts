@@ -7,7 +7,7 @@ import type { Server } from 'node:http';
 import { createAdaptorServer } from '@hono/node-server';
 import { type Env, session } from 'coatcheck/hono';
 import { type Context, Hono } from 'hono';
-import type { SessionStore } from '../../src/core/store/store.js';
+import type { SessionStore } from '../../packages/coatcheck/src/core/store/store.js';
 import { announce, bodies, JSON_TYPE, sessionVariants, statsRoute, userFromUrl } from './common.js';
 
 type BenchContext = Context<Env>;

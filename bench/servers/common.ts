@@ -5,8 +5,8 @@
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { SessionPatch } from '../../src/core/store/record.js';
-import type { SessionStore } from '../../src/core/store/store.js';
+import type { SessionPatch } from '../../packages/coatcheck/src/core/store/record.js';
+import type { SessionStore } from '../../packages/coatcheck/src/core/store/store.js';
 
 /** One secret for every server: at least 32 characters, as @fastify/session requires. */
 export const SECRET = 'bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz';

@@ -5,7 +5,7 @@
  */
 import { MemoryStore } from 'coatcheck/stores/memory';
 import { createClient } from 'redis';
-import type { SessionStore } from '../../src/core/store/store.js';
+import type { SessionStore } from '../../packages/coatcheck/src/core/store/store.js';
 import { importOptional } from './common.js';
 
 export interface OpenedStore {
@@ -28,7 +28,7 @@ export async function openRedisStore(): Promise<OpenedStore> {
   const client = createClient({ url });
   await client.connect();
   const { RedisStore } = await importOptional<{ RedisStore: StoreClass<{ client: unknown }> }>(
-    'dist/esm/stores/redis.js',
+    'packages/coatcheck/dist/esm/stores/redis.js',
   );
   const store = new RedisStore({ client });
   return {
@@ -46,7 +46,7 @@ export async function openPostgresStore(): Promise<OpenedStore> {
   if (!connectionString) throw new Error('BENCH_PG_URL is not set');
   const { PostgresStore } = await importOptional<{
     PostgresStore: StoreClass<{ connectionString: string }>;
-  }>('dist/esm/stores/postgres.js');
+  }>('packages/coatcheck/dist/esm/stores/postgres.js');
   const store = new PostgresStore({ connectionString });
   // A store that prepares its schema on demand exposes a promise or method for it; wait for it here.
   const ready = (store as { ready?: unknown }).ready;

@@ -1,4 +1,4 @@
-import type { AdapterUnderTest } from '../../src/testing/index.js';
+import type { AdapterUnderTest } from '../../packages/coatcheck/src/testing/index.js';
 import { expressAdapter } from './express.js';
 import { honoAdapter } from './hono.js';
 import { nodeHttpAdapter } from './node-http.js';

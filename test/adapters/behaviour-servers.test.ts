@@ -1,9 +1,9 @@
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { createClient } from 'redis';
-import { PostgresStore } from '../../src/stores/postgres.js';
-import { RedisStore } from '../../src/stores/redis.js';
-import { runAdapterBehaviour } from '../../src/testing/index.js';
+import { PostgresStore } from '../../packages/coatcheck/src/stores/postgres.js';
+import { RedisStore } from '../../packages/coatcheck/src/stores/redis.js';
+import { runAdapterBehaviour } from '../../packages/coatcheck/src/testing/index.js';
 import { findPostgres, type PostgresServer, startPostgres } from '../support/postgres-server.js';
 import { hasRedis, type RedisServer, startRedis } from '../support/redis-server.js';
 import { adapters } from './all.js';

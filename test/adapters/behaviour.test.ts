@@ -1,4 +1,4 @@
-import { runAdapterBehaviour } from '../../src/testing/index.js';
+import { runAdapterBehaviour } from '../../packages/coatcheck/src/testing/index.js';
 import { embeddedStores } from '../support/stores.js';
 import { adapters } from './all.js';
 

@@ -8,8 +8,12 @@ import {
   requireRole,
   requireStepUp,
   session,
-} from '../../src/express/index.js';
-import type { AdapterSetup, AdapterUnderTest, RunningAdapter } from '../../src/testing/index.js';
+} from '../../packages/coatcheck/src/express/index.js';
+import type {
+  AdapterSetup,
+  AdapterUnderTest,
+  RunningAdapter,
+} from '../../packages/coatcheck/src/testing/index.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

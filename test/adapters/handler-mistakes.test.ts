@@ -4,10 +4,10 @@ import { after, describe, it } from 'node:test';
 import { serve } from '@hono/node-server';
 import Fastify from 'fastify';
 import { Hono } from 'hono';
-import type { Removed } from '../../src/core/store/store.js';
-import { session as fastifySession } from '../../src/fastify/index.js';
-import { type Env, requireAuth, session } from '../../src/hono/index.js';
-import { MemoryStore } from '../../src/stores/memory.js';
+import type { Removed } from '../../packages/coatcheck/src/core/store/store.js';
+import { session as fastifySession } from '../../packages/coatcheck/src/fastify/index.js';
+import { type Env, requireAuth, session } from '../../packages/coatcheck/src/hono/index.js';
+import { MemoryStore } from '../../packages/coatcheck/src/stores/memory.js';
 import { SECRET } from '../support/app.js';
 import { Client } from '../support/http.js';
 

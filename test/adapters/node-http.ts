@@ -8,8 +8,12 @@ import {
   requireStepUp,
   type Session,
   session,
-} from '../../src/express/index.js';
-import type { AdapterSetup, AdapterUnderTest, RunningAdapter } from '../../src/testing/index.js';
+} from '../../packages/coatcheck/src/express/index.js';
+import type {
+  AdapterSetup,
+  AdapterUnderTest,
+  RunningAdapter,
+} from '../../packages/coatcheck/src/testing/index.js';
 
 type Request = IncomingMessage & {
   session: Session & Record<string, unknown>;

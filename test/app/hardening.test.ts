@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { jsonLineSink } from '../../src/audit/index.js';
+import { jsonLineSink } from '../../packages/coatcheck/src/audit/index.js';
 import { apiUser, call } from './api-client.js';
 import { enableTotp, newUser, PASSWORD, startApp, submit } from './harness.js';
 

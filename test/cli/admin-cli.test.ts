@@ -9,7 +9,7 @@ import { ROOT } from '../app/processes.js';
 import { findPostgres, type PostgresServer, startPostgres } from '../support/postgres-server.js';
 import { hasRedis, type RedisServer, startRedis } from '../support/redis-server.js';
 
-const CLI = join(ROOT, 'dist/esm/cli/index.js');
+const CLI = join(ROOT, 'packages/coatcheck/dist/esm/cli/index.js');
 
 interface Run {
   code: number | null;

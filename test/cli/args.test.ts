@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseCli } from '../../src/cli/args.js';
+import { parseCli } from '../../packages/coatcheck/src/cli/args.js';
 
 describe('admin CLI arguments', () => {
   // A handle is base64url: one in 32 begins with "-", and a user id may begin with anything.

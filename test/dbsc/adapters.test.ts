@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { MemoryStore } from '../../src/stores/memory.js';
+import { MemoryStore } from '../../packages/coatcheck/src/stores/memory.js';
 import { Client } from '../support/http.js';
 import { fastifyApp, honoApp, nodeApp } from './apps.js';
 import { closeAll, csrfHeaders, me, signIn, start } from './flow.js';

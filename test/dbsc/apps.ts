@@ -3,25 +3,29 @@ import { serve } from '@hono/node-server';
 import express from 'express';
 import Fastify from 'fastify';
 import { Hono } from 'hono';
-import { serveDbsc } from '../../src/core/dbsc/node-http.js';
-import { createDeviceBoundSessions, createSessionEngine, type SessionStore } from '../../src/core/index.js';
+import { serveDbsc } from '../../packages/coatcheck/src/core/dbsc/node-http.js';
+import {
+  createDeviceBoundSessions,
+  createSessionEngine,
+  type SessionStore,
+} from '../../packages/coatcheck/src/core/index.js';
 import {
   csrf,
   deviceBoundSessions as expressDbsc,
   session as expressSession,
-} from '../../src/express/index.js';
+} from '../../packages/coatcheck/src/express/index.js';
 import {
   csrfProtection,
   deviceBoundSessions as fastifyDbsc,
   session as fastifySession,
-} from '../../src/fastify/index.js';
+} from '../../packages/coatcheck/src/fastify/index.js';
 import {
   csrfToken,
   type Env,
   csrf as honoCsrf,
   deviceBoundSessions as honoDbsc,
   session as honoSession,
-} from '../../src/hono/index.js';
+} from '../../packages/coatcheck/src/hono/index.js';
 import { SECRET } from '../support/app.js';
 import { listen } from '../support/http.js';
 

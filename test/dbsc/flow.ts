@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { SessionStore } from '../../src/core/index.js';
+import type { SessionStore } from '../../packages/coatcheck/src/core/index.js';
 import { Client } from '../support/http.js';
 import type { AppOptions, DbscApp } from './apps.js';
 import { type Algorithm, BrowserKey, DbscBrowser, parseRegistration } from './browser-key.js';

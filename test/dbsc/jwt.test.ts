@@ -1,9 +1,14 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { boundCookieValue, hasDeviceProof } from '../../src/core/dbsc/device-state.js';
-import { decodeJwt, importPublicJwk, jwkThumbprint, verifyJwt } from '../../src/core/dbsc/jwt.js';
-import { createKeyring } from '../../src/core/tokens/keyring.js';
+import { boundCookieValue, hasDeviceProof } from '../../packages/coatcheck/src/core/dbsc/device-state.js';
+import {
+  decodeJwt,
+  importPublicJwk,
+  jwkThumbprint,
+  verifyJwt,
+} from '../../packages/coatcheck/src/core/dbsc/jwt.js';
+import { createKeyring } from '../../packages/coatcheck/src/core/tokens/keyring.js';
 import { BrowserKey } from './browser-key.js';
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createClient } from 'redis';
-import type { SessionStore } from '../../src/core/index.js';
-import { PostgresStore } from '../../src/stores/postgres.js';
-import { RedisStore } from '../../src/stores/redis.js';
+import type { SessionStore } from '../../packages/coatcheck/src/core/index.js';
+import { PostgresStore } from '../../packages/coatcheck/src/stores/postgres.js';
+import { RedisStore } from '../../packages/coatcheck/src/stores/redis.js';
 import { Client } from '../support/http.js';
 import { type PostgresServer, startPostgres } from '../support/postgres-server.js';
 import { type RedisServer, startRedis } from '../support/redis-server.js';

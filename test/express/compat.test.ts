@@ -4,10 +4,14 @@ import { describe, it } from 'node:test';
 import { inherits } from 'node:util';
 import express from 'express';
 import expressSession from 'express-session';
-import type { SessionEvent } from '../../src/core/events.js';
-import sessionDefault, { type SessionStore, Store, session } from '../../src/express/index.js';
-import { MemoryStore } from '../../src/stores/memory.js';
-import { SqliteStore } from '../../src/stores/sqlite.js';
+import type { SessionEvent } from '../../packages/coatcheck/src/core/events.js';
+import sessionDefault, {
+  type SessionStore,
+  Store,
+  session,
+} from '../../packages/coatcheck/src/express/index.js';
+import { MemoryStore } from '../../packages/coatcheck/src/stores/memory.js';
+import { SqliteStore } from '../../packages/coatcheck/src/stores/sqlite.js';
 import { dataOf, SECRET, startTestApp } from '../support/app.js';
 import { Client, listen } from '../support/http.js';
 

@@ -3,8 +3,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { describe, it } from 'node:test';
 import express from 'express';
 import expressSession from 'express-session';
-import { Cookie, type CookieInit, session } from '../../src/express/index.js';
-import { MemoryStore } from '../../src/stores/memory.js';
+import { Cookie, type CookieInit, session } from '../../packages/coatcheck/src/express/index.js';
+import { MemoryStore } from '../../packages/coatcheck/src/stores/memory.js';
 import { SECRET } from '../support/app.js';
 import { Client, listen } from '../support/http.js';
 

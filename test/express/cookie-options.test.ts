@@ -3,9 +3,13 @@ import type { IncomingMessage } from 'node:http';
 import { describe, it } from 'node:test';
 import express from 'express';
 import expressSession from 'express-session';
-import { SessionConfigError } from '../../src/core/errors.js';
-import { type SessionCookieOptions, type SessionOptions, session } from '../../src/express/index.js';
-import { MemoryStore } from '../../src/stores/memory.js';
+import { SessionConfigError } from '../../packages/coatcheck/src/core/errors.js';
+import {
+  type SessionCookieOptions,
+  type SessionOptions,
+  session,
+} from '../../packages/coatcheck/src/express/index.js';
+import { MemoryStore } from '../../packages/coatcheck/src/stores/memory.js';
 import { SECRET, startTestApp } from '../support/app.js';
 import { Client, listen, type Running } from '../support/http.js';
 

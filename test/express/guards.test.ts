@@ -1,8 +1,13 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import express from 'express';
-import { requireAuth, requireFreshAuth, requireRole, session } from '../../src/express/index.js';
-import { MemoryStore } from '../../src/stores/memory.js';
+import {
+  requireAuth,
+  requireFreshAuth,
+  requireRole,
+  session,
+} from '../../packages/coatcheck/src/express/index.js';
+import { MemoryStore } from '../../packages/coatcheck/src/stores/memory.js';
 import { SECRET } from '../support/app.js';
 import { Client, listen } from '../support/http.js';
 

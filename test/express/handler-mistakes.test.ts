@@ -3,9 +3,9 @@ import { spawnSync } from 'node:child_process';
 import { Readable } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import express from 'express';
-import type { SessionPatch, SessionRecord } from '../../src/core/store/record.js';
-import { requireAuth, session } from '../../src/express/index.js';
-import { MemoryStore } from '../../src/stores/memory.js';
+import type { SessionPatch, SessionRecord } from '../../packages/coatcheck/src/core/store/record.js';
+import { requireAuth, session } from '../../packages/coatcheck/src/express/index.js';
+import { MemoryStore } from '../../packages/coatcheck/src/stores/memory.js';
 import { dataOf, SECRET } from '../support/app.js';
 import { Client, listen, type Running } from '../support/http.js';
 

@@ -7,8 +7,12 @@ import express from 'express';
 import expressSession from 'express-session';
 import { Server as SocketServer } from 'socket.io';
 import { io as connectSocket } from 'socket.io-client';
-import sessionDefault, { MemoryStore, Store, type StoredSession } from '../../src/express/index.js';
-import { runStoreConformance } from '../../src/testing/conformance.js';
+import sessionDefault, {
+  MemoryStore,
+  Store,
+  type StoredSession,
+} from '../../packages/coatcheck/src/express/index.js';
+import { runStoreConformance } from '../../packages/coatcheck/src/testing/conformance.js';
 import { Clock, SECRET, startTestApp } from '../support/app.js';
 import { Client, listen } from '../support/http.js';
 

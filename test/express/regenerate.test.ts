@@ -3,10 +3,15 @@ import { createRequire } from 'node:module';
 import { after, before, describe, it } from 'node:test';
 import express from 'express';
 import expressSession from 'express-session';
-import type { SessionEvent } from '../../src/core/events.js';
-import { requireAuth, SessionConfigError, type SessionOptions, session } from '../../src/express/index.js';
-import { MemoryStore } from '../../src/stores/memory.js';
-import { SqliteStore } from '../../src/stores/sqlite.js';
+import type { SessionEvent } from '../../packages/coatcheck/src/core/events.js';
+import {
+  requireAuth,
+  SessionConfigError,
+  type SessionOptions,
+  session,
+} from '../../packages/coatcheck/src/express/index.js';
+import { MemoryStore } from '../../packages/coatcheck/src/stores/memory.js';
+import { SqliteStore } from '../../packages/coatcheck/src/stores/sqlite.js';
 import { dataOf, SECRET } from '../support/app.js';
 import { Client, listen, type Running } from '../support/http.js';
 

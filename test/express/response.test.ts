@@ -3,10 +3,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { after, describe, it } from 'node:test';
 import express from 'express';
 import express4 from 'express4';
-import { SessionStoreError } from '../../src/core/errors.js';
-import type { SessionStore } from '../../src/core/store/store.js';
-import { session } from '../../src/express/index.js';
-import { MemoryStore } from '../../src/stores/memory.js';
+import { SessionStoreError } from '../../packages/coatcheck/src/core/errors.js';
+import type { SessionStore } from '../../packages/coatcheck/src/core/store/store.js';
+import { session } from '../../packages/coatcheck/src/express/index.js';
+import { MemoryStore } from '../../packages/coatcheck/src/stores/memory.js';
 import { SECRET } from '../support/app.js';
 import { Client, listen, type Running } from '../support/http.js';
 

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { SessionEvent } from '../../src/core/events.js';
-import { endedSessionsOf, type SessionEnd } from '../../src/express/index.js';
-import { MemoryStore } from '../../src/stores/memory.js';
+import type { SessionEvent } from '../../packages/coatcheck/src/core/events.js';
+import { endedSessionsOf, type SessionEnd } from '../../packages/coatcheck/src/express/index.js';
+import { MemoryStore } from '../../packages/coatcheck/src/stores/memory.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { Client } from '../support/http.js';
 

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, it } from 'node:test';
 import express from 'express';
-import { SessionCapabilityError } from '../../src/core/errors.js';
-import { session } from '../../src/express/index.js';
-import { SqliteStore } from '../../src/stores/sqlite.js';
+import { SessionCapabilityError } from '../../packages/coatcheck/src/core/errors.js';
+import { session } from '../../packages/coatcheck/src/express/index.js';
+import { SqliteStore } from '../../packages/coatcheck/src/stores/sqlite.js';
 import { SECRET } from '../support/app.js';
 import { Client, listen, type Running } from '../support/http.js';
 

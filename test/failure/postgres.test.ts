@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import { PostgresStore } from '../../src/stores/postgres.js';
+import { PostgresStore } from '../../packages/coatcheck/src/stores/postgres.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { Client } from '../support/http.js';
 import { findPostgres, type PostgresServer, startPostgres } from '../support/postgres-server.js';

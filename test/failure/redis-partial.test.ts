@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Cluster } from 'ioredis';
-import { RedisStore } from '../../src/stores/redis.js';
+import { RedisStore } from '../../packages/coatcheck/src/stores/redis.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { Client } from '../support/http.js';
 import { hasRedis, type RedisCluster, startRedisCluster } from '../support/redis-server.js';

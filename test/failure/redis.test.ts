@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { createClient } from 'redis';
-import { RedisStore } from '../../src/stores/redis.js';
+import { RedisStore } from '../../packages/coatcheck/src/stores/redis.js';
 import { startTestApp } from '../support/app.js';
 import { Client } from '../support/http.js';
 import { type ClientKind, hasRedis, type RedisServer, startRedis } from '../support/redis-server.js';

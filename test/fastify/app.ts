@@ -1,10 +1,10 @@
 /** A Fastify app on coatcheck's plugin with the routes the Fastify tests drive, over inject or HTTP. */
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
-import type { SessionEvent } from '../../src/core/events.js';
-import type { SessionStore } from '../../src/core/store/store.js';
-import { type FastifySessionOptions, session } from '../../src/fastify/index.js';
-import { MemoryStore } from '../../src/stores/memory.js';
+import type { SessionEvent } from '../../packages/coatcheck/src/core/events.js';
+import type { SessionStore } from '../../packages/coatcheck/src/core/store/store.js';
+import { type FastifySessionOptions, session } from '../../packages/coatcheck/src/fastify/index.js';
+import { MemoryStore } from '../../packages/coatcheck/src/stores/memory.js';
 import { Client } from '../support/http.js';
 
 /** Real HTTP on a listening server, or `fastify.inject` with no server at all. */
@@ -53,7 +53,7 @@ class InjectClient extends Client {
   }
 }
 
-declare module '../../src/fastify/index.js' {
+declare module '../../packages/coatcheck/src/fastify/index.js' {
   interface SessionData {
     cart: string[];
     views: number;

@@ -4,8 +4,8 @@ import { describe, it } from 'node:test';
 import fastifyCookie from '@fastify/cookie';
 import fastifySession from '@fastify/session';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
-import { session } from '../../src/fastify/index.js';
-import { MemoryStore } from '../../src/stores/memory.js';
+import { session } from '../../packages/coatcheck/src/fastify/index.js';
+import { MemoryStore } from '../../packages/coatcheck/src/stores/memory.js';
 import { Client } from '../support/http.js';
 import { SECRET } from './app.js';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import formbody from '@fastify/formbody';
 import express from 'express';
-import * as ex from '../../src/express/index.js';
+import * as ex from '../../packages/coatcheck/src/express/index.js';
 import {
   csrfField,
   csrfProtection,
@@ -10,8 +10,8 @@ import {
   requireFreshAuth,
   requireRole,
   requireStepUp,
-} from '../../src/fastify/index.js';
-import { MemoryStore } from '../../src/stores/memory.js';
+} from '../../packages/coatcheck/src/fastify/index.js';
+import { MemoryStore } from '../../packages/coatcheck/src/stores/memory.js';
 import { Client, listen, type Running } from '../support/http.js';
 import { type FastifyTestApp, SECRET, startFastifyApp } from './app.js';
 

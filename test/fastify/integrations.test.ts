@@ -5,7 +5,7 @@ import fastifyFlash from '@fastify/flash';
 import formbody from '@fastify/formbody';
 import fastifyPassport from '@fastify/passport';
 import { Strategy as LocalStrategy } from 'passport-local';
-import { requireAuth } from '../../src/fastify/index.js';
+import { requireAuth } from '../../packages/coatcheck/src/fastify/index.js';
 import { Client } from '../support/http.js';
 import { type FastifyTestApp, handleIn, startFastifyApp } from './app.js';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import Fastify from 'fastify';
-import { SessionConfigError, session } from '../../src/fastify/index.js';
+import { SessionConfigError, session } from '../../packages/coatcheck/src/fastify/index.js';
 import { Client } from '../support/http.js';
 import { handleIn, startFastifyApp } from './app.js';
 

@@ -10,7 +10,7 @@ import { Client } from '../support/http.js';
 const root = join(import.meta.dirname, '../..');
 
 function fastifyExample(): string {
-  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const readme = readFileSync(join(root, 'packages/coatcheck/README.md'), 'utf8');
   const section = readme.slice(readme.indexOf('\n## Fastify\n'));
   const code = /```ts\n([\s\S]*?)```/.exec(section)?.[1];
   assert.ok(code, 'the README has a Fastify section with a ts block');

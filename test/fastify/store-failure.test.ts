@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { SessionStoreError } from '../../src/fastify/index.js';
+import { SessionStoreError } from '../../packages/coatcheck/src/fastify/index.js';
 import { failingStores } from '../support/failing-stores.js';
 import { startFastifyApp } from './app.js';
 

@@ -12,8 +12,8 @@ import {
   SessionConfigError,
   SessionStateError,
   session,
-} from '../../src/hono/index.js';
-import { MemoryStore } from '../../src/stores/memory.js';
+} from '../../packages/coatcheck/src/hono/index.js';
+import { MemoryStore } from '../../packages/coatcheck/src/stores/memory.js';
 import { SECRET } from '../support/app.js';
 import { Client } from '../support/http.js';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { MemoryStore } from '../../src/stores/memory.js';
-import type { AdapterUnderTest } from '../../src/testing/index.js';
+import { MemoryStore } from '../../packages/coatcheck/src/stores/memory.js';
+import type { AdapterUnderTest } from '../../packages/coatcheck/src/testing/index.js';
 import { expressAdapter } from '../adapters/express.js';
 import { honoAdapter } from '../adapters/hono.js';
 import { SECRET } from '../support/app.js';

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { it } from 'node:test';
 import { serve } from '@hono/node-server';
-import { MemoryStore } from '../../src/stores/memory.js';
+import { MemoryStore } from '../../packages/coatcheck/src/stores/memory.js';
 import { SECRET } from '../support/app.js';
 import { Client } from '../support/http.js';
 import { createApp } from './readme-example.js';
@@ -11,7 +11,7 @@ import { createApp } from './readme-example.js';
 const ORIGIN = 'https://shop.example';
 
 it('the README shows the example exactly as this test runs it', () => {
-  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const readme = readFileSync(new URL('../../packages/coatcheck/README.md', import.meta.url), 'utf8');
   const example = readFileSync(new URL('./readme-example.ts', import.meta.url), 'utf8');
   const marker = readme.indexOf('test/hono/readme-example.test.ts runs it');
   assert.ok(marker > 0, 'the README marks the tested block');

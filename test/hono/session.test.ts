@@ -3,8 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
-import { type Env, requireFreshAuth, session } from '../../src/hono/index.js';
-import { MemoryStore } from '../../src/stores/memory.js';
+import { type Env, requireFreshAuth, session } from '../../packages/coatcheck/src/hono/index.js';
+import { MemoryStore } from '../../packages/coatcheck/src/stores/memory.js';
 import { Clock, SECRET } from '../support/app.js';
 import { Client } from '../support/http.js';
 

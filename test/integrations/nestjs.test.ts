@@ -17,12 +17,12 @@ const SECRET = 'nest-example-secret-long-enough-0123456789';
 /** A throwaway application folder that depends on the built coatcheck package, as an installed one would. */
 function consumerFolder(prefix: string, packages: string[]): string {
   assert.ok(
-    existsSync(join(root, 'dist', 'cjs', 'express', 'require.js')),
+    existsSync(join(root, 'packages', 'coatcheck', 'dist', 'cjs', 'express', 'require.js')),
     'the package is built (npm run build)',
   );
   const dir = mkdtempSync(join(tmpdir(), prefix));
   mkdirSync(join(dir, 'node_modules'));
-  symlinkSync(root, join(dir, 'node_modules', 'coatcheck'));
+  symlinkSync(join(root, 'packages', 'coatcheck'), join(dir, 'node_modules', 'coatcheck'));
   for (const name of packages) symlinkSync(join(root, 'node_modules', name), join(dir, 'node_modules', name));
   return dir;
 }

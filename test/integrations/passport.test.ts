@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import expressSession from 'express-session';
-import { SessionStoreError } from '../../src/core/errors.js';
+import { SessionStoreError } from '../../packages/coatcheck/src/core/errors.js';
 import { SECRET } from '../support/app.js';
 import { failingStores, type Opened } from '../support/failing-stores.js';
 import { Client } from '../support/http.js';

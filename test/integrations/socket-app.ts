@@ -11,9 +11,9 @@ import passport from 'passport';
 import { Strategy as LocalStrategy } from 'passport-local';
 import { Server } from 'socket.io';
 import { io as connect, type Socket } from 'socket.io-client';
-import type { SessionEvent } from '../../src/core/events.js';
-import type { SessionStore } from '../../src/core/store/store.js';
-import { endedSessionsOf, session, type TypedSession } from '../../src/express/index.js';
+import type { SessionEvent } from '../../packages/coatcheck/src/core/events.js';
+import type { SessionStore } from '../../packages/coatcheck/src/core/store/store.js';
+import { endedSessionsOf, session, type TypedSession } from '../../packages/coatcheck/src/express/index.js';
 
 export const SECRET = 'test-secret-that-is-long-enough-0123456789';
 

@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { createClient } from 'redis';
 import type { Socket } from 'socket.io-client';
-import { MemoryStore } from '../../src/stores/memory.js';
-import { RedisStore } from '../../src/stores/redis.js';
-import { SqliteStore } from '../../src/stores/sqlite.js';
+import { MemoryStore } from '../../packages/coatcheck/src/stores/memory.js';
+import { RedisStore } from '../../packages/coatcheck/src/stores/redis.js';
+import { SqliteStore } from '../../packages/coatcheck/src/stores/sqlite.js';
 import { Client } from '../support/http.js';
 import { hasRedis, startRedis } from '../support/redis-server.js';
 import {

@@ -5,9 +5,9 @@ import { after, before, describe, it } from 'node:test';
 import express from 'express';
 import expressSession from 'express-session';
 import pg from 'pg';
-import { session } from '../../src/express/index.js';
-import { ConnectStore, type ConnectStoreLike } from '../../src/stores/connect.js';
-import { PostgresStore } from '../../src/stores/postgres.js';
+import { session } from '../../packages/coatcheck/src/express/index.js';
+import { ConnectStore, type ConnectStoreLike } from '../../packages/coatcheck/src/stores/connect.js';
+import { PostgresStore } from '../../packages/coatcheck/src/stores/postgres.js';
 import { Client, listen, type Running } from '../support/http.js';
 import { findPostgres, type PostgresServer, startPostgres } from '../support/postgres-server.js';
 

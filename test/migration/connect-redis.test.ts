@@ -3,10 +3,10 @@ import { after, before, describe, it } from 'node:test';
 import { RedisStore as ConnectRedisStore } from 'connect-redis';
 import express from 'express';
 import expressSession from 'express-session';
-import type { SessionEvent } from '../../src/core/events.js';
-import { type SessionOptions, session } from '../../src/express/index.js';
-import { ConnectStore } from '../../src/stores/connect.js';
-import { RedisStore } from '../../src/stores/redis.js';
+import type { SessionEvent } from '../../packages/coatcheck/src/core/events.js';
+import { type SessionOptions, session } from '../../packages/coatcheck/src/express/index.js';
+import { ConnectStore } from '../../packages/coatcheck/src/stores/connect.js';
+import { RedisStore } from '../../packages/coatcheck/src/stores/redis.js';
 import { SECRET } from '../support/app.js';
 import { Client, listen, type Running } from '../support/http.js';
 import {

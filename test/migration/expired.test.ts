@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { RedisStore as ConnectRedisStore } from 'connect-redis';
 import express from 'express';
 import expressSession from 'express-session';
-import type { SessionStore } from '../../src/express/index.js';
+import type { SessionStore } from '../../packages/coatcheck/src/express/index.js';
 import { SECRET, startTestApp } from '../support/app.js';
 import { Client, listen } from '../support/http.js';
 import {

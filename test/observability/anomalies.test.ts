@@ -1,11 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Registry } from 'prom-client';
-import { detectAnomalies as fromAudit, toAuditRecord } from '../../src/audit/index.js';
-import { SessionConfigError } from '../../src/core/errors.js';
-import type { SessionEvent } from '../../src/core/events.js';
-import { type AnomalyOptions, detectAnomalies, sessionMetrics } from '../../src/observability/index.js';
-import { MemoryStore } from '../../src/stores/memory.js';
+import { detectAnomalies as fromAudit, toAuditRecord } from '../../packages/coatcheck/src/audit/index.js';
+import { SessionConfigError } from '../../packages/coatcheck/src/core/errors.js';
+import type { SessionEvent } from '../../packages/coatcheck/src/core/events.js';
+import {
+  type AnomalyOptions,
+  detectAnomalies,
+  sessionMetrics,
+} from '../../packages/coatcheck/src/observability/index.js';
+import { MemoryStore } from '../../packages/coatcheck/src/stores/memory.js';
 import { Client } from '../support/http.js';
 import { sample, startObservedApp } from './support.js';
 

@@ -3,11 +3,11 @@ import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
 import expressSession from 'express-session';
 import { Counter, Registry, register } from 'prom-client';
-import { SessionConfigError } from '../../src/core/errors.js';
-import { MemoryStore as ExpressMemoryStore } from '../../src/express/index.js';
-import { sessionMetrics } from '../../src/observability/index.js';
-import { ConnectStore, type ConnectStoreLike } from '../../src/stores/connect.js';
-import { MemoryStore } from '../../src/stores/memory.js';
+import { SessionConfigError } from '../../packages/coatcheck/src/core/errors.js';
+import { MemoryStore as ExpressMemoryStore } from '../../packages/coatcheck/src/express/index.js';
+import { sessionMetrics } from '../../packages/coatcheck/src/observability/index.js';
+import { ConnectStore, type ConnectStoreLike } from '../../packages/coatcheck/src/stores/connect.js';
+import { MemoryStore } from '../../packages/coatcheck/src/stores/memory.js';
 import { Client } from '../support/http.js';
 import { sample, startObservedApp } from './support.js';
 

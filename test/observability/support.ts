@@ -1,7 +1,11 @@
 import express, { type RequestHandler } from 'express';
-import type { SessionEvent } from '../../src/core/events.js';
-import type { SessionStore } from '../../src/core/store/store.js';
-import { type SessionMiddleware, type SessionOptions, session } from '../../src/express/index.js';
+import type { SessionEvent } from '../../packages/coatcheck/src/core/events.js';
+import type { SessionStore } from '../../packages/coatcheck/src/core/store/store.js';
+import {
+  type SessionMiddleware,
+  type SessionOptions,
+  session,
+} from '../../packages/coatcheck/src/express/index.js';
 import { Clock, SECRET } from '../support/app.js';
 import { listen, type Running } from '../support/http.js';
 

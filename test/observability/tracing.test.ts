@@ -9,9 +9,9 @@ import {
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import type { RequestHandler } from 'express';
-import { SessionConfigError } from '../../src/core/errors.js';
-import { traceStore } from '../../src/observability/index.js';
-import { MemoryStore } from '../../src/stores/memory.js';
+import { SessionConfigError } from '../../packages/coatcheck/src/core/errors.js';
+import { traceStore } from '../../packages/coatcheck/src/observability/index.js';
+import { MemoryStore } from '../../packages/coatcheck/src/stores/memory.js';
 import { Client } from '../support/http.js';
 import { startObservedApp } from './support.js';
 

@@ -78,6 +78,27 @@ describe('the packed package', () => {
     assert.ok(entryCount > 0);
   });
 
+  it('contains only the library: its build, SQL schema files, README, LICENSE and package.json', () => {
+    const outside = scratch.packed.files.filter(
+      (path) =>
+        !/^(dist\/(esm|cjs)\/.+\.(js|d\.ts|json)|sql\/.+\.sql)$/.test(path) &&
+        !['README.md', 'LICENSE', 'package.json'].includes(path),
+    );
+    assert.deepEqual(outside, []);
+    for (const path of [
+      'README.md',
+      'LICENSE',
+      'package.json',
+      'dist/esm/core/index.js',
+      'dist/cjs/core/index.js',
+    ])
+      assert.ok(scratch.packed.files.includes(path), `${path} is in the tarball`);
+    assert.ok(
+      scratch.packed.files.some((path) => path.startsWith('sql/postgres/')),
+      'the SQL schema files are in it',
+    );
+  });
+
   it('passes publint in strict mode', async (t) => {
     const tarball = await readFile(scratch.packed.tarball);
     const { messages, pkg } = await publint({

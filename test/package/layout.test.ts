@@ -4,7 +4,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
-const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '../../src');
+const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '../../packages/coatcheck/src');
 const files = (readdirSync(SRC, { recursive: true }) as string[])
   .filter((name) => name.endsWith('.ts'))
   .map((name) => join(SRC, name));

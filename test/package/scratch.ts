@@ -12,7 +12,10 @@ import { promisify } from 'node:util';
 
 export const run = promisify(execFile);
 
+/** The repository (its node_modules holds every dependency and peer). */
 export const root = resolve(import.meta.dirname, '../..');
+/** The published library's folder: its package.json, dist/ and sql/. */
+export const library = join(root, 'packages/coatcheck');
 const repoModules = realpathSync(join(root, 'node_modules'));
 
 interface PackageJson {
@@ -21,7 +24,7 @@ interface PackageJson {
   peerDependencies?: Record<string, string>;
 }
 
-export const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as PackageJson;
+export const manifest = JSON.parse(readFileSync(join(library, 'package.json'), 'utf8')) as PackageJson;
 
 /** Every code entry point in package.json "exports", as the specifier a consumer writes. */
 export const entryPoints: string[] = Object.keys(manifest.exports)
@@ -34,26 +37,28 @@ export interface Packed {
   size: number;
   unpackedSize: number;
   entryCount: number;
+  /** Paths inside the tarball, relative to its package folder. */
+  files: string[];
 }
 
-/** `npm pack` of the current dist/ (built by `npm run build`, which the test script runs first). */
+/** `npm pack` of the library's current dist/ (built by `npm run build`, which the test script runs first). */
 export async function pack(destination: string): Promise<Packed> {
   for (const subpath of ['dist/esm', 'dist/cjs']) {
-    if (!existsSync(join(root, subpath))) throw new Error(`${subpath} is missing: run npm run build first`);
+    if (!existsSync(join(library, subpath)))
+      throw new Error(`${subpath} is missing: run npm run build first`);
   }
   // --ignore-scripts: a prepack hook must not rebuild while other tests read dist/.
   const { stdout } = await run(
     'npm',
     ['pack', '--json', '--ignore-scripts', '--pack-destination', destination],
-    {
-      cwd: root,
-    },
+    { cwd: library },
   );
   const [info] = JSON.parse(stdout) as {
     filename: string;
     size: number;
     unpackedSize: number;
     entryCount: number;
+    files: { path: string }[];
   }[];
   if (!info) throw new Error('npm pack printed no result');
   return {
@@ -61,6 +66,7 @@ export async function pack(destination: string): Promise<Packed> {
     size: info.size,
     unpackedSize: info.unpackedSize,
     entryCount: info.entryCount,
+    files: info.files.map((file) => file.path),
   };
 }
 

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { SessionConfigError } from '../../src/core/errors.js';
-import { session } from '../../src/express/index.js';
-import { ConnectStore } from '../../src/stores/connect.js';
-import { MemoryStore } from '../../src/stores/memory.js';
-import { SqliteStore } from '../../src/stores/sqlite.js';
+import { SessionConfigError } from '../../packages/coatcheck/src/core/errors.js';
+import { session } from '../../packages/coatcheck/src/express/index.js';
+import { ConnectStore } from '../../packages/coatcheck/src/stores/connect.js';
+import { MemoryStore } from '../../packages/coatcheck/src/stores/memory.js';
+import { SqliteStore } from '../../packages/coatcheck/src/stores/sqlite.js';
 import { Client } from '../support/http.js';
 import { frameworks, type RememberApp, startRememberApp } from './servers.js';
 

@@ -4,12 +4,16 @@ import { serve } from '@hono/node-server';
 import express from 'express';
 import Fastify from 'fastify';
 import { Hono } from 'hono';
-import type { SessionEvent } from '../../src/core/events.js';
-import type { SessionEngineOptions } from '../../src/core/options.js';
-import type { SessionStore } from '../../src/core/store/store.js';
-import * as expressAdapter from '../../src/express/index.js';
-import * as fastifyAdapter from '../../src/fastify/index.js';
-import { type Env, requireFreshAuth as honoFresh, session as honoSession } from '../../src/hono/index.js';
+import type { SessionEvent } from '../../packages/coatcheck/src/core/events.js';
+import type { SessionEngineOptions } from '../../packages/coatcheck/src/core/options.js';
+import type { SessionStore } from '../../packages/coatcheck/src/core/store/store.js';
+import * as expressAdapter from '../../packages/coatcheck/src/express/index.js';
+import * as fastifyAdapter from '../../packages/coatcheck/src/fastify/index.js';
+import {
+  type Env,
+  requireFreshAuth as honoFresh,
+  session as honoSession,
+} from '../../packages/coatcheck/src/hono/index.js';
 
 export type Framework = 'express' | 'fastify' | 'hono';
 export const frameworks: Framework[] = ['express', 'fastify', 'hono'];

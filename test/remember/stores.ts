@@ -1,10 +1,10 @@
 /** Every store that keeps remembered devices, on real servers started from the system's binaries. */
 import { after } from 'node:test';
-import type { SessionStore } from '../../src/core/store/store.js';
-import { MemoryStore } from '../../src/stores/memory.js';
-import { PostgresStore } from '../../src/stores/postgres.js';
-import { RedisStore } from '../../src/stores/redis.js';
-import { SqliteStore } from '../../src/stores/sqlite.js';
+import type { SessionStore } from '../../packages/coatcheck/src/core/store/store.js';
+import { MemoryStore } from '../../packages/coatcheck/src/stores/memory.js';
+import { PostgresStore } from '../../packages/coatcheck/src/stores/postgres.js';
+import { RedisStore } from '../../packages/coatcheck/src/stores/redis.js';
+import { SqliteStore } from '../../packages/coatcheck/src/stores/sqlite.js';
 import { findPostgres, type PostgresServer, startPostgres } from '../support/postgres-server.js';
 import { connectRedis, hasRedis, type RedisServer, startRedis } from '../support/redis-server.js';
 

@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import express from 'express';
 import pino from 'pino';
-import { auditSink, jsonLineSink, toAuditRecord } from '../../src/audit/index.js';
-import type { SessionEvent } from '../../src/core/events.js';
-import { csrf } from '../../src/express/csrf.js';
-import { requireAuth, type SessionMiddleware, session } from '../../src/express/index.js';
-import { MemoryStore } from '../../src/stores/memory.js';
+import { auditSink, jsonLineSink, toAuditRecord } from '../../packages/coatcheck/src/audit/index.js';
+import type { SessionEvent } from '../../packages/coatcheck/src/core/events.js';
+import { csrf } from '../../packages/coatcheck/src/express/csrf.js';
+import { requireAuth, type SessionMiddleware, session } from '../../packages/coatcheck/src/express/index.js';
+import { MemoryStore } from '../../packages/coatcheck/src/stores/memory.js';
 import { Clock, SECRET } from '../support/app.js';
 import { Client, listen, type Running } from '../support/http.js';
 

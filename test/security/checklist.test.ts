@@ -4,18 +4,18 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import express from 'express';
-import { SessionConfigError } from '../../src/core/errors.js';
-import type { SessionStore } from '../../src/core/store/store.js';
+import { SessionConfigError } from '../../packages/coatcheck/src/core/errors.js';
+import type { SessionStore } from '../../packages/coatcheck/src/core/store/store.js';
 import {
   requireAuth,
   requireFreshAuth,
   type SessionMiddleware,
   type SessionOptions,
   session,
-} from '../../src/express/index.js';
-import { MemoryStore as ExpressMemoryStore } from '../../src/express/memory-store.js';
-import { MemoryStore } from '../../src/stores/memory.js';
-import { SqliteStore } from '../../src/stores/sqlite.js';
+} from '../../packages/coatcheck/src/express/index.js';
+import { MemoryStore as ExpressMemoryStore } from '../../packages/coatcheck/src/express/memory-store.js';
+import { MemoryStore } from '../../packages/coatcheck/src/stores/memory.js';
+import { SqliteStore } from '../../packages/coatcheck/src/stores/sqlite.js';
 import { Clock, SECRET } from '../support/app.js';
 import { Client, listen, type Running } from '../support/http.js';
 
@@ -209,7 +209,7 @@ function optionsTable(readme: string): Map<string, string> {
 }
 
 describe('S25 documented defaults', () => {
-  const readme = readFileSync(join(import.meta.dirname, '../../README.md'), 'utf8');
+  const readme = readFileSync(join(import.meta.dirname, '../../packages/coatcheck/README.md'), 'utf8');
   const table = optionsTable(readme);
   const cell = (option: string) => {
     const value = table.get(option);

@@ -4,13 +4,18 @@ import { readFileSync } from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 import { after, afterEach, before, beforeEach, describe, it, type Mock, mock } from 'node:test';
 import express from 'express';
-import { createCsrfToken, verifyCsrfToken } from '../../src/core/policies/csrf.js';
-import { randomBase64url } from '../../src/core/tokens/encoding.js';
-import { createKeyring } from '../../src/core/tokens/keyring.js';
-import { hashSecret, issueToken, parseToken, secretMatches } from '../../src/core/tokens/token.js';
-import { csrf } from '../../src/express/csrf.js';
-import { session } from '../../src/express/index.js';
-import { MemoryStore } from '../../src/stores/memory.js';
+import { createCsrfToken, verifyCsrfToken } from '../../packages/coatcheck/src/core/policies/csrf.js';
+import { randomBase64url } from '../../packages/coatcheck/src/core/tokens/encoding.js';
+import { createKeyring } from '../../packages/coatcheck/src/core/tokens/keyring.js';
+import {
+  hashSecret,
+  issueToken,
+  parseToken,
+  secretMatches,
+} from '../../packages/coatcheck/src/core/tokens/token.js';
+import { csrf } from '../../packages/coatcheck/src/express/csrf.js';
+import { session } from '../../packages/coatcheck/src/express/index.js';
+import { MemoryStore } from '../../packages/coatcheck/src/stores/memory.js';
 import { SECRET } from '../support/app.js';
 import { Client, listen, type Running } from '../support/http.js';
 
@@ -152,7 +157,7 @@ describe('S46 no plain equality on secrets', () => {
 
   it('S46 no ===, !==, == or != compares a secret-named value with request input', () => {
     const offences = files.flatMap((file) =>
-      offencesIn(readFileSync(new URL(`../../${file}`, import.meta.url), 'utf8'), file),
+      offencesIn(readFileSync(new URL(`../../packages/coatcheck/${file}`, import.meta.url), 'utf8'), file),
     );
     assert.deepEqual(offences, []);
   });

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import express from 'express';
-import type { SessionEvent } from '../../src/core/events.js';
-import { requireAuth, session } from '../../src/express/index.js';
-import { MemoryStore } from '../../src/stores/memory.js';
+import type { SessionEvent } from '../../packages/coatcheck/src/core/events.js';
+import { requireAuth, session } from '../../packages/coatcheck/src/express/index.js';
+import { MemoryStore } from '../../packages/coatcheck/src/stores/memory.js';
 import { SECRET } from '../support/app.js';
 import { Client, listen, type Running } from '../support/http.js';
 

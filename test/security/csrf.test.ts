@@ -3,13 +3,17 @@ import { request as httpRequest } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import express from 'express';
 import fc from 'fast-check';
-import { SessionConfigError } from '../../src/core/errors.js';
-import type { SessionEvent } from '../../src/core/events.js';
-import { CSRF_TOKEN_LENGTH, createCsrfToken, verifyCsrfToken } from '../../src/core/policies/csrf.js';
-import { randomBase64url } from '../../src/core/tokens/encoding.js';
-import { type CsrfOptions, csrf, csrfField, csrfMeta } from '../../src/express/csrf.js';
-import { requireAuth, session } from '../../src/express/index.js';
-import { MemoryStore } from '../../src/stores/memory.js';
+import { SessionConfigError } from '../../packages/coatcheck/src/core/errors.js';
+import type { SessionEvent } from '../../packages/coatcheck/src/core/events.js';
+import {
+  CSRF_TOKEN_LENGTH,
+  createCsrfToken,
+  verifyCsrfToken,
+} from '../../packages/coatcheck/src/core/policies/csrf.js';
+import { randomBase64url } from '../../packages/coatcheck/src/core/tokens/encoding.js';
+import { type CsrfOptions, csrf, csrfField, csrfMeta } from '../../packages/coatcheck/src/express/csrf.js';
+import { requireAuth, session } from '../../packages/coatcheck/src/express/index.js';
+import { MemoryStore } from '../../packages/coatcheck/src/stores/memory.js';
 import { SECRET } from '../support/app.js';
 import { Client, listen, type Running } from '../support/http.js';
 

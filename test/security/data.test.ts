@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { SqliteStore } from '../../src/stores/sqlite.js';
+import { SqliteStore } from '../../packages/coatcheck/src/stores/sqlite.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { Client } from '../support/http.js';
 

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import type { SessionStore } from '../../src/core/store/store.js';
-import { MemoryStore } from '../../src/stores/memory.js';
-import { PostgresStore } from '../../src/stores/postgres.js';
-import { RedisStore } from '../../src/stores/redis.js';
+import type { SessionStore } from '../../packages/coatcheck/src/core/store/store.js';
+import { MemoryStore } from '../../packages/coatcheck/src/stores/memory.js';
+import { PostgresStore } from '../../packages/coatcheck/src/stores/postgres.js';
+import { RedisStore } from '../../packages/coatcheck/src/stores/redis.js';
 import { startTestApp } from '../support/app.js';
 import { Client } from '../support/http.js';
 import { findPostgres, type PostgresServer, startPostgres } from '../support/postgres-server.js';

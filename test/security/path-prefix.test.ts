@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import express from 'express';
-import { pathMatcher } from '../../src/core/policies/path-prefix.js';
-import { csrf } from '../../src/express/csrf.js';
-import { session } from '../../src/express/index.js';
-import { MemoryStore } from '../../src/stores/memory.js';
+import { pathMatcher } from '../../packages/coatcheck/src/core/policies/path-prefix.js';
+import { csrf } from '../../packages/coatcheck/src/express/csrf.js';
+import { session } from '../../packages/coatcheck/src/express/index.js';
+import { MemoryStore } from '../../packages/coatcheck/src/stores/memory.js';
 import { SECRET } from '../support/app.js';
 import { Client, listen } from '../support/http.js';
 

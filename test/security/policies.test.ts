@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { browserFamily, ipPrefix } from '../../src/core/policies/binding.js';
-import { MemoryStore } from '../../src/stores/memory.js';
-import { SqliteStore } from '../../src/stores/sqlite.js';
+import { browserFamily, ipPrefix } from '../../packages/coatcheck/src/core/policies/binding.js';
+import { MemoryStore } from '../../packages/coatcheck/src/stores/memory.js';
+import { SqliteStore } from '../../packages/coatcheck/src/stores/sqlite.js';
 import { startTestApp } from '../support/app.js';
 import { Client } from '../support/http.js';
 

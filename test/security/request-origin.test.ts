@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { SessionConfigError } from '../../src/core/errors.js';
-import { createOriginPolicy, type OriginRequest } from '../../src/core/policies/request-origin.js';
+import { SessionConfigError } from '../../packages/coatcheck/src/core/errors.js';
+import {
+  createOriginPolicy,
+  type OriginRequest,
+} from '../../packages/coatcheck/src/core/policies/request-origin.js';
 
 const APP = 'https://app.test';
 const SIBLING = 'https://admin.app.test';

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { SessionConfigError } from '../../src/core/errors.js';
-import { type SessionOptions, session } from '../../src/express/index.js';
-import { MemoryStore } from '../../src/stores/memory.js';
+import { SessionConfigError } from '../../packages/coatcheck/src/core/errors.js';
+import { type SessionOptions, session } from '../../packages/coatcheck/src/express/index.js';
+import { MemoryStore } from '../../packages/coatcheck/src/stores/memory.js';
 import { SECRET, startTestApp, type TestApp } from '../support/app.js';
 import { Client } from '../support/http.js';
 import { embeddedStores } from '../support/stores.js';

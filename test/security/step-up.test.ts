@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import express from 'express';
-import { requireStepUp, session } from '../../src/express/index.js';
-import { MemoryStore } from '../../src/stores/memory.js';
+import { requireStepUp, session } from '../../packages/coatcheck/src/express/index.js';
+import { MemoryStore } from '../../packages/coatcheck/src/stores/memory.js';
 import { SECRET, startTestApp, type TestApp } from '../support/app.js';
 import { Client, listen } from '../support/http.js';
 import { embeddedStores } from '../support/stores.js';

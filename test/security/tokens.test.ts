@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { MemoryStore } from '../../src/stores/memory.js';
-import { SqliteStore } from '../../src/stores/sqlite.js';
+import { MemoryStore } from '../../packages/coatcheck/src/stores/memory.js';
+import { SqliteStore } from '../../packages/coatcheck/src/stores/sqlite.js';
 import { SECRET, startTestApp, type TestApp } from '../support/app.js';
 import { Client } from '../support/http.js';
 

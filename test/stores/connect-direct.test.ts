@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import express from 'express';
-import sessionDefault from '../../src/express/index.js';
+import sessionDefault from '../../packages/coatcheck/src/express/index.js';
 import { SECRET, startTestApp } from '../support/app.js';
 import {
   asStore,

@@ -2,8 +2,8 @@ import { createRequire } from 'node:module';
 import { after, before, describe } from 'node:test';
 import session from 'express-session';
 import pg from 'pg';
-import { ConnectStore, type ConnectStoreLike } from '../../src/stores/connect.js';
-import { runStoreConformance } from '../../src/testing/conformance.js';
+import { ConnectStore, type ConnectStoreLike } from '../../packages/coatcheck/src/stores/connect.js';
+import { runStoreConformance } from '../../packages/coatcheck/src/testing/conformance.js';
 import { findPostgres, type PostgresServer, startPostgres } from '../support/postgres-server.js';
 
 // connect-pg-simple ships no type declarations; this is the part of its API the tests use.

@@ -1,7 +1,7 @@
 import { after, it } from 'node:test';
 import { RedisStore as ConnectRedisStore } from 'connect-redis';
-import { ConnectStore } from '../../src/stores/connect.js';
-import { runStoreConformance } from '../../src/testing/conformance.js';
+import { ConnectStore } from '../../packages/coatcheck/src/stores/connect.js';
+import { runStoreConformance } from '../../packages/coatcheck/src/testing/conformance.js';
 import { connectRedis, hasRedis, type RedisServer, startRedis } from '../support/redis-server.js';
 
 if (!hasRedis) {

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import expressSession from 'express-session';
-import { createSessionEngine } from '../../src/core/engine.js';
-import type { SessionEvent } from '../../src/core/events.js';
-import { endedSessionsOf } from '../../src/core/lifecycle/session-end.js';
-import { ConnectStore } from '../../src/stores/connect.js';
-import { MemoryStore } from '../../src/stores/memory.js';
-import { makeRecord } from '../../src/testing/conformance.js';
+import { createSessionEngine } from '../../packages/coatcheck/src/core/engine.js';
+import type { SessionEvent } from '../../packages/coatcheck/src/core/events.js';
+import { endedSessionsOf } from '../../packages/coatcheck/src/core/lifecycle/session-end.js';
+import { ConnectStore } from '../../packages/coatcheck/src/stores/connect.js';
+import { MemoryStore } from '../../packages/coatcheck/src/stores/memory.js';
+import { makeRecord } from '../../packages/coatcheck/src/testing/conformance.js';
 import { SECRET } from '../support/app.js';
 
 describe('engine.revokeAllSessions (the kill switch)', () => {

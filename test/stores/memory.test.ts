@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { MemoryStore } from '../../src/stores/memory.js';
-import { makeRecord, runStoreConformance } from '../../src/testing/conformance.js';
+import { MemoryStore } from '../../packages/coatcheck/src/stores/memory.js';
+import { makeRecord, runStoreConformance } from '../../packages/coatcheck/src/testing/conformance.js';
 
 runStoreConformance({ name: 'memory', createStore: () => new MemoryStore({ maxSessions: 100_000 }) });
 

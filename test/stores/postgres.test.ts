@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import { SessionConfigError } from '../../src/core/errors.js';
-import { PostgresStore } from '../../src/stores/postgres.js';
-import { makeRecord, runStoreConformance } from '../../src/testing/conformance.js';
+import { SessionConfigError } from '../../packages/coatcheck/src/core/errors.js';
+import { PostgresStore } from '../../packages/coatcheck/src/stores/postgres.js';
+import { makeRecord, runStoreConformance } from '../../packages/coatcheck/src/testing/conformance.js';
 import { startTestApp } from '../support/app.js';
 import { Client } from '../support/http.js';
 import { findPostgres, type PostgresServer, startPostgres } from '../support/postgres-server.js';
@@ -187,7 +187,9 @@ describe('postgres store', { skip: !findPostgres() && 'postgres is not installed
       '003_device_key.sql',
       '004_remembered_devices.sql',
     ]
-      .map((file) => readFileSync(new URL(`../../sql/postgres/${file}`, import.meta.url), 'utf8'))
+      .map((file) =>
+        readFileSync(new URL(`../../packages/coatcheck/sql/postgres/${file}`, import.meta.url), 'utf8'),
+      )
       .join('\n');
     const describeSchema = async (connectionString: string) => {
       const client = new pg.Client({ connectionString });
@@ -232,7 +234,9 @@ describe('postgres store', { skip: !findPostgres() && 'postgres is not installed
     const connectionString = await server.createDatabase('upgrade_v1');
     const client = new pg.Client({ connectionString });
     await client.connect();
-    await client.query(readFileSync(new URL('../../sql/postgres/001_init.sql', import.meta.url), 'utf8'));
+    await client.query(
+      readFileSync(new URL('../../packages/coatcheck/sql/postgres/001_init.sql', import.meta.url), 'utf8'),
+    );
     const old = makeRecord({ userId: 'alice' });
     await client.query(
       `INSERT INTO coatcheck_sessions (handle, secret_hash, user_id, created_at, auth_at, last_seen_at,

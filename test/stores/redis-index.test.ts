@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { RedisStore } from '../../src/stores/redis.js';
+import { RedisStore } from '../../packages/coatcheck/src/stores/redis.js';
 import { Clock, startTestApp } from '../support/app.js';
 import { Client } from '../support/http.js';
 import {

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { createClient } from 'redis';
-import type { SessionRecord } from '../../src/core/store/record.js';
-import { REPLACE_WITH_GRACE } from '../../src/stores/redis/scripts.js';
-import { RedisStore } from '../../src/stores/redis.js';
+import type { SessionRecord } from '../../packages/coatcheck/src/core/store/record.js';
+import { REPLACE_WITH_GRACE } from '../../packages/coatcheck/src/stores/redis/scripts.js';
+import { RedisStore } from '../../packages/coatcheck/src/stores/redis.js';
 import { hasRedis, type RedisServer, startRedis } from '../support/redis-server.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

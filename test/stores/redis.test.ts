@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { createClient } from 'redis';
-import * as scripts from '../../src/stores/redis/scripts.js';
-import { REDIS_ACL_COMMANDS, RedisStore } from '../../src/stores/redis.js';
-import { makeRecord, runStoreConformance } from '../../src/testing/conformance.js';
+import * as scripts from '../../packages/coatcheck/src/stores/redis/scripts.js';
+import { REDIS_ACL_COMMANDS, RedisStore } from '../../packages/coatcheck/src/stores/redis.js';
+import { makeRecord, runStoreConformance } from '../../packages/coatcheck/src/testing/conformance.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { Client } from '../support/http.js';
 import {

@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, it } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
-import { SqliteStore } from '../../src/stores/sqlite.js';
-import { makeRecord, runStoreConformance } from '../../src/testing/conformance.js';
+import { SqliteStore } from '../../packages/coatcheck/src/stores/sqlite.js';
+import { makeRecord, runStoreConformance } from '../../packages/coatcheck/src/testing/conformance.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'coatcheck-sqlite-'));
 runStoreConformance({

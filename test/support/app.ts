@@ -1,17 +1,17 @@
 import express5 from 'express';
 import express4 from 'express4';
-import type { SessionEvent } from '../../src/core/events.js';
-import type { SessionStore } from '../../src/core/store/store.js';
+import type { SessionEvent } from '../../packages/coatcheck/src/core/events.js';
+import type { SessionStore } from '../../packages/coatcheck/src/core/store/store.js';
 import {
   requireAuth,
   requireFreshAuth,
   requireStepUp,
   type SessionOptions,
   session,
-} from '../../src/express/index.js';
+} from '../../packages/coatcheck/src/express/index.js';
 import { listen, type Running } from './http.js';
 
-declare module '../../src/express/types.js' {
+declare module '../../packages/coatcheck/src/express/types.js' {
   interface SessionData {
     [key: string]: unknown;
   }

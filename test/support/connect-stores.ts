@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import memorystore from 'memorystore';
 import sessionFileStore from 'session-file-store';
-import sessionDefault, { type SessionStore } from '../../src/express/index.js';
+import sessionDefault, { type SessionStore } from '../../packages/coatcheck/src/express/index.js';
 import { Client } from './http.js';
 
 export type Callback = (error?: unknown, value?: unknown) => void;

@@ -8,11 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
 import pg from 'pg';
-import type { SessionStore } from '../../src/core/store/store.js';
-import { MemoryStore } from '../../src/stores/memory.js';
-import { PostgresStore } from '../../src/stores/postgres.js';
-import { RedisStore } from '../../src/stores/redis.js';
-import { SqliteStore } from '../../src/stores/sqlite.js';
+import type { SessionStore } from '../../packages/coatcheck/src/core/store/store.js';
+import { MemoryStore } from '../../packages/coatcheck/src/stores/memory.js';
+import { PostgresStore } from '../../packages/coatcheck/src/stores/postgres.js';
+import { RedisStore } from '../../packages/coatcheck/src/stores/redis.js';
+import { SqliteStore } from '../../packages/coatcheck/src/stores/sqlite.js';
 import { findPostgres, type PostgresServer, startPostgres } from './postgres-server.js';
 import { connectRedis, hasRedis, type RedisServer, startRedis } from './redis-server.js';
 

@@ -6,8 +6,8 @@
  */
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import type { SessionStore } from '../../src/core/store/store.js';
-import { requireAuth, session } from '../../src/express/index.js';
+import type { SessionStore } from '../../packages/coatcheck/src/core/store/store.js';
+import { requireAuth, session } from '../../packages/coatcheck/src/express/index.js';
 
 const instance = process.env.INSTANCE ?? `pid-${process.pid}`;
 const secret = process.env.SESSION_SECRET;
@@ -17,7 +17,7 @@ async function openStore(): Promise<{ store: SessionStore; close: () => Promise<
   if (process.env.REDIS_URL) {
     const [{ createClient }, { RedisStore }] = await Promise.all([
       import('redis'),
-      import('../../src/stores/redis.js'),
+      import('../../packages/coatcheck/src/stores/redis.js'),
     ]);
     const client = createClient({ url: process.env.REDIS_URL, disableOfflineQueue: true });
     client.on('error', () => {});
@@ -25,7 +25,7 @@ async function openStore(): Promise<{ store: SessionStore; close: () => Promise<
     return { store: new RedisStore({ client }), close: () => client.close() };
   }
   if (process.env.DATABASE_URL) {
-    const { PostgresStore } = await import('../../src/stores/postgres.js');
+    const { PostgresStore } = await import('../../packages/coatcheck/src/stores/postgres.js');
     const store = new PostgresStore({ connectionString: process.env.DATABASE_URL });
     return { store, close: () => store.close() };
   }

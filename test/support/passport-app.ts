@@ -1,9 +1,14 @@
 import express from 'express';
 import passport from 'passport';
 import { Strategy as LocalStrategy } from 'passport-local';
-import type { SessionEvent } from '../../src/core/events.js';
-import type { SessionStore } from '../../src/core/store/store.js';
-import { requireAuth, requireFreshAuth, type SessionOptions, session } from '../../src/express/index.js';
+import type { SessionEvent } from '../../packages/coatcheck/src/core/events.js';
+import type { SessionStore } from '../../packages/coatcheck/src/core/store/store.js';
+import {
+  requireAuth,
+  requireFreshAuth,
+  type SessionOptions,
+  session,
+} from '../../packages/coatcheck/src/express/index.js';
 import { dataOf, SECRET } from './app.js';
 import { listen, type Running } from './http.js';
 

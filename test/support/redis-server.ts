@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Cluster, Redis } from 'ioredis';
 import { createClient, createCluster } from 'redis';
-import type { RedisClientLike } from '../../src/stores/redis.js';
+import type { RedisClientLike } from '../../packages/coatcheck/src/stores/redis.js';
 import { requireBinary } from './servers.js';
 
 const run = promisify(execFile);

@@ -7,9 +7,9 @@
  */
 import express from 'express';
 import { createClient } from 'redis';
-import { session } from '../../src/express/index.js';
-import { MemoryStore } from '../../src/stores/memory.js';
-import { RedisStore } from '../../src/stores/redis.js';
+import { session } from '../../packages/coatcheck/src/express/index.js';
+import { MemoryStore } from '../../packages/coatcheck/src/stores/memory.js';
+import { RedisStore } from '../../packages/coatcheck/src/stores/redis.js';
 import { Clock, SECRET } from './app.js';
 import { Client, listen } from './http.js';
 
