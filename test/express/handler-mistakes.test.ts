@@ -206,7 +206,7 @@ describe('rotations racing another tab', () => {
 it('a callback that throws is the application’s uncaught exception, never an unhandled rejection', () => {
   const script = `
     import express from 'express';
-    import { session } from './src/express/index.ts';
+    import { session } from './packages/coatcheck/src/express/index.ts';
     const kinds = [];
     process.on('uncaughtException', (error) => { kinds.push('uncaught:' + error.message); });
     process.on('unhandledRejection', () => { kinds.push('unhandled'); });

@@ -36,7 +36,7 @@ it('an application types its session data by declaration merging on coatcheck/ex
   const dir = mkdtempSync(join(tmpdir(), 'coatcheck-types-'));
   try {
     mkdirSync(join(dir, 'node_modules'));
-    symlinkSync(root, join(dir, 'node_modules', 'coatcheck'));
+    symlinkSync(join(root, 'packages', 'coatcheck'), join(dir, 'node_modules', 'coatcheck'));
     symlinkSync(join(root, 'node_modules', 'express'), join(dir, 'node_modules', 'express'));
     symlinkSync(join(root, 'node_modules', '@types'), join(dir, 'node_modules', '@types'));
     writeFileSync(join(dir, 'package.json'), '{ "type": "module" }');

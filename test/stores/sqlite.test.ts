@@ -73,7 +73,7 @@ it('the sqlite store keeps every key when several processes write one session at
   const record = makeRecord();
   await store.create(record);
   const script = `
-    import { SqliteStore } from './src/stores/sqlite.ts';
+    import { SqliteStore } from './packages/coatcheck/src/stores/sqlite.ts';
     const store = new SqliteStore({ path: process.argv[1] });
     for (let i = 0; i < 50; i++) await store.update(process.argv[2], { set: { [process.argv[3] + i]: String(i) } });
     await store.close();`;
