@@ -7,7 +7,7 @@ import {
   type RotationContext,
   rotateOnSchedule,
 } from './periodic-rotation.js';
-import type { SessionRecord } from './record.js';
+import { cookieLifetimeOf, type SessionRecord } from './record.js';
 import type { RecentRenewals } from './renewals.js';
 import {
   anonymousState,
@@ -188,7 +188,7 @@ function renew(state: SessionState, { options, events, renewals }: LoadContext):
     idleExpiresAt: Math.min(at + options.idleTimeoutMs, record.absoluteExpiresAt),
   };
   // A persistent cookie is re-sent with its new lifetime; a superseded token is never re-sent.
-  const persistent = (record.cookieMaxAgeMs ?? options.cookie.maxAgeMs) != null;
+  const persistent = cookieLifetimeOf(record, options.cookie.defaultLifetimeMs) !== null;
   if (persistent && state.cookieValue) state.cookie = 'set';
   const { ip, userAgent, requestId } = state.info;
   events.emit({

@@ -3,6 +3,7 @@ import { createSessionEngine, type SessionEngine } from '../core/engine.js';
 import { SessionConfigError, SessionStoreError } from '../core/errors.js';
 import type { SessionEventListener } from '../core/events.js';
 import { identityChange } from '../core/identity.js';
+import { cookieLifetimeOf } from '../core/record.js';
 import type { SessionState } from '../core/state.js';
 import type { SessionStore } from '../core/store.js';
 import { ConnectStore } from '../stores/connect.js';
@@ -98,7 +99,7 @@ export function session(options: SessionOptions = {}): SessionMiddleware {
       };
       // The store's expiry moved forward: a persistent cookie moves with it, or an active user's
       // browser drops the cookie at its first Max-Age and signs them out.
-      const persistent = (state.record.cookieMaxAgeMs ?? engine.options.cookie.maxAgeMs) != null;
+      const persistent = cookieLifetimeOf(state.record, engine.options.cookie.defaultLifetimeMs) !== null;
       if (persistent && state.cookieValue && state.cookie === 'keep') state.cookie = 'set';
     }
     return engine.needsCommit(state);
