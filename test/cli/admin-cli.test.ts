@@ -109,6 +109,12 @@ function adminScenario(
     assert.equal(refused.code, 2, 'end-all needs --yes');
     assert.match(refused.stderr, /--yes/);
     assert.equal(await signedIn(bob), true);
+    // Whole milliseconds, yet past the last time a Date can hold: refused before anything ends.
+    const unreadable = await run(['end-all', '--yes', '--before', '99999999999999999999']);
+    assert.equal(unreadable.code, 2, unreadable.stderr);
+    assert.match(unreadable.stderr, /--before/);
+    assert.deepEqual(unreadable.audit, []);
+    assert.equal(await signedIn(bob), true);
 
     const past = new Date(Date.now() - 3_600_000).toISOString();
     const early = await run(['end-all', '--yes', '--before', past, '--json']);

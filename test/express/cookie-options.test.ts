@@ -97,6 +97,68 @@ describe('cookie.maxAge and cookie.expires as in express-session', () => {
   });
 });
 
+describe('a per-session browser-session cookie under a configured cookie.maxAge', () => {
+  /** The common "remember me" form: a persistent cookie by default, a browser-session one when unticked. */
+  function rememberMeApp(
+    middleware: unknown,
+    forget: (cookie: { maxAge: unknown; expires: unknown }) => void,
+  ) {
+    const app = express();
+    app.use(middleware as express.RequestHandler);
+    app.post('/login', (req, res) => {
+      req.session.user = 'ada';
+      forget(req.session.cookie as never);
+      // express-session reads back `false` after `expires = false`, coatcheck null: both "none".
+      res.json({ maxAge: req.session.cookie.maxAge || null });
+    });
+    app.get('/', (req, res) =>
+      res.json({ user: req.session.user ?? null, maxAge: req.session.cookie.maxAge || null }),
+    );
+    return listen(app as never);
+  }
+
+  for (const [name, forget] of [
+    [
+      'cookie.expires = false',
+      (cookie: { expires: unknown }) => {
+        cookie.expires = false;
+      },
+    ],
+    [
+      'cookie.maxAge = null',
+      (cookie: { maxAge: unknown }) => {
+        cookie.maxAge = null;
+      },
+    ],
+  ] as const) {
+    it(`${name} sends a cookie without Max-Age or Expires and keeps it so, like express-session`, async () => {
+      const cookie = { maxAge: 3_600_000 };
+      const apps = {
+        ours: await rememberMeApp(
+          session({ secret: SECRET, store: new MemoryStore(), warn: () => {}, cookie }),
+          forget,
+        ),
+        theirs: await rememberMeApp(
+          expressSession({ secret: SECRET, resave: false, saveUninitialized: false, cookie }),
+          forget,
+        ),
+      };
+      for (const [label, running] of Object.entries(apps)) {
+        const client = new Client(running.url);
+        const login = await client.post('/login', {});
+        assert.equal(login.setCookies.length, 1, label);
+        assert.doesNotMatch(login.setCookies[0]!, /Max-Age|Expires/i, `${label}: ${login.setCookies[0]}`);
+        assert.deepEqual(login.json(), { maxAge: null }, label);
+        const next = await client.get('/');
+        assert.deepEqual(next.json(), { user: 'ada', maxAge: null }, label);
+        for (const line of next.setCookies)
+          assert.doesNotMatch(line, /Max-Age|Expires/i, `${label}: ${line}`);
+        await running.close();
+      }
+    });
+  }
+});
+
 describe("cookie.sameSite 'none' and 'auto', partitioned, priority", () => {
   it("'auto' sends None with Secure over HTTPS and Lax over HTTP, like express-session 1.19", async () => {
     const apps = await both({ cookie: { sameSite: 'auto', secure: 'auto' }, proxy: true });

@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { Readable } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import express from 'express';
+import expressSession from 'express-session';
 import type { SessionPatch, SessionRecord } from '../../packages/coatcheck/src/core/store/record.js';
 import { requireAuth, session } from '../../packages/coatcheck/src/express/index.js';
 import { MemoryStore } from '../../packages/coatcheck/src/stores/memory.js';
@@ -148,6 +149,36 @@ describe('the held response', () => {
     const { data } = (await client.get('/me')).json() as { data: Record<string, unknown> };
     assert.equal(data.early, 1);
     assert.equal(data.late, 1);
+  });
+});
+
+describe('a status set after the response was sent', () => {
+  it("is ignored, as Node ignores it: a second res.json and an error handler's res.status(500)", async () => {
+    const configure = (app: express.Express) => {
+      app.get('/twice', (req, res) => {
+        req.session.seen = 1;
+        res.json({ one: 1 });
+        res.json({ two: 2 }); // the forgotten `return`: throws ERR_HTTP_HEADERS_SENT
+      });
+      // An error handler that does not look at res.headersSent.
+      app.use((_error: unknown, _req: express.Request, res: express.Response, _next: unknown) => {
+        res.status(500);
+        res.json({ error: 'failed' });
+      });
+    };
+    const ours = await start(configure);
+    const control = express();
+    control.use(expressSession({ secret: SECRET, resave: false, saveUninitialized: false }) as never);
+    configure(control);
+    const theirs = await listen(control as never);
+    opened.push(theirs);
+    for (const [label, running] of [
+      ['express-session', theirs],
+      ['coatcheck', ours],
+    ] as const) {
+      const res = await new Client(running.url).get('/twice');
+      assert.deepEqual([res.status, res.text], [200, '{"one":1}'], label);
+    }
   });
 });
 

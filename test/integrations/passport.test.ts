@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import expressSession from 'express-session';
 import { SessionStoreError } from '../../packages/coatcheck/src/core/errors.js';
+import { MemoryStore } from '../../packages/coatcheck/src/stores/memory.js';
 import { SECRET } from '../support/app.js';
 import { failingStores, type Opened } from '../support/failing-stores.js';
 import { Client } from '../support/http.js';
@@ -306,3 +307,37 @@ for (const backend of failingStores()) {
     });
   });
 }
+
+describe('a remembered device made on a Passport login', () => {
+  let app: PassportApp;
+  before(async () => {
+    app = await startPassportApp(new MemoryStore(), { remember: true, idleTimeoutMs: 2_000 });
+    app.addUser('kim', 'pw-kim');
+  });
+  after(() => app.close());
+
+  it('keeps req.user after the login, and a session it starts later is Passport-signed-in, not fresh', async () => {
+    const c = new Client(app.url);
+    assert.equal((await signIn(c, 'kim', '/login-remember')).status, 200);
+    assert.ok(c.jar.has('remember'));
+    const after = await whoami(c);
+    assert.equal(after.user, 'user-kim', 'Passport still sees the user the login signed in');
+    assert.equal(after.meta?.userId, 'user-kim');
+
+    c.jar.delete('id'); // the browser was closed
+    const resumed = await whoami(c);
+    assert.equal(resumed.meta?.userId, 'user-kim');
+    assert.equal(resumed.meta?.authAt, null, 'not fresh');
+    assert.equal(resumed.user, 'user-kim', 'req.user is the remembered user');
+    assert.equal((await c.get('/private')).status, 200);
+    assert.equal((await c.get('/account')).status, 401, 'requireFreshAuth asks again');
+    assert.equal((await whoami(c)).user, 'user-kim', 'and stays so on the next request');
+
+    // Passport's logout ends it, and the remembered device does not bring it back.
+    assert.equal((await c.post('/logout', {})).status, 302);
+    c.jar.delete('id');
+    const out = await whoami(c);
+    assert.equal(out.user, null);
+    assert.equal(out.meta, null);
+  });
+});

@@ -114,6 +114,12 @@ export async function startPassportApp(
       });
     })(req, res, next);
   });
+  // "Keep me signed in" on a Passport login, as the README's remembered device is made.
+  const remember: express.RequestHandler = async (req, res) => {
+    await req.session.login(String(who(req)), { remember: true });
+    res.json({ user: who(req) });
+  };
+  app.post('/login-remember', authenticator.authenticate('local'), remember);
   app.post('/logout', (req, res, next) => {
     req.logout((error) => {
       calls.push('logout');

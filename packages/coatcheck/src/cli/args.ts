@@ -59,10 +59,12 @@ const TARGETS: Partial<Record<Command, string>> = {
   'revoke-user': 'userId',
 };
 
-/** ISO 8601 (with a zone, or UTC when only a date) or whole milliseconds since the epoch. */
+/** ISO 8601 (with a zone, or UTC when only a date) or whole milliseconds since the epoch, within a Date's range. */
 export function parseTime(text: string): number {
   const at = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
-  if (!Number.isFinite(at)) {
+  // Beyond ±8.64e15 ms a Date is invalid: the report of what ended could not be written after
+  // the sessions were already gone.
+  if (!Number.isFinite(at) || Number.isNaN(new Date(at).getTime())) {
     throw usageError(`--before: "${text}" is not an ISO 8601 time or milliseconds since the epoch`);
   }
   return at;

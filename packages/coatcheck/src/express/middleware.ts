@@ -6,6 +6,7 @@ import { SessionConfigError, SessionStoreError } from '../core/errors.js';
 import type { SessionEventListener } from '../core/events.js';
 import { identityChange } from '../core/lifecycle/identity.js';
 import type { SessionState } from '../core/lifecycle/state.js';
+import { cookieLifetimeOf } from '../core/store/record.js';
 import type { SessionStore } from '../core/store/store.js';
 import { ConnectStore } from '../stores/connect.js';
 import {
@@ -100,7 +101,7 @@ export function session(options: SessionOptions = {}): SessionMiddleware {
       };
       // The store's expiry moved forward: a persistent cookie moves with it, or an active user's
       // browser drops the cookie at its first Max-Age and signs them out.
-      const persistent = (state.record.cookieMaxAgeMs ?? engine.options.cookie.maxAgeMs) != null;
+      const persistent = cookieLifetimeOf(state.record, engine.options.cookie.defaultLifetimeMs) !== null;
       if (persistent && state.cookieValue && state.cookie === 'keep') state.cookie = 'set';
     }
     return engine.needsCommit(state);

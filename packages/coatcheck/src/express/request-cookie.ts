@@ -1,5 +1,6 @@
 import type { SessionEngine } from '../core/engine.js';
 import type { SessionState } from '../core/lifecycle/state.js';
+import { BROWSER_SESSION_COOKIE, cookieLifetimeOf } from '../core/store/record.js';
 import { Cookie, VIEW } from './cookie.js';
 
 type SameSite = NonNullable<Cookie['sameSite']>;
@@ -29,10 +30,9 @@ class RequestCookie extends Cookie {
 
   get #lifetime(): number | null {
     const pending = this.#state.pendingMeta?.cookieMaxAgeMs;
-    if (pending !== undefined) return pending;
-    const record = this.#state.record;
-    if (record?.cookieMaxAgeMs != null) return record.cookieMaxAgeMs;
-    return this.#policy.defaultLifetimeMs(record?.createdAt ?? this.#engine.options.now()) ?? null;
+    const createdAt = this.#state.record?.createdAt ?? this.#engine.options.now();
+    const own = pending === undefined ? (this.#state.record?.cookieMaxAgeMs ?? null) : pending;
+    return cookieLifetimeOf({ cookieMaxAgeMs: own, createdAt }, this.#policy.defaultLifetimeMs);
   }
 
   override get originalMaxAge(): number | null {
@@ -60,7 +60,10 @@ class RequestCookie extends Cookie {
     const ms = value || null;
     if (ms !== null && (!Number.isFinite(ms) || ms <= 0))
       throw new RangeError('maxAge must be a positive number or null');
-    this.#state.pendingMeta = { ...this.#state.pendingMeta, cookieMaxAgeMs: ms };
+    // express-session: null (or `expires = false`) is a browser-session cookie even where the
+    // cookie option sets a lifetime.
+    const cookieMaxAgeMs = ms ?? BROWSER_SESSION_COOKIE;
+    this.#state.pendingMeta = { ...this.#state.pendingMeta, cookieMaxAgeMs };
     if (this.#state.record) this.#state.cookie = 'set';
   }
 

@@ -135,6 +135,17 @@ export function holdResponse(res: MinimalResponse, options: HoldOptions): void {
   /** The handler's view while held: the head counts as written from its first send call on. */
   const heldSent = () => (phase === 'open' || phase === 'waiting') && headWritten;
 
+  // Node ignores a status set once the head went out (an error handler's `res.status(500)` after
+  // `res.json`): a held head goes out with the status it had when it was first sent.
+  const sentAs = (send: () => void): (() => void) => {
+    if (headWritten) return send;
+    const { statusCode, statusMessage } = res as Partial<ServerResponse>;
+    return () => {
+      Object.assign(res, { statusCode, statusMessage });
+      send();
+    };
+  };
+
   const guardHeader = (name: 'setHeader' | 'appendHeader' | 'removeHeader') => {
     const original = originals[name];
     if (typeof original !== 'function') return;
@@ -189,9 +200,10 @@ export function holdResponse(res: MinimalResponse, options: HoldOptions): void {
   if (typeof flushHeaders === 'function') {
     target.flushHeaders = function (this: unknown, ...args: unknown[]) {
       if (phase === 'released' || phase === 'failed') return flushHeaders.apply(res, args);
+      const send = sentAs(() => flushHeaders.apply(res, args));
       headWritten = true;
       if (flowing()) return flushHeaders.apply(res, args);
-      queue.push(() => flushHeaders.apply(res, args));
+      queue.push(send);
       return undefined;
     };
   }
@@ -201,9 +213,10 @@ export function holdResponse(res: MinimalResponse, options: HoldOptions): void {
     target.write = function (this: unknown, ...args: unknown[]) {
       if (ended) return refuseAfterEnd(args);
       if (phase === 'released' || phase === 'failed') return write.apply(res, args);
+      const send = sentAs(() => write.apply(res, args));
       headWritten = true;
       if (flowing()) return write.apply(res, args);
-      queue.push(() => write.apply(res, args));
+      queue.push(send);
       // Backpressure: a stream piped into the response waits for 'drain' instead of being read
       // into memory while the session is stored.
       owesDrain = true;
@@ -241,9 +254,10 @@ export function holdResponse(res: MinimalResponse, options: HoldOptions): void {
       );
       return res;
     }
+    const send = sentAs(() => end?.apply(res, args));
     headWritten = true;
     if (flowing()) end?.apply(res, args);
-    else queue.push(() => end?.apply(res, args));
+    else queue.push(send);
     return res;
   };
 }

@@ -1,5 +1,6 @@
 import type { SessionState } from '../lifecycle/state.js';
 import type { ResolvedOptions } from '../options.js';
+import { cookieLifetimeOf } from '../store/record.js';
 
 /**
  * The Set-Cookie header values a response carries for its session, decided from the state after
@@ -22,8 +23,8 @@ export function cookieHeadersFor(
   if (!cookie.canSet(secure)) return headers;
   if (state.cookie === 'clear') headers.push(cookie.serializeClear(secure));
   if (state.cookie !== 'set' || !state.cookieValue || !state.record) return headers;
-  const lifetime = state.record.cookieMaxAgeMs ?? cookie.defaultLifetimeMs(state.record.createdAt);
-  if (lifetime === undefined || lifetime === null) {
+  const lifetime = cookieLifetimeOf(state.record, cookie.defaultLifetimeMs);
+  if (lifetime === null) {
     headers.push(cookie.serialize(state.cookieValue, { secure }));
     return headers;
   }

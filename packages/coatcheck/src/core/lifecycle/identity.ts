@@ -24,6 +24,30 @@ export function passportUserId(data: Readonly<Record<string, unknown>>): string 
 }
 
 /**
+ * `keep` for a `login()` of the user the data already names under the default `userIdOf`
+ * (Passport's `req.login`, then `req.session.login(user.id, { remember: true })`): `passport` is
+ * kept too, or the login would drop Passport's user and the next write would end the sign-in.
+ */
+export function keepPassportUser(
+  userIdOf: UserIdOf,
+  data: Readonly<Record<string, unknown>>,
+  userId: string,
+  keep: boolean | readonly string[],
+): boolean | readonly string[] {
+  if (keep === true || userIdOf !== passportUserId || passportUserId(data) !== userId) return keep;
+  return [...(keep === false ? [] : keep), 'passport'];
+}
+
+/**
+ * The data a session started for `userId` without the application (a remembered device) holds:
+ * under the default `userIdOf`, Passport's `passport.user`, so `req.user` is that user as it is
+ * after `req.login`; under another `userIdOf`, nothing.
+ */
+export function startingDataFor(userIdOf: UserIdOf, userId: string): string {
+  return userIdOf === passportUserId ? JSON.stringify({ passport: { user: userId } }) : '{}';
+}
+
+/**
  * How the record must change for the data's user to hold: a login of that user, the end of the
  * sign-in the data stopped naming, or nothing.
  */

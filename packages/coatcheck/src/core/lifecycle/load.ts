@@ -1,5 +1,5 @@
 import { lacksDeviceProof } from '../dbsc/enforce.js';
-import type { SessionRecord } from '../store/record.js';
+import { cookieLifetimeOf, type SessionRecord } from '../store/record.js';
 import { type ParsedToken, resignToken, secretMatches } from '../tokens/token.js';
 import { destroySession } from './destroy.js';
 import { migrateLegacy, readCookie, requestFacts, verifyToken } from './load-cookie.js';
@@ -188,7 +188,7 @@ function renew(state: SessionState, { options, events, renewals }: LoadContext):
     idleExpiresAt: Math.min(at + options.idleTimeoutMs, record.absoluteExpiresAt),
   };
   // A persistent cookie is re-sent with its new lifetime; a superseded token is never re-sent.
-  const persistent = (record.cookieMaxAgeMs ?? options.cookie.maxAgeMs) != null;
+  const persistent = cookieLifetimeOf(record, options.cookie.defaultLifetimeMs) !== null;
   if (persistent && state.cookieValue) state.cookie = 'set';
   const { ip, userAgent, requestId } = state.info;
   events.emit({

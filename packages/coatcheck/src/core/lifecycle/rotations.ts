@@ -6,6 +6,7 @@ import type { SessionLimiter } from '../policies/limits.js';
 import { parseData, type SessionRecord } from '../store/record.js';
 import type { StoreCall } from '../store/store-calls.js';
 import { destroySession } from './destroy.js';
+import { keepPassportUser } from './identity.js';
 import type { IssuedRecord, RecordIssuer } from './issue.js';
 import { adopt, endElsewhere, endLocally, eventContext, pickData, type SessionState } from './state.js';
 
@@ -171,7 +172,8 @@ export function createRotations(context: {
       await limiter.checkBeforeLogin(userId);
       const at = now();
       const fields = { userId, authAt: at, aal, stepUpAt: aal > 1 ? at : null };
-      const next = issuer.issue(state, { ...fields, data: pickData(state.data, keep) });
+      const kept = keepPassportUser(options.userIdOf, state.data, userId, keep);
+      const next = issuer.issue(state, { ...fields, data: pickData(state.data, kept) });
       // CVE-2022-25896 class: the pre-login token dies with the login; if it is already gone, the
       // login still stands as a new session.
       if (!(await swap(state, next))) {

@@ -1,6 +1,8 @@
 import { findCookie } from '../cookies/find-cookie.js';
 import { SessionLimitError } from '../errors.js';
+import { startingDataFor } from '../lifecycle/identity.js';
 import { adopt, deviceOf, eventContext, type SessionState } from '../lifecycle/state.js';
+import { parseData } from '../store/record.js';
 import { safeEqual } from '../tokens/encoding.js';
 import { hashSecret } from '../tokens/token.js';
 import { rememberCookieName, setRememberCookie } from './cookie.js';
@@ -119,12 +121,14 @@ export async function resumeRemembered(context: RememberContext, state: SessionS
       stepUpAt: null,
       rememberedDeviceId: device.id,
       cookieMaxAgeMs: null,
+      data: startingDataFor(options.userIdOf, device.userId),
       absoluteExpiresAt,
       idleExpiresAt: Math.min(at + options.idleTimeoutMs, absoluteExpiresAt),
     }),
   );
   if (!next) return;
   adopt(state, next);
+  state.data = parseData(next.data);
   // The grace request leaves the cookie alone: the browser keeps the rotated one from the winner.
   if (credential)
     setRememberCookie(state, { kind: 'set', value: credential.cookieValue, expiresAt: device.expiresAt });

@@ -28,7 +28,10 @@ export interface SessionRecord {
   version: number;
   /** Device facts at creation, for device lists. */
   device: SessionDevice;
-  /** Persistent-cookie lifetime chosen for this session ("remember me"), or null for a browser-session cookie. */
+  /**
+   * Persistent-cookie lifetime chosen for this session ("remember me"); null follows the `cookie`
+   * option; `BROWSER_SESSION_COOKIE` is a browser-session cookie whatever the option says.
+   */
   cookieMaxAgeMs: number | null;
   /** Secret behind this session's CSRF tokens (base64url), replaced at every rotation. */
   csrfSecret: string | null;
@@ -94,6 +97,26 @@ export interface SessionPatch {
   unset?: string[];
   /** Metadata to change in the same write (expiry, user, assurance level, ...). */
   meta?: SessionMetaPatch;
+}
+
+/**
+ * `cookieMaxAgeMs` of a session the application gave a browser-session cookie although the
+ * `cookie` option sets a lifetime: express-session's `req.session.cookie.expires = false` or
+ * `maxAge = null` (the unticked "remember me"). Negative, so no lifetime can mean it.
+ */
+export const BROWSER_SESSION_COOKIE = -1;
+
+/**
+ * The session's persistent-cookie lifetime in ms, or null for a browser-session cookie: its own
+ * choice, else `configured` (the cookie option's lifetime for a session created at `createdAt`).
+ */
+export function cookieLifetimeOf(
+  record: Pick<SessionRecord, 'cookieMaxAgeMs' | 'createdAt'>,
+  configured: (createdAt: number) => number | undefined,
+): number | null {
+  const own = record.cookieMaxAgeMs;
+  if (own === BROWSER_SESSION_COOKIE) return null;
+  return own ?? configured(record.createdAt) ?? null;
 }
 
 /** When the session ends if nothing renews it: the earlier of the idle and absolute timeouts (ms since the epoch). */
