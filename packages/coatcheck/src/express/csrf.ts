@@ -2,7 +2,18 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SessionEngine } from '../core/engine.js';
 import { SessionStateError } from '../core/errors.js';
 import type { SessionState } from '../core/lifecycle/state.js';
-import { createCsrfToken, verifyCsrfToken } from '../core/policies/csrf.js';
+import { createCsrfToken } from '../core/policies/csrf.js';
+import {
+  csrfFieldHtml,
+  csrfGate,
+  csrfMetaHtml,
+  csrfRefusal,
+  csrfTokenSource,
+  csrfTokenVerdict,
+  formField,
+  mediaTypeOf,
+  reportCsrf,
+} from '../core/policies/csrf-flow.js';
 import {
   type CsrfOptions as CoreCsrfOptions,
   type CsrfRejectReason,
@@ -10,7 +21,6 @@ import {
   varyWithOrigin,
 } from '../core/policies/csrf-options.js';
 import { pathMatcher } from '../core/policies/path-prefix.js';
-import { isSafeMethod } from '../core/policies/request-origin.js';
 import { bindingOf, type Session } from './session.js';
 
 /** Options of the CSRF middleware (`CsrfOptions` of `coatcheck`, over Node's request). */
@@ -42,7 +52,7 @@ export function header(req: IncomingMessage, name: string): string | undefined {
 }
 
 export function mediaType(req: IncomingMessage): string {
-  return (header(req, 'content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+  return mediaTypeOf(header(req, 'content-type'));
 }
 
 const urlOf = (req: IncomingMessage) => (req as Request).originalUrl ?? req.url ?? '/';
@@ -57,20 +67,11 @@ function appendVary(res: ServerResponse): void {
 }
 
 function refuse(req: IncomingMessage, res: ServerResponse, status: 403 | 415, api: boolean): void {
-  const accept = header(req, 'accept') ?? '';
+  const { contentType, body } = csrfRefusal(status, api, mediaType(req), header(req, 'accept') ?? '');
   res.statusCode = status;
   res.setHeader('Cache-Control', 'no-store');
-  if (api || mediaType(req) === 'application/json' || accept.includes('application/json')) {
-    res.setHeader('Content-Type', 'application/json; charset=utf-8');
-    res.end(JSON.stringify({ error: 'csrf' }));
-    return;
-  }
-  const text = status === 415 ? 'Unsupported Media Type.' : 'Forbidden: the request failed the CSRF check.';
-  const html = accept.includes('text/html');
-  res.setHeader('Content-Type', `text/${html ? 'html' : 'plain'}; charset=utf-8`);
-  res.end(
-    html ? `<!doctype html><title>${status}</title><p>${text} Reload the page and try again.</p>` : text,
-  );
+  res.setHeader('Content-Type', contentType);
+  res.end(body);
 }
 
 function bound(req: Request): { engine: SessionEngine; state: SessionState } {
@@ -92,24 +93,12 @@ export function checkToken(
   config: Config,
   api: boolean,
 ): CsrfRejectReason | null {
-  const type = mediaType(req);
-  if (api && type !== 'application/json') return 'content-type';
-  let token: unknown = header(req, config.headerName);
-  // No fall-through between sources (the csurf pitfall): a header present is the only source.
-  if (
-    token === undefined &&
-    !api &&
-    (type === 'application/x-www-form-urlencoded' || type === 'multipart/form-data')
-  ) {
-    const body = req.body;
-    if (body !== null && typeof body === 'object' && Object.hasOwn(body, config.fieldName)) {
-      token = (body as Record<string, unknown>)[config.fieldName];
-    }
-  }
-  if (token === undefined) return 'missing-token';
-  // Read, never created here: a request with no secret fails, and makes no pre-session (S55).
-  const secret = state.pendingMeta?.csrfSecret ?? state.record?.csrfSecret;
-  return secret && verifyCsrfToken(secret, token) ? null : 'invalid-token';
+  const fromHeader = header(req, config.headerName);
+  const source = csrfTokenSource(api, mediaType(req), fromHeader !== undefined);
+  if (source === 'content-type') return 'content-type';
+  const token =
+    source === 'header' ? fromHeader : source === 'form' ? formField(req.body, config.fieldName) : undefined;
+  return csrfTokenVerdict(state, token);
 }
 
 /**
@@ -145,48 +134,23 @@ export function csrf(options: CsrfOptions): (req: IncomingMessage, res: ServerRe
     };
     fieldNames.set(req, config.fieldName);
 
-    const method = (req.method ?? 'GET').toUpperCase();
-    const unsafe = !isSafeMethod(method);
-    const authenticated = Boolean(state.record?.userId);
-    if (unsafe || authenticated) appendVary(res);
-    const api = unsafe && config.isApi(req);
-    const decision = config.decide({
-      method,
-      secFetchSite: header(req, 'sec-fetch-site'),
-      secFetchMode: header(req, 'sec-fetch-mode'),
-      secFetchDest: header(req, 'sec-fetch-dest'),
-      origin: header(req, 'origin'),
-      referer: header(req, 'referer'),
-      authenticated,
-      strict: unsafe && config.isStrict(req),
-    });
-    const verdict = !decision.allowed ? decision.reason : unsafe ? checkToken(req, state, config, api) : null;
+    const gate = csrfGate(
+      config,
+      req,
+      (req.method ?? 'GET').toUpperCase(),
+      (name) => header(req, name),
+      state,
+    );
+    if (gate.vary) appendVary(res);
+    const verdict = gate.refused ?? (gate.unsafe ? checkToken(req, state, config, gate.api) : null);
     if (verdict === null) {
       next();
       return;
     }
-    const { record, info } = state;
-    engine.emit({
-      type: config.reportOnly ? 'csrf.report_only' : 'csrf.reject',
-      reason: verdict,
-      handle: record?.handle,
-      userId: record?.userId ?? null,
-      ip: info.ip,
-      userAgent: info.userAgent,
-      requestId: info.requestId,
-    });
+    reportCsrf(engine, state, verdict, config.reportOnly);
     if (config.reportOnly) next();
-    else refuse(req, res, verdict === 'content-type' ? 415 : 403, api);
+    else refuse(req, res, verdict === 'content-type' ? 415 : 403, gate.api);
   };
-}
-
-function escapeHtml(value: string): string {
-  return value
-    .replaceAll('&', '&amp;')
-    .replaceAll('<', '&lt;')
-    .replaceAll('>', '&gt;')
-    .replaceAll('"', '&quot;')
-    .replaceAll("'", '&#39;');
 }
 
 function tokenOf(req: IncomingMessage): string {
@@ -203,7 +167,7 @@ function tokenOf(req: IncomingMessage): string {
  */
 export function csrfField(req: IncomingMessage): string {
   const name = fieldNames.get(req) ?? '_csrf';
-  return `<input type="hidden" name="${escapeHtml(name)}" value="${escapeHtml(tokenOf(req))}">`;
+  return csrfFieldHtml(name, tokenOf(req));
 }
 
 /**
@@ -214,5 +178,5 @@ export function csrfField(req: IncomingMessage): string {
  * // fetch('/api/x', { method: 'POST', headers: { 'x-csrf-token': document.querySelector('meta[name=csrf-token]').content } })
  */
 export function csrfMeta(req: IncomingMessage): string {
-  return `<meta name="csrf-token" content="${escapeHtml(tokenOf(req))}">`;
+  return csrfMetaHtml(tokenOf(req));
 }

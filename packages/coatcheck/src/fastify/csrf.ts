@@ -1,17 +1,16 @@
 import type { IncomingMessage } from 'node:http';
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { SessionStateError } from '../core/errors.js';
+import {
+  csrfFieldHtml,
+  csrfGate,
+  csrfMetaHtml,
+  csrfRefusal,
+  reportCsrf,
+} from '../core/policies/csrf-flow.js';
 import { varyWithOrigin } from '../core/policies/csrf-options.js';
 import { pathMatcher } from '../core/policies/path-prefix.js';
-import { isSafeMethod } from '../core/policies/request-origin.js';
-import {
-  type CsrfOptions,
-  type CsrfRejectReason,
-  checkToken,
-  header,
-  mediaType,
-  resolve,
-} from '../express/csrf.js';
+import { type CsrfOptions, checkToken, header, mediaType, resolve } from '../express/csrf.js';
 import { contextOf } from './plugin.js';
 
 export type { CsrfRejectReason } from '../express/csrf.js';
@@ -36,19 +35,12 @@ function appendVary(reply: FastifyReply): void {
 
 function refuse(request: FastifyRequest, reply: FastifyReply, status: 403 | 415, api: boolean) {
   const raw = request.raw;
-  const accept = header(raw, 'accept') ?? '';
-  reply.code(status).header('cache-control', 'no-store');
-  if (api || mediaType(raw) === 'application/json' || accept.includes('application/json')) {
-    return reply
-      .header('content-type', 'application/json; charset=utf-8')
-      .send(JSON.stringify({ error: 'csrf' }));
-  }
-  const text = status === 415 ? 'Unsupported Media Type.' : 'Forbidden: the request failed the CSRF check.';
-  const html = accept.includes('text/html');
-  reply.header('content-type', `text/${html ? 'html' : 'plain'}; charset=utf-8`);
-  return reply.send(
-    html ? `<!doctype html><title>${status}</title><p>${text} Reload the page and try again.</p>` : text,
-  );
+  const { contentType, body } = csrfRefusal(status, api, mediaType(raw), header(raw, 'accept') ?? '');
+  return reply
+    .code(status)
+    .header('cache-control', 'no-store')
+    .header('content-type', contentType)
+    .send(body);
 }
 
 /**
@@ -74,52 +66,17 @@ export function csrfProtection(options: FastifyCsrfOptions): preHandlerAsyncHook
     if (!context) throw new SessionStateError('csrfProtection() needs the session plugin registered first');
     const { engine, state } = context.binding;
     fieldNames.set(request, config.fieldName);
-    const method = request.method.toUpperCase();
-    const unsafe = !isSafeMethod(method);
-    const authenticated = Boolean(state.record?.userId);
-    if (unsafe || authenticated) appendVary(reply);
     // The predicates and the token check read `headers`, `url` and `body`, which a Fastify request has.
     const req = request as unknown as IncomingMessage & { body?: unknown };
-    const api = unsafe && config.isApi(req);
     const raw = request.raw;
-    const decision = config.decide({
-      method,
-      secFetchSite: header(raw, 'sec-fetch-site'),
-      secFetchMode: header(raw, 'sec-fetch-mode'),
-      secFetchDest: header(raw, 'sec-fetch-dest'),
-      origin: header(raw, 'origin'),
-      referer: header(raw, 'referer'),
-      authenticated,
-      strict: unsafe && config.isStrict(req),
-    });
-    const verdict: CsrfRejectReason | null = !decision.allowed
-      ? decision.reason
-      : unsafe
-        ? checkToken(req, state, config, api)
-        : null;
+    const gate = csrfGate(config, req, request.method.toUpperCase(), (name) => header(raw, name), state);
+    if (gate.vary) appendVary(reply);
+    const verdict = gate.refused ?? (gate.unsafe ? checkToken(req, state, config, gate.api) : null);
     if (verdict === null) return;
-    const { record, info } = state;
-    engine.emit({
-      type: config.reportOnly ? 'csrf.report_only' : 'csrf.reject',
-      reason: verdict,
-      handle: record?.handle,
-      userId: record?.userId ?? null,
-      ip: info.ip,
-      userAgent: info.userAgent,
-      requestId: info.requestId,
-    });
+    reportCsrf(engine, state, verdict, config.reportOnly);
     if (config.reportOnly) return;
-    return refuse(request, reply, verdict === 'content-type' ? 415 : 403, api);
+    return refuse(request, reply, verdict === 'content-type' ? 415 : 403, gate.api);
   };
-}
-
-function escapeHtml(value: string): string {
-  return value
-    .replaceAll('&', '&amp;')
-    .replaceAll('<', '&lt;')
-    .replaceAll('>', '&gt;')
-    .replaceAll('"', '&quot;')
-    .replaceAll("'", '&#39;');
 }
 
 /**
@@ -130,10 +87,10 @@ function escapeHtml(value: string): string {
  */
 export function csrfField(request: FastifyRequest): string {
   const name = fieldNames.get(request) ?? '_csrf';
-  return `<input type="hidden" name="${escapeHtml(name)}" value="${escapeHtml(request.csrfToken())}">`;
+  return csrfFieldHtml(name, request.csrfToken());
 }
 
 /** A `<meta name="csrf-token">` tag with a fresh token, for scripts that send it in the header. */
 export function csrfMeta(request: FastifyRequest): string {
-  return `<meta name="csrf-token" content="${escapeHtml(request.csrfToken())}">`;
+  return csrfMetaHtml(request.csrfToken());
 }
