@@ -9,12 +9,14 @@ function script(name: string, source: string): RedisScript {
 }
 
 // Each script touches one key (one Cluster slot); the user index is written by INDEX_ADD apart.
+// A device has a handful of fields, so one HSET writes them all (Redis counts every command a
+// script runs).
 
 /** KEYS[1] device; ARGV[1] TTL ms; ARGV[2..] field, value pairs. 1, or 0 when the id is taken. */
 const CREATE_DEVICE = script(
   'remembered-create',
   `if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return 1`,
 );
@@ -27,11 +29,8 @@ const ROTATE_DEVICE = script(
   'remembered-rotate',
   `local current = redis.call('HGET', KEYS[1], 'secretHash')
 if not current or current ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], 'previousSecretHash', current)
-redis.call('HSET', KEYS[1], 'secretHash', ARGV[2])
-redis.call('HSET', KEYS[1], 'rotatedAt', ARGV[3])
-redis.call('HSET', KEYS[1], 'lastUsedAt', ARGV[3])
-redis.call('HSET', KEYS[1], 'device', ARGV[4])
+redis.call('HSET', KEYS[1], 'previousSecretHash', current, 'secretHash', ARGV[2], 'rotatedAt', ARGV[3],
+  'lastUsedAt', ARGV[3], 'device', ARGV[4])
 return 1`,
 );
 
@@ -39,7 +38,7 @@ return 1`,
 const TAKE_DEVICE = script(
   'remembered-take',
   `local fields = redis.call('HGETALL', KEYS[1])
-redis.call('DEL', KEYS[1])
+if #fields > 0 then redis.call('DEL', KEYS[1]) end
 return fields`,
 );
 
