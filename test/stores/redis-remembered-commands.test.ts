@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import type { RememberedDevice } from '../../packages/coatcheck/src/core/remember/device.js';
 import { RedisStore } from '../../packages/coatcheck/src/stores/redis.js';
+import { makeRememberedDevice } from '../../packages/coatcheck/src/testing/conformance-remembered.js';
 import {
   connectRedis,
   hasRedis,
@@ -21,18 +21,8 @@ describe('redis remembered devices: commands per operation', {
     const { client, close } = await connectRedis('node-redis', server);
     after(close);
     const store = new RedisStore({ client, prefix: 'rc:' });
-    const now = Date.now();
-    const device: RememberedDevice = {
-      id: 'dev1',
-      userId: 'alice',
-      secretHash: 'hash-1',
-      previousSecretHash: null,
-      rotatedAt: now,
-      createdAt: now,
-      lastUsedAt: now,
-      expiresAt: now + 30 * 86_400_000,
-      device: { userAgent: 'Firefox', ip: '10.0.0.1' },
-    };
+    const device = makeRememberedDevice({ id: 'dev1', userId: 'alice', secretHash: 'hash-1' });
+    const now = device.createdAt;
     const devices = store.rememberedDevices;
     // The first EVALSHA of a script answers NOSCRIPT and falls back to EVAL: warm them up.
     await devices.create({ ...device, id: 'warm' });
