@@ -103,10 +103,14 @@ export interface SessionEngine {
    * devices in that range end first, or they would start new sessions. Emits `session.logout_all`
    * per user. Throws SessionCapabilityError when the store has no `destroyAll`.
    */
-  revokeAllSessions(options?: {
-    createdBefore?: number;
-    by?: string;
-  }): Promise<{ sessionsEnded: number; users: number; rememberedDevicesEnded: number }>;
+  revokeAllSessions(options?: { createdBefore?: number; by?: string }): Promise<{
+    /** Sessions ended. */
+    sessionsEnded: number;
+    /** Distinct users those sessions belonged to (each got one `session.logout_all`). */
+    users: number;
+    /** Remembered devices ended. */
+    rememberedDevicesEnded: number;
+  }>;
   /** Subscribes to lifecycle events; returns the unsubscribe function. */
   on(listener: SessionEventListener): () => void;
   /** Emits an event through the engine's bus (for adapters and layers above the engine). */

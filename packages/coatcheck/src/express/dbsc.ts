@@ -24,6 +24,7 @@ export interface ExpressDeviceBoundSessions {
    * after `req.session.login()` and before the response is sent.
    */
   offer(req: IncomingMessage & { session?: unknown }, res: ServerResponse): boolean;
+  /** The framework-free DBSC protocol these routes run (options, offer, registration, refresh). */
   readonly protocol: DeviceBoundSessions;
 }
 

@@ -40,6 +40,19 @@ export type { RegenerateOptions, SessionMeta } from './session.js';
 export type { SessionData, TypedSession } from './types.js';
 export { Cookie, MemoryStore, Session, SessionStoreApi, Store, sessionMetaOf };
 
-/** express-session's default export: the middleware factory, with the classes attached. */
-export const session = Object.assign(createMiddleware, { Store, MemoryStore, Session, Cookie });
+/**
+ * express-session's default export: the middleware factory, with the classes attached as
+ * express-session attaches them (`session.Store`, `session.MemoryStore`, `session.Session`,
+ * `session.Cookie`), so `require('express-session').Store` code keeps working.
+ */
+export const session: typeof createMiddleware & {
+  /** The base class of express-session stores (`require('express-session').Store`). */
+  Store: typeof Store;
+  /** The bounded in-memory store, express-session's `MemoryStore` API over coatcheck's MemoryStore. */
+  MemoryStore: typeof MemoryStore;
+  /** The class of `req.session`. */
+  Session: typeof Session;
+  /** The class of `req.session.cookie`. */
+  Cookie: typeof Cookie;
+} = Object.assign(createMiddleware, { Store, MemoryStore, Session, Cookie });
 export default session;

@@ -11,6 +11,7 @@ import { contextOf } from './plugin.js';
 export interface FastifyDeviceBoundSessions {
   /** Sets `Secure-Session-Registration` after a login; false when there is nothing to offer. */
   offer(request: FastifyRequest, reply: FastifyReply): boolean;
+  /** The framework-free DBSC protocol these routes run (options, offer, registration, refresh). */
   readonly protocol: DeviceBoundSessions;
 }
 

@@ -20,6 +20,7 @@ export interface HonoDbscOptions extends DeviceBoundSessionOptions {
 export interface HonoDeviceBoundSessions extends MiddlewareHandler {
   /** Sets `Secure-Session-Registration` after a login; false when there is nothing to offer. */
   offer(c: Context): boolean;
+  /** The framework-free DBSC protocol these routes run (options, offer, registration, refresh). */
   readonly protocol: DeviceBoundSessions;
 }
 

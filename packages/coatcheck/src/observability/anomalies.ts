@@ -12,14 +12,18 @@ export const ANOMALY_REASONS = [
   'network_spread',
 ] as const;
 
+/** One of {@link ANOMALY_REASONS}. */
 export type AnomalyReason = (typeof ANOMALY_REASONS)[number];
 
 /** `count` events (or distinct networks) within `windowMs` raise one anomaly. */
 export interface AnomalyThreshold {
+  /** Events (or distinct networks) that raise the anomaly. */
   count: number;
+  /** Length of the sliding window, in ms. */
   windowMs: number;
 }
 
+/** Options of {@link detectAnomalies}: where anomalies go, and each threshold (`false` turns one off). */
 export interface AnomalyOptions {
   /** Where `security.anomaly` events go: the engine's `emit`, so every listener (audit, metrics) sees them. */
   emit: (event: Omit<SessionEvent, 'time'>) => void;

@@ -8,6 +8,7 @@ import { wrapStore } from './wrap-store.js';
 /** Store latency buckets, in seconds: sub-millisecond in-process stores up to the 5 s default timeout. */
 const DEFAULT_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
+/** Options of {@link sessionMetrics}. */
 export interface SessionMetricsOptions {
   /** Where the metrics are registered. @default prom-client's global registry */
   registry?: Registry;
@@ -20,20 +21,33 @@ export interface SessionMetricsOptions {
 
 /** coatcheck's Prometheus metrics in one registry; label values are fixed sets, never an ID or address. */
 export interface MetricSet {
+  /** `coatcheck_store_operation_duration_seconds`: store call duration, by operation and outcome. */
   storeDuration: Histogram<'operation' | 'outcome'>;
+  /** `coatcheck_store_errors_total`: failed store calls, by operation and kind (error or timeout). */
   storeErrors: Counter<'operation' | 'kind'>;
+  /** `coatcheck_sessions_created_total`: sessions created, by kind (anonymous or sign-in). */
   sessionsCreated: Counter<'kind'>;
+  /** `coatcheck_sessions_rotated_total`: token rotations, by trigger. */
   sessionsRotated: Counter<'trigger'>;
+  /** `coatcheck_sessions_ended_total`: sessions ended, by cause (logout, revoked, idle, absolute, …). */
   sessionsEnded: Counter<'cause'>;
+  /** `coatcheck_session_renewals_total`: idle expiries pushed back. */
   renewals: Counter;
+  /** `coatcheck_login_failures_total`: failed sign-ins the application reported. */
   loginFailures: Counter;
+  /** `coatcheck_csrf_rejections_total`: requests the CSRF check refused or reported, by reason and mode. */
   csrfRejections: Counter<'reason' | 'mode'>;
+  /** `coatcheck_binding_mismatches_total`: device binding mismatches, by reason (S42). */
   bindingMismatches: Counter<'reason'>;
+  /** `coatcheck_guess_limiter_trips_total`: addresses that crossed the invalid-cookie limit (S44). */
   guessLimiterTrips: Counter;
+  /** `coatcheck_security_anomalies_total`: `security.anomaly` events, by reason. */
   anomalies: Counter<'reason'>;
 }
 
+/** What {@link sessionMetrics} returns: the registry, the event listener and the store wrapper. */
 export interface SessionMetrics {
+  /** The registry the metrics live in (serve it on `/metrics` with `registry.metrics()`). */
   readonly registry: Registry;
   /** Counts the engine's events: pass it to `sessions.on(...)` (or `engine.on`). */
   readonly listener: SessionEventListener;

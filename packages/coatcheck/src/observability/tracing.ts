@@ -7,6 +7,7 @@ import { wrapStore } from './wrap-store.js';
 const CLIENT = 2 as SpanKind.CLIENT;
 const ERROR = 2 as SpanStatusCode.ERROR;
 
+/** Options of {@link traceStore}. */
 export interface TraceStoreOptions {
   /** The `trace` export of `@opentelemetry/api`, as the application imported it; the tracer is named `coatcheck`. */
   trace: Pick<TraceAPI, 'getTracer'>;

@@ -14,6 +14,7 @@ export const STORE_OPERATIONS = [
   'destroyLegacy',
 ] as const;
 
+/** A store method the metrics and traces wrap: the `operation` label and span name. */
 export type StoreOperation = (typeof STORE_OPERATIONS)[number];
 
 /** Runs one store call; `handle` is the session it concerns, when the call names one. */

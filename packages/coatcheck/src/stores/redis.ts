@@ -62,6 +62,7 @@ export const REDIS_ACL_COMMANDS: readonly string[] = [
   'scan',
 ];
 
+/** Options of {@link RedisStore}. */
 export interface RedisStoreOptions {
   /**
    * A connected node-redis v5 client or cluster, or an ioredis `Redis` or `Cluster`. The store
@@ -90,6 +91,7 @@ export interface RedisStoreOptions {
  */
 export class RedisStore implements SessionStore {
   readonly capabilities: StoreCapabilities = { userIndex: true, atomicUpdate: true, rememberedDevices: true };
+  /** The prefix of every key this store writes (`prefix` option, default `coatcheck:`). */
   readonly prefix: string;
   readonly rememberedDevices: RememberedDeviceStore;
   readonly #redis: RedisCommands;

@@ -13,6 +13,7 @@ export type { DbscRequest } from './protocol.js';
 
 /** A DBSC answer for the adapter to send as it is. */
 export interface DbscResponse {
+  /** HTTP status code. */
   status: number;
   /** Header name and value pairs; `Set-Cookie` may appear more than once. */
   headers: [string, string][];
@@ -22,6 +23,7 @@ export interface DbscResponse {
 
 /** Device Bound Session Credentials on one engine: the registration offer and the two routes. */
 export interface DeviceBoundSessions {
+  /** The DBSC options as resolved at creation (defaults filled in, durations in ms). */
   readonly options: ResolvedDbscOptions;
   /**
    * The `Secure-Session-Registration` header value inviting the browser to bind this signed-in

@@ -4,8 +4,11 @@ import { DBSC_ALGORITHMS, type DbscAlgorithm } from './jwt.js';
 
 /** One rule of a DBSC session's scope (the draft's `scope_specification`). */
 export interface DbscScopeRule {
+  /** Whether requests matching the rule are in the session's scope or left out of it. */
   type: 'include' | 'exclude';
+  /** Host the rule applies to (`app.example`, or `*.app.example` for subdomains). */
   domain: string;
+  /** Path prefix the rule applies to (`/` for the whole host). */
   path: string;
 }
 

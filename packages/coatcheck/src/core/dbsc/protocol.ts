@@ -23,6 +23,7 @@ import type { ResolvedDbscOptions } from './options.js';
 
 /** The facts about a DBSC request that the protocol reads; adapters fill them in. */
 export interface DbscRequest {
+  /** HTTP method, upper-case (`POST`). */
   method: string;
   /** URL path, without the query. */
   path: string;
@@ -30,6 +31,7 @@ export interface DbscRequest {
   header(name: string): string | undefined;
   /** Whether the request arrived over HTTPS (trusted proxies honoured). */
   secure: boolean;
+  /** The client address (trusted proxies honoured), for the device facts of the binding (S42). */
   ip?: string | undefined;
   /** The adapter's own request object, handed to `generateHandle`. */
   request?: unknown;

@@ -79,8 +79,11 @@ export interface SessionState {
    * revoked for a change of device. Only an idle lapse may be resumed by a remembered device.
    */
   lapsed?: {
+    /** Idle timeout, absolute timeout, or revoked by the binding policy (S42). */
     reason: 'idle' | 'absolute' | 'revoked';
+    /** The user the lapsed session was signed in as, or null for an anonymous one. */
     userId: string | null;
+    /** The remembered device that session belonged to, if any. */
     rememberedDeviceId: string | undefined;
   };
 }
@@ -127,7 +130,14 @@ export interface SessionInfo {
   /** Whether this is the session of the request that asked for the list. */
   current: boolean;
   /** The DBSC device key this session is bound to (RFC 7638 thumbprint, algorithm, when), or null. */
-  deviceKey: { thumbprint: string; algorithm: string; boundAt: number } | null;
+  deviceKey: {
+    /** RFC 7638 JWK thumbprint of the public key (base64url SHA-256). */
+    thumbprint: string;
+    /** The key's JWS algorithm (`ES256` or `RS256`). */
+    algorithm: string;
+    /** When the key was registered, ms since the epoch. */
+    boundAt: number;
+  } | null;
   /** The remembered device this session belongs to, or null ("keep me signed in", S13). */
   rememberedDevice: string | null;
   /** How the session was last authenticated: a sign-in, or a remembered device (not fresh). */

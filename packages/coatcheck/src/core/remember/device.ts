@@ -8,6 +8,7 @@ import type { SessionDevice } from '../store/record.js';
 export interface RememberedDevice {
   /** Public, non-secret name of the device: shown in device lists, used to revoke it; never authenticates. */
   id: string;
+  /** The user it signs in. */
   userId: string;
   /** SHA-256 of the current credential's secret (base64url); a store dump holds nothing usable. */
   secretHash: string;
@@ -18,6 +19,7 @@ export interface RememberedDevice {
   previousSecretHash: string | null;
   /** When the current credential was issued; the previous one's grace period counts from here. */
   rotatedAt: number;
+  /** When the device was remembered (the sign-in with `remember: true`). */
   createdAt: number;
   /** When the credential last started a session. */
   lastUsedAt: number;
@@ -29,9 +31,13 @@ export interface RememberedDevice {
 
 /** A credential rotation: applied only while the device's current hash is still `expectedHash`. */
 export interface RememberedRotation {
+  /** The hash the device must still have: the compare half of the compare-and-swap (S18). */
   expectedHash: string;
+  /** The new credential's secret hash. */
   secretHash: string;
+  /** The time of the rotation (ms since the epoch): its `rotatedAt` and `lastUsedAt`. */
   at: number;
+  /** Device facts of the request that used it. */
   device: SessionDevice;
 }
 

@@ -18,7 +18,9 @@ export interface Removed {
 
 /** One session `destroyAll` removed: its handle and user, for the audit events of the caller. */
 export interface RemovedSession {
+  /** The removed session's public handle. */
   handle: string;
+  /** Its user, or null for an anonymous session. */
   userId: string | null;
 }
 

@@ -10,8 +10,26 @@ type AnyFunction = (...args: never[]) => unknown;
  * ioredis `Redis` or `Cluster`. Recognised by shape, so neither driver is imported.
  */
 export type RedisClientLike =
-  | { hGetAll: AnyFunction; evalSha: AnyFunction; eval: AnyFunction; zRem: AnyFunction }
-  | { hgetall: AnyFunction; evalsha: AnyFunction; eval: AnyFunction; zrem: AnyFunction };
+  | {
+      /** node-redis v5: HGETALL. */
+      hGetAll: AnyFunction;
+      /** node-redis v5: EVALSHA. */
+      evalSha: AnyFunction;
+      /** node-redis v5: EVAL (the fallback on NOSCRIPT). */
+      eval: AnyFunction;
+      /** node-redis v5: ZREM. */
+      zRem: AnyFunction;
+    }
+  | {
+      /** ioredis: HGETALL. */
+      hgetall: AnyFunction;
+      /** ioredis: EVALSHA. */
+      evalsha: AnyFunction;
+      /** ioredis: EVAL (the fallback on NOSCRIPT). */
+      eval: AnyFunction;
+      /** ioredis: ZREM. */
+      zrem: AnyFunction;
+    };
 
 interface NodeRedisLike {
   hGetAll(key: string): Promise<unknown>;

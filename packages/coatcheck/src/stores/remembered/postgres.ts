@@ -70,7 +70,10 @@ type Run = <R extends object>(statement: Statement, values: unknown[]) => Promis
 export function postgresRememberedDevices(
   names: TableNames,
   run: Run,
-): RememberedDeviceStore & { prune(now: number): Promise<number> } {
+): RememberedDeviceStore & {
+  /** Deletes devices whose absolute lifetime ended by `now` (ms since the epoch); resolves to how many. */
+  prune(now: number): Promise<number>;
+} {
   const t = rememberedTable(names);
   const columns =
     'id, user_id, secret_hash, previous_secret_hash, rotated_at, created_at, last_used_at, expires_at, device';

@@ -66,7 +66,10 @@ export function rememberedDevicesDdl(table: string): string {
 export function sqliteRememberedDevices(
   db: BetterSqlite3.Database,
   table: string,
-): RememberedDeviceStore & { prune(now: number): number } {
+): RememberedDeviceStore & {
+  /** Deletes devices whose absolute lifetime ended by `now` (ms since the epoch); returns how many. */
+  prune(now: number): number;
+} {
   const name = `${table}_remembered`;
   const columns =
     'id, user_id, secret_hash, previous_secret_hash, rotated_at, created_at, last_used_at, expires_at, device';
