@@ -1,8 +1,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { createCsrfToken } from '../core/csrf.js';
+import type { SessionEngine } from '../core/engine.js';
 import { SessionStoreError } from '../core/errors.js';
 import type { SessionState } from '../core/state.js';
+import type { Cookie } from '../express/cookie.js';
 import { requestPath } from '../express/options.js';
 import { collectData } from '../express/session.js';
 import { type FastifySessionOptions, resolveFastifyOptions } from './options.js';
@@ -14,15 +16,71 @@ const NO_STORE = 'no-store';
 // S28: the browser drops what it cached and stored for the site once the user has signed out.
 const CLEAR_SITE_DATA = '"cache", "storage"';
 
-interface RequestContext {
-  state: SessionState;
-  binding: FastifyBinding;
+/** What a request's context needs from its plugin registration: resolved once, shared by every request. */
+interface PluginScope {
+  engine: SessionEngine;
+  commit(context: RequestContext): Promise<void>;
+}
+
+/**
+ * A request's session context and its binding in one object: the binding's methods live on the
+ * prototype, so a request allocates no closures for them.
+ */
+class RequestContext implements FastifyBinding {
+  readonly engine: SessionEngine;
+  storeFailure: SessionStoreError | null = null;
+  cookie?: Cookie;
+  inflight?: Set<Promise<unknown>>;
   /** The session's headers went out (onSend ran, or `save()` wrote them on a hijacked reply). */
-  answered: boolean;
+  answered = false;
   /** The commit of the first `onSend` (its failure, or null), awaited by a second send of the reply. */
-  committed?: Promise<{ error: unknown } | null>;
+  committed: Promise<{ error: unknown } | null> | undefined = undefined;
   /** The session's headers are on the reply (Set-Cookie is appended, so only once). */
-  applied?: boolean;
+  applied = false;
+
+  constructor(
+    readonly state: SessionState,
+    readonly request: FastifyRequest,
+    readonly reply: FastifyReply,
+    readonly scope: PluginScope,
+  ) {
+    this.engine = scope.engine;
+  }
+
+  /** The guards and the CSRF hook read the engine and state through the binding. */
+  get binding(): FastifyBinding {
+    return this;
+  }
+
+  current(): FastifySession {
+    return this.request.session;
+  }
+
+  replace(): void {
+    this.request.session = new FastifySession(this);
+  }
+
+  async commit(): Promise<void> {
+    await this.scope.commit(this);
+    // After reply.hijack() no hook runs again: `save()` puts the headers on the raw response.
+    const raw = this.reply.raw;
+    if (this.reply.sent && !raw.headersSent) {
+      applyHeaders(this.engine, this.state, (name, value) => raw.setHeader(name, value));
+      this.answered = true;
+    }
+  }
+}
+
+/** Puts the session's headers on a response through `set` (Set-Cookie, Cache-Control, Clear-Site-Data). */
+function applyHeaders(
+  engine: SessionEngine,
+  state: SessionState,
+  set: (name: string, value: string | string[]) => unknown,
+): void {
+  const cookies = engine.cookieHeaders(state);
+  if (cookies.length > 0) set('set-cookie', cookies);
+  if (cookies.length > 0 || state.record?.userId) set('cache-control', NO_STORE);
+  if (state.loggedOut) set('clear-site-data', CLEAR_SITE_DATA);
 }
 
 const contexts = new WeakMap<FastifyRequest, RequestContext>();
@@ -31,6 +89,9 @@ const contexts = new WeakMap<FastifyRequest, RequestContext>();
 export function contextOf(request: FastifyRequest): RequestContext | undefined {
   return contexts.get(request);
 }
+
+/** A settled commit with nothing to report: shared, so a read that writes nothing allocates no promise. */
+const NOTHING_FAILED = Promise.resolve(null);
 
 async function coatcheckSession(fastify: FastifyInstance, options: FastifySessionOptions) {
   const { engine, store, warn, onStoreError, saveUninitialized, rolling } = resolveFastifyOptions(options);
@@ -52,24 +113,22 @@ async function coatcheckSession(fastify: FastifyInstance, options: FastifySessio
     return engine.needsCommit(state);
   }
 
-  async function commit(request: FastifyRequest, context: RequestContext): Promise<void> {
-    const { state, binding } = context;
-    // A lifecycle call the handler did not await (`request.session.destroy(); reply.redirect()`)
-    // ends before anything is collected, so the data it ended is never written back.
-    if (binding.inflight?.size) await Promise.allSettled([...binding.inflight]);
-    if (binding.storeFailure) throw binding.storeFailure;
-    if (prepare(request, state)) await engine.commit(state);
+  /** After the write: a rolling session sends its cookie again. */
+  function settleCookie(state: SessionState): void {
     if (rolling && state.record && state.cookie === 'keep') state.cookie = 'set';
   }
 
-  function sessionHeaders(state: SessionState): Record<string, string | string[]> {
-    const cookies = engine.cookieHeaders(state);
-    const headers: Record<string, string | string[]> = {};
-    if (cookies.length > 0) headers['set-cookie'] = cookies;
-    if (cookies.length > 0 || state.record?.userId) headers['cache-control'] = NO_STORE;
-    if (state.loggedOut) headers['clear-site-data'] = CLEAR_SITE_DATA;
-    return headers;
+  async function commit(context: RequestContext): Promise<void> {
+    const { state } = context;
+    // A lifecycle call the handler did not await (`request.session.destroy(); reply.redirect()`)
+    // ends before anything is collected, so the data it ended is never written back.
+    if (context.inflight?.size) await Promise.allSettled([...context.inflight]);
+    if (context.storeFailure) throw context.storeFailure;
+    if (prepare(context.request, state)) await engine.commit(state);
+    settleCookie(state);
   }
+
+  const scope: PluginScope = { engine, commit };
 
   /** A store failure's answer as a payload; any other error goes to Fastify's error handler. */
   function answerError(error: unknown, request: FastifyRequest, reply: FastifyReply) {
@@ -104,57 +163,77 @@ async function coatcheckSession(fastify: FastifyInstance, options: FastifySessio
         .header('retry-after', '60')
         .send('Too Many Requests');
     }
-    const binding: FastifyBinding = {
-      engine,
-      state,
-      storeFailure: null,
-      current: () => request.session,
-      replace: () => {
-        request.session = new FastifySession(binding);
-      },
-      commit: async () => {
-        await commit(request, context);
-        // After reply.hijack() no hook runs again: `save()` puts the headers on the raw response.
-        if (reply.sent && !reply.raw.headersSent) {
-          for (const [name, value] of Object.entries(sessionHeaders(state))) reply.raw.setHeader(name, value);
-          context.answered = true;
-        }
-      },
-    };
-    const context: RequestContext = { state, binding, answered: false };
+    const context = new RequestContext(state, request, reply, scope);
     contexts.set(request, context);
-    request.session = new FastifySession(binding);
+    request.session = new FastifySession(context);
     return undefined;
   });
 
+  /** Settles the first send's commit; a read with nothing to write settles at once, without a promise chain. */
+  function settle(context: RequestContext): Promise<{ error: unknown } | null> {
+    const { state } = context;
+    let written: Promise<void>;
+    try {
+      if (context.inflight?.size || context.storeFailure) written = commit(context);
+      else if (prepare(context.request, state))
+        written = engine.commit(state).then(() => settleCookie(state));
+      else {
+        settleCookie(state);
+        return NOTHING_FAILED;
+      }
+    } catch (error) {
+      return Promise.resolve({ error });
+    }
+    return written.then(
+      () => null,
+      (error: unknown) => ({ error }),
+    );
+  }
+
+  function finishSend(
+    context: RequestContext,
+    reply: FastifyReply,
+    failure: { error: unknown } | null,
+    first: boolean,
+    payload: unknown,
+  ): unknown {
+    if (failure) return first ? answerError(failure.error, context.request, reply) : payload;
+    if (!context.applied) {
+      context.applied = true;
+      applyHeaders(engine, context.state, (name, value) => reply.header(name, value));
+    }
+    return payload;
+  }
+
   // express-session#360: the store is written before the response leaves, so the next request
-  // (a redirect's target) reads what this one wrote.
-  fastify.addHook('onSend', async (request, reply, payload) => {
+  // (a redirect's target) reads what this one wrote. A callback hook, not an async one: a read
+  // that writes nothing answers synchronously.
+  fastify.addHook('onSend', (request, reply, payload, done) => {
     const context = contexts.get(request);
-    if (!context || (context.answered && context.committed === undefined)) return payload;
+    if (!context || (context.answered && context.committed === undefined)) return done(null, payload);
     // A second send while the first one's commit runs (an async hook that called reply.send() or
     // reply.redirect() without returning the reply lets the route handler send too) waits for the
     // same commit: whichever response leaves carries the session's headers, never before the write.
     const first = context.committed === undefined;
     context.answered = true;
-    context.committed ??= commit(request, context).then(
-      () => null,
-      (error: unknown) => ({ error }),
-    );
-    const failure = await context.committed;
-    if (failure) return first ? answerError(failure.error, request, reply) : payload;
-    if (!context.applied) {
-      context.applied = true;
-      for (const [name, value] of Object.entries(sessionHeaders(context.state))) reply.header(name, value);
-    }
-    return payload;
+    context.committed ??= settle(context);
+    const finish = (failure: { error: unknown } | null) => {
+      try {
+        done(null, finishSend(context, reply, failure, first, payload));
+      } catch (error) {
+        done(error as Error);
+      }
+    };
+    if (context.committed === NOTHING_FAILED) finish(null);
+    else context.committed.then(finish);
   });
 
-  fastify.addHook('onResponse', async (request) => {
+  fastify.addHook('onResponse', (request, _reply, done) => {
     const context = contexts.get(request);
     if (context && !context.answered && prepare(request, context.state)) {
       warn('coatcheck: a response bypassed onSend; call request.session.save() before writing to reply.raw');
     }
+    done();
   });
 }
 
