@@ -40,6 +40,19 @@ function writeAfterEndError(): Error {
   return Object.assign(new Error('write after end'), { code: 'ERR_STREAM_WRITE_AFTER_END' });
 }
 
+const PROBE = Symbol('coatcheck.probe');
+
+/**
+ * Turns a request or response into a dictionary before properties are added to it. Express gives
+ * both a new prototype on every request, after which V8 builds a new hidden class for each
+ * property added (microseconds apiece); one property added and deleted first makes the later
+ * adds plain, cheap inserts.
+ */
+export function makeDictionary(target: object): void {
+  (target as Record<symbol, unknown>)[PROBE] = null;
+  delete (target as Record<symbol, unknown>)[PROBE];
+}
+
 /** Whether a real response has already written its head (false for a stand-in without `headersSent`). */
 export function realHeadersSent(res: object, descriptor: PropertyDescriptor | undefined): boolean {
   if (!descriptor) return false;

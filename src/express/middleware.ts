@@ -6,6 +6,7 @@ import { identityChange } from '../core/identity.js';
 import type { SessionState } from '../core/state.js';
 import type { SessionStore } from '../core/store.js';
 import { ConnectStore } from '../stores/connect.js';
+import { makeDictionary } from './held-response.js';
 import {
   cookieOptions,
   isSecure,
@@ -245,6 +246,7 @@ export function session(options: SessionOptions = {}): SessionMiddleware {
               if (standIn) applySessionHeaders(res, sessionHeaders(state));
             },
           };
+          makeDictionary(req);
           bind(new Session(binding));
           req.sessionStore = storeApi;
           hold(req, res, state, binding, next);

@@ -3,6 +3,7 @@ import {
   type HoldOptions,
   headersSentError,
   type Method,
+  makeDictionary,
   realHeadersSent,
   type Target,
 } from './held-response.js';
@@ -129,11 +130,7 @@ export function holdResponse(res: MinimalResponse, options: HoldOptions): void {
     holdAgain(hold, target);
     return;
   }
-  // Express gives every response a new prototype, after which V8 builds a new hidden class for
-  // each property added (microseconds apiece). One property added and deleted turns the response
-  // into a dictionary first, where the wrappers below are plain, cheap inserts.
-  (res as unknown as Record<symbol, unknown>)[HOLD] = null;
-  delete (res as unknown as Record<symbol, unknown>)[HOLD];
+  makeDictionary(res);
   (res as unknown as HeldResponse)[HOLD] = hold;
   if (typeof hold.setHeader === 'function') target.setHeader = shared.setHeader;
   if (typeof hold.appendHeader === 'function') target.appendHeader = shared.appendHeader;
