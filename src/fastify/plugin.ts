@@ -83,11 +83,14 @@ function applyHeaders(
   if (state.loggedOut) set('clear-site-data', CLEAR_SITE_DATA);
 }
 
-const contexts = new WeakMap<FastifyRequest, RequestContext>();
+// A decorated request field, not a WeakMap entry: a plain store per request, nothing for the GC
+// to trace as an ephemeron. A symbol, so it never shows among the request's own keys.
+const CONTEXT = Symbol('coatcheck.context');
+type WithContext = { [CONTEXT]?: RequestContext | null };
 
 /** The engine state behind a request's session: for the guards and the CSRF hook. */
 export function contextOf(request: FastifyRequest): RequestContext | undefined {
-  return contexts.get(request);
+  return (request as WithContext)[CONTEXT] ?? undefined;
 }
 
 /** A settled commit with nothing to report: shared, so a read that writes nothing allocates no promise. */
@@ -98,9 +101,10 @@ async function coatcheckSession(fastify: FastifyInstance, options: FastifySessio
 
   fastify.decorate('sessionEngine', engine);
   fastify.decorateRequest('session', null as never);
+  fastify.decorateRequest(CONTEXT as unknown as string, null);
   fastify.decorateRequest('sessionStore', { getter: () => store });
   fastify.decorateRequest('csrfToken', function csrfToken(this: FastifyRequest) {
-    const context = contexts.get(this);
+    const context = contextOf(this);
     if (!context) throw new TypeError('csrfToken() needs a request with a session');
     return createCsrfToken(engine.csrfSecretOf(context.state));
   });
@@ -137,7 +141,7 @@ async function coatcheckSession(fastify: FastifyInstance, options: FastifySessio
   }
 
   fastify.addHook('onRequest', async (request, reply) => {
-    if (contexts.has(request)) return undefined;
+    if (contextOf(request)) return undefined;
     const info = {
       // Read raw, whether or not @fastify/cookie parsed it too: one cookie, one reading (S18).
       cookieHeader: request.headers.cookie,
@@ -164,7 +168,7 @@ async function coatcheckSession(fastify: FastifyInstance, options: FastifySessio
         .send('Too Many Requests');
     }
     const context = new RequestContext(state, request, reply, scope);
-    contexts.set(request, context);
+    (request as WithContext)[CONTEXT] = context;
     request.session = new FastifySession(context);
     return undefined;
   });
@@ -209,7 +213,7 @@ async function coatcheckSession(fastify: FastifyInstance, options: FastifySessio
   // (a redirect's target) reads what this one wrote. A callback hook, not an async one: a read
   // that writes nothing answers synchronously.
   fastify.addHook('onSend', (request, reply, payload, done) => {
-    const context = contexts.get(request);
+    const context = contextOf(request);
     if (!context || (context.answered && context.committed === undefined)) return done(null, payload);
     // A second send while the first one's commit runs (an async hook that called reply.send() or
     // reply.redirect() without returning the reply lets the route handler send too) waits for the
@@ -225,11 +229,12 @@ async function coatcheckSession(fastify: FastifyInstance, options: FastifySessio
       }
     };
     if (context.committed === NOTHING_FAILED) finish(null);
-    else context.committed.then(finish);
+    // The commit never rejects (its failure is its value) and finish reports its own errors to done.
+    else void context.committed.then(finish);
   });
 
   fastify.addHook('onResponse', (request, _reply, done) => {
-    const context = contexts.get(request);
+    const context = contextOf(request);
     if (context && !context.answered && prepare(request, context.state)) {
       warn('coatcheck: a response bypassed onSend; call request.session.save() before writing to reply.raw');
     }
