@@ -9,6 +9,7 @@ import type { SessionState } from '../core/lifecycle/state.js';
 import { cookieLifetimeOf } from '../core/store/record.js';
 import type { SessionStore } from '../core/store/store.js';
 import { ConnectStore } from '../stores/connect.js';
+import { makeDictionary } from './held-response.js';
 import {
   cookieOptions,
   isSecure,
@@ -248,6 +249,7 @@ export function session(options: SessionOptions = {}): SessionMiddleware {
               if (standIn) applySessionHeaders(res, sessionHeaders(state));
             },
           };
+          makeDictionary(req);
           bind(new Session(binding));
           req.sessionStore = storeApi;
           hold(req, res, state, binding, next);

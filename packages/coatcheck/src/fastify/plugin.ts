@@ -1,8 +1,12 @@
+// Over ~250 lines on purpose: the plugin's whole request cycle (load in onRequest, commit in onSend,
+// the response hooks) around one per-request context object, read top to bottom.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import type { SessionEngine } from '../core/engine.js';
 import { SessionStoreError } from '../core/errors.js';
 import type { SessionState } from '../core/lifecycle/state.js';
 import { createCsrfToken } from '../core/policies/csrf.js';
+import type { Cookie } from '../express/cookie.js';
 import { requestPath } from '../express/options.js';
 import { collectData } from '../express/session.js';
 import { type FastifySessionOptions, resolveFastifyOptions } from './options.js';
@@ -14,32 +18,95 @@ const NO_STORE = 'no-store';
 // S28: the browser drops what it cached and stored for the site once the user has signed out.
 const CLEAR_SITE_DATA = '"cache", "storage"';
 
-interface RequestContext {
-  state: SessionState;
-  binding: FastifyBinding;
-  /** The session's headers went out (onSend ran, or `save()` wrote them on a hijacked reply). */
-  answered: boolean;
-  /** The commit of the first `onSend` (its failure, or null), awaited by a second send of the reply. */
-  committed?: Promise<{ error: unknown } | null>;
-  /** The session's headers are on the reply (Set-Cookie is appended, so only once). */
-  applied?: boolean;
+/** What a request's context needs from its plugin registration: resolved once, shared by every request. */
+interface PluginScope {
+  engine: SessionEngine;
+  commit(context: RequestContext): Promise<void>;
 }
 
-const contexts = new WeakMap<FastifyRequest, RequestContext>();
+/**
+ * A request's session context and its binding in one object: the binding's methods live on the
+ * prototype, so a request allocates no closures for them.
+ */
+class RequestContext implements FastifyBinding {
+  readonly engine: SessionEngine;
+  storeFailure: SessionStoreError | null = null;
+  cookie?: Cookie;
+  inflight?: Set<Promise<unknown>>;
+  /** The session's headers went out (onSend ran, or `save()` wrote them on a hijacked reply). */
+  answered = false;
+  /** The commit of the first `onSend` (its failure, or null), awaited by a second send of the reply. */
+  committed: Promise<{ error: unknown } | null> | undefined = undefined;
+  /** The session's headers are on the reply (Set-Cookie is appended, so only once). */
+  applied = false;
+
+  constructor(
+    readonly state: SessionState,
+    readonly request: FastifyRequest,
+    readonly reply: FastifyReply,
+    readonly scope: PluginScope,
+  ) {
+    this.engine = scope.engine;
+  }
+
+  /** The guards and the CSRF hook read the engine and state through the binding. */
+  get binding(): FastifyBinding {
+    return this;
+  }
+
+  current(): FastifySession {
+    return this.request.session;
+  }
+
+  replace(): void {
+    this.request.session = new FastifySession(this);
+  }
+
+  async commit(): Promise<void> {
+    await this.scope.commit(this);
+    // After reply.hijack() no hook runs again: `save()` puts the headers on the raw response.
+    const raw = this.reply.raw;
+    if (this.reply.sent && !raw.headersSent) {
+      applyHeaders(this.engine, this.state, (name, value) => raw.setHeader(name, value));
+      this.answered = true;
+    }
+  }
+}
+
+/** Puts the session's headers on a response through `set` (Set-Cookie, Cache-Control, Clear-Site-Data). */
+function applyHeaders(
+  engine: SessionEngine,
+  state: SessionState,
+  set: (name: string, value: string | string[]) => unknown,
+): void {
+  const cookies = engine.cookieHeaders(state);
+  if (cookies.length > 0) set('set-cookie', cookies);
+  if (cookies.length > 0 || state.record?.userId) set('cache-control', NO_STORE);
+  if (state.loggedOut) set('clear-site-data', CLEAR_SITE_DATA);
+}
+
+// A decorated request field, not a WeakMap entry: a plain store per request, nothing for the GC
+// to trace as an ephemeron. A symbol, so it never shows among the request's own keys.
+const CONTEXT = Symbol('coatcheck.context');
+type WithContext = { [CONTEXT]?: RequestContext | null };
 
 /** The engine state behind a request's session: for the guards and the CSRF hook. */
 export function contextOf(request: FastifyRequest): RequestContext | undefined {
-  return contexts.get(request);
+  return (request as WithContext)[CONTEXT] ?? undefined;
 }
+
+/** A settled commit with nothing to report: shared, so a read that writes nothing allocates no promise. */
+const NOTHING_FAILED = Promise.resolve(null);
 
 async function coatcheckSession(fastify: FastifyInstance, options: FastifySessionOptions) {
   const { engine, store, warn, onStoreError, saveUninitialized, rolling } = resolveFastifyOptions(options);
 
   fastify.decorate('sessionEngine', engine);
   fastify.decorateRequest('session', null as never);
+  fastify.decorateRequest(CONTEXT as unknown as string, null);
   fastify.decorateRequest('sessionStore', { getter: () => store });
   fastify.decorateRequest('csrfToken', function csrfToken(this: FastifyRequest) {
-    const context = contexts.get(this);
+    const context = contextOf(this);
     if (!context) throw new TypeError('csrfToken() needs a request with a session');
     return createCsrfToken(engine.csrfSecretOf(context.state));
   });
@@ -52,24 +119,22 @@ async function coatcheckSession(fastify: FastifyInstance, options: FastifySessio
     return engine.needsCommit(state);
   }
 
-  async function commit(request: FastifyRequest, context: RequestContext): Promise<void> {
-    const { state, binding } = context;
-    // A lifecycle call the handler did not await (`request.session.destroy(); reply.redirect()`)
-    // ends before anything is collected, so the data it ended is never written back.
-    if (binding.inflight?.size) await Promise.allSettled([...binding.inflight]);
-    if (binding.storeFailure) throw binding.storeFailure;
-    if (prepare(request, state)) await engine.commit(state);
+  /** After the write: a rolling session sends its cookie again. */
+  function settleCookie(state: SessionState): void {
     if (rolling && state.record && state.cookie === 'keep') state.cookie = 'set';
   }
 
-  function sessionHeaders(state: SessionState): Record<string, string | string[]> {
-    const cookies = engine.cookieHeaders(state);
-    const headers: Record<string, string | string[]> = {};
-    if (cookies.length > 0) headers['set-cookie'] = cookies;
-    if (cookies.length > 0 || state.record?.userId) headers['cache-control'] = NO_STORE;
-    if (state.loggedOut) headers['clear-site-data'] = CLEAR_SITE_DATA;
-    return headers;
+  async function commit(context: RequestContext): Promise<void> {
+    const { state } = context;
+    // A lifecycle call the handler did not await (`request.session.destroy(); reply.redirect()`)
+    // ends before anything is collected, so the data it ended is never written back.
+    if (context.inflight?.size) await Promise.allSettled([...context.inflight]);
+    if (context.storeFailure) throw context.storeFailure;
+    if (prepare(context.request, state)) await engine.commit(state);
+    settleCookie(state);
   }
+
+  const scope: PluginScope = { engine, commit };
 
   /** A store failure's answer as a payload; any other error goes to Fastify's error handler. */
   function answerError(error: unknown, request: FastifyRequest, reply: FastifyReply) {
@@ -78,7 +143,7 @@ async function coatcheckSession(fastify: FastifyInstance, options: FastifySessio
   }
 
   fastify.addHook('onRequest', async (request, reply) => {
-    if (contexts.has(request)) return undefined;
+    if (contextOf(request)) return undefined;
     const info = {
       // Read raw, whether or not @fastify/cookie parsed it too: one cookie, one reading (S18).
       cookieHeader: request.headers.cookie,
@@ -104,57 +169,78 @@ async function coatcheckSession(fastify: FastifyInstance, options: FastifySessio
         .header('retry-after', '60')
         .send('Too Many Requests');
     }
-    const binding: FastifyBinding = {
-      engine,
-      state,
-      storeFailure: null,
-      current: () => request.session,
-      replace: () => {
-        request.session = new FastifySession(binding);
-      },
-      commit: async () => {
-        await commit(request, context);
-        // After reply.hijack() no hook runs again: `save()` puts the headers on the raw response.
-        if (reply.sent && !reply.raw.headersSent) {
-          for (const [name, value] of Object.entries(sessionHeaders(state))) reply.raw.setHeader(name, value);
-          context.answered = true;
-        }
-      },
-    };
-    const context: RequestContext = { state, binding, answered: false };
-    contexts.set(request, context);
-    request.session = new FastifySession(binding);
+    const context = new RequestContext(state, request, reply, scope);
+    (request as WithContext)[CONTEXT] = context;
+    request.session = new FastifySession(context);
     return undefined;
   });
 
+  /** Settles the first send's commit; a read with nothing to write settles at once, without a promise chain. */
+  function settle(context: RequestContext): Promise<{ error: unknown } | null> {
+    const { state } = context;
+    let written: Promise<void>;
+    try {
+      if (context.inflight?.size || context.storeFailure) written = commit(context);
+      else if (prepare(context.request, state))
+        written = engine.commit(state).then(() => settleCookie(state));
+      else {
+        settleCookie(state);
+        return NOTHING_FAILED;
+      }
+    } catch (error) {
+      return Promise.resolve({ error });
+    }
+    return written.then(
+      () => null,
+      (error: unknown) => ({ error }),
+    );
+  }
+
+  function finishSend(
+    context: RequestContext,
+    reply: FastifyReply,
+    failure: { error: unknown } | null,
+    first: boolean,
+    payload: unknown,
+  ): unknown {
+    if (failure) return first ? answerError(failure.error, context.request, reply) : payload;
+    if (!context.applied) {
+      context.applied = true;
+      applyHeaders(engine, context.state, (name, value) => reply.header(name, value));
+    }
+    return payload;
+  }
+
   // express-session#360: the store is written before the response leaves, so the next request
-  // (a redirect's target) reads what this one wrote.
-  fastify.addHook('onSend', async (request, reply, payload) => {
-    const context = contexts.get(request);
-    if (!context || (context.answered && context.committed === undefined)) return payload;
+  // (a redirect's target) reads what this one wrote. A callback hook, not an async one: a read
+  // that writes nothing answers synchronously.
+  fastify.addHook('onSend', (request, reply, payload, done) => {
+    const context = contextOf(request);
+    if (!context || (context.answered && context.committed === undefined)) return done(null, payload);
     // A second send while the first one's commit runs (an async hook that called reply.send() or
     // reply.redirect() without returning the reply lets the route handler send too) waits for the
     // same commit: whichever response leaves carries the session's headers, never before the write.
     const first = context.committed === undefined;
     context.answered = true;
-    context.committed ??= commit(request, context).then(
-      () => null,
-      (error: unknown) => ({ error }),
-    );
-    const failure = await context.committed;
-    if (failure) return first ? answerError(failure.error, request, reply) : payload;
-    if (!context.applied) {
-      context.applied = true;
-      for (const [name, value] of Object.entries(sessionHeaders(context.state))) reply.header(name, value);
-    }
-    return payload;
+    context.committed ??= settle(context);
+    const finish = (failure: { error: unknown } | null) => {
+      try {
+        done(null, finishSend(context, reply, failure, first, payload));
+      } catch (error) {
+        done(error as Error);
+      }
+    };
+    if (context.committed === NOTHING_FAILED) finish(null);
+    // The commit never rejects (its failure is its value) and finish reports its own errors to done.
+    else void context.committed.then(finish);
   });
 
-  fastify.addHook('onResponse', async (request) => {
-    const context = contexts.get(request);
+  fastify.addHook('onResponse', (request, _reply, done) => {
+    const context = contextOf(request);
     if (context && !context.answered && prepare(request, context.state)) {
       warn('coatcheck: a response bypassed onSend; call request.session.save() before writing to reply.raw');
     }
+    done();
   });
 }
 

@@ -1,0 +1,291 @@
+// Over ~250 lines on purpose: one held response's state machine (open, waiting, released, failed) and
+// every send it intercepts, in one class; response-hold.ts installs the shared wrappers that call it.
+import type { ServerResponse } from 'node:http';
+import {
+  applySessionHeaders,
+  type MinimalResponse,
+  mergeHead,
+  type SessionHeaders,
+} from './session-headers.js';
+
+export interface HoldOptions {
+  /** Writes the session; null when there is nothing to write (the response then goes out at once). */
+  commit(): Promise<void> | null;
+  /**
+   * At `end`, when the head already went out earlier: writes what changed since (null: nothing).
+   * A failure cuts the connection, since the status is already sent.
+   */
+  recommit?(): Promise<void> | null;
+  /** The headers to add, read after `commit` settled. */
+  headers(): SessionHeaders;
+  /** Answers a failed commit; the response is then the application's or the default error answer. */
+  fail(error: unknown): void;
+  /** Reports a problem the handler caused but that must not crash the process. */
+  warn(message: string): void;
+}
+
+/** A response method as the hold keeps and replays it. */
+export type Method = (...args: unknown[]) => unknown;
+/** A response seen as its methods by name. */
+export type Target = Record<string, Method | undefined>;
+
+/** Node's ERR_HTTP_HEADERS_SENT, thrown to a handler that sets a header while its response is held. */
+export function headersSentError(): Error {
+  // Node's own error, so handlers and frameworks (Express's finalhandler) react as they always do.
+  return Object.assign(new Error('Cannot set headers after they are sent to the client'), {
+    code: 'ERR_HTTP_HEADERS_SENT',
+  });
+}
+
+function writeAfterEndError(): Error {
+  return Object.assign(new Error('write after end'), { code: 'ERR_STREAM_WRITE_AFTER_END' });
+}
+
+const PROBE = Symbol('coatcheck.probe');
+
+/**
+ * Turns a request or response into a dictionary before properties are added to it. Express swaps
+ * the prototype of both on every request (`Object.setPrototypeOf`), after which V8 builds a new
+ * hidden class for each property added (microseconds apiece); one property added and deleted first
+ * makes the later adds plain, cheap inserts.
+ */
+export function makeDictionary(target: object): void {
+  (target as Record<symbol, unknown>)[PROBE] = null;
+  delete (target as Record<symbol, unknown>)[PROBE];
+}
+
+/** Whether a real response has already written its head (false for a stand-in without `headersSent`). */
+export function realHeadersSent(res: object, descriptor: PropertyDescriptor | undefined): boolean {
+  if (!descriptor) return false;
+  return Boolean(descriptor.get ? descriptor.get.call(res) : descriptor.value);
+}
+
+/**
+ * One held response: its state, the methods it replaced and the logic of the wrappers. The
+ * wrappers themselves are shared by every response and find their hold on the response, so a
+ * request allocates this object and no closures until its commit is pending.
+ */
+export class Hold {
+  phase: 'open' | 'waiting' | 'released' | 'failed' = 'open';
+  headWritten = false;
+  ended = false;
+  owesDrain = false;
+  queue: Array<() => void> = [];
+  headers: SessionHeaders | null = null;
+  /** The status when the head was first sent, restored before a held send is replayed. */
+  sentStatus: number | undefined;
+  sentStatusMessage: string | undefined;
+  readonly writeHead: Method | undefined;
+  readonly write: Method | undefined;
+  readonly end: Method | undefined;
+  readonly flushHeaders: Method | undefined;
+  readonly setHeader: Method | undefined;
+  readonly appendHeader: Method | undefined;
+  readonly removeHeader: Method | undefined;
+
+  constructor(
+    readonly res: MinimalResponse,
+    readonly options: HoldOptions,
+    readonly sentDescriptor: PropertyDescriptor | undefined,
+    originals: Target,
+  ) {
+    this.writeHead = originals.writeHead;
+    this.write = originals.write;
+    this.end = originals.end;
+    this.flushHeaders = originals.flushHeaders;
+    this.setHeader = originals.setHeader;
+    this.appendHeader = originals.appendHeader;
+    this.removeHeader = originals.removeHeader;
+  }
+
+  get out(): boolean {
+    return this.phase === 'released' || this.phase === 'failed';
+  }
+
+  /** The handler's view while held: the head counts as written from its first send call on. */
+  heldSent(): boolean {
+    return (this.phase === 'open' || this.phase === 'waiting') && this.headWritten;
+  }
+
+  release(): void {
+    const { res, options } = this;
+    this.phase = 'released';
+    this.headers = options.headers();
+    if (!realHeadersSent(res, this.sentDescriptor)) applySessionHeaders(res, this.headers);
+    const drain = this.owesDrain;
+    this.owesDrain = false;
+    const queued = this.queue.length > 0 ? this.queue.splice(0) : this.queue;
+    for (const action of queued) {
+      try {
+        action();
+      } catch (error) {
+        // A replayed call the handler made (an invalid status code, say) can no longer throw to it.
+        options.warn(`coatcheck: the held response could not be sent: ${String(error)}`);
+        (res as Partial<ServerResponse>).destroy?.();
+        return;
+      }
+    }
+    const response = res as Partial<ServerResponse>;
+    if (drain && !response.writableNeedDrain && !response.writableEnded) response.emit?.('drain');
+  }
+
+  fail(error: unknown): void {
+    this.phase = 'failed';
+    this.queue.length = 0;
+    // The held calls are dropped: the error answer is a response of its own.
+    this.headWritten = false;
+    this.ended = false;
+    try {
+      this.options.fail(error);
+    } catch (failure) {
+      this.options.warn(`coatcheck: answering a failed session commit threw: ${String(failure)}`);
+    }
+  }
+
+  /** Starts the commit on the first call that sends something; true once the response may go out. */
+  flowing(): boolean {
+    if (this.phase === 'open') {
+      let pending: Promise<void> | null;
+      try {
+        pending = this.options.commit();
+      } catch (error) {
+        pending = Promise.reject(error);
+      }
+      if (!pending) this.release();
+      else {
+        this.phase = 'waiting';
+        pending.then(
+          () => this.release(),
+          (error: unknown) => this.fail(error),
+        );
+      }
+    }
+    return this.out;
+  }
+
+  /** Data sent after `end`: refused to its callback, as Node would, but never as a crash. */
+  refuseAfterEnd(args: ArrayLike<unknown>): boolean {
+    let callback: ((error: Error) => void) | undefined;
+    for (let i = args.length - 1; i >= 0 && !callback; i--) {
+      const arg = args[i];
+      if (typeof arg === 'function') callback = arg as (error: Error) => void;
+    }
+    const error = writeAfterEndError();
+    if (callback) process.nextTick(callback, error);
+    else
+      this.options.warn('coatcheck: the handler wrote to the response after ending it; the data was dropped');
+    return false;
+  }
+
+  callWriteHead(args: unknown[]): unknown {
+    const { res, writeHead } = this;
+    if (this.out) return writeHead?.apply(res, args);
+    if (this.headWritten) throw headersSentError();
+    this.headWritten = true;
+    // Readable at once, as after Node's own writeHead.
+    if (typeof args[0] === 'number') res.statusCode = args[0];
+    const replay = () => {
+      const last = args.length - 1;
+      if (last >= 1 && this.headers && typeof args[last] === 'object' && args[last] !== null) {
+        args[last] = mergeHead(res, this.headers, args[last]);
+      }
+      writeHead?.apply(res, args);
+    };
+    if (this.flowing()) replay();
+    else this.queue.push(replay);
+    return res;
+  }
+
+  /**
+   * Node ignores a status set once the head went out (an error handler's `res.status(500)` after
+   * `res.json`): a held head goes out with the status it had when it was first sent.
+   */
+  noteSent(): void {
+    if (this.headWritten) return;
+    this.headWritten = true;
+    const res = this.res as Partial<ServerResponse>;
+    this.sentStatus = res.statusCode;
+    this.sentStatusMessage = res.statusMessage;
+  }
+
+  /** Puts back the status noted by `noteSent` before a held send goes out. */
+  restoreSent(): void {
+    const res = this.res as Partial<ServerResponse>;
+    if (this.sentStatus !== undefined) res.statusCode = this.sentStatus;
+    if (this.sentStatusMessage !== undefined) res.statusMessage = this.sentStatusMessage;
+  }
+
+  callFlushHeaders(flushHeaders: Method, args: ArrayLike<unknown>): unknown {
+    const { res } = this;
+    if (this.out) return flushHeaders.apply(res, args as unknown[]);
+    this.noteSent();
+    if (this.flowing()) return flushHeaders.apply(res, args as unknown[]);
+    const held = Array.from(args);
+    this.queue.push(() => {
+      this.restoreSent();
+      flushHeaders.apply(res, held);
+    });
+    return undefined;
+  }
+
+  callWrite(write: Method, args: ArrayLike<unknown>): unknown {
+    const { res } = this;
+    if (this.ended) return this.refuseAfterEnd(args);
+    if (this.out) return write.apply(res, args as unknown[]);
+    this.noteSent();
+    if (this.flowing()) return write.apply(res, args as unknown[]);
+    const held = Array.from(args);
+    this.queue.push(() => {
+      this.restoreSent();
+      write.apply(res, held);
+    });
+    // Backpressure: a stream piped into the response waits for 'drain' instead of being read
+    // into memory while the session is stored.
+    this.owesDrain = true;
+    return false;
+  }
+
+  callEnd(args: ArrayLike<unknown>): unknown {
+    const { res, end } = this;
+    if (this.ended) {
+      // A bare end() after end is harmless in Node; more data is the handler's error.
+      const data = args[0];
+      if (data !== undefined && data !== null && typeof data !== 'function') this.refuseAfterEnd(args);
+      else if (this.out) end?.apply(res, args as unknown[]);
+      return res;
+    }
+    this.ended = true;
+    if (this.phase === 'failed') return end?.apply(res, args as unknown[]);
+    if (this.phase === 'released') return this.endLate(Array.from(args));
+    this.noteSent();
+    if (this.flowing()) end?.apply(res, args as unknown[]);
+    else {
+      const held = Array.from(args);
+      this.queue.push(() => {
+        this.restoreSent();
+        end?.apply(res, held);
+      });
+    }
+    return res;
+  }
+
+  /** `end` after the head went out: what changed since is written first. */
+  endLate(args: unknown[]): unknown {
+    const { res, end, options } = this;
+    let late: Promise<void> | null = null;
+    try {
+      late = options.recommit?.() ?? null;
+    } catch (error) {
+      late = Promise.reject(error);
+    }
+    if (!late) return end?.apply(res, args);
+    late.then(
+      () => end?.apply(res, args),
+      (error: unknown) => {
+        options.warn(`coatcheck: the session could not be stored after the head was sent: ${String(error)}`);
+        (res as Partial<ServerResponse>).destroy?.();
+      },
+    );
+    return res;
+  }
+}
