@@ -9,7 +9,7 @@ import session from '../../packages/coatcheck/src/fastify/index.js';
 test('a handler that throws after reply.send keeps the status its body was sent with', async () => {
   const app = Fastify();
   app.setErrorHandler((error, _request, reply) => {
-    reply.code(500).send({ error: error.message });
+    reply.code(500).send({ error: String(error) });
   });
   await app.register(session, { secret: 'x'.repeat(32), warn: () => {} });
   app.get('/', (request, reply) => {
