@@ -34,7 +34,9 @@ export async function main(
   env: Record<string, string | undefined>,
 ): Promise<ExitCode> {
   let args: CliArgs | null = null;
-  const json = argv.includes('--json');
+  // Read before parsing, so usage errors honour it too; after "--" it is a handle or user id.
+  const dashes = argv.indexOf('--');
+  const json = (dashes === -1 ? argv : argv.slice(0, dashes)).includes('--json');
   try {
     args = parseCli(argv);
     if (args === null) {

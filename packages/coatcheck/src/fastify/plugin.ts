@@ -39,6 +39,8 @@ class RequestContext implements FastifyBinding {
   committed: Promise<{ error: unknown } | null> | undefined = undefined;
   /** The session's headers are on the reply (Set-Cookie is appended, so only once). */
   applied = false;
+  /** The status of the first send, put back if an error handler changed it while the commit ran. */
+  sentStatus = 0;
 
   constructor(
     readonly state: SessionState,
@@ -221,10 +223,13 @@ async function coatcheckSession(fastify: FastifyInstance, options: FastifySessio
     // reply.redirect() without returning the reply lets the route handler send too) waits for the
     // same commit: whichever response leaves carries the session's headers, never before the write.
     const first = context.committed === undefined;
+    if (first) context.sentStatus = reply.statusCode;
     context.answered = true;
     context.committed ??= settle(context);
     const finish = (failure: { error: unknown } | null) => {
       try {
+        // Without the wait, a throw after send could not change the status of what went out.
+        if (first && !failure) reply.code(context.sentStatus);
         done(null, finishSend(context, reply, failure, first, payload));
       } catch (error) {
         done(error as Error);
