@@ -11,7 +11,7 @@ import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { findBinary } from '../test/support/servers.js';
 import { CASES, type CaseId, MODES, type Mode, SERVERS, type StoreKind } from './config.js';
-import { type Census, redisCensus } from './lib/census.js';
+import { type Census, type CensusCase, redisCensus } from './lib/census.js';
 import { runMatrix } from './lib/matrix.js';
 import type { BenchContext } from './lib/measure.js';
 import { runPaired } from './lib/paired.js';
@@ -132,14 +132,14 @@ try {
   const results = await runMatrix(servers, context, log);
   const paired = (await attempt('paired runs', () => runPaired(servers, context, log))) ?? [];
 
-  const census = new Map<string, Map<CaseId, Census>>();
+  const census = new Map<string, Map<CensusCase, Census>>();
   for (const server of servers.filter((s) => s.spec.store === 'redis' && redis)) {
-    const byCase = new Map<CaseId, Census>();
-    for (const spec of CASES) {
-      const counted = await attempt(`census ${server.spec.id} ${spec.id}`, () =>
-        redisCensus(redis!.url, server, spec.id, mode === 'smoke' ? 10 : 50),
+    const byCase = new Map<CensusCase, Census>();
+    for (const caseId of [...CASES.map((spec) => spec.id), 'relogin' as const]) {
+      const counted = await attempt(`census ${server.spec.id} ${caseId}`, () =>
+        redisCensus(redis!.url, server, caseId, mode === 'smoke' ? 10 : 50),
       );
-      if (counted) byCase.set(spec.id, counted);
+      if (counted) byCase.set(caseId, counted);
     }
     census.set(server.spec.id, byCase);
   }

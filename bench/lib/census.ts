@@ -8,6 +8,12 @@ import type { CaseId } from '../config.js';
 import type { RunningServer } from './servers.js';
 import { createSessions, send as fetchOnce, forge } from './sessions.js';
 
+/**
+ * The matrix's cases, and `relogin`: a sign-in of a user who already has a session (and so a user
+ * index), where `login` signs in a new user each time.
+ */
+export type CensusCase = CaseId | 'relogin';
+
 export interface Census {
   /** Commands the server's client sent, per request. */
   roundTrips: number;
@@ -24,7 +30,7 @@ async function send(server: RunningServer, method: string, path: string, cookie?
 }
 
 /** The requests of one case, after whatever setup they need (done before MONITOR starts). */
-async function plan(server: RunningServer, caseId: CaseId, count: number): Promise<() => Promise<void>> {
+async function plan(server: RunningServer, caseId: CensusCase, count: number): Promise<() => Promise<void>> {
   const [cookie] = await createSessions(server.url, 1, `census-${caseId}-`);
   switch (caseId) {
     case 'read':
@@ -42,6 +48,13 @@ async function plan(server: RunningServer, caseId: CaseId, count: number): Promi
       return async () => {
         for (let i = 0; i < count; i++) await send(server, 'POST', `/login?user=census${i}`);
       };
+    case 'relogin': {
+      const user = `census-again-${server.spec.id}`;
+      await send(server, 'POST', `/login?user=${user}`);
+      return async () => {
+        for (let i = 0; i < count; i++) await send(server, 'POST', `/login?user=${user}`);
+      };
+    }
     case 'logout': {
       const pool = await createSessions(server.url, count, 'census-logout-');
       return async () => {
@@ -68,7 +81,7 @@ async function plan(server: RunningServer, caseId: CaseId, count: number): Promi
 export async function redisCensus(
   redisUrl: string,
   server: RunningServer,
-  caseId: CaseId,
+  caseId: CensusCase,
   count: number,
 ): Promise<Census> {
   const run = await plan(server, caseId, count);

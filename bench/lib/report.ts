@@ -1,6 +1,6 @@
 /** bench/RESULTS.md, generated from one run's data; never edited by hand. */
 import { BARE, CASES, type CaseId, type Mode, type ModeSettings, SERVERS } from '../config.js';
-import type { Census } from './census.js';
+import type { Census, CensusCase } from './census.js';
 import type { CaseSummary, MatrixResults } from './matrix.js';
 import { ownCost, ownCostSummary } from './owncost.js';
 import { type PairedRun, pairedTable } from './paired.js';
@@ -22,7 +22,7 @@ export interface BenchReport {
   results: MatrixResults;
   /** Absent from reports saved before paired runs existed. */
   paired?: PairedRun[];
-  census: Map<string, Map<CaseId, Census>>;
+  census: Map<string, Map<CensusCase, Census>>;
   renewal: RenewalCheck[];
   targets: TargetResult[];
   profiles: Profile[];
@@ -85,14 +85,15 @@ function caseTable(report: BenchReport, caseId: CaseId): string[] {
 
 function censusTable(report: BenchReport): string[] {
   if (report.census.size === 0) return ['No Redis-backed row ran.'];
-  const lines = header(['server', ...CASES.map((c) => c.id)]);
+  const columns: CensusCase[] = [...CASES.map((c) => c.id), 'relogin'];
+  const lines = header(['server', ...columns.map((id) => (id === 'relogin' ? 'login again' : id))]);
   for (const [server, byCase] of report.census) {
     const label = SERVERS.find((s) => s.id === server)?.label ?? server;
     lines.push(
       row([
         label,
-        ...CASES.map((c) => {
-          const census = byCase.get(c.id);
+        ...columns.map((id) => {
+          const census = byCase.get(id);
           return census ? `${census.roundTrips.toFixed(2)} (${census.scriptCommands.toFixed(1)})` : '—';
         }),
       ]),
@@ -204,7 +205,7 @@ export function renderReport(report: BenchReport): string {
   out.push(
     '### Redis round trips per request',
     '',
-    'Requests sent one at a time while MONITOR records every command: commands sent by the server per request, and in parentheses the commands Lua scripts ran for it.',
+    'Requests sent one at a time while MONITOR records every command: commands sent by the server per request, and in parentheses the commands Lua scripts ran for it. "login" signs in a new user each time (no cookie, no user index yet); "login again" signs in a user who already has a session.',
     '',
     ...censusTable(report),
     '',

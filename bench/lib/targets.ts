@@ -1,6 +1,6 @@
 /** The read-path targets on Redis, evaluated from one run's medians. */
 import type { CaseId } from '../config.js';
-import type { Census } from './census.js';
+import type { Census, CensusCase } from './census.js';
 import type { MatrixResults } from './matrix.js';
 import { formatSpread, ownCost } from './owncost.js';
 import { cpuDifference, type PairedRun } from './paired.js';
@@ -128,7 +128,7 @@ function nodeOwnCostTarget(results: MatrixResults, paired: PairedRun[]): TargetR
 export function evaluateTargets(
   results: MatrixResults,
   renewal: RenewalCheck[],
-  census: Map<string, Map<CaseId, Census>>,
+  census: Map<string, Map<CensusCase, Census>>,
   paired: PairedRun[] = [],
 ): TargetResult[] {
   const targets: TargetResult[] = [
@@ -211,6 +211,37 @@ export function evaluateTargets(
     ownCostTarget(results, paired, 'T7', 'its memory store', ['cc-fastify-memory', 'fastify-memory']),
     ownCostTarget(results, paired, 'T8', 'Redis (connect-redis)', ['cc-fastify-redis', 'fastify-redis']),
     nodeOwnCostTarget(results, paired),
+    commandsTarget(census),
   );
   return targets;
+}
+
+/** T10: Redis commands per request type, those run inside scripts included (from the census). */
+function commandsTarget(census: Map<string, Map<CensusCase, Census>>): TargetResult {
+  const limits = [
+    ['renew', 'renewal', 3],
+    ['login', 'login', 6],
+    ['relogin', 'login again', 6],
+    ['logout', 'logout', 4],
+  ] as const;
+  const target =
+    'Redis commands per request, inside scripts too: a renewal ≤ 3, a login ≤ 6, a logout ≤ 4 (coatcheck rows)';
+  const rows = REDIS_ROWS.flatMap((server) => {
+    const byCase = census.get(server);
+    if (!byCase) return [];
+    const counts = limits.flatMap(([id, label, most]) => {
+      const counted = byCase.get(id);
+      return counted ? [{ label, most, total: counted.roundTrips + counted.scriptCommands }] : [];
+    });
+    return counts.length ? [{ server, counts }] : [];
+  });
+  if (!rows.length) return { id: 'T10', target, measured: 'not measured', met: null };
+  return {
+    id: 'T10',
+    target,
+    measured: rows
+      .map(({ server, counts }) => `${server}: ${counts.map((c) => `${c.label} ${c.total.toFixed(2)}`).join(', ')}`)
+      .join('; '),
+    met: rows.every(({ counts }) => counts.every((c) => c.total <= c.most)),
+  };
 }

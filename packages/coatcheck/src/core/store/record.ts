@@ -184,13 +184,16 @@ export function applyPatch(record: SessionRecord, patch: SessionPatch): SessionR
 
 /**
  * The old record after a rotation with a grace period: a pointer to its successor that expires at
- * `graceUntil` (or earlier, if it was to expire anyway). The reference semantics every store implements.
+ * `graceUntil` (or earlier, if it was to expire anyway). Both expiries are brought forward, so a
+ * write of the idle expiry that races the rotation cannot stretch the grace period (S21). The
+ * reference semantics every store implements.
  */
 export function supersede(record: SessionRecord, successor: string, graceUntil: number): SessionRecord {
   return {
     ...record,
     successor,
     idleExpiresAt: Math.min(record.idleExpiresAt, graceUntil),
+    absoluteExpiresAt: Math.min(record.absoluteExpiresAt, graceUntil),
     version: record.version + 1,
   };
 }

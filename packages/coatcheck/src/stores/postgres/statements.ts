@@ -131,6 +131,7 @@ export function buildStatements(names: TableNames) {
       'replace_with_grace',
       `WITH kept AS (
          UPDATE ${t} SET successor = $3::text, idle_expires_at = LEAST(idle_expires_at, $2::bigint),
+           absolute_expires_at = LEAST(absolute_expires_at, $2::bigint),
            expires_at = LEAST(expires_at, $2::bigint), version = version + 1
          WHERE handle = $1 AND successor IS NULL RETURNING 1)
        INSERT INTO ${t} (${INSERTED}) SELECT ${placeholders(3)} WHERE EXISTS (SELECT 1 FROM kept)`,

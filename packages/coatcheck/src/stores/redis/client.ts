@@ -36,6 +36,9 @@ interface NodeRedisLike {
   evalSha(sha: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
   eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
   zRem(key: string, members: string[]): Promise<unknown>;
+  hSet(key: string, fields: Record<string, string>): Promise<unknown>;
+  pExpire(key: string, ms: number): Promise<unknown>;
+  del(key: string): Promise<unknown>;
   masters?: unknown;
 }
 
@@ -44,6 +47,9 @@ interface IoRedisLike {
   evalsha(sha: string, numKeys: number, ...args: string[]): Promise<unknown>;
   eval(script: string, numKeys: number, ...args: string[]): Promise<unknown>;
   zrem(key: string, ...members: string[]): Promise<unknown>;
+  hset(key: string, ...pairs: string[]): Promise<unknown>;
+  pexpire(key: string, ms: number): Promise<unknown>;
+  del(key: string): Promise<unknown>;
   isCluster?: boolean;
 }
 
@@ -59,6 +65,12 @@ export interface RedisCommands {
   hgetall(key: string): Promise<unknown>;
   run(script: RedisScript, keys: string[], args: string[]): Promise<unknown>;
   zrem(key: string, members: string[]): Promise<void>;
+  /**
+   * HSET of two fields, then PEXPIRE, sent together (one round trip, no script): resolves to how
+   * many of the fields HSET created (0 when the hash already had both).
+   */
+  hsetPexpire(key: string, fields: [string, string, string, string], ms: number): Promise<number>;
+  del(key: string): Promise<void>;
   /** Batches of the keys matching a SCAN pattern, on every master. */
   scan(pattern: string): AsyncIterable<string[]>;
 }
@@ -98,6 +110,16 @@ function fromNodeRedis(client: NodeRedisLike): RedisCommands {
     zrem: async (key, members) => {
       if (members.length) await watched(client.zRem(key, members));
     },
+    hsetPexpire: async (key, [f1, v1, f2, v2], ms) => {
+      const [created] = await Promise.all([
+        watched(client.hSet(key, { [f1]: v1, [f2]: v2 })),
+        watched(client.pExpire(key, ms)),
+      ]);
+      return Number(created);
+    },
+    del: async (key) => {
+      await watched(client.del(key));
+    },
     scan: (pattern) => scanNodeRedisKeys(client, pattern),
   };
 }
@@ -114,6 +136,13 @@ function fromIoredis(client: IoRedisLike): RedisCommands {
       ),
     zrem: async (key, members) => {
       if (members.length) await client.zrem(key, ...members);
+    },
+    hsetPexpire: async (key, fields, ms) => {
+      const [created] = await Promise.all([client.hset(key, ...fields), client.pexpire(key, ms)]);
+      return Number(created);
+    },
+    del: async (key) => {
+      await client.del(key);
     },
     scan: (pattern) => scanIoredisKeys(client, pattern),
   };

@@ -118,7 +118,8 @@ export function decodeRecord(handle: string, reply: unknown): SessionRecord | nu
     userId,
     createdAt,
     authAt: optionalNumber(meta.authAt),
-    lastSeenAt: Number(meta.lastSeenAt),
+    // A pointer left by a rotation with a grace period has none (see SUPERSEDE_OLD).
+    lastSeenAt: meta.lastSeenAt === undefined ? createdAt : Number(meta.lastSeenAt),
     idleExpiresAt: Number(meta.idleExpiresAt),
     absoluteExpiresAt: Number(meta.absoluteExpiresAt),
     version: Number(meta.version),
