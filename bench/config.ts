@@ -49,6 +49,13 @@ export const SERVERS: readonly ServerSpec[] = rows([
     framework: 'node',
   },
   {
+    id: 'cc-core-redis-cached',
+    label: 'coatcheck core on node:http + RedisStore, client-side cache',
+    file: 'coatcheck-core-redis-cached.ts',
+    store: 'redis',
+    framework: 'node',
+  },
+  {
     id: 'bare-express',
     label: 'bare Express 5',
     file: 'bare-express.ts',
@@ -178,6 +185,7 @@ export const PAIRS: readonly { subject: string; baseline: string }[] = [
   { subject: 'cc-fastify-redis', baseline: 'fastify-redis' },
   { subject: 'cc-fastify-memory', baseline: 'fastify-memory' },
   { subject: 'cc-core-redis', baseline: 'bare-node' },
+  { subject: 'cc-core-redis-cached', baseline: 'bare-node' },
 ];
 
 export type CaseId = 'read' | 'renew' | 'login' | 'logout' | 'mix' | 'anon' | 'forged';

@@ -21,11 +21,16 @@ export function openMemoryStore(): OpenedStore {
   return { store, close: () => store.close() };
 }
 
-/** RedisStore (`{ client }`, node-redis v5) on BENCH_REDIS_URL. */
-export async function openRedisStore(): Promise<OpenedStore> {
+/**
+ * RedisStore (`{ client }`, node-redis v5) on BENCH_REDIS_URL; with `cacheTtlMs`, on a RESP3 client
+ * with node-redis's client-side cache (entries kept at most that long).
+ */
+export async function openRedisStore(options: { cacheTtlMs?: number } = {}): Promise<OpenedStore> {
   const url = process.env.BENCH_REDIS_URL;
   if (!url) throw new Error('BENCH_REDIS_URL is not set');
-  const client = createClient({ url });
+  const client = options.cacheTtlMs
+    ? createClient({ url, RESP: 3, clientSideCache: { ttl: options.cacheTtlMs, maxEntries: 100_000 } })
+    : createClient({ url });
   await client.connect();
   const { RedisStore } = await importOptional<{ RedisStore: StoreClass<{ client: unknown }> }>(
     'packages/coatcheck/dist/esm/stores/redis.js',

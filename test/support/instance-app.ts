@@ -1,6 +1,7 @@
 /**
  * One instance of a small coatcheck app, run as its own process by app-cluster.ts. The store comes
- * from the environment: REDIS_URL (RedisStore on node-redis) or DATABASE_URL (PostgresStore).
+ * from the environment: REDIS_URL (RedisStore on node-redis; REDIS_CACHE_TTL_MS turns on its
+ * client-side cache) or DATABASE_URL (PostgresStore).
  * Prints `{"port":N}` on stdout once listening; SIGTERM closes it cleanly. Every response names the
  * instance in `X-Instance`.
  */
@@ -13,15 +14,26 @@ const instance = process.env.INSTANCE ?? `pid-${process.pid}`;
 const secret = process.env.SESSION_SECRET;
 if (!secret) throw new Error('SESSION_SECRET is required');
 
+/** The Redis client-side cache's counters, when one is on. */
+let cacheStats: () => { hitCount: number; missCount: number } | null = () => null;
+
 async function openStore(): Promise<{ store: SessionStore; close: () => Promise<void> }> {
   if (process.env.REDIS_URL) {
     const [{ createClient }, { RedisStore }] = await Promise.all([
       import('redis'),
       import('../../packages/coatcheck/src/stores/redis.js'),
     ]);
-    const client = createClient({ url: process.env.REDIS_URL, disableOfflineQueue: true });
+    // REDIS_CACHE_TTL_MS: node-redis's client-side cache (RESP3 client tracking), entries kept at
+    // most that long.
+    const cacheTtl = Number(process.env.REDIS_CACHE_TTL_MS ?? 0);
+    const client = createClient({
+      url: process.env.REDIS_URL,
+      disableOfflineQueue: true,
+      ...(cacheTtl > 0 ? { RESP: 3 as const, clientSideCache: { ttl: cacheTtl, maxEntries: 100_000 } } : {}),
+    });
     client.on('error', () => {});
     await client.connect();
+    cacheStats = () => client.clientSideCache?.stats() ?? null;
     return { store: new RedisStore({ client }), close: () => client.close() };
   }
   if (process.env.DATABASE_URL) {
@@ -50,6 +62,9 @@ app.get('/me', requireAuth(), (req, res) => {
 });
 app.get('/sessions', requireAuth(), async (req, res) => {
   res.json(await req.session.listSessions());
+});
+app.get('/cache-stats', (_req, res) => {
+  res.json(cacheStats());
 });
 app.post('/logout', async (req, res) => {
   await req.session.logout();
