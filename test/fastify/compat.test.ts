@@ -92,4 +92,28 @@ describe('@fastify/session compatibility', () => {
     assert.deepEqual(control, [{ cart: ['tea'] }, true, { cart: ['tea'] }, {}, { views: 3 }, {}]);
     assert.deepEqual(ours, control);
   });
+
+  it("every request's session.cookie is one shared accessor, read through the session it is on", async () => {
+    const app = Fastify();
+    await peers[0]!.register(app);
+    const seen: { descriptor: PropertyDescriptor; path: string; spread: unknown }[] = [];
+    (app as unknown as FastifyInstance).get('/cookie', async (request) => {
+      const descriptor = Object.getOwnPropertyDescriptor(request.session, 'cookie')!;
+      seen.push({ descriptor, path: request.session.cookie.path, spread: { ...request.session }.cookie });
+      return {};
+    });
+    try {
+      await app.inject({ url: '/cookie' });
+      await app.inject({ url: '/cookie' });
+      const [first, second] = seen;
+      // A getter made per request gives every Session its own hidden class in V8.
+      assert.equal(first!.descriptor.get, second!.descriptor.get);
+      assert.equal(first!.descriptor.set, second!.descriptor.set);
+      assert.equal(first!.descriptor.enumerable, true);
+      assert.equal(first!.path, '/');
+      assert.equal((first!.spread as { path: string }).path, '/');
+    } finally {
+      await app.close();
+    }
+  });
 });

@@ -81,6 +81,21 @@ export function collectData(session: Session): Record<string, unknown> {
 }
 
 /**
+ * The `cookie` accessor every Session defines: one getter and setter for all of them, so V8 gives
+ * every Session the same hidden class (a closure per request made a new one per object, and every
+ * property read on a session a megamorphic lookup).
+ */
+const COOKIE_PROPERTY: PropertyDescriptor = {
+  enumerable: true,
+  get(this: Session) {
+    const bound = binding(this);
+    bound.cookie ??= sessionCookie(bound.state, bound.engine);
+    return bound.cookie;
+  },
+  set() {},
+};
+
+/**
  * express-session's `req.session`: application data as own properties, plus `regenerate`, `destroy`,
  * `reload`, `save`, `touch` with callbacks or promises, and coatcheck's extensions (`login`,
  * `logout`, `reauthenticate`, `stepUp`, `listSessions`, `revokeSession`, `logoutEverywhere`).
@@ -101,14 +116,7 @@ export class Session {
 
   constructor(bound: SessionBinding) {
     this.#bound = bound;
-    Object.defineProperty(this, 'cookie', {
-      enumerable: true,
-      get: () => {
-        bound.cookie ??= sessionCookie(bound.state, bound.engine);
-        return bound.cookie;
-      },
-      set: () => {},
-    });
+    Object.defineProperty(this, 'cookie', COOKIE_PROPERTY);
     const data = bound.state.data;
     // Forbidden keys were dropped when the data was parsed (S51); assigning any other key is safe.
     for (const key in data)
