@@ -33,6 +33,7 @@ export type RedisClientLike =
 
 interface NodeRedisLike {
   hGetAll(key: string): Promise<unknown>;
+  withTypeMapping?(mapping: Record<number, unknown>): NodeRedisLike;
   evalSha(sha: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
   eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
   zRem(key: string, members: string[]): Promise<unknown>;
@@ -89,8 +90,15 @@ function withFallback(
   });
 }
 
+/**
+ * RESP's map type (`%`, 37). Mapped to Array, node-redis hands HGETALL's reply over as the flat
+ * field, value list it read, instead of building an object of it on every read.
+ */
+const RESP_MAP = 37;
+
 function fromNodeRedis(client: NodeRedisLike): RedisCommands {
   const rediscover = clusterRediscovery(client);
+  const flat = client.withTypeMapping?.({ [RESP_MAP]: Array }) ?? client;
   const watched = <T>(command: Promise<T>): Promise<T> =>
     command.catch((error: unknown) => {
       rediscover();
@@ -98,7 +106,7 @@ function fromNodeRedis(client: NodeRedisLike): RedisCommands {
     });
   return {
     cluster: 'masters' in client,
-    hgetall: (key) => watched(client.hGetAll(key)),
+    hgetall: (key) => watched(flat.hGetAll(key)),
     run: (script, keys, args) =>
       watched(
         withFallback(

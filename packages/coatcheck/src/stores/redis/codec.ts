@@ -80,60 +80,120 @@ export function encodePatch(patch: SessionPatch): { remove: string[]; set: strin
 }
 
 /**
- * Calls `visit` for each field of a hash reply, whatever shape the driver gives it (an object, a Map
- * or a flat array), without building an intermediate list: this runs on every authenticated request.
+ * One hash field written into the record being decoded (data fields are gathered apart). Every
+ * field of the record exists from the start, so all decoded records share one shape.
  */
-function forEachField(reply: unknown, visit: (field: string, value: string) => void): void {
-  if (reply === null || reply === undefined) return;
+function readField(record: SessionRecord, field: string, value: string): void {
+  switch (field) {
+    case 'secretHash':
+      record.secretHash = value;
+      break;
+    case 'userId':
+      record.userId = value;
+      break;
+    case 'createdAt':
+      record.createdAt = Number(value);
+      break;
+    case 'authAt':
+      record.authAt = Number(value);
+      break;
+    case 'lastSeenAt':
+      record.lastSeenAt = Number(value);
+      break;
+    case 'idleExpiresAt':
+      record.idleExpiresAt = Number(value);
+      break;
+    case 'absoluteExpiresAt':
+      record.absoluteExpiresAt = Number(value);
+      break;
+    case 'version':
+      record.version = Number(value);
+      break;
+    case 'device':
+      record.device = JSON.parse(value) as SessionRecord['device'];
+      break;
+    case 'cookieMaxAgeMs':
+      record.cookieMaxAgeMs = Number(value);
+      break;
+    case 'csrfSecret':
+      record.csrfSecret = value;
+      break;
+    case 'aal':
+      record.aal = Number(value);
+      break;
+    case 'stepUpAt':
+      record.stepUpAt = Number(value);
+      break;
+    case 'rotatedAt':
+      record.rotatedAt = Number(value);
+      break;
+    case 'successor':
+      record.successor = value;
+      break;
+    case 'deviceKey':
+      record.deviceKey = value;
+      break;
+    case 'deviceChallenge':
+      record.deviceChallenge = value;
+      break;
+    case 'rememberedDeviceId':
+      record.rememberedDeviceId = value;
+      break;
+  }
+}
+
+/**
+ * The record held in a hash reply, or null for an empty (missing) or foreign hash. The reply may be
+ * the flat field, value list (what the store asks node-redis and ioredis for), an object or a Map;
+ * it is read once, into the record itself: this runs on every authenticated request.
+ */
+export function decodeRecord(handle: string, reply: unknown): SessionRecord | null {
+  if (reply === null || reply === undefined || typeof reply !== 'object') return null;
+  const record: SessionRecord = {
+    handle,
+    secretHash: '',
+    userId: null,
+    createdAt: Number.NaN,
+    authAt: null,
+    lastSeenAt: Number.NaN,
+    idleExpiresAt: Number.NaN,
+    absoluteExpiresAt: Number.NaN,
+    version: Number.NaN,
+    device: {},
+    cookieMaxAgeMs: null,
+    csrfSecret: null,
+    aal: -1,
+    stepUpAt: null,
+    rotatedAt: Number.NaN,
+    successor: null,
+    deviceKey: null,
+    deviceChallenge: null,
+    data: '',
+  };
+  let data = '';
+  let found = false;
+  const visit = (field: string, value: string) => {
+    if (field.startsWith(DATA)) {
+      data += `${data ? ',' : ''}${JSON.stringify(field.slice(DATA.length))}:${value}`;
+    } else {
+      if (field === 'secretHash') found = true;
+      readField(record, field, value);
+    }
+  };
   if (Array.isArray(reply)) {
     for (let i = 0; i + 1 < reply.length; i += 2) visit(String(reply[i]), String(reply[i + 1]));
   } else if (reply instanceof Map) {
     for (const [field, value] of reply) visit(String(field), String(value));
-  } else if (typeof reply === 'object') {
+  } else {
     const object = reply as Record<string, unknown>;
     for (const field in object) visit(field, String(object[field]));
   }
-}
-
-const optionalNumber = (text: string | undefined) => (text === undefined ? null : Number(text));
-
-/** The record held in a hash reply, or null for an empty (missing) or foreign hash. */
-export function decodeRecord(handle: string, reply: unknown): SessionRecord | null {
-  const meta: Record<string, string> = Object.create(null) as Record<string, string>;
-  let data = '';
-  forEachField(reply, (field, value) => {
-    if (field.startsWith(DATA)) {
-      data += `${data ? ',' : ''}${JSON.stringify(field.slice(DATA.length))}:${value}`;
-    } else {
-      meta[field] = value;
-    }
-  });
-  const secretHash = meta.secretHash;
-  if (secretHash === undefined) return null;
-  const userId = meta.userId ?? null;
-  const createdAt = Number(meta.createdAt);
-  return {
-    handle,
-    secretHash,
-    userId,
-    createdAt,
-    authAt: optionalNumber(meta.authAt),
-    // A pointer left by a rotation with a grace period has none (see SUPERSEDE_OLD).
-    lastSeenAt: meta.lastSeenAt === undefined ? createdAt : Number(meta.lastSeenAt),
-    idleExpiresAt: Number(meta.idleExpiresAt),
-    absoluteExpiresAt: Number(meta.absoluteExpiresAt),
-    version: Number(meta.version),
-    device: JSON.parse(meta.device ?? '{}') as SessionRecord['device'],
-    cookieMaxAgeMs: optionalNumber(meta.cookieMaxAgeMs),
-    csrfSecret: meta.csrfSecret ?? null,
-    // Hashes written before these fields existed: signed-in sessions were password logins.
-    aal: meta.aal === undefined ? (userId === null ? 0 : 1) : Number(meta.aal),
-    stepUpAt: optionalNumber(meta.stepUpAt),
-    rotatedAt: meta.rotatedAt === undefined ? createdAt : Number(meta.rotatedAt),
-    successor: meta.successor ?? null,
-    deviceKey: meta.deviceKey ?? null,
-    deviceChallenge: meta.deviceChallenge ?? null,
-    ...(meta.rememberedDeviceId === undefined ? {} : { rememberedDeviceId: meta.rememberedDeviceId }),
-    data: `{${data}}`,
-  };
+  if (!found) return null;
+  // Hashes written before these fields existed: signed-in sessions were password logins.
+  if (record.aal === -1) record.aal = record.userId === null ? 0 : 1;
+  if (Number.isNaN(record.rotatedAt)) record.rotatedAt = record.createdAt;
+  // A pointer left by a rotation with a grace period has none (see SUPERSEDE_OLD).
+  if (Number.isNaN(record.lastSeenAt)) record.lastSeenAt = record.createdAt;
+  record.data = `{${data}}`;
+  return record;
 }
