@@ -10,7 +10,14 @@ import { loadSession } from './lifecycle/load.js';
 import { createRecentRenewals } from './lifecycle/renewals.js';
 import { createRotations } from './lifecycle/rotations.js';
 import type { RequestInfo, SessionInfo, SessionState } from './lifecycle/state.js';
-import { adopt, endElsewhere, endLocally, eventContext, readRecordInto } from './lifecycle/state.js';
+import {
+  adopt,
+  dataRead,
+  endElsewhere,
+  endLocally,
+  eventContext,
+  readRecordInto,
+} from './lifecycle/state.js';
 import { createUserSessions } from './lifecycle/user-sessions.js';
 import { resolveOptions, type SessionEngineOptions } from './options.js';
 import { createSessionLimiter } from './policies/limits.js';
@@ -121,7 +128,12 @@ export interface SessionEngine {
 
 /** After a logout in this request, only new data or a CSRF token starts a fresh anonymous session. */
 function startsAfterEnd(state: SessionState): boolean {
-  return hasKeys(state.data) || Boolean(state.pendingMeta?.csrfSecret);
+  return holdsData(state) || Boolean(state.pendingMeta?.csrfSecret);
+}
+
+/** Whether the session's data holds any key, without parsing data the request never read. */
+function holdsData(state: SessionState): boolean {
+  return dataRead(state) ? hasKeys(state.data) : state.dataText !== '{}';
 }
 
 function hasKeys(object: Record<string, unknown>): boolean {
@@ -195,8 +207,8 @@ export function createSessionEngine(engineOptions: SessionEngineOptions): Sessio
     needsCommit(state) {
       if (state.endedElsewhere) return false;
       if (state.ended) return startsAfterEnd(state);
-      if (!state.record) return state.forceSave || hasKeys(state.data);
-      return state.pendingMeta !== null || JSON.stringify(state.data) !== state.dataText;
+      if (!state.record) return state.forceSave || holdsData(state);
+      return state.pendingMeta !== null || (dataRead(state) && JSON.stringify(state.data) !== state.dataText);
     },
 
     async commit(state) {
@@ -212,7 +224,7 @@ export function createSessionEngine(engineOptions: SessionEngineOptions): Sessio
         state.ended = false;
       }
       if (!state.record) {
-        if (!hasKeys(state.data) && !state.forceSave) return;
+        if (!holdsData(state) && !state.forceSave) return;
         state.forceSave = false;
         const csrfSecret = state.pendingMeta?.csrfSecret;
         const next = await insert(state, {
@@ -223,7 +235,7 @@ export function createSessionEngine(engineOptions: SessionEngineOptions): Sessio
         events.emit({ type: 'session.created', handle: next.handle, userId: null, ...eventContext(state) });
         return;
       }
-      const text = JSON.stringify(state.data);
+      const text = dataRead(state) ? JSON.stringify(state.data) : state.dataText;
       let patch: SessionPatch | null = text === state.dataText ? null : diffData(state.dataText, state.data);
       if (state.pendingMeta) patch = { ...patch, meta: state.pendingMeta };
       if (!patch) return;

@@ -1,7 +1,7 @@
 import type { SessionEngine } from '../engine.js';
 import type { ResolvedOptions } from '../options.js';
 import { parseData, type SessionRecord } from '../store/record.js';
-import type { SessionState } from './state.js';
+import { dataRead, type SessionState } from './state.js';
 
 /**
  * Reads who the application's session data says is signed in: a user id, or null for nobody. It
@@ -117,6 +117,8 @@ export function createIdentitySync(context: {
 }): (state: SessionState) => Promise<void> {
   const { options, login, logout } = context;
   return async (state) => {
+    // Data the request never read is the stored text, which named the record's user when written.
+    if (!dataRead(state)) return;
     const change = identityChange(options.userIdOf, state.record, state.data, state.dataText);
     if (!change) return;
     if (change.kind === 'login') {

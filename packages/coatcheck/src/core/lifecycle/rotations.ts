@@ -3,12 +3,20 @@ import { SessionStateError } from '../errors.js';
 import type { EventBus } from '../events.js';
 import type { ResolvedOptions } from '../options.js';
 import type { SessionLimiter } from '../policies/limits.js';
-import { parseData, type SessionRecord } from '../store/record.js';
+import type { SessionRecord } from '../store/record.js';
 import type { StoreCall } from '../store/store-calls.js';
 import { destroySession } from './destroy.js';
 import { keepPassportUser } from './identity.js';
 import type { IssuedRecord, RecordIssuer } from './issue.js';
-import { adopt, endElsewhere, endLocally, eventContext, pickData, type SessionState } from './state.js';
+import {
+  adopt,
+  endElsewhere,
+  endLocally,
+  eventContext,
+  pickData,
+  type SessionState,
+  storeData,
+} from './state.js';
 
 function assertLevel(level: number, lowest: number): void {
   if (!Number.isInteger(level) || level < lowest || level > 9) {
@@ -56,7 +64,7 @@ export function createRotations(context: {
       return false;
     }
     adopt(state, next);
-    state.data = parseData(next.data);
+    storeData(state, next.data);
     if (previous) {
       events.emit({
         type: 'session.regenerated',

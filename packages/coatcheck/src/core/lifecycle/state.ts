@@ -88,23 +88,66 @@ export interface SessionState {
   };
 }
 
+/**
+ * The engine's SessionState: `data` is parsed from `dataText` when first read, so a request that
+ * never reads its session's data neither parses it nor serialises it again at commit.
+ */
+class RequestState implements SessionState {
+  record: SessionRecord | null = null;
+  dataText = '{}';
+  cookieValue: string | null = null;
+  cookie: 'keep' | 'set' | 'clear' = 'keep';
+  clearLegacyCookie: string | null = null;
+  ended = false;
+  endedElsewhere = false;
+  pendingMeta: SessionMetaPatch | null = null;
+  forceSave = false;
+  provisionalHandle: string | null = null;
+  throttled = false;
+  loggedOut = false;
+  declare lapsed?: NonNullable<SessionState['lapsed']>;
+  #data: Record<string, unknown> | null = null;
+
+  constructor(readonly info: RequestInfo) {}
+
+  get data(): Record<string, unknown> {
+    this.#data ??= parseData(this.dataText);
+    return this.#data;
+  }
+
+  set data(value: Record<string, unknown>) {
+    this.#data = value;
+  }
+
+  static storeData(state: SessionState, text: string): void {
+    state.dataText = text;
+    if (#data in state) state.#data = null;
+    else state.data = parseData(text);
+  }
+
+  static dataRead(state: SessionState): boolean {
+    return !(#data in state) || state.#data !== null;
+  }
+}
+
 export function anonymousState(info: RequestInfo): SessionState {
-  return {
-    info,
-    record: null,
-    data: Object.create(null) as Record<string, unknown>,
-    dataText: '{}',
-    cookieValue: null,
-    cookie: 'keep',
-    clearLegacyCookie: null,
-    ended: false,
-    endedElsewhere: false,
-    pendingMeta: null,
-    forceSave: false,
-    provisionalHandle: null,
-    throttled: false,
-    loggedOut: false,
-  };
+  return new RequestState(info);
+}
+
+/**
+ * Makes `text` the session's data as stored: `data` becomes that text's object, parsed when next
+ * read (at once for a SessionState the engine did not make).
+ */
+export function storeData(state: SessionState, text: string): void {
+  RequestState.storeData(state, text);
+}
+
+/**
+ * Whether `data` may differ from `dataText`: it was read or replaced since the data was last
+ * stored. Unread data is the stored text itself.
+ */
+export function dataRead(state: SessionState): boolean {
+  return RequestState.dataRead(state);
 }
 
 /** What a device list shows of a session: no secret, no token. */
@@ -197,8 +240,7 @@ export function adopt(state: SessionState, next: SessionRecord & { cookieValue: 
 /** Marks the session as ended in this request: empty, anonymous, cookie expired. */
 export function endLocally(state: SessionState): void {
   state.record = null;
-  state.data = Object.create(null) as Record<string, unknown>;
-  state.dataText = '{}';
+  storeData(state, '{}');
   state.cookieValue = null;
   state.cookie = 'clear';
   state.ended = true;
@@ -237,8 +279,7 @@ export function deviceOf(info: RequestInfo): SessionRecord['device'] {
 /** Points the state at a record just read from the store. */
 export function readRecordInto(state: SessionState, record: SessionRecord): void {
   state.record = record;
-  state.data = parseData(record.data);
-  state.dataText = record.data;
+  storeData(state, record.data);
   state.pendingMeta = null;
 }
 
