@@ -34,6 +34,7 @@ export type RedisClientLike =
 interface NodeRedisLike {
   hGetAll(key: string): Promise<unknown>;
   withTypeMapping?(mapping: Record<number, unknown>): NodeRedisLike;
+  readonly clientSideCache?: unknown;
   evalSha(sha: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
   eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
   zRem(key: string, members: string[]): Promise<unknown>;
@@ -92,13 +93,14 @@ function withFallback(
 
 /**
  * RESP's map type (`%`, 37). Mapped to Array, node-redis hands HGETALL's reply over as the flat
- * field, value list it read, instead of building an object of it on every read.
+ * field, value list it read, instead of building an object of it on every read. Not with a
+ * client-side cache, which node-redis skips for any type mapping but the client's own.
  */
 const RESP_MAP = 37;
 
 function fromNodeRedis(client: NodeRedisLike): RedisCommands {
   const rediscover = clusterRediscovery(client);
-  const flat = client.withTypeMapping?.({ [RESP_MAP]: Array }) ?? client;
+  const flat = client.clientSideCache ? client : (client.withTypeMapping?.({ [RESP_MAP]: Array }) ?? client);
   const watched = <T>(command: Promise<T>): Promise<T> =>
     command.catch((error: unknown) => {
       rediscover();
