@@ -10,6 +10,7 @@ import {
   hasRedis,
   type RedisServer,
   startRedis,
+  startRedisCluster,
 } from '../support/redis-server.js';
 
 const SECOND = 1000;
@@ -34,20 +35,45 @@ async function eventsOf(app: TestApp, type: string, count: number): Promise<void
   throw new Error(`expected ${count} ${type} events`);
 }
 
-for (const kind of ['node-redis', 'ioredis'] satisfies ClientKind[]) {
-  describe(`Redis store (${kind}): renewals racing a scheduled rotation with a grace period`, {
+const targets = [
+  ['node-redis', 'standalone'],
+  ['ioredis', 'standalone'],
+  ['node-redis', 'Cluster'],
+  ['ioredis', 'Cluster'],
+] as const satisfies [ClientKind, string][];
+
+for (const [kind, topology] of targets) {
+  describe(`Redis store (${kind}, ${topology}): renewals racing a scheduled rotation with a grace period`, {
     skip: !hasRedis && 'redis-server is not installed',
   }, () => {
-    let server: RedisServer;
+    let servers: RedisServer[];
+    let stop: () => Promise<void>;
     let connection: Connection<unknown>;
     before(async () => {
-      server = await startRedis();
-      connection = await connectRedis(kind, server);
+      if (topology === 'Cluster') {
+        const cluster = await startRedisCluster();
+        servers = cluster.servers;
+        stop = cluster.stop;
+        connection = await connectRedis(kind, cluster);
+      } else {
+        const server = await startRedis();
+        servers = [server];
+        stop = server.dispose;
+        connection = await connectRedis(kind, server);
+      }
     });
     after(async () => {
       await connection?.close();
-      await server?.dispose();
+      await stop?.();
     });
+
+    /** PTTL of a key on the node that holds it (the others answer MOVED). */
+    async function pttl(key: string): Promise<number> {
+      const replies = await Promise.all(
+        servers.map(async (server) => Number((await server.cli('PTTL', key)).trim())),
+      );
+      return Math.max(...replies.filter(Number.isFinite));
+    }
 
     async function start(): Promise<{ app: TestApp; store: RedisStore }> {
       let clock = (): number => Date.now();
@@ -145,7 +171,7 @@ for (const kind of ['node-redis', 'ioredis'] satisfies ClientKind[]) {
         const meta = { lastSeenAt: now + i, idleExpiresAt: now + 600 * SECOND + i };
         answers.push((await store.update(old.handle, { meta }, old))?.successor ?? null);
       }
-      const ttlMs = Number(await server.cli('PTTL', store.sessionKey(old.handle)));
+      const ttlMs = await pttl(store.sessionKey(old.handle));
       assert.deepEqual(
         { successors: answers, pointerTtlWithinGrace: ttlMs <= 30 * SECOND ? true : ttlMs },
         { successors: [next.handle, next.handle, next.handle], pointerTtlWithinGrace: true },
