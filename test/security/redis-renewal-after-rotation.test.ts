@@ -123,6 +123,9 @@ for (const [kind, topology] of targets) {
       // token may still work, and it must be the one the browser holds.
       app.clock.advance(40 * SECOND);
       const later = await browser.get('/me');
+      const stale = new Client(app.url);
+      stale.jar.set('id', oldCookie);
+      const oldTokenAfterGrace = (await stale.get('/me')).status;
       await app.close();
       assert.equal(rotation.status, 200);
       assert.ok(newCookie && newCookie !== oldCookie, 'the third request rotated the token');
@@ -132,8 +135,9 @@ for (const [kind, topology] of targets) {
           responsesResendingTheOldToken: resentOld,
           browserHolds: browser.jar.get('id') === newCookie ? 'new' : 'old',
           afterGrace: later.status,
+          oldTokenAfterGrace,
         },
-        { responsesResendingTheOldToken: 0, browserHolds: 'new', afterGrace: 200 },
+        { responsesResendingTheOldToken: 0, browserHolds: 'new', afterGrace: 200, oldTokenAfterGrace: 401 },
       );
     });
 
