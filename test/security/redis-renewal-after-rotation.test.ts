@@ -75,14 +75,14 @@ for (const [kind, topology] of targets) {
       return Math.max(...replies.filter(Number.isFinite));
     }
 
-    async function start(): Promise<{ app: TestApp; store: RedisStore }> {
+    async function start(options: { rolling?: boolean } = {}): Promise<{ app: TestApp; store: RedisStore }> {
       let clock = (): number => Date.now();
       const store = new RedisStore({
         client: (connection as Connection<never>).client,
         prefix: `t${Math.random().toString(36).slice(2)}:`,
         now: () => clock(),
       });
-      const app = await startTestApp(store, ROTATION);
+      const app = await startTestApp(store, { ...ROTATION, ...options });
       clock = app.clock.now;
       return { app, store };
     }
@@ -104,42 +104,45 @@ for (const [kind, topology] of targets) {
       return { rotation, first: await first, second: await second };
     }
 
-    it('S21 a persistent cookie is not set back to the replaced token by a renewal that raced the rotation', async () => {
-      const { app, store } = await start();
-      const browser = new Client(app.url);
-      await browser.post('/login', { userId: 'alice' });
-      await browser.post('/remember', { ms: 3_600 * SECOND });
-      const oldCookie = browser.jar.get('id')!;
-      const { rotation, first, second } = await raceTwoRenewals(app, browser);
-      const newCookie = rotation.setCookies
-        .find((line) => line.startsWith('id='))
-        ?.split(';')[0]
-        ?.slice(3);
-      const resentOld = [first, second].filter((res) =>
-        res.setCookies.some((line) => line.startsWith(`id=${oldCookie};`)),
-      ).length;
-      const pointer = await store.get(handleOf(oldCookie));
-      // The browser keeps whatever cookie it was sent last; past the grace period only the new
-      // token may still work, and it must be the one the browser holds.
-      app.clock.advance(40 * SECOND);
-      const later = await browser.get('/me');
-      const stale = new Client(app.url);
-      stale.jar.set('id', oldCookie);
-      const oldTokenAfterGrace = (await stale.get('/me')).status;
-      await app.close();
-      assert.equal(rotation.status, 200);
-      assert.ok(newCookie && newCookie !== oldCookie, 'the third request rotated the token');
-      assert.equal(pointer?.successor, handleOf(newCookie));
-      assert.deepEqual(
-        {
-          responsesResendingTheOldToken: resentOld,
-          browserHolds: browser.jar.get('id') === newCookie ? 'new' : 'old',
-          afterGrace: later.status,
-          oldTokenAfterGrace,
-        },
-        { responsesResendingTheOldToken: 0, browserHolds: 'new', afterGrace: 200, oldTokenAfterGrace: 401 },
-      );
-    });
+    // A renewal re-sends a persistent cookie, and `rolling` re-sends a session cookie on every response.
+    for (const cookie of ['a persistent cookie', 'a rolling session cookie'] as const)
+      it(`S21 ${cookie} is not set back to the replaced token by a renewal that raced the rotation`, async () => {
+        const rolling = cookie === 'a rolling session cookie';
+        const { app, store } = await start({ rolling });
+        const browser = new Client(app.url);
+        await browser.post('/login', { userId: 'alice' });
+        if (!rolling) await browser.post('/remember', { ms: 3_600 * SECOND });
+        const oldCookie = browser.jar.get('id')!;
+        const { rotation, first, second } = await raceTwoRenewals(app, browser);
+        const newCookie = rotation.setCookies
+          .find((line) => line.startsWith('id='))
+          ?.split(';')[0]
+          ?.slice(3);
+        const resentOld = [first, second].filter((res) =>
+          res.setCookies.some((line) => line.startsWith(`id=${oldCookie};`)),
+        ).length;
+        const pointer = await store.get(handleOf(oldCookie));
+        // The browser keeps whatever cookie it was sent last; past the grace period only the new
+        // token may still work, and it must be the one the browser holds.
+        app.clock.advance(40 * SECOND);
+        const later = await browser.get('/me');
+        const stale = new Client(app.url);
+        stale.jar.set('id', oldCookie);
+        const oldTokenAfterGrace = (await stale.get('/me')).status;
+        await app.close();
+        assert.equal(rotation.status, 200);
+        assert.ok(newCookie && newCookie !== oldCookie, 'the third request rotated the token');
+        assert.equal(pointer?.successor, handleOf(newCookie));
+        assert.deepEqual(
+          {
+            responsesResendingTheOldToken: resentOld,
+            browserHolds: browser.jar.get('id') === newCookie ? 'new' : 'old',
+            afterGrace: later.status,
+            oldTokenAfterGrace,
+          },
+          { responsesResendingTheOldToken: 0, browserHolds: 'new', afterGrace: 200, oldTokenAfterGrace: 401 },
+        );
+      });
 
     it('S21 a renewal that reaches a grace-period pointer is told of its successor, however many came before it', async () => {
       const { app, store } = await start();
