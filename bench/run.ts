@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { findBinary } from '../test/support/servers.js';
-import { CASES, type CaseId, MODES, type Mode, SERVERS, type StoreKind } from './config.js';
+import { CASES, MODES, type Mode, SERVERS, type StoreKind } from './config.js';
 import { type Census, type CensusCase, redisCensus } from './lib/census.js';
 import { runMatrix } from './lib/matrix.js';
 import type { BenchContext } from './lib/measure.js';

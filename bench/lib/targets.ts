@@ -240,7 +240,10 @@ function commandsTarget(census: Map<string, Map<CensusCase, Census>>): TargetRes
     id: 'T10',
     target,
     measured: rows
-      .map(({ server, counts }) => `${server}: ${counts.map((c) => `${c.label} ${c.total.toFixed(2)}`).join(', ')}`)
+      .map(
+        ({ server, counts }) =>
+          `${server}: ${counts.map((c) => `${c.label} ${c.total.toFixed(2)}`).join(', ')}`,
+      )
       .join('; '),
     met: rows.every(({ counts }) => counts.every((c) => c.total <= c.most)),
   };
