@@ -176,7 +176,7 @@ for (const [kind, topology] of targets) {
       const answers: (string | null)[] = [];
       for (let i = 1; i <= 3; i++) {
         const meta = { lastSeenAt: now + i, idleExpiresAt: now + 600 * SECOND + i };
-        answers.push((await store.update(old.handle, { meta }, old))?.successor ?? null);
+        answers.push((await store.update(old.handle, { meta }))?.successor ?? null);
       }
       const ttlMs = await pttl(store.sessionKey(old.handle));
       assert.deepEqual(

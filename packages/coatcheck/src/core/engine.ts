@@ -240,8 +240,7 @@ export function createSessionEngine(engineOptions: SessionEngineOptions): Sessio
       if (state.pendingMeta) patch = { ...patch, meta: state.pendingMeta };
       if (!patch) return;
       const handle = state.record.handle;
-      const current = state.record;
-      let next = await call('update', () => store.update(handle, patch, current));
+      let next = await call('update', () => store.update(handle, patch));
       for (let step = 0; next?.successor && step < 3; step++) {
         // A scheduled rotation replaced this record while the request ran (S21): the write belongs
         // to the session it became, and this response must not send the replaced token again.

@@ -181,8 +181,8 @@ export class SessionStoreApi extends Store implements SessionStore {
     return this.#store.create(record);
   }
 
-  update(handle: string, patch: SessionPatch, current?: SessionRecord): Promise<SessionRecord | null> {
-    return this.#store.update(handle, patch, current);
+  update(handle: string, patch: SessionPatch): Promise<SessionRecord | null> {
+    return this.#store.update(handle, patch);
   }
 
   replace(oldHandle: string, next: SessionRecord, options?: ReplaceOptions): Promise<boolean> {

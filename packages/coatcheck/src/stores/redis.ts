@@ -37,21 +37,6 @@ function taken(reply: unknown): { userId: string; successor: string } | null {
   return { userId: String(reply[0] ?? ''), successor: String(reply[1] ?? '') };
 }
 
-/** A patch that only pushes the idle expiry back: what the engine writes at a renewal. */
-function isRenewal(
-  patch: SessionPatch,
-): patch is SessionPatch & { meta: { lastSeenAt: number; idleExpiresAt: number } } {
-  if (patch.set || patch.unset || !patch.meta) return false;
-  let fields = 0;
-  for (const field in patch.meta) {
-    if (field !== 'lastSeenAt' && field !== 'idleExpiresAt') return false;
-    fields++;
-  }
-  return (
-    fields === 2 && typeof patch.meta.lastSeenAt === 'number' && typeof patch.meta.idleExpiresAt === 'number'
-  );
-}
-
 /**
  * Every command the store sends or runs inside its scripts: what a least-privilege ACL user needs
  * (`+hgetall +evalsha …`, keys `~<prefix>*`). ioredis's ready check also runs INFO, and Cluster
@@ -136,8 +121,8 @@ export class RedisStore implements SessionStore {
     return `${this.prefix}u:{${userId}}`;
   }
 
-  async get(handle: string): Promise<SessionRecord | null> {
-    return decodeRecord(handle, await this.#redis.hgetall(this.sessionKey(handle)));
+  get(handle: string): Promise<SessionRecord | null> {
+    return this.#redis.hgetall(this.sessionKey(handle)).then((reply) => decodeRecord(handle, reply));
   }
 
   async create(record: SessionRecord): Promise<boolean> {
@@ -151,8 +136,7 @@ export class RedisStore implements SessionStore {
     return Number(await this.#redis.run(CREATE_INDEXED, keys, this.#indexedArgs(record))) === 1;
   }
 
-  async update(handle: string, patch: SessionPatch, current?: SessionRecord): Promise<SessionRecord | null> {
-    if (current && isRenewal(patch)) return this.#renew(current, patch.meta);
+  async update(handle: string, patch: SessionPatch): Promise<SessionRecord | null> {
     const meta = patch.meta ?? {};
     const movesUser = 'userId' in meta && meta.userId !== undefined;
     const before = movesUser ? await this.get(handle) : null;
@@ -179,32 +163,6 @@ export class RedisStore implements SessionStore {
       await this.#redis.zrem(this.userKey(before.userId), [handle]);
     }
     return next;
-  }
-
-  /**
-   * A renewal of the record the caller read: HSET of lastSeenAt and idleExpiresAt, then PEXPIRE,
-   * sent together without a script (two commands, one round trip). HSET's count of fields it created
-   * says what it reached: 0, the session; 2, nothing (a logout or revocation removed it since the
-   * read), so the fragment it wrote is deleted and null returned (S29); 1, a pointer left by a
-   * rotation with a grace period (which has no lastSeenAt), so the pointer is read and returned for
-   * the caller to follow. The pointer's absolute expiry, never written here, still ends it at its
-   * grace deadline (S21). The version is not bumped: nothing reads it to order renewals.
-   */
-  async #renew(
-    current: SessionRecord,
-    meta: { lastSeenAt: number; idleExpiresAt: number },
-  ): Promise<SessionRecord | null> {
-    const key = this.sessionKey(current.handle);
-    const ttl = Math.ceil(Math.min(meta.idleExpiresAt, current.absoluteExpiresAt) - this.#now());
-    const created = await this.#redis.hsetPexpire(
-      key,
-      ['lastSeenAt', String(meta.lastSeenAt), 'idleExpiresAt', String(meta.idleExpiresAt)],
-      ttl,
-    );
-    if (created === 0) return { ...current, lastSeenAt: meta.lastSeenAt, idleExpiresAt: meta.idleExpiresAt };
-    if (created === 1) return this.get(current.handle);
-    await this.#redis.del(key);
-    return null;
   }
 
   /**

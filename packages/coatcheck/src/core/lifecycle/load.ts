@@ -50,12 +50,21 @@ export async function loadSession(info: RequestInfo, context: LoadContext): Prom
   if (!found) return state;
   const superseded = found.successor !== null;
   const current = superseded ? await followToSuccessor(state, found, context) : found;
-  if (!current || (await endIfExpired(state, current, context))) return state;
+  if (!current) return state;
+  const expired = expiryOf(current, context.options.now());
+  if (expired) {
+    await endExpired(state, current, expired, context);
+    return state;
+  }
   if (current.deviceKey !== null && lacksDeviceProof(current, info, context)) {
     endElsewhere(state);
     return state;
   }
-  const record = await applyBinding(state, current, context);
+  // Awaited only when the device changed: the common request takes no extra turn.
+  const mismatch = context.options.binding.mismatch(current.device, info.ip, info.userAgent);
+  let record: SessionRecord | null = current;
+  if (mismatch) record = await onBindingMismatch(state, current, mismatch, context);
+  else readRecordInto(state, current);
   if (!record) return state;
   // A superseded token's requests use its successor and never re-send a cookie (S21).
   if (superseded) return renew(state, context);
@@ -102,39 +111,38 @@ async function followToSuccessor(
   return null;
 }
 
-/** S22-S24: ends a session past its idle or absolute timeout, decided from the record alone. */
-async function endIfExpired(
+/** S22-S24: which timeout a session has passed at `at`, decided from the record alone, or null. */
+function expiryOf(record: SessionRecord, at: number): 'absolute' | 'idle' | null {
+  return at >= record.absoluteExpiresAt ? 'absolute' : at >= record.idleExpiresAt ? 'idle' : null;
+}
+
+/** Ends a session past its idle or absolute timeout. */
+async function endExpired(
   state: SessionState,
   record: SessionRecord,
+  expired: 'absolute' | 'idle',
   { options, call, events }: LoadContext,
-): Promise<boolean> {
-  const at = options.now();
-  const expired = at >= record.absoluteExpiresAt ? 'absolute' : at >= record.idleExpiresAt ? 'idle' : null;
-  if (!expired) return false;
+): Promise<void> {
   const { handle, userId, rememberedDeviceId } = record;
   state.lapsed = { reason: expired, userId, rememberedDeviceId };
   events.emit({ type: `session.expired.${expired}`, handle, userId, ...requestFacts(state.info) });
   await destroySession(options.store, call, handle);
   state.cookie = 'clear';
-  return true;
 }
 
 /**
- * The device-binding policy (S41, S42) on the record, which becomes the state's: null when the
- * policy revoked the session; under 'step-up' the session stops being fresh from this request on.
+ * The device-binding policy (S41, S42) on a record whose device changed, which becomes the state's:
+ * null when the policy revoked the session; under 'step-up' the session stops being fresh from this
+ * request on.
  */
-async function applyBinding(
+async function onBindingMismatch(
   state: SessionState,
   found: SessionRecord,
+  mismatch: string,
   { options, call, events }: LoadContext,
 ): Promise<SessionRecord | null> {
   const { info } = state;
   const { policy } = options.binding;
-  const mismatch = options.binding.mismatch(found.device, info.ip, info.userAgent);
-  if (!mismatch) {
-    readRecordInto(state, found);
-    return found;
-  }
   const { handle, userId, rememberedDeviceId } = found;
   const facts = requestFacts(info);
   events.emit({ type: 'session.binding_mismatch', handle, userId, reason: mismatch, ...facts });

@@ -54,13 +54,8 @@ export interface SessionStore {
    * gone: a request that finishes after a logout never brings the session back (S29). A record
    * that a scheduled rotation replaced (`successor` set) is returned unchanged: the caller writes
    * to the successor instead, and the pointer's grace period is never stretched.
-   *
-   * `current` is the record as the caller read it in this request. A store may use it to answer a
-   * renewal (a patch of only `lastSeenAt` and `idleExpiresAt`) without reading the record again,
-   * returning `current` with those two fields changed (its `version` may stay as it was); the rules
-   * above still hold (RedisStore does this: a renewal is then two commands).
    */
-  update(handle: string, patch: SessionPatch, current?: SessionRecord): Promise<SessionRecord | null>;
+  update(handle: string, patch: SessionPatch): Promise<SessionRecord | null>;
   /**
    * Rotation: removes `oldHandle` and inserts `next` in one atomic step. Returns false, writing
    * nothing, when the old session is already gone or has a successor.

@@ -38,9 +38,6 @@ interface NodeRedisLike {
   evalSha(sha: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
   eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
   zRem(key: string, members: string[]): Promise<unknown>;
-  hSet(key: string, fields: Record<string, string>): Promise<unknown>;
-  pExpire(key: string, ms: number): Promise<unknown>;
-  del(key: string): Promise<unknown>;
   masters?: unknown;
 }
 
@@ -49,9 +46,6 @@ interface IoRedisLike {
   evalsha(sha: string, numKeys: number, ...args: string[]): Promise<unknown>;
   eval(script: string, numKeys: number, ...args: string[]): Promise<unknown>;
   zrem(key: string, ...members: string[]): Promise<unknown>;
-  hset(key: string, ...pairs: string[]): Promise<unknown>;
-  pexpire(key: string, ms: number): Promise<unknown>;
-  del(key: string): Promise<unknown>;
   isCluster?: boolean;
 }
 
@@ -67,12 +61,6 @@ export interface RedisCommands {
   hgetall(key: string): Promise<unknown>;
   run(script: RedisScript, keys: string[], args: string[]): Promise<unknown>;
   zrem(key: string, members: string[]): Promise<void>;
-  /**
-   * HSET of two fields, then PEXPIRE, sent together (one round trip, no script): resolves to how
-   * many of the fields HSET created (0 when the hash already had both).
-   */
-  hsetPexpire(key: string, fields: [string, string, string, string], ms: number): Promise<number>;
-  del(key: string): Promise<void>;
   /** Batches of the keys matching a SCAN pattern, on every master. */
   scan(pattern: string): AsyncIterable<string[]>;
 }
@@ -101,11 +89,14 @@ const RESP_MAP = 37;
 function fromNodeRedis(client: NodeRedisLike): RedisCommands {
   const rediscover = clusterRediscovery(client);
   const flat = client.clientSideCache ? client : (client.withTypeMapping?.({ [RESP_MAP]: Array }) ?? client);
-  const watched = <T>(command: Promise<T>): Promise<T> =>
-    command.catch((error: unknown) => {
-      rediscover();
-      throw error;
-    });
+  // Only a Cluster's commands are watched: elsewhere a command's promise is handed on as it is.
+  const watched = rediscover
+    ? <T>(command: Promise<T>): Promise<T> =>
+        command.catch((error: unknown) => {
+          rediscover();
+          throw error;
+        })
+    : <T>(command: Promise<T>): Promise<T> => command;
   return {
     cluster: 'masters' in client,
     hgetall: (key) => watched(flat.hGetAll(key)),
@@ -119,16 +110,6 @@ function fromNodeRedis(client: NodeRedisLike): RedisCommands {
       ),
     zrem: async (key, members) => {
       if (members.length) await watched(client.zRem(key, members));
-    },
-    hsetPexpire: async (key, [f1, v1, f2, v2], ms) => {
-      const [created] = await Promise.all([
-        watched(client.hSet(key, { [f1]: v1, [f2]: v2 })),
-        watched(client.pExpire(key, ms)),
-      ]);
-      return Number(created);
-    },
-    del: async (key) => {
-      await watched(client.del(key));
     },
     scan: (pattern) => scanNodeRedisKeys(client, pattern),
   };
@@ -146,13 +127,6 @@ function fromIoredis(client: IoRedisLike): RedisCommands {
       ),
     zrem: async (key, members) => {
       if (members.length) await client.zrem(key, ...members);
-    },
-    hsetPexpire: async (key, fields, ms) => {
-      const [created] = await Promise.all([client.hset(key, ...fields), client.pexpire(key, ms)]);
-      return Number(created);
-    },
-    del: async (key) => {
-      await client.del(key);
     },
     scan: (pattern) => scanIoredisKeys(client, pattern),
   };

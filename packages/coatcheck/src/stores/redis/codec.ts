@@ -192,8 +192,6 @@ export function decodeRecord(handle: string, reply: unknown): SessionRecord | nu
   // Hashes written before these fields existed: signed-in sessions were password logins.
   if (record.aal === -1) record.aal = record.userId === null ? 0 : 1;
   if (Number.isNaN(record.rotatedAt)) record.rotatedAt = record.createdAt;
-  // A pointer left by a rotation with a grace period has none (see SUPERSEDE_OLD).
-  if (Number.isNaN(record.lastSeenAt)) record.lastSeenAt = record.createdAt;
   record.data = `{${data}}`;
   return record;
 }

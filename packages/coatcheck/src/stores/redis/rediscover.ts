@@ -22,11 +22,11 @@ interface ClusterInternals {
   _slots?: { rediscover?: (startWith: NodeClient) => Promise<void> };
 }
 
-/** Returns a function to call after a failed command; a no-op for anything but a node-redis Cluster. */
-export function clusterRediscovery(client: unknown, intervalMs = 500): () => void {
+/** Returns a function to call after a failed command, or null for anything but a node-redis Cluster. */
+export function clusterRediscovery(client: unknown, intervalMs = 500): (() => void) | null {
   const cluster = client as ClusterInternals;
   const slots = cluster._slots;
-  if (!Array.isArray(cluster.masters) || typeof slots?.rediscover !== 'function') return () => {};
+  if (!Array.isArray(cluster.masters) || typeof slots?.rediscover !== 'function') return null;
   let last = Number.NEGATIVE_INFINITY;
   return () => {
     const now = Date.now();

@@ -33,16 +33,16 @@ redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return 1`,
 );
 
-// Adds a handle to a user index kept alive as long as its longest-lived member (as INDEX_ADD):
-// ZADD, then PEXPIRE GT (an index that already has a TTL), or PEXPIRE NX when GT left it unset (a
-// new index, which has none). An add whose handle begins with a byte divisible by 16 ('0', 'P' or
-// 'p': about one random handle in 20) also drops the members past their absolute expiry: sessions
-// end by themselves and a logout leaves its member to the next listing, so a user who keeps
-// signing in would otherwise grow the index without bound. Listings prune on every read.
+// Adds a handle to a user index kept alive as long as its longest-lived member (as INDEX_ADD).
+// Members past their absolute expiry are dropped on the way: sessions end by themselves, and a
+// logout leaves its member to the next listing, so a user who keeps signing in would otherwise grow
+// the index without bound; it holds at most the sessions begun within one absolute timeout. The
+// TTL moves by PEXPIRE GT (an index that already has one), or PEXPIRE NX when GT left it unset (a
+// new index has none): no PTTL round trip inside the script.
 const INDEX_FUNCTION = `local function index(key, score, handle, now)
   local ttl = tonumber(score) - tonumber(now)
   if ttl <= 0 then return 0 end
-  if string.byte(handle, 1) % 16 == 0 then redis.call('ZREMRANGEBYSCORE', key, '-inf', now) end
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
   redis.call('ZADD', key, score, handle)
   local ms = string.format('%.0f', ttl)
   if redis.call('PEXPIRE', key, ms, 'GT') == 0 then redis.call('PEXPIRE', key, ms, 'NX') end
@@ -124,17 +124,14 @@ return { fields[1] or '', fields[2] or '' }`,
 );
 
 // The old record of a rotation with a grace period (S21): successor set, version bumped, idle and
-// absolute expiry brought forward to the grace deadline, TTL kept at min(idle, absolute), and its
-// lastSeenAt removed. A renewal (RedisStore.update with the record it read) writes lastSeenAt and
-// idleExpiresAt with a bare HSET: finding lastSeenAt missing tells it that it reached a pointer, and
-// the absolute expiry it never writes keeps the grace period from being stretched. Shared by the two
-// scripts below. ARGV[1] successor, ARGV[2] grace deadline ms, ARGV[3] now ms.
+// absolute expiry brought forward to the grace deadline (as `supersede` in core/store/record.ts),
+// TTL kept at min(idle, absolute). Shared by the two scripts below. ARGV[1] successor, ARGV[2]
+// grace deadline ms, ARGV[3] now ms.
 const SUPERSEDE_OLD = `local idle = math.min(tonumber(old[1]), tonumber(ARGV[2]))
 local absolute = math.min(tonumber(old[2]), tonumber(ARGV[2]))
 redis.call('HSET', KEYS[1], 'successor', ARGV[1], 'idleExpiresAt', string.format('%.0f', idle),
   'absoluteExpiresAt', string.format('%.0f', absolute),
   'version', string.format('%.0f', (tonumber(old[3]) or 0) + 1))
-redis.call('HDEL', KEYS[1], 'lastSeenAt')
 redis.call('PEXPIRE', KEYS[1], string.format('%.0f', math.min(idle, absolute) - tonumber(ARGV[3])))`;
 
 // The old record's idle and absolute expiry, version and successor, or nil (written as a Lua
