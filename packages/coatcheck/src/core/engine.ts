@@ -8,16 +8,10 @@ import { createIdentitySync } from './lifecycle/identity.js';
 import { createRecordIssuer } from './lifecycle/issue.js';
 import { loadSession } from './lifecycle/load.js';
 import { createRecentRenewals } from './lifecycle/renewals.js';
+import { dataRead } from './lifecycle/request-state.js';
 import { createRotations } from './lifecycle/rotations.js';
 import type { RequestInfo, SessionInfo, SessionState } from './lifecycle/state.js';
-import {
-  adopt,
-  dataRead,
-  endElsewhere,
-  endLocally,
-  eventContext,
-  readRecordInto,
-} from './lifecycle/state.js';
+import { adopt, endElsewhere, endLocally, eventContext, readRecordInto } from './lifecycle/state.js';
 import { createUserSessions } from './lifecycle/user-sessions.js';
 import { resolveOptions, type SessionEngineOptions } from './options.js';
 import { createSessionLimiter } from './policies/limits.js';

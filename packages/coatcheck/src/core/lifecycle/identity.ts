@@ -1,7 +1,8 @@
 import type { SessionEngine } from '../engine.js';
 import type { ResolvedOptions } from '../options.js';
 import { parseData, type SessionRecord } from '../store/record.js';
-import { dataRead, type SessionState } from './state.js';
+import { dataRead } from './request-state.js';
+import type { SessionState } from './state.js';
 
 /**
  * Reads who the application's session data says is signed in: a user id, or null for nobody. It

@@ -10,14 +10,8 @@ import {
   rotateOnSchedule,
 } from './periodic-rotation.js';
 import type { RecentRenewals } from './renewals.js';
-import {
-  anonymousState,
-  deviceOf,
-  endElsewhere,
-  type RequestInfo,
-  readRecordInto,
-  type SessionState,
-} from './state.js';
+import { anonymousState } from './request-state.js';
+import { deviceOf, endElsewhere, type RequestInfo, readRecordInto, type SessionState } from './state.js';
 
 interface LoadContext extends RotationContext {
   renewals: RecentRenewals;

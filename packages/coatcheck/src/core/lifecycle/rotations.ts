@@ -8,15 +8,8 @@ import type { StoreCall } from '../store/store-calls.js';
 import { destroySession } from './destroy.js';
 import { keepPassportUser } from './identity.js';
 import type { IssuedRecord, RecordIssuer } from './issue.js';
-import {
-  adopt,
-  endElsewhere,
-  endLocally,
-  eventContext,
-  pickData,
-  type SessionState,
-  storeData,
-} from './state.js';
+import { storeData } from './request-state.js';
+import { adopt, endElsewhere, endLocally, eventContext, pickData, type SessionState } from './state.js';
 
 function assertLevel(level: number, lowest: number): void {
   if (!Number.isInteger(level) || level < lowest || level > 9) {

@@ -1,7 +1,8 @@
 import { findCookie } from '../cookies/find-cookie.js';
 import { SessionLimitError } from '../errors.js';
 import { startingDataFor } from '../lifecycle/identity.js';
-import { adopt, deviceOf, eventContext, type SessionState, storeData } from '../lifecycle/state.js';
+import { storeData } from '../lifecycle/request-state.js';
+import { adopt, deviceOf, eventContext, type SessionState } from '../lifecycle/state.js';
 import { safeEqual } from '../tokens/encoding.js';
 import { hashSecret } from '../tokens/token.js';
 import { rememberCookieName, setRememberCookie } from './cookie.js';
