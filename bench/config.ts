@@ -18,6 +18,8 @@ export interface ServerSpec {
   coatcheck: boolean;
   /** The other library's row on the same framework and store, beside it in the own-cost summary. */
   peer?: string;
+  /** What sets the row apart from another on the same framework and store, shown with its store. */
+  variant?: string;
 }
 
 /** The row without sessions for each framework: own cost = a row's CPU µs/req minus its bare row's. */
@@ -54,6 +56,7 @@ export const SERVERS: readonly ServerSpec[] = rows([
     file: 'coatcheck-core-redis-cached.ts',
     store: 'redis',
     framework: 'node',
+    variant: "node-redis's client-side cache",
   },
   {
     id: 'bare-express',

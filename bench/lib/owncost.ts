@@ -79,7 +79,7 @@ export function ownCostSummary(report: BenchReport): string[] {
     lines.push(
       row([
         ADAPTER[spec.framework],
-        STORE[spec.store],
+        spec.variant ? `${STORE[spec.store]}, ${spec.variant}` : STORE[spec.store],
         peer?.label ?? '—',
         ...SUMMARY_CASES.flatMap(([caseId]) => [cost(spec.id, caseId), cost(peer?.id, caseId)]),
       ]),
