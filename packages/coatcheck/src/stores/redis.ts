@@ -220,8 +220,8 @@ export class RedisStore implements SessionStore {
   }
 
   async destroy(handle: string): Promise<Removed | null> {
-    // The user's index keeps the handle until a listing, a revocation or an add's prune removes
-    // it (listings skip members whose session is gone): a logout is then one script.
+    // The user's index keeps the handle until a listing or a revocation finds the session gone
+    // and removes it, or its absolute expiry passes: a logout is then one script.
     const removed = taken(await this.#redis.run(TAKE, [this.sessionKey(handle)], []));
     if (!removed) return null;
     return { successor: removed.successor || null };
