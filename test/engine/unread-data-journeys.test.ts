@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import type { SessionState } from '../../packages/coatcheck/src/core/engine.js';
 import { createSessionEngine } from '../../packages/coatcheck/src/core/engine.js';
+import type { SessionState } from '../../packages/coatcheck/src/core/lifecycle/state.js';
 import { MemoryStore } from '../../packages/coatcheck/src/stores/memory.js';
 import { SqliteStore } from '../../packages/coatcheck/src/stores/sqlite.js';
 import { SECRET } from '../support/app.js';
@@ -57,7 +57,7 @@ for (const kind of ['memory', 'sqlite'] as const) {
     };
 
     before(async () => {
-      running = await listen(async (req: IncomingMessage, res: ServerResponse) => {
+      async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
         const state = await engine.load({ cookieHeader: req.headers.cookie, secure: false, ip: '127.0.0.1' });
         const path = req.url ?? '/';
         await routes[path]!(state);
@@ -69,7 +69,15 @@ for (const kind of ['memory', 'sqlite'] as const) {
         }
         for (const line of engine.cookieHeaders(state)) res.appendHeader('set-cookie', line);
         res.setHeader('content-type', 'application/json');
-        res.end(JSON.stringify({ handle: state.record?.handle ?? null, userId: state.record?.userId ?? null }));
+        res.end(
+          JSON.stringify({ handle: state.record?.handle ?? null, userId: state.record?.userId ?? null }),
+        );
+      }
+      running = await listen((req: IncomingMessage, res: ServerResponse) => {
+        handle(req, res).catch((error: unknown) => {
+          res.statusCode = 500;
+          res.end(String(error));
+        });
       });
     });
     after(async () => {
@@ -107,11 +115,17 @@ for (const kind of ['memory', 'sqlite'] as const) {
     it('login, step-up and a keeping rotation carry unread data; a dropping login does not', async () => {
       const client = await seeded();
       await client.get('/login-keep');
-      assert.deepEqual(await stored(client), { data: { cart: ['apple'], prefs: { theme: 'dark' } }, userId: 'bob' });
+      assert.deepEqual(await stored(client), {
+        data: { cart: ['apple'], prefs: { theme: 'dark' } },
+        userId: 'bob',
+      });
       await client.get('/step-up');
       assert.deepEqual((await stored(client))?.data, { cart: ['apple'], prefs: { theme: 'dark' } });
       await client.get('/rotate-keep');
-      assert.deepEqual(await stored(client), { data: { cart: ['apple'], prefs: { theme: 'dark' } }, userId: 'bob' });
+      assert.deepEqual(await stored(client), {
+        data: { cart: ['apple'], prefs: { theme: 'dark' } },
+        userId: 'bob',
+      });
 
       const other = await seeded();
       await other.get('/login-drop');

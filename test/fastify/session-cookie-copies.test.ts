@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { SqliteStore } from '../../packages/coatcheck/src/stores/sqlite.js';
-import { Client } from '../support/http.js';
+import type { Client } from '../support/http.js';
 import { type FastifyTestApp, handleIn, startFastifyApp } from './app.js';
 
 describe('Fastify request.session.cookie copied, merged and changed before send (SQLite)', () => {

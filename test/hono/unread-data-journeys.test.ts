@@ -103,8 +103,9 @@ describe('coatcheck/hono: data read, unread and changed around sign-ins', () => 
   it('data set after login is kept with the user; data set after logout starts an anonymous session', async () => {
     const client = await seeded();
     await client.get('/login-then-set');
-    assert.equal((await stored(client))?.userId, 'bob');
-    assert.equal(((await stored(client))?.data as { welcome?: boolean }).welcome, true);
+    const signedIn = await stored(client);
+    assert.equal(signedIn?.userId, 'bob');
+    assert.equal((signedIn?.data as { welcome?: boolean } | undefined)?.welcome, true);
     await client.get('/logout-then-set');
     assert.deepEqual(await stored(client), { data: { flash: 'bye' }, userId: null });
   });

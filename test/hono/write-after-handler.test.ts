@@ -11,7 +11,7 @@ import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { type Env, session } from '../../packages/coatcheck/src/hono/index.js';
 import { MemoryStore } from '../../packages/coatcheck/src/stores/memory.js';
-import { handleIn, startFastifyApp, type FastifyTestApp } from '../fastify/app.js';
+import { type FastifyTestApp, handleIn, startFastifyApp } from '../fastify/app.js';
 import { SECRET } from '../support/app.js';
 import { Client } from '../support/http.js';
 

@@ -45,7 +45,7 @@ describe('Express + passport-local: nested session data around login, logout and
       const cart = sessionData(req).cart as Cart;
       authenticator.authenticate('local', { keepSessionInfo: true }, (error: unknown, user: unknown) => {
         if (error || !user) return next(error ?? new Error('wrong password'));
-        req.logIn(user as Express.User, { keepSessionInfo: true }, (loginError) => {
+        req.logIn(user as Express.User, { keepSessionInfo: true, session: true }, (loginError) => {
           if (loginError) return next(loginError);
           (sessionData(req).cart as Cart).items.push('after-login');
           res.json({ sameObject: sessionData(req).cart === cart, meta: req.session.meta?.userId ?? null });
@@ -91,7 +91,9 @@ describe('Express + passport-local: nested session data around login, logout and
   async function storedData(c: Client) {
     const { id } = (await c.get('/state')).json() as { id: string };
     const record = await store.get(id);
-    return record ? { data: JSON.parse(record.data) as Record<string, unknown>, userId: record.userId } : null;
+    return record
+      ? { data: JSON.parse(record.data) as Record<string, unknown>, userId: record.userId }
+      : null;
   }
 
   it('a Passport login keeps the cart (keepSessionInfo) and a change after it is written, as a coatcheck login', async () => {
@@ -118,7 +120,11 @@ describe('Express + passport-local: nested session data around login, logout and
     const res = await c.post('/logout');
     assert.equal(res.status, 200, res.text);
     assert.equal((res.json() as { meta: string | null }).meta, null);
-    assert.equal((await store.get(signedInId))?.userId ?? null, null, 'the signed-in record is gone or anonymous');
+    assert.equal(
+      (await store.get(signedInId))?.userId ?? null,
+      null,
+      'the signed-in record is gone or anonymous',
+    );
     const stored = await storedData(c);
     assert.equal(stored?.userId ?? null, null);
     assert.deepEqual(stored?.data.cart, { items: ['apple', 'after-login', 'after-logout'] });
