@@ -81,6 +81,14 @@ export function collectData(session: Session): Record<string, unknown> {
 }
 
 /**
+ * The session's binding again, under a non-enumerable symbol: a property lookup, unlike the private
+ * field, also finds it through a Proxy around the session or an object that inherits from it
+ * (change-tracking wrappers), so the cookie reads there as on express-session's plain property.
+ * Spreads, Object.assign and JSON leave it out.
+ */
+const BINDING = Symbol('coatcheck.session');
+
+/**
  * The `cookie` accessor every Session defines: one getter and setter for all of them, so V8 gives
  * every Session the same hidden class (a closure per request made a new one per object, and every
  * property read on a session a megamorphic lookup).
@@ -88,7 +96,8 @@ export function collectData(session: Session): Record<string, unknown> {
 const COOKIE_PROPERTY: PropertyDescriptor = {
   enumerable: true,
   get(this: Session) {
-    const bound = binding(this);
+    const bound = (this as unknown as Record<symbol, SessionBinding | undefined>)[BINDING];
+    if (!bound) throw new TypeError('this Session is not attached to a request');
     bound.cookie ??= sessionCookie(bound.state, bound.engine);
     return bound.cookie;
   },
@@ -116,6 +125,7 @@ export class Session {
 
   constructor(bound: SessionBinding) {
     this.#bound = bound;
+    Object.defineProperty(this, BINDING, { value: bound });
     Object.defineProperty(this, 'cookie', COOKIE_PROPERTY);
     const data = bound.state.data;
     // Forbidden keys were dropped when the data was parsed (S51); assigning any other key is safe.

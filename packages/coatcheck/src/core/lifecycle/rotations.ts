@@ -3,12 +3,11 @@ import { SessionStateError } from '../errors.js';
 import type { EventBus } from '../events.js';
 import type { ResolvedOptions } from '../options.js';
 import type { SessionLimiter } from '../policies/limits.js';
-import type { SessionRecord } from '../store/record.js';
+import { parseData, type SessionRecord } from '../store/record.js';
 import type { StoreCall } from '../store/store-calls.js';
 import { destroySession } from './destroy.js';
 import { keepPassportUser } from './identity.js';
 import type { IssuedRecord, RecordIssuer } from './issue.js';
-import { storeData } from './request-state.js';
 import { adopt, endElsewhere, endLocally, eventContext, pickData, type SessionState } from './state.js';
 
 function assertLevel(level: number, lowest: number): void {
@@ -57,7 +56,9 @@ export function createRotations(context: {
       return false;
     }
     adopt(state, next);
-    storeData(state, next.data);
+    // Parsed now, not when first read: the commit's identity sync must see what the kept data
+    // names (a kept login over data naming another user is settled in this request, as before).
+    state.data = parseData(next.data);
     if (previous) {
       events.emit({
         type: 'session.regenerated',

@@ -1,8 +1,8 @@
 import { findCookie } from '../cookies/find-cookie.js';
 import { SessionLimitError } from '../errors.js';
 import { startingDataFor } from '../lifecycle/identity.js';
-import { storeData } from '../lifecycle/request-state.js';
 import { adopt, deviceOf, eventContext, type SessionState } from '../lifecycle/state.js';
+import { parseData } from '../store/record.js';
 import { safeEqual } from '../tokens/encoding.js';
 import { hashSecret } from '../tokens/token.js';
 import { rememberCookieName, setRememberCookie } from './cookie.js';
@@ -128,7 +128,8 @@ export async function resumeRemembered(context: RememberContext, state: SessionS
   );
   if (!next) return;
   adopt(state, next);
-  storeData(state, next.data);
+  // Parsed now, as after a login, so this request's identity sync sees what the data names.
+  state.data = parseData(next.data);
   // The grace request leaves the cookie alone: the browser keeps the rotated one from the winner.
   if (credential)
     setRememberCookie(state, { kind: 'set', value: credential.cookieValue, expiresAt: device.expiresAt });
