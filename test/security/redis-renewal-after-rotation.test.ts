@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { RedisStore } from '../../packages/coatcheck/src/stores/redis.js';
+import { makeRecord } from '../../packages/coatcheck/src/testing/conformance.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { Client } from '../support/http.js';
 import {
@@ -148,26 +149,16 @@ for (const [kind, topology] of targets) {
       const { app, store } = await start();
       await app.close();
       const now = app.clock.at;
-      const base = {
-        secretHash: 'x'.repeat(43),
+      const base = makeRecord({
         userId: 'bob',
         createdAt: now,
         authAt: now,
         lastSeenAt: now,
         idleExpiresAt: now + 600 * SECOND,
         absoluteExpiresAt: now + 3_600 * SECOND,
-        version: 1,
-        device: {},
-        cookieMaxAgeMs: null,
-        csrfSecret: null,
         aal: 1,
-        stepUpAt: null,
         rotatedAt: now,
-        successor: null,
-        deviceKey: null,
-        deviceChallenge: null,
-        data: '{}',
-      };
+      });
       const old = { ...base, handle: 'OLDOLDOLDOLDOLDOLDOLD1' };
       const next = { ...base, handle: 'NEWNEWNEWNEWNEWNEWNEW1' };
       assert.ok(await store.create(old));

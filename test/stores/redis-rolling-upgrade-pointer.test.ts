@@ -1,16 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { RedisStore } from '../../packages/coatcheck/src/stores/redis.js';
 import { startTestApp } from '../support/app.js';
 import { Client } from '../support/http.js';
-import {
-  type Connection,
-  connectRedis,
-  hasRedis,
-  type NodeRedisClient,
-  type RedisServer,
-  startRedis,
-} from '../support/redis-server.js';
+import { hasRedis, redisForSuite } from '../support/redis-server.js';
 
 const SECOND = 1000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -32,20 +25,11 @@ return 1`;
 describe('Redis store during a rolling upgrade: a pointer written by the previous release', {
   skip: !hasRedis && 'redis-server is not installed',
 }, () => {
-  let server: RedisServer;
-  let connection: Connection<NodeRedisClient>;
-  before(async () => {
-    server = await startRedis();
-    connection = await connectRedis('node-redis', server);
-  });
-  after(async () => {
-    await connection?.close();
-    await server?.dispose();
-  });
+  const redis = redisForSuite();
 
   it('S21 a renewal from an upgraded instance does not keep the replaced token alive past its grace period', async () => {
     let clock = (): number => Date.now();
-    const store = new RedisStore({ client: connection.client, now: () => clock() });
+    const store = new RedisStore({ client: redis.client, now: () => clock() });
     const app = await startTestApp(store, {
       idleTimeoutMs: 600 * SECOND,
       absoluteTimeoutMs: 3_600 * SECOND,
@@ -68,7 +52,7 @@ describe('Redis store during a rolling upgrade: a pointer written by the previou
     const successor = { ...record, handle: 'SUCCESSORSUCCESSOR0001', rotatedAt: app.clock.at, version: 1 };
     assert.ok(await store.create(successor));
     const graceUntil = app.clock.at + 30 * SECOND;
-    const superseded = await connection.client.eval(PREVIOUS_SUPERSEDE, {
+    const superseded = await redis.client.eval(PREVIOUS_SUPERSEDE, {
       keys: [store.sessionKey(oldHandle)],
       arguments: [successor.handle, String(graceUntil), String(app.clock.at)],
     });

@@ -1,18 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { SessionOptions } from '../../packages/coatcheck/src/express/index.js';
 import { RedisStore } from '../../packages/coatcheck/src/stores/redis.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { Client } from '../support/http.js';
-import {
-  type Connection,
-  connectRedis,
-  hasRedis,
-  type NodeRedisClient,
-  type RedisServer,
-  startRedis,
-} from '../support/redis-server.js';
+import { hasRedis, redisForSuite } from '../support/redis-server.js';
 
 const MINUTE = 60_000;
 const TIMEOUTS = { idleTimeoutMs: 10 * MINUTE, absoluteTimeoutMs: 60 * MINUTE };
@@ -20,22 +13,13 @@ const TIMEOUTS = { idleTimeoutMs: 10 * MINUTE, absoluteTimeoutMs: 60 * MINUTE };
 describe('Redis store: a user index after many sign-ins and sign-outs', {
   skip: !hasRedis && 'redis-server is not installed',
 }, () => {
-  let server: RedisServer;
-  let connection: Connection<NodeRedisClient>;
-  before(async () => {
-    server = await startRedis();
-    connection = await connectRedis('node-redis', server);
-  });
-  after(async () => {
-    await connection?.close();
-    await server?.dispose();
-  });
+  const redis = redisForSuite();
 
   /** An app whose store runs on the app's clock, so absolute expiry can be reached without waiting. */
   async function start(options: Partial<SessionOptions> = {}): Promise<{ app: TestApp; store: RedisStore }> {
     let clock = (): number => Date.now();
     const store = new RedisStore({
-      client: connection.client,
+      client: redis.client,
       prefix: `g${randomUUID().slice(0, 8)}:`,
       now: () => clock(),
     });
@@ -53,7 +37,7 @@ describe('Redis store: a user index after many sign-ins and sign-outs', {
   }
 
   const members = async (store: RedisStore, userId: string) =>
-    Number((await server.cli('ZCARD', store.userKey(userId))).trim());
+    Number((await redis.server.cli('ZCARD', store.userKey(userId))).trim());
 
   it('S30 S31 after 120 sign-in/sign-out cycles the device list shows only the live sessions and sign-out-everywhere ends them', async () => {
     const { app, store } = await start();
@@ -66,7 +50,7 @@ describe('Redis store: a user index after many sign-ins and sign-outs', {
     const afterListing = await members(store, 'dana');
     const ended = (await laptop.post('/logout-all', { includeCurrent: true })).json() as { count: number };
     const statuses = [(await laptop.get('/me')).status, (await phone.get('/me')).status];
-    const ttl = Number((await server.cli('PTTL', store.userKey('dana'))).trim());
+    const ttl = Number((await redis.server.cli('PTTL', store.userKey('dana'))).trim());
     await app.close();
     assert.deepEqual(
       { listed: listed.length, afterListing, ended: ended.count, statuses, indexWithoutTtl: ttl === -1 },

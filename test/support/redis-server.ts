@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import { promisify } from 'node:util';
 import { Cluster, Redis } from 'ioredis';
 import { createClient, createCluster } from 'redis';
@@ -410,4 +411,31 @@ export async function recordCommands(
     .filter(({ command }) => !/^(echo|config|info|command|ping|hello|client|cluster|monitor)$/.test(command))
     .sort((a, b) => a.time - b.time)
     .map(({ command }) => command);
+}
+
+/**
+ * A Redis server and a node-redis client to it for one describe block: started in its `before`,
+ * closed and stopped in its `after`. Read `server` and `client` inside the tests.
+ */
+export function redisForSuite(): { readonly server: RedisServer; readonly client: NodeRedisClient } {
+  let server: RedisServer | undefined;
+  let connection: Connection<NodeRedisClient> | undefined;
+  before(async () => {
+    server = await startRedis();
+    connection = await connectRedis('node-redis', server);
+  });
+  after(async () => {
+    await connection?.close();
+    await server?.dispose();
+  });
+  return {
+    get server() {
+      if (!server) throw new Error('redisForSuite: read the server inside a test');
+      return server;
+    },
+    get client() {
+      if (!connection) throw new Error('redisForSuite: read the client inside a test');
+      return connection.client;
+    },
+  };
 }
