@@ -21,6 +21,12 @@ const DAY_MS = 86_400_000;
 
 type SessionRequest = express.Request & { session: TypedSession & Record<string, unknown> };
 
+/** Resolvers of requests waiting in /remember-slow. */
+const gate: (() => void)[] = [];
+const waiting = async () => {
+  while (gate.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+};
+
 interface Running {
   url: string;
   close(): Promise<void>;
@@ -54,6 +60,18 @@ async function startApp(): Promise<Running> {
   // Only the cookie is touched: the session's data is never read here.
   app.post('/remember', (req, res) => {
     req.session.cookie.maxAge = 30 * DAY_MS;
+    res.json({ ok: true });
+  });
+  // The same, while another request of the browser runs: waits for the test to open the gate.
+  app.post('/remember-slow', async (req, res) => {
+    await new Promise<void>((resolve) => gate.push(resolve));
+    req.session.cookie.maxAge = 30 * DAY_MS;
+    res.json({ ok: true });
+  });
+  app.post('/cart-slow', async (req, res) => {
+    await new Promise<void>((resolve) => gate.push(resolve));
+    const s = (req as SessionRequest).session;
+    s.cart = [...((s.cart as string[] | undefined) ?? []), 'late'];
     res.json({ ok: true });
   });
   app.post('/logout', (req, res, next) => {
@@ -154,6 +172,37 @@ describe('a new user on Express 5 + Passport + Socket.IO', () => {
     const replay = await client.get('/me', { cookie: stolen });
     assert.equal((replay.json() as { user: unknown }).user, null, 'the old cookie no longer signs in');
   });
+
+  it('keeps a cart item written while a cookie-only request of the same browser was running', async () => {
+    const client = new Client(app.url);
+    await client.post('/login', { username: 'dave', password: 'dave-password' });
+    await client.post('/cart', { item: 'fig' });
+    const slow = client.post('/remember-slow');
+    await waiting();
+    await client.post('/cart', { item: 'kiwi' });
+    gate.shift()!();
+    assert.equal((await slow).status, 200);
+    assert.deepEqual(((await client.get('/me')).json() as { data: unknown }).data, {
+      passport: { user: 'u-dave' },
+      cart: ['fig', 'kiwi'],
+    });
+  });
+
+  for (const route of ['/remember-slow', '/cart-slow']) {
+    it(`keeps a user signed out when ${route}, begun before the logout, ends after it`, async () => {
+      const client = new Client(app.url);
+      await client.post('/login', { username: 'erin', password: 'erin-password' });
+      const cookie = client.cookieHeader;
+      const slow = client.post(route);
+      await waiting();
+      assert.equal((await client.post('/logout')).status, 200);
+      gate.shift()!();
+      await slow;
+      const replay = await client.get('/me', { cookie });
+      assert.equal((replay.json() as { user: unknown }).user, null, 'the old cookie stays signed out');
+      assert.equal(((await client.get('/me')).json() as { user: unknown }).user, null);
+    });
+  }
 
   it('shares writes both ways between HTTP and a socket, save after save', async () => {
     const client = new Client(app.url);
