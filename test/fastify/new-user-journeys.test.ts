@@ -58,5 +58,44 @@ for (const factory of embeddedStores()) {
         await running.store.close();
       }
     });
+
+    it('keeps unread data through a rotation and a login keeping it, neither reading it first', async () => {
+      const running = await startFastifyApp(
+        { store: factory.create() },
+        (app) => {
+          app.post('/rotate', async (request) => {
+            await request.session.regenerate({ keep: true });
+            return { ok: true };
+          });
+          app.post('/login-keep', async (request) => {
+            await request.session.login('u-2', { keep: ['cart'] });
+            return { ok: true };
+          });
+          app.post('/rotate-then-remember', async (request) => {
+            await request.session.regenerate({ keep: true });
+            request.session.cookie.maxAge = 30 * DAY_MS;
+            return { ok: true };
+          });
+        },
+        'inject',
+      );
+      try {
+        const client = running.client();
+        await client.post('/set', { cart: ['plum'], views: 7 });
+        await client.post('/rotate', {});
+        assert.deepEqual(((await client.get('/peek')).json() as { data: unknown }).data, { cart: ['plum'], views: 7 });
+        await client.post('/login-keep', {});
+        const peek = (await client.get('/peek')).json() as { data: unknown; meta: { userId: string } };
+        assert.deepEqual(peek.data, { cart: ['plum'] });
+        assert.equal(peek.meta.userId, 'u-2');
+        await client.post('/rotate-then-remember', {});
+        await client.post('/rotate', {});
+        assert.deepEqual(((await client.get('/peek')).json() as { data: unknown }).data, { cart: ['plum'] });
+        assert.equal((await client.get('/me')).status, 200);
+      } finally {
+        await running.close();
+        await running.store.close();
+      }
+    });
   });
 }
