@@ -13,6 +13,7 @@ import { Strategy as LocalStrategy } from 'passport-local';
 import { Server } from 'socket.io';
 import { io as connect, type Socket } from 'socket.io-client';
 import { session, type TypedSession } from '../../packages/coatcheck/src/express/index.js';
+import type { SessionPatch } from '../../packages/coatcheck/src/core/store/store.js';
 import { MemoryStore } from '../../packages/coatcheck/src/stores/memory.js';
 import { Client } from '../support/http.js';
 
@@ -27,14 +28,28 @@ const waiting = async () => {
   while (gate.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
 };
 
+/** A MemoryStore that keeps every update's patch, to see which request wrote what. */
+class RecordingStore extends MemoryStore {
+  readonly updates: SessionPatch[] = [];
+  override async update(handle: string, patch: SessionPatch) {
+    this.updates.push(patch);
+    return super.update(handle, patch);
+  }
+}
+
 interface Running {
+  store: RecordingStore;
   url: string;
   close(): Promise<void>;
 }
 
-async function startApp(): Promise<Running> {
-  const store = new MemoryStore();
-  const middleware = session({ secret: SECRET, store, warn: () => {}, guessLimit: false });
+/** The session clock: tests move it past the renewal interval so a request renews its session. */
+let clockOffsetMs = 0;
+const now = () => Date.now() + clockOffsetMs;
+
+async function startApp(options: { resave?: boolean } = {}): Promise<Running> {
+  const store = new RecordingStore({ now });
+  const middleware = session({ secret: SECRET, store, now, warn: () => {}, guessLimit: false, ...options });
   const auth = new passport.Passport();
   auth.use(
     new LocalStrategy((username, password, done) =>
@@ -66,6 +81,11 @@ async function startApp(): Promise<Running> {
   app.post('/remember-slow', async (req, res) => {
     await new Promise<void>((resolve) => gate.push(resolve));
     req.session.cookie.maxAge = 30 * DAY_MS;
+    res.json({ ok: true });
+  });
+  // Never touches req.session: the engine alone renews the session when this request ends.
+  app.post('/noop-slow', async (_req, res) => {
+    await new Promise<void>((resolve) => gate.push(resolve));
     res.json({ ok: true });
   });
   app.post('/cart-slow', async (req, res) => {
@@ -107,6 +127,7 @@ async function startApp(): Promise<Running> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
+    store,
     url: `http://127.0.0.1:${port}`,
     close: async () => {
       io.disconnectSockets(true);
@@ -250,3 +271,33 @@ describe('a new user on Express 5 + Passport + Socket.IO', () => {
     }
   });
 });
+
+for (const resave of [false, true]) {
+  describe(`a renewal by a request that never read the data (resave: ${resave})`, () => {
+    let app: Running;
+    before(async () => {
+      app = await startApp({ resave });
+    });
+    after(() => app.close());
+
+    it('keeps a cart item written while that request ran', async () => {
+      const client = new Client(app.url);
+      await client.post('/login', { username: 'hal', password: 'hal-password' });
+      await client.post('/cart', { item: 'lime' });
+      clockOffsetMs += 5 * 60_000;
+      const slow = client.post('/noop-slow');
+      await waiting();
+      await client.post('/cart', { item: 'date' });
+      const updatesBefore = app.store.updates.length;
+      gate.shift()!();
+      assert.equal((await slow).status, 200);
+      const renewal = app.store.updates.slice(updatesBefore);
+      assert.equal(renewal.length, 1, 'the request that never read the data renewed the session');
+      assert.equal('data' in renewal[0]!, false, 'and wrote no data');
+      assert.deepEqual(((await client.get('/me')).json() as { data: unknown }).data, {
+        passport: { user: 'u-hal' },
+        cart: ['lime', 'date'],
+      });
+    });
+  });
+}
