@@ -43,7 +43,10 @@ for (const factory of embeddedStores()) {
         await client.post('/set', { views: 2 });
         await client.post('/remember', {});
         await client.post('/touch', {});
-        const peek = (await client.get('/peek')).json() as { data: Record<string, unknown>; meta: { userId: string } };
+        const peek = (await client.get('/peek')).json() as {
+          data: Record<string, unknown>;
+          meta: { userId: string };
+        };
         assert.deepEqual(peek.data, { cart: ['apple'], views: 2 });
         assert.equal(peek.meta.userId, 'u-1');
 
@@ -83,7 +86,10 @@ for (const factory of embeddedStores()) {
         const client = running.client();
         await client.post('/set', { cart: ['plum'], views: 7 });
         await client.post('/rotate', {});
-        assert.deepEqual(((await client.get('/peek')).json() as { data: unknown }).data, { cart: ['plum'], views: 7 });
+        assert.deepEqual(((await client.get('/peek')).json() as { data: unknown }).data, {
+          cart: ['plum'],
+          views: 7,
+        });
         await client.post('/login-keep', {});
         const peek = (await client.get('/peek')).json() as { data: unknown; meta: { userId: string } };
         assert.deepEqual(peek.data, { cart: ['plum'] });

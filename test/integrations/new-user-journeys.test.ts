@@ -12,8 +12,8 @@ import passport from 'passport';
 import { Strategy as LocalStrategy } from 'passport-local';
 import { Server } from 'socket.io';
 import { io as connect, type Socket } from 'socket.io-client';
+import type { SessionPatch } from '../../packages/coatcheck/src/core/store/record.js';
 import { session, type TypedSession } from '../../packages/coatcheck/src/express/index.js';
-import type { SessionPatch } from '../../packages/coatcheck/src/core/store/store.js';
 import { MemoryStore } from '../../packages/coatcheck/src/stores/memory.js';
 import { Client } from '../support/http.js';
 
@@ -109,18 +109,20 @@ async function startApp(options: { resave?: boolean } = {}): Promise<Running> {
     const req = socket.request as unknown as SessionRequest;
     socket.on('set', (patch: Record<string, unknown>, ack: (answer: unknown) => void) => {
       Object.assign(req.session, patch);
-      req.session.save().then(
+      (req.session.save() as Promise<void>).then(
         () => ack({ ok: true }),
-        (error: { code?: string; message?: string }) => ack({ ok: false, error: error.code ?? error.message }),
+        (error: { code?: string; message?: string }) =>
+          ack({ ok: false, error: error.code ?? error.message }),
       );
     });
     socket.on('reload', (ack: (answer: unknown) => void) => {
-      req.session.reload().then(
+      (req.session.reload() as Promise<void>).then(
         () => {
           const { cookie: _cookie, ...data } = req.session as Record<string, unknown>;
           ack({ ok: true, data });
         },
-        (error: { code?: string; message?: string }) => ack({ ok: false, error: error.code ?? error.message }),
+        (error: { code?: string; message?: string }) =>
+          ack({ ok: false, error: error.code ?? error.message }),
       );
     });
   });
@@ -169,10 +171,17 @@ describe('a new user on Express 5 + Passport + Socket.IO', () => {
   it('keeps the cart through a remembered login, a cookie-only request and a logout', async () => {
     const client = new Client(app.url);
     await client.post('/cart', { item: 'apple' });
-    const login = await client.post('/login', { username: 'alice', password: 'alice-password', remember: true });
+    const login = await client.post('/login', {
+      username: 'alice',
+      password: 'alice-password',
+      remember: true,
+    });
     assert.equal(login.status, 200);
     // A persistent cookie, capped by the absolute timeout (12 h by default) as the README says.
-    assert.ok(Math.abs((maxAgeOf(login.setCookies) ?? 0) - 43_200) <= 2, 'remember me sets a persistent cookie');
+    assert.ok(
+      Math.abs((maxAgeOf(login.setCookies) ?? 0) - 43_200) <= 2,
+      'remember me sets a persistent cookie',
+    );
     assert.deepEqual((await client.get('/me')).json(), {
       user: 'u-alice',
       data: { cart: ['apple'], passport: { user: 'u-alice' } },
@@ -265,7 +274,11 @@ describe('a new user on Express 5 + Passport + Socket.IO', () => {
       assert.equal((await client.post('/logout')).status, 200);
       const answer = await ask<{ ok: boolean }>(socket, 'set', { theme: 'light' });
       const replay = await client.get('/me', { cookie });
-      assert.equal((replay.json() as { user: unknown }).user, null, `socket save answered ${JSON.stringify(answer)}`);
+      assert.equal(
+        (replay.json() as { user: unknown }).user,
+        null,
+        `socket save answered ${JSON.stringify(answer)}`,
+      );
     } finally {
       socket.disconnect();
     }
