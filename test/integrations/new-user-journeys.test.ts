@@ -140,11 +140,15 @@ async function startApp(options: { resave?: boolean } = {}): Promise<Running> {
   };
 }
 
-function openSocket(url: string, cookie: string): Promise<Socket> {
+function openSocket(
+  url: string,
+  cookie: string,
+  transports: ('polling' | 'websocket')[] = ['websocket'],
+): Promise<Socket> {
   const socket = connect(url, {
     forceNew: true,
     reconnection: false,
-    transports: ['websocket'],
+    transports,
     extraHeaders: { cookie },
   });
   return new Promise((resolve, reject) => {
@@ -234,36 +238,38 @@ describe('a new user on Express 5 + Passport + Socket.IO', () => {
     });
   }
 
-  it('shares writes both ways between HTTP and a socket, save after save', async () => {
-    const client = new Client(app.url);
-    await client.post('/login', { username: 'bob', password: 'bob-password' });
-    const socket = await openSocket(app.url, client.cookieHeader);
-    try {
-      assert.deepEqual(await ask(socket, 'set', { theme: 'dark' }), { ok: true });
-      assert.deepEqual(await ask(socket, 'set', { lang: 'fr' }), { ok: true });
-      assert.deepEqual((await client.get('/me')).json(), {
-        user: 'u-bob',
-        data: { passport: { user: 'u-bob' }, theme: 'dark', lang: 'fr' },
-      });
-      await client.post('/cart', { item: 'plum' });
-      await client.post('/remember');
-      const reloaded = await ask<{ ok: boolean; data: Record<string, unknown> }>(socket, 'reload');
-      assert.deepEqual(reloaded, {
-        ok: true,
-        data: { passport: { user: 'u-bob' }, theme: 'dark', lang: 'fr', cart: ['plum'] },
-      });
-      assert.deepEqual(await ask(socket, 'set', { volume: 3 }), { ok: true });
-      assert.deepEqual(((await client.get('/me')).json() as { data: unknown }).data, {
-        passport: { user: 'u-bob' },
-        theme: 'dark',
-        lang: 'fr',
-        cart: ['plum'],
-        volume: 3,
-      });
-    } finally {
-      socket.disconnect();
-    }
-  });
+  for (const transports of [['websocket'], ['polling']] as ('polling' | 'websocket')[][]) {
+    it(`shares writes both ways between HTTP and a socket over ${transports[0]}, save after save`, async () => {
+      const client = new Client(app.url);
+      await client.post('/login', { username: 'bob', password: 'bob-password' });
+      const socket = await openSocket(app.url, client.cookieHeader, transports);
+      try {
+        assert.deepEqual(await ask(socket, 'set', { theme: 'dark' }), { ok: true });
+        assert.deepEqual(await ask(socket, 'set', { lang: 'fr' }), { ok: true });
+        assert.deepEqual((await client.get('/me')).json(), {
+          user: 'u-bob',
+          data: { passport: { user: 'u-bob' }, theme: 'dark', lang: 'fr' },
+        });
+        await client.post('/cart', { item: 'plum' });
+        await client.post('/remember');
+        const reloaded = await ask<{ ok: boolean; data: Record<string, unknown> }>(socket, 'reload');
+        assert.deepEqual(reloaded, {
+          ok: true,
+          data: { passport: { user: 'u-bob' }, theme: 'dark', lang: 'fr', cart: ['plum'] },
+        });
+        assert.deepEqual(await ask(socket, 'set', { volume: 3 }), { ok: true });
+        assert.deepEqual(((await client.get('/me')).json() as { data: unknown }).data, {
+          passport: { user: 'u-bob' },
+          theme: 'dark',
+          lang: 'fr',
+          cart: ['plum'],
+          volume: 3,
+        });
+      } finally {
+        socket.disconnect();
+      }
+    });
+  }
 
   it('does not sign a logged-out user back in when a socket saves afterwards', async () => {
     const client = new Client(app.url);
