@@ -58,7 +58,7 @@ export function announce(server: Server, close: () => Promise<void> = async () =
   process.once('SIGINT', stop);
 }
 
-/** Counts `update` calls per session handle: the renewal writes of the `/renew-check` routes. */
+/** Counts `update` and `renew` calls per session handle: the renewal writes of the `/renew-check` routes. */
 export interface WriteCounter {
   store: SessionStore;
   /** `{ total, sessions, maxPerSession }` since the last reset. */
@@ -68,6 +68,7 @@ export interface WriteCounter {
 
 export function countWrites(store: SessionStore): WriteCounter {
   const perHandle = new Map<string, number>();
+  const count = (handle: string) => perHandle.set(handle, (perHandle.get(handle) ?? 0) + 1);
   const counted: SessionStore = {
     capabilities: store.capabilities,
     get: (handle) => store.get(handle),
@@ -79,10 +80,17 @@ export function countWrites(store: SessionStore): WriteCounter {
     pruneExpired: (now) => store.pruneExpired(now),
     close: () => store.close(),
     update(handle: string, patch: SessionPatch) {
-      perHandle.set(handle, (perHandle.get(handle) ?? 0) + 1);
+      count(handle);
       return store.update(handle, patch);
     },
   };
+  const renew = store.renew?.bind(store);
+  if (renew) {
+    counted.renew = (record, renewal) => {
+      count(record.handle);
+      return renew(record, renewal);
+    };
+  }
   return {
     store: counted,
     snapshot() {

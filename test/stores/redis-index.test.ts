@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { RedisStore } from '../../packages/coatcheck/src/stores/redis.js';
+import { makeRecord } from '../../packages/coatcheck/src/testing/conformance.js';
 import { Clock, startTestApp } from '../support/app.js';
 import { Client } from '../support/http.js';
 import {
@@ -63,6 +64,27 @@ describe('redis user index stays bounded', { skip: !hasRedis && 'redis-server is
       assert.ok(Math.max(...sizes) <= 3, `index sizes ${sizes.join(',')}`);
     });
   }
+
+  it('a new index expires with its member; one that outlives a new member keeps its TTL and is pruned too', async () => {
+    server ??= await startRedis();
+    const { client, close } = await connectRedis('node-redis', server);
+    try {
+      const store = new RedisStore({ client, prefix: 'index-ttl:' });
+      const now = Date.now();
+      const long = makeRecord({ userId: 'ttl-user', absoluteExpiresAt: now + 10 * ABSOLUTE_MS });
+      assert.equal(await store.create(long, { randomHandle: true }), true);
+      const key = store.userKey('ttl-user');
+      const first = await client.pTTL(key);
+      assert.ok(first > 10 * ABSOLUTE_MS - 5_000 && first <= 10 * ABSOLUTE_MS, `new index TTL ${first} ms`);
+      await client.zAdd(key, { score: now - 1, value: 'ended' });
+      const short = makeRecord({ userId: 'ttl-user', absoluteExpiresAt: now + ABSOLUTE_MS });
+      assert.equal(await store.create(short, { randomHandle: true }), true);
+      assert.deepEqual((await client.zRange(key, 0, -1)).sort(), [long.handle, short.handle].sort());
+      assert.ok((await client.pTTL(key)) > 10 * ABSOLUTE_MS - 5_000, 'the TTL is not shortened');
+    } finally {
+      await close();
+    }
+  });
 
   it('cluster (ioredis): the same on a Redis Cluster', async () => {
     cluster ??= await startRedisCluster();

@@ -89,8 +89,8 @@ describe('Redis store: sign-out-everywhere racing a scheduled rotation', {
     server = await startRedis();
     const direct = createClient({ url: server.url });
     await direct.connect();
-    await direct.scriptLoad(REPLACE_WITH_GRACE.source);
-    const proxy = await relay(server.port, REPLACE_WITH_GRACE.sha);
+    await direct.scriptLoad(REPLACE_WITH_GRACE.checked.source);
+    const proxy = await relay(server.port, REPLACE_WITH_GRACE.checked.sha);
     const proxied = createClient({ url: `redis://127.0.0.1:${proxy.port}` });
     await proxied.connect();
     const rotating = new RedisStore({ client: proxied });

@@ -17,7 +17,8 @@ import { resolveOptions, type SessionEngineOptions } from './options.js';
 import { createSessionLimiter } from './policies/limits.js';
 import { attachRememberedDevices } from './remember/hooks.js';
 import type { RememberedDeviceInfo } from './remember/info.js';
-import { diffData, type SessionPatch, type SessionRecord } from './store/record.js';
+import { diffData, type SessionMetaPatch, type SessionPatch, type SessionRecord } from './store/record.js';
+import type { Renewal } from './store/store.js';
 import { createStoreCall } from './store/store-calls.js';
 import { randomBase64url } from './tokens/encoding.js';
 import { newHandle as randomHandle } from './tokens/token.js';
@@ -49,7 +50,10 @@ export interface SessionEngine {
   load(info: RequestInfo): Promise<SessionState>;
   /** Writes what changed; creates the session if it holds data. Call before the response is sent. */
   commit(state: SessionState): Promise<void>;
-  /** Whether `commit` would write anything: when not, an adapter can respond without waiting. */
+  /**
+   * Whether `commit` would write anything: when not, an adapter can respond without waiting. A
+   * `commit` called right after, in the same turn, reuses the data's JSON text computed here.
+   */
   needsCommit(state: SessionState): boolean;
   /** Set-Cookie header values for the response, after `commit`. */
   cookieHeaders(state: SessionState): string[];
@@ -130,6 +134,13 @@ function holdsData(state: SessionState): boolean {
   return dataRead(state) ? hasKeys(state.data) : state.dataText !== '{}';
 }
 
+/** The patch's metadata as a bare renewal (the last request's time and the idle expiry, nothing else), or null. */
+function renewalOf(meta: SessionMetaPatch | undefined): Renewal | null {
+  if (!meta || meta.lastSeenAt === undefined || meta.idleExpiresAt === undefined) return null;
+  for (const field in meta) if (field !== 'lastSeenAt' && field !== 'idleExpiresAt') return null;
+  return { lastSeenAt: meta.lastSeenAt, idleExpiresAt: meta.idleExpiresAt };
+}
+
 function hasKeys(object: Record<string, unknown>): boolean {
   for (const _ in object) return true;
   return false;
@@ -151,6 +162,9 @@ export function createSessionEngine(engineOptions: SessionEngineOptions): Sessio
   const call = createStoreCall(options.storeTimeoutMs, events);
   const limiter = createSessionLimiter({ options, call, events });
   const renewals = createRecentRenewals(options.renewalIntervalMs);
+  // The data's JSON text from the last needsCommit that found it changed, for a commit that follows
+  // in the same turn: a write then serialises its data once. One slot; a miss serialises again.
+  let serialised: { state: SessionState; record: SessionRecord; data: unknown; text: string } | null = null;
 
   const issuer = createRecordIssuer(options);
   const { customHandle } = issuer;
@@ -167,7 +181,7 @@ export function createSessionEngine(engineOptions: SessionEngineOptions): Sessio
       const provisional = attempt === 0 ? (state.provisionalHandle ?? undefined) : undefined;
       const next = issuer.issue(state, fields, provisional ?? customHandle(state));
       const { cookieValue: _, ...record } = next;
-      if (await call('create', () => store.create(record))) return next;
+      if (await call('create', () => store.create(record, options.newHandles))) return next;
     }
     throw new SessionStateError('could not find a free session handle');
   }
@@ -202,12 +216,25 @@ export function createSessionEngine(engineOptions: SessionEngineOptions): Sessio
       if (state.endedElsewhere) return false;
       if (state.ended) return startsAfterEnd(state);
       if (!state.record) return state.forceSave || holdsData(state);
-      return state.pendingMeta !== null || (dataRead(state) && JSON.stringify(state.data) !== state.dataText);
+      if (state.pendingMeta !== null) return true;
+      if (!dataRead(state)) return false;
+      const text = JSON.stringify(state.data);
+      if (text === state.dataText) return false;
+      const known = { state, record: state.record, data: state.data, text };
+      serialised = known;
+      // Kept for a commit in this same turn only: code that runs later may change the data in place.
+      queueMicrotask(() => {
+        if (serialised === known) serialised = null;
+      });
+      return true;
     },
 
     async commit(state) {
       // Ended or rotated by another request: what this request still holds is never written (S29).
       if (state.endedElsewhere) return;
+      // needsCommit's text, if it was this request's last call: adapters call the two back to back.
+      const known = serialised?.state === state ? serialised : null;
+      serialised = null;
       await syncIdentity(state);
       if (state.ended) {
         if (!startsAfterEnd(state)) {
@@ -229,12 +256,20 @@ export function createSessionEngine(engineOptions: SessionEngineOptions): Sessio
         events.emit({ type: 'session.created', handle: next.handle, userId: null, ...eventContext(state) });
         return;
       }
-      const text = dataRead(state) ? JSON.stringify(state.data) : state.dataText;
+      const text = !dataRead(state)
+        ? state.dataText
+        : known && known.data === state.data && known.record === state.record
+          ? known.text
+          : JSON.stringify(state.data);
       let patch: SessionPatch | null = text === state.dataText ? null : diffData(state.dataText, state.data);
       if (state.pendingMeta) patch = { ...patch, meta: state.pendingMeta };
       if (!patch) return;
-      const handle = state.record.handle;
-      let next = await call('update', () => store.update(handle, patch));
+      const record = state.record;
+      const handle = record.handle;
+      const renewal = patch.set || patch.unset ? null : renewalOf(patch.meta);
+      let next = await (renewal && store.renew
+        ? call('renew', () => store.renew!(record, renewal))
+        : call('update', () => store.update(handle, patch)));
       for (let step = 0; next?.successor && step < 3; step++) {
         // A scheduled rotation replaced this record while the request ran (S21): the write belongs
         // to the session it became, and this response must not send the replaced token again.

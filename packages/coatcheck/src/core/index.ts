@@ -52,9 +52,11 @@ export type { RememberOptions } from './remember/options.js';
 export type { SessionDevice, SessionMetaPatch, SessionPatch, SessionRecord } from './store/record.js';
 export { applyPatch, expiresAt, isForbiddenKey, parseData } from './store/record.js';
 export type {
+  CreateOptions,
   DestroyAllOptions,
   LegacySessionSource,
   RemovedSession,
+  Renewal,
   SessionStore,
   StoreCapabilities,
 } from './store/store.js';

@@ -4,7 +4,7 @@ import { passportUserId, type UserIdOf } from './lifecycle/identity.js';
 import { type BindingCheck, type BindingOptions, createBindingCheck } from './policies/binding.js';
 import { createGuessLimiter, type GuessLimiter, type GuessLimitOptions } from './policies/guess-limiter.js';
 import { type RememberOptions, type ResolvedRemember, resolveRemember } from './remember/options.js';
-import type { LegacySessionSource, SessionStore } from './store/store.js';
+import type { CreateOptions, LegacySessionSource, SessionStore } from './store/store.js';
 import { createKeyring, type Keyring } from './tokens/keyring.js';
 
 /** Options of the session engine. Durations are in milliseconds throughout the public API. */
@@ -94,6 +94,8 @@ export interface ResolvedOptions {
   keepOnLogin: readonly string[];
   userIdOf: UserIdOf;
   generateHandle: ((request: unknown) => string) | null;
+  /** What every create and rotation tells the store of its new handle (random unless `genid` gives it). */
+  newHandles: CreateOptions;
   binding: BindingCheck;
   guessLimiter: GuessLimiter | null;
   maxSessionsPerUser: number | null;
@@ -212,6 +214,7 @@ export function resolveOptions(options: SessionEngineOptions): ResolvedOptions {
     keepOnLogin,
     userIdOf: options.userIdOf ?? passportUserId,
     generateHandle: options.generateHandle ?? null,
+    newHandles: { randomHandle: options.generateHandle === undefined },
     now: options.now ?? Date.now,
     warn,
   };

@@ -11,6 +11,7 @@ import {
   type SessionRecord,
 } from '../core/store/record.js';
 import type {
+  CreateOptions,
   DestroyAllOptions,
   Removed,
   RemovedSession,
@@ -177,8 +178,8 @@ export class SessionStoreApi extends Store implements SessionStore {
     return settle(work, callback);
   }
 
-  create(record: SessionRecord): Promise<boolean> {
-    return this.#store.create(record);
+  create(record: SessionRecord, options?: CreateOptions): Promise<boolean> {
+    return this.#store.create(record, options);
   }
 
   update(handle: string, patch: SessionPatch): Promise<SessionRecord | null> {

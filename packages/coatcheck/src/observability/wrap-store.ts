@@ -5,6 +5,7 @@ export const STORE_OPERATIONS = [
   'get',
   'create',
   'update',
+  'renew',
   'replace',
   'destroy',
   'listByUser',
@@ -28,7 +29,8 @@ const OPERATIONS = new Set<string | symbol>(STORE_OPERATIONS);
 
 function handleOf(operation: StoreOperation, args: readonly unknown[]): string | undefined {
   const first = args[0];
-  if (operation === 'create') return (first as { handle?: string } | undefined)?.handle;
+  if (operation === 'create' || operation === 'renew')
+    return (first as { handle?: string } | undefined)?.handle;
   if (operation === 'listByUser' || operation === 'destroyByUser' || operation === 'pruneExpired') return;
   return typeof first === 'string' ? first : undefined;
 }

@@ -4,15 +4,17 @@ import { SessionConfigError } from '../core/errors.js';
 import type { RememberedDeviceStore } from '../core/remember/device.js';
 import { expiresAt, type SessionPatch, type SessionRecord } from '../core/store/record.js';
 import type {
+  CreateOptions,
   DestroyAllOptions,
   Removed,
   RemovedSession,
+  Renewal,
   ReplaceOptions,
   SessionStore,
   StoreCapabilities,
 } from '../core/store/store.js';
 import { type RedisClientLike, type RedisCommands, redisCommands } from './redis/client.js';
-import { decodeRecord, encodePatch, encodeRecord } from './redis/codec.js';
+import { decodeRecord, encodePatch, encodeRecord, LIVE } from './redis/codec.js';
 import { globLiteral } from './redis/scan.js';
 import {
   CREATE,
@@ -23,6 +25,7 @@ import {
   INDEX_READ,
   REPLACE,
   REPLACE_WITH_GRACE,
+  SETTLE_RENEWAL,
   SUPERSEDE,
   TAKE,
   UPDATE,
@@ -74,6 +77,15 @@ export interface RedisStoreOptions {
   prefix?: string;
   /** Clock for TTLs and index pruning; the same clock as the engine's. @default Date.now */
   now?: () => number;
+  /**
+   * How a renewal is written. `'write'`: HSET and PEXPIRE, no script (3 commands per renewing
+   * request, its read included). `'script'`: the UPDATE script, which reads the hash first (5). Use
+   * `'script'` while instances of 0.1.0 with periodic rotation on still run beside this release:
+   * their rotation pointers keep the live marker, and a direct renewal racing their rotation would
+   * stretch such a pointer for those instances (docs/operations-redis.md, "Upgrading").
+   * @default 'write'
+   */
+  renewal?: 'write' | 'script';
 }
 
 /**
@@ -96,6 +108,7 @@ export class RedisStore implements SessionStore {
   readonly rememberedDevices: RememberedDeviceStore;
   readonly #redis: RedisCommands;
   readonly #now: () => number;
+  readonly #renewByScript: boolean;
 
   constructor(options: RedisStoreOptions) {
     if (typeof options !== 'object' || options === null) {
@@ -108,6 +121,10 @@ export class RedisStore implements SessionStore {
     }
     this.prefix = prefix;
     this.#now = options.now ?? Date.now;
+    if (options.renewal !== undefined && options.renewal !== 'write' && options.renewal !== 'script') {
+      throw new SessionConfigError('renewal', "must be 'write' or 'script'");
+    }
+    this.#renewByScript = options.renewal === 'script';
     this.rememberedDevices = redisRememberedDevices(this.#redis, prefix, this.#now);
   }
 
@@ -125,15 +142,16 @@ export class RedisStore implements SessionStore {
     return this.#redis.hgetall(this.sessionKey(handle)).then((reply) => decodeRecord(handle, reply));
   }
 
-  async create(record: SessionRecord): Promise<boolean> {
+  async create(record: SessionRecord, options: CreateOptions = {}): Promise<boolean> {
     const key = this.sessionKey(record.handle);
+    const variant = options.randomHandle ? 'random' : 'checked';
     if (this.#redis.cluster || record.userId === null) {
-      if (Number(await this.#redis.run(CREATE, [key], this.#createArgs(record))) !== 1) return false;
+      if (Number(await this.#redis.run(CREATE[variant], [key], this.#createArgs(record))) !== 1) return false;
       await this.#indexNew(record);
       return true;
     }
     const keys = [key, this.userKey(record.userId)];
-    return Number(await this.#redis.run(CREATE_INDEXED, keys, this.#indexedArgs(record))) === 1;
+    return Number(await this.#redis.run(CREATE_INDEXED[variant], keys, this.#indexedArgs(record))) === 1;
   }
 
   async update(handle: string, patch: SessionPatch): Promise<SessionRecord | null> {
@@ -166,6 +184,32 @@ export class RedisStore implements SessionStore {
   }
 
   /**
+   * A renewal without a script: HSET of the two times, the version and the live marker, and PEXPIRE
+   * to min(idle, absolute) expiry, sent together. The hash of a live session already has every one
+   * of those fields, so HSET adding any means the session was gone, superseded or older than the
+   * marker: SETTLE_RENEWAL then puts that right and answers as `update` would. With the `renewal:
+   * 'script'` option, `update` itself.
+   */
+  async renew(record: SessionRecord, renewal: Renewal): Promise<SessionRecord | null> {
+    if (this.#renewByScript) return this.update(record.handle, { meta: renewal });
+    const key = this.sessionKey(record.handle);
+    const version = record.version + 1;
+    const ttl = Math.ceil(Math.min(renewal.idleExpiresAt, record.absoluteExpiresAt) - this.#now());
+    const pairs = [
+      'lastSeenAt',
+      String(renewal.lastSeenAt),
+      'idleExpiresAt',
+      String(renewal.idleExpiresAt),
+      'version',
+      String(version),
+      LIVE,
+      '1',
+    ];
+    if ((await this.#redis.hsetWithTtl(key, pairs, ttl)) === 0) return { ...record, ...renewal, version };
+    return decodeRecord(record.handle, await this.#redis.run(SETTLE_RENEWAL, [key], [String(this.#now())]));
+  }
+
+  /**
    * Rotation. On a standalone server one script removes the old session and creates the new one.
    * In a Cluster the two keys live in different slots, so the old session is removed first and the
    * new one created after: a failure in between fails closed (the user signs in again), and never
@@ -174,7 +218,10 @@ export class RedisStore implements SessionStore {
    * record stays as a pointer (it keeps its index entry until it expires).
    */
   async replace(oldHandle: string, next: SessionRecord, options: ReplaceOptions = {}): Promise<boolean> {
-    if (options.graceUntil !== undefined) return this.#replaceWithGrace(oldHandle, next, options.graceUntil);
+    const variant = options.randomHandle ? 'random' : 'checked';
+    if (options.graceUntil !== undefined) {
+      return this.#replaceWithGrace(oldHandle, next, options.graceUntil, variant);
+    }
     const oldKey = this.sessionKey(oldHandle);
     const newKey = this.sessionKey(next.handle);
     if (this.#redis.cluster) {
@@ -182,27 +229,34 @@ export class RedisStore implements SessionStore {
       if (!old) return false;
       const [, created] = await Promise.all([
         this.#unindex(old.userId, oldHandle),
-        this.#redis.run(CREATE, [newKey], this.#createArgs(next)),
+        this.#redis.run(CREATE[variant], [newKey], this.#createArgs(next)),
       ]);
       if (Number(created) !== 1) return false;
       await this.#indexNew(next);
       return true;
     }
     const keys = [oldKey, newKey, ...(next.userId === null ? [] : [this.userKey(next.userId)])];
-    const oldUserId = await this.#redis.run(REPLACE, keys, this.#indexedArgs(next));
+    const oldUserId = await this.#redis.run(REPLACE[variant], keys, this.#indexedArgs(next));
     if (oldUserId === null || oldUserId === undefined) return false;
     await this.#unindex(String(oldUserId), oldHandle);
     return true;
   }
 
-  async #replaceWithGrace(oldHandle: string, next: SessionRecord, graceUntil: number): Promise<boolean> {
+  async #replaceWithGrace(
+    oldHandle: string,
+    next: SessionRecord,
+    graceUntil: number,
+    variant: 'checked' | 'random',
+  ): Promise<boolean> {
     const oldKey = this.sessionKey(oldHandle);
     const pointer = [next.handle, String(Math.round(graceUntil)), String(this.#now())];
     if (this.#redis.cluster) {
       // The claim on the old record comes first, so of parallel rotations only one creates anything.
       if (Number(await this.#redis.run(SUPERSEDE, [oldKey], pointer)) !== 1) return false;
       if (
-        Number(await this.#redis.run(CREATE, [this.sessionKey(next.handle)], this.#createArgs(next))) !== 1
+        Number(
+          await this.#redis.run(CREATE[variant], [this.sessionKey(next.handle)], this.#createArgs(next)),
+        ) !== 1
       ) {
         return false;
       }
@@ -216,7 +270,7 @@ export class RedisStore implements SessionStore {
     ];
     const [ttl, ...pairs] = this.#createArgs(next);
     const args = [...pointer, ttl!, String(next.absoluteExpiresAt), ...pairs];
-    return Number(await this.#redis.run(REPLACE_WITH_GRACE, keys, args)) === 1;
+    return Number(await this.#redis.run(REPLACE_WITH_GRACE[variant], keys, args)) === 1;
   }
 
   async destroy(handle: string): Promise<Removed | null> {

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { SessionRecord } from '../core/store/record.js';
-import type { SessionStore } from '../core/store/store.js';
+import type { Renewal, SessionStore } from '../core/store/store.js';
 import { runRememberedDeviceConformance } from './conformance-remembered.js';
 
 /** Options of {@link runStoreConformance}, the suite every store passes. */
@@ -152,6 +152,70 @@ export function runStoreConformance(options: ConformanceOptions): void {
       assert.equal(await store.update(record.handle, { meta }), null);
       assert.equal(await store.get(record.handle), null);
       assert.equal(await store.destroy(record.handle), null);
+    });
+
+    // `renew` is optional: a store without it is renewed by `update`, with the same guarantees.
+    const renew = (record: SessionRecord, renewal: Renewal) =>
+      store.renew ? store.renew(record, renewal) : store.update(record.handle, { meta: renewal });
+    const renewalOf = (record: SessionRecord) => ({
+      lastSeenAt: record.lastSeenAt + 1000,
+      idleExpiresAt: record.idleExpiresAt + 1000,
+    });
+
+    it('renews the record it was given: only the idle expiry, the last use and the version move', async () => {
+      const record = makeRecord({ userId: user(), data: '{"cart":[1]}' });
+      await store.create(record);
+      const read = (await store.get(record.handle))!;
+      const renewal = renewalOf(read);
+      const next = await renew(read, renewal);
+      assert.ok(next, 'a renewal of a live session returns it');
+      assert.deepEqual(normal(next), normal({ ...read, ...renewal, version: read.version + 1 }));
+      assert.deepEqual(normal(await store.get(record.handle)), normal(next));
+    });
+
+    it('S29 a renewal of a record read before its logout or rotation brings nothing back', async () => {
+      for (const end of ['logout', 'rotation'] as const) {
+        const record = makeRecord({ userId: user() });
+        await store.create(record);
+        const read = (await store.get(record.handle))!;
+        if (end === 'logout') await store.destroy(record.handle);
+        else assert.equal(await store.replace(record.handle, makeRecord({ userId: record.userId })), true);
+        assert.equal(await renew(read, renewalOf(read)), null, end);
+        assert.equal(await store.get(record.handle), null, end);
+        assert.equal(await store.destroy(record.handle), null, end);
+      }
+    });
+
+    it('S21 a renewal of a record read before a rotation with grace answers the pointer and keeps its deadline', async () => {
+      const userId = user();
+      const old = makeRecord({ userId });
+      await store.create(old);
+      const read = (await store.get(old.handle))!;
+      const graceUntil = Date.now() + 30_000;
+      const next = makeRecord({ userId, createdAt: old.createdAt });
+      assert.equal(await store.replace(old.handle, next, { graceUntil }), true);
+      const answer = await renew(read, { lastSeenAt: Date.now(), idleExpiresAt: Date.now() + 600_000 });
+      assert.equal(answer?.successor, next.handle);
+      const pointer = await store.get(old.handle);
+      assert.equal(pointer?.successor, next.handle);
+      assert.ok(pointer!.idleExpiresAt <= graceUntil, 'the grace period is not stretched');
+      assert.equal(pointer?.absoluteExpiresAt, graceUntil);
+      assert.deepEqual(normal(await store.get(next.handle)), normal(next));
+    });
+
+    it('S29 a logout racing renewals leaves no session (200 runs)', async (t) => {
+      if (needs('atomicUpdate')) return t.skip('store does not promise atomic updates');
+      for (let run = 0; run < 200; run++) {
+        const record = makeRecord({ userId: user() });
+        await store.create(record);
+        const read = (await store.get(record.handle))!;
+        await Promise.all([
+          renew(read, renewalOf(read)),
+          store.destroy(record.handle),
+          renew(read, renewalOf(read)),
+        ]);
+        assert.equal(await store.get(record.handle), null, `run ${run}`);
+      }
     });
 
     it('keeps every key when many requests write different keys at once', async (t) => {

@@ -24,7 +24,11 @@ export async function followSuccessor(
   if (record.successor === null || options.now() >= expiresAt(record)) return null;
   const successor = record.successor;
   const next = await call('get', () => options.store.get(successor));
-  return next && next.successor === null ? next : null;
+  if (!next || next.successor !== null) return null;
+  // The grace period counts from the successor's issue, whatever the pointer's own expiry says: a
+  // write that raced the rotation, or an older release's rotation script, cannot stretch it.
+  if (options.rotation && options.now() >= next.rotatedAt + options.rotation.graceMs) return null;
+  return next;
 }
 
 /** Whether this session's token is due to be replaced on schedule. */
@@ -56,7 +60,11 @@ export async function rotateOnSchedule(
   });
   const graceUntil = at + (options.rotation?.graceMs ?? 0);
   const { cookieValue: _cookie, ...stored } = next;
-  if (!(await call('replace', () => options.store.replace(record.handle, stored, { graceUntil }))))
+  if (
+    !(await call('replace', () =>
+      options.store.replace(record.handle, stored, { ...options.newHandles, graceUntil }),
+    ))
+  )
     return false;
   const data = state.data;
   adopt(state, next);

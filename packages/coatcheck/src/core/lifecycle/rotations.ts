@@ -38,7 +38,7 @@ export function createRotations(context: {
     let current = handle;
     for (let step = 0; step < 4; step++) {
       const target = current;
-      if (await call('replace', () => store.replace(target, record))) return target;
+      if (await call('replace', () => store.replace(target, record, options.newHandles))) return target;
       const found = await call('get', () => store.get(target));
       if (!found?.successor) return null;
       current = found.successor;
@@ -52,7 +52,7 @@ export function createRotations(context: {
     if (state.record) {
       previous = await replaceCurrent(state.record.handle, record);
       if (!previous) return false;
-    } else if (!(await call('create', () => store.create(record)))) {
+    } else if (!(await call('create', () => store.create(record, options.newHandles)))) {
       return false;
     }
     adopt(state, next);

@@ -64,7 +64,7 @@ export async function createRecord(
   for (let attempt = 0; attempt < 3; attempt++) {
     const next = issue();
     const { cookieValue: _, ...record } = next;
-    if (await call('create', () => options.store.create(record))) return next;
+    if (await call('create', () => options.store.create(record, options.newHandles))) return next;
   }
   return null;
 }

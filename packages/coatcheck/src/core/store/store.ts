@@ -30,8 +30,21 @@ export interface DestroyAllOptions {
   createdBefore?: number;
 }
 
-/** How a rotation treats the record it replaces. */
-export interface ReplaceOptions {
+/** A renewal's whole write: the last request's time and the idle expiry it pushes back. */
+export type Renewal = Pick<SessionRecord, 'lastSeenAt' | 'idleExpiresAt'>;
+
+/** What the engine tells a store of a new record's handle. */
+export interface CreateOptions {
+  /**
+   * The handle came from the engine's random generator (16 bytes from the CSPRNG), not from the
+   * application's `genid`: the store may skip its check that the handle is free, which such a
+   * handle fails with a probability of about 2^-65 among 2^32 sessions.
+   */
+  randomHandle?: boolean;
+}
+
+/** How a rotation treats the record it replaces, and what it tells the store of the new handle. */
+export interface ReplaceOptions extends CreateOptions {
   /** Keep the old record as a pointer to the new one until this time (ms since the epoch). */
   graceUntil?: number;
 }
@@ -47,8 +60,11 @@ export interface SessionStore {
   readonly rememberedDevices?: RememberedDeviceStore;
   /** The record under this handle, or null. May return expired records; the engine decides. */
   get(handle: string): Promise<SessionRecord | null>;
-  /** Inserts a new record; returns false (and writes nothing) when the handle is taken. */
-  create(record: SessionRecord): Promise<boolean>;
+  /**
+   * Inserts a new record; returns false (and writes nothing) when the handle is taken. With
+   * `randomHandle` the store may skip that check (CreateOptions).
+   */
+  create(record: SessionRecord, options?: CreateOptions): Promise<boolean>;
   /**
    * Applies a patch only if the session still exists, returning the new record, or null when it is
    * gone: a request that finishes after a logout never brings the session back (S29). A record
@@ -57,8 +73,16 @@ export interface SessionStore {
    */
   update(handle: string, patch: SessionPatch): Promise<SessionRecord | null>;
   /**
+   * Optional: a renewal of `record`, the record the caller has just read, with the same answer and
+   * the same guarantees as `update(record.handle, { meta: renewal })` (never resurrects, never
+   * stretches a rotation's pointer). A store implements it when it can write a renewal more cheaply
+   * than a patch because it knows the record's other fields; without it the engine calls `update`.
+   */
+  renew?(record: SessionRecord, renewal: Renewal): Promise<SessionRecord | null>;
+  /**
    * Rotation: removes `oldHandle` and inserts `next` in one atomic step. Returns false, writing
-   * nothing, when the old session is already gone or has a successor.
+   * nothing, when the old session is already gone or has a successor, or the new handle is taken
+   * (a check the store may skip for a `randomHandle`).
    *
    * With `graceUntil` (periodic rotation, S21) the old record is kept instead, with `successor` set
    * to `next.handle` and its idle expiry brought forward to `graceUntil`: requests still carrying

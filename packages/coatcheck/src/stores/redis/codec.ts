@@ -26,9 +26,17 @@ function encodeMeta(field: Meta, value: unknown): string | null {
   return String(value);
 }
 
+/**
+ * Present in every live session's hash and absent from a rotation's pointer: a renewal writes it
+ * with its other fields, and HSET's count of fields it added then tells that the hash was not a live
+ * session (gone, superseded, or written before this field existed) without reading it first.
+ */
+export const LIVE = 'live';
+
 /** Field, value pairs for a whole new record (version included). */
 export function encodeRecord(record: SessionRecord): string[] {
   const pairs: string[] = ['version', String(record.version)];
+  if (record.successor === null) pairs.push(LIVE, '1');
   for (const field of [
     'secretHash',
     'userId',

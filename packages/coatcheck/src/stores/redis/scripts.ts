@@ -1,3 +1,5 @@
+// Over ~250 lines on purpose: every Lua script of the session store in one place, with the argument
+// layout each one takes, so a change to one is read beside the others that touch the same fields.
 import { createHash } from 'node:crypto';
 
 /** A Lua script and its SHA-1, for EVALSHA with a fallback to EVAL on NOSCRIPT. */
@@ -17,6 +19,18 @@ function script(name: string, source: string): RedisScript {
   return { name, source, sha: createHash('sha1').update(source).digest('hex') };
 }
 
+/** A script that creates a session, with and without its first line's check that the handle is free. */
+export interface CreatingScript {
+  /** For a handle from the application's `genid`: refuses a taken handle, writing nothing. */
+  readonly checked: RedisScript;
+  /** For a random handle (`CreateOptions.randomHandle`): one EXISTS fewer. */
+  readonly random: RedisScript;
+}
+
+function creating(name: string, check: string, body: string): CreatingScript {
+  return { checked: script(name, `${check}\n${body}`), random: script(`${name}-random`, body) };
+}
+
 // Every script touches only the keys it declares, and all but REPLACE exactly one, so each runs on
 // one Cluster slot. Fields are written with one HSET per 200 pairs (unpack() has a stack limit of
 // about 8,000 values, and a session may hold any number of data keys): Redis counts every command a
@@ -25,10 +39,10 @@ function script(name: string, source: string): RedisScript {
 // sessions; PEXPIRE with a value <= 0 deletes the key, which is what an expired record deserves.
 
 /** KEYS[1] session; ARGV[1] TTL ms; ARGV[2..] field, value pairs. Returns 1, or 0 when the handle is taken. */
-export const CREATE = script(
+export const CREATE = creating(
   'create',
-  `${HSET_FUNCTION}if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-hset(KEYS[1], 2)
+  `if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end`,
+  `${HSET_FUNCTION}hset(KEYS[1], 2)
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return 1`,
 );
@@ -37,15 +51,17 @@ return 1`,
 // Members past their absolute expiry are dropped on the way: sessions end by themselves, and a
 // logout leaves its member to the next listing, so a user who keeps signing in would otherwise grow
 // the index without bound; it holds at most the sessions begun within one absolute timeout. The
-// TTL moves by PEXPIRE GT (an index that already has one), or PEXPIRE NX when GT left it unset (a
-// new index has none): no PTTL round trip inside the script.
+// TTL moves by PEXPIRE GT (an index that already has one), or PEXPIRE NX when GT left it unset: NX
+// succeeds only on the index the ZADD just created, which has nothing to drop. Three commands
+// whether the index is new or not, four when it already outlives the new member.
 const INDEX_FUNCTION = `local function index(key, score, handle, now)
   local ttl = tonumber(score) - tonumber(now)
   if ttl <= 0 then return 0 end
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
   redis.call('ZADD', key, score, handle)
   local ms = string.format('%.0f', ttl)
-  if redis.call('PEXPIRE', key, ms, 'GT') == 0 then redis.call('PEXPIRE', key, ms, 'NX') end
+  if redis.call('PEXPIRE', key, ms, 'GT') == 1 or redis.call('PEXPIRE', key, ms, 'NX') == 0 then
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+  end
   return 1
 end
 `;
@@ -55,10 +71,10 @@ end
  * expiry ms), ARGV[2] handle, ARGV[3] now ms, ARGV[4] TTL ms, ARGV[5..] field, value pairs. CREATE
  * and the index entry in one step, so "sign out everywhere" can never miss a session just created.
  */
-export const CREATE_INDEXED = script(
+export const CREATE_INDEXED = creating(
   'create-indexed',
-  `${INDEX_FUNCTION}${HSET_FUNCTION}if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-hset(KEYS[1], 5)
+  `if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end`,
+  `${INDEX_FUNCTION}${HSET_FUNCTION}hset(KEYS[1], 5)
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 index(KEYS[2], ARGV[1], ARGV[2], ARGV[3])
 return 1`,
@@ -112,6 +128,33 @@ return flat`,
 );
 
 /**
+ * KEYS[1] session; ARGV[1] now ms. Runs after a renewal (HSET and PEXPIRE, no script) found its
+ * hash without the live marker, and puts right what that write did: a hash that was gone (a logout
+ * or rotation won the race, and the HSET made a stub) is deleted again (S29: no resurrection); a
+ * rotation's pointer gets its marker removed and its idle expiry and TTL brought back within its
+ * absolute expiry, the grace deadline; a session written before the marker existed keeps it.
+ * Returns the hash as it now is, or nil when the session is gone.
+ */
+export const SETTLE_RENEWAL = script(
+  'settle-renewal',
+  `local key = KEYS[1]
+local reply = redis.call('HGETALL', key)
+local fields = {}
+for i = 1, #reply, 2 do fields[reply[i]] = reply[i + 1] end
+if not fields.secretHash then
+  redis.call('DEL', key)
+  return false
+end
+if not fields.successor then return reply end
+local absolute = tonumber(fields.absoluteExpiresAt)
+local idle = math.min(tonumber(fields.idleExpiresAt), absolute)
+redis.call('HDEL', key, 'live')
+redis.call('HSET', key, 'idleExpiresAt', string.format('%.0f', idle))
+redis.call('PEXPIRE', key, string.format('%.0f', idle - tonumber(ARGV[1])))
+return redis.call('HGETALL', key)`,
+);
+
+/**
  * KEYS[1] session; ARGV[1] 'current' to spare a record that has a successor. Deletes it if it
  * exists and returns { user id, successor } ('' for none); nil when it was gone (or spared).
  */
@@ -125,13 +168,15 @@ return { fields[1] or '', fields[2] or '' }`,
 
 // The old record of a rotation with a grace period (S21): successor set, version bumped, idle and
 // absolute expiry brought forward to the grace deadline (as `supersede` in core/store/record.ts),
-// TTL kept at min(idle, absolute). Shared by the two scripts below. ARGV[1] successor, ARGV[2]
+// the live marker removed (codec.ts LIVE: a renewal that races the rotation then sees it), TTL kept
+// at min(idle, absolute). Shared by the two scripts below. ARGV[1] successor, ARGV[2]
 // grace deadline ms, ARGV[3] now ms.
 const SUPERSEDE_OLD = `local idle = math.min(tonumber(old[1]), tonumber(ARGV[2]))
 local absolute = math.min(tonumber(old[2]), tonumber(ARGV[2]))
 redis.call('HSET', KEYS[1], 'successor', ARGV[1], 'idleExpiresAt', string.format('%.0f', idle),
   'absoluteExpiresAt', string.format('%.0f', absolute),
   'version', string.format('%.0f', (tonumber(old[3]) or 0) + 1))
+redis.call('HDEL', KEYS[1], 'live')
 redis.call('PEXPIRE', KEYS[1], string.format('%.0f', math.min(idle, absolute) - tonumber(ARGV[3])))`;
 
 // The old record's idle and absolute expiry, version and successor, or nil (written as a Lua
@@ -158,10 +203,10 @@ return 1`,
  * pointer and indexes the new one. Returns 1, or nil, writing nothing, when the old session is
  * gone or superseded or the new handle is taken.
  */
-export const REPLACE_WITH_GRACE = script(
+export const REPLACE_WITH_GRACE = creating(
   'replace-with-grace',
-  `${INDEX_FUNCTION}${HSET_FUNCTION}if redis.call('EXISTS', KEYS[2]) == 1 then return false end
-${READ_OLD}
+  `if redis.call('EXISTS', KEYS[2]) == 1 then return false end`,
+  `${INDEX_FUNCTION}${HSET_FUNCTION}${READ_OLD}
 ${SUPERSEDE_OLD}
 hset(KEYS[2], 6)
 redis.call('PEXPIRE', KEYS[2], ARGV[4])
@@ -175,10 +220,10 @@ return 1`,
  * the rotation and the new index entry are one atomic step. Returns the old user id ('' for none),
  * or nil, writing nothing, when the old session is gone or superseded, or the new handle is taken.
  */
-export const REPLACE = script(
+export const REPLACE = creating(
   'replace',
-  `${INDEX_FUNCTION}${HSET_FUNCTION}if redis.call('EXISTS', KEYS[2]) == 1 then return false end
-local old = redis.call('HMGET', KEYS[1], 'userId', 'successor')
+  `if redis.call('EXISTS', KEYS[2]) == 1 then return false end`,
+  `${INDEX_FUNCTION}${HSET_FUNCTION}local old = redis.call('HMGET', KEYS[1], 'userId', 'successor')
 if old[2] then return false end
 if redis.call('DEL', KEYS[1]) == 0 then return false end
 hset(KEYS[2], 5)

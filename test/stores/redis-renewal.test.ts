@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { SessionRecord } from '../../packages/coatcheck/src/core/store/record.js';
+import { RedisStore } from '../../packages/coatcheck/src/stores/redis.js';
+import { makeRecord } from '../../packages/coatcheck/src/testing/conformance.js';
+import {
+  type ClientKind,
+  type Connection,
+  connectRedis,
+  hasRedis,
+  redisForSuite,
+} from '../support/redis-server.js';
+
+/**
+ * The direct renewal (HSET and PEXPIRE, no script) at the level of the hash: what is left in Redis
+ * after each race, on both drivers. The store contract's answers are in the conformance suite.
+ */
+describe('RedisStore renewal without a script', {
+  skip: !hasRedis && 'redis-server is not installed',
+}, () => {
+  const redis = redisForSuite();
+  const connections: Connection<unknown>[] = [];
+  const stores = new Map<ClientKind, RedisStore>();
+  before(async () => {
+    for (const kind of ['node-redis', 'ioredis'] as const) {
+      const connection = await connectRedis(kind, redis.server);
+      connections.push(connection);
+      stores.set(
+        kind,
+        new RedisStore({ client: (connection as Connection<never>).client, prefix: `${kind}:` }),
+      );
+    }
+  });
+  after(async () => {
+    for (const connection of connections) await connection.close();
+  });
+
+  const hash = (store: RedisStore, handle: string) => redis.client.hGetAll(store.sessionKey(handle));
+  const pttl = (store: RedisStore, handle: string) => redis.client.pTTL(store.sessionKey(handle));
+  const created = async (store: RedisStore, overrides: Partial<SessionRecord> = {}) => {
+    const record = makeRecord({ userId: 'renewal-user', ...overrides });
+    assert.equal(await store.create(record), true);
+    return (await store.get(record.handle))!;
+  };
+
+  for (const kind of ['node-redis', 'ioredis'] as const) {
+    it(`${kind}: writes the two times and the version, and moves the TTL to the new idle expiry`, async () => {
+      const store = stores.get(kind)!;
+      const record = await created(store, { idleExpiresAt: Date.now() + 60_000 });
+      const idleExpiresAt = Date.now() + 600_000;
+      const next = await store.renew(record, { lastSeenAt: Date.now(), idleExpiresAt });
+      assert.equal(next?.idleExpiresAt, idleExpiresAt);
+      const fields = await hash(store, record.handle);
+      assert.equal(fields.idleExpiresAt, String(idleExpiresAt));
+      assert.equal(fields.version, String(record.version + 1));
+      assert.equal(fields.live, '1');
+      const ttl = await pttl(store, record.handle);
+      assert.ok(ttl > 590_000 && ttl <= 600_000, `TTL ${ttl} ms`);
+    });
+
+    it(`${kind}: S29 a renewal that lost the race to a logout leaves no key behind`, async () => {
+      const store = stores.get(kind)!;
+      const record = await created(store);
+      await store.destroy(record.handle);
+      assert.equal(
+        await store.renew(record, { lastSeenAt: Date.now(), idleExpiresAt: Date.now() + 60_000 }),
+        null,
+      );
+      assert.equal(await redis.client.exists(store.sessionKey(record.handle)), 0);
+    });
+
+    it(`${kind}: S21 a renewal that lost the race to a rotation leaves the pointer's TTL at its grace deadline`, async () => {
+      const store = stores.get(kind)!;
+      const record = await created(store);
+      const graceUntil = Date.now() + 20_000;
+      const next = makeRecord({ userId: record.userId, createdAt: record.createdAt });
+      assert.equal(await store.replace(record.handle, next, { graceUntil }), true);
+      const answer = await store.renew(record, {
+        lastSeenAt: Date.now(),
+        idleExpiresAt: Date.now() + 600_000,
+      });
+      assert.equal(answer?.successor, next.handle);
+      const fields = await hash(store, record.handle);
+      assert.equal(fields.idleExpiresAt, String(graceUntil));
+      assert.equal(fields.live, undefined, 'a pointer has no live marker');
+      const ttl = await pttl(store, record.handle);
+      assert.ok(ttl > 0 && ttl <= 20_000, `TTL ${ttl} ms`);
+    });
+
+    it(`${kind}: a session written before the live marker existed is renewed and gains it`, async () => {
+      const store = stores.get(kind)!;
+      const record = await created(store);
+      await redis.client.hDel(store.sessionKey(record.handle), 'live');
+      const idleExpiresAt = Date.now() + 120_000;
+      const next = await store.renew(record, { lastSeenAt: Date.now(), idleExpiresAt });
+      assert.equal(next?.idleExpiresAt, idleExpiresAt);
+      assert.equal(next?.secretHash, record.secretHash);
+      assert.equal((await hash(store, record.handle)).live, '1');
+      assert.equal((await store.get(record.handle))?.idleExpiresAt, idleExpiresAt);
+    });
+  }
+
+  it("renewal: 'script' renews through the UPDATE script, and any other value is refused", async () => {
+    const store = new RedisStore({ client: redis.client, prefix: 'script:', renewal: 'script' });
+    const record = await created(store);
+    await redis.client.hDel(store.sessionKey(record.handle), 'live');
+    const next = await store.renew(record, { lastSeenAt: Date.now(), idleExpiresAt: Date.now() + 60_000 });
+    assert.equal(next?.version, record.version + 1);
+    assert.equal((await hash(store, record.handle)).live, undefined, 'the script writes only the patch');
+    assert.throws(
+      () => new RedisStore({ client: redis.client, renewal: 'fast' as 'write' }),
+      /renewal.*'write' or 'script'/,
+    );
+  });
+});
