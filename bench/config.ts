@@ -51,6 +51,20 @@ export const SERVERS: readonly ServerSpec[] = rows([
     framework: 'node',
   },
   {
+    id: 'cc-core-memory',
+    label: 'coatcheck core on node:http + MemoryStore',
+    file: 'coatcheck-core-memory.ts',
+    store: 'memory',
+    framework: 'node',
+  },
+  {
+    id: 'cc-core-sqlite',
+    label: 'coatcheck core on node:http + SqliteStore',
+    file: 'coatcheck-core-sqlite.ts',
+    store: 'sqlite',
+    framework: 'node',
+  },
+  {
     id: 'cc-core-redis-cached',
     label: 'coatcheck core on node:http + RedisStore, client-side cache',
     file: 'coatcheck-core-redis-cached.ts',
@@ -188,6 +202,8 @@ export const PAIRS: readonly { subject: string; baseline: string }[] = [
   { subject: 'cc-fastify-redis', baseline: 'fastify-redis' },
   { subject: 'cc-fastify-memory', baseline: 'fastify-memory' },
   { subject: 'cc-core-redis', baseline: 'bare-node' },
+  { subject: 'cc-core-memory', baseline: 'bare-node' },
+  { subject: 'cc-core-sqlite', baseline: 'bare-node' },
   { subject: 'cc-core-redis-cached', baseline: 'bare-node' },
 ];
 
@@ -277,6 +293,8 @@ export interface ModeSettings {
   /** Stored sessions for the scale runs: the small and the large population. */
   scaleSmall: number;
   scaleLarge: number;
+  /** Timed reads per population in the scale runs, back to back: p99 is reported as their median. */
+  scaleRepetitions: number;
   /** Sessions of the one user whose list and revoke-all are timed. */
   userSessionCounts: number[];
   /** Sessions inserted into the memory store to check its bound, and the bound. */
@@ -298,6 +316,7 @@ export const MODES: Record<Mode, ModeSettings> = {
     renewCheckSec: 3,
     scaleSmall: 10_000,
     scaleLarge: 1_000_000,
+    scaleRepetitions: 5,
     userSessionCounts: [1, 10, 100, 1000],
     memoryInserts: 1_000_000,
     memoryBound: 100_000,
@@ -315,6 +334,7 @@ export const MODES: Record<Mode, ModeSettings> = {
     renewCheckSec: 3,
     scaleSmall: 10_000,
     scaleLarge: 100_000,
+    scaleRepetitions: 3,
     userSessionCounts: [1, 10, 100, 1000],
     memoryInserts: 1_000_000,
     memoryBound: 100_000,
@@ -332,6 +352,7 @@ export const MODES: Record<Mode, ModeSettings> = {
     renewCheckSec: 2,
     scaleSmall: 500,
     scaleLarge: 2_000,
+    scaleRepetitions: 1,
     userSessionCounts: [1, 10],
     memoryInserts: 20_000,
     memoryBound: 5_000,

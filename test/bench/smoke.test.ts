@@ -84,7 +84,7 @@ describe('benchmark harness in --smoke mode', { skip: wrk === null && 'wrk is no
       }
       assert.deepEqual(
         report.targets.map((t) => t.id),
-        ['T1', 'T2', 'T3', 'T4', 'T5', 'T6', 'T7', 'T8', 'T9', 'T10'],
+        ['T1', 'T2', 'T3', 'T4', 'T5', 'T6', 'T7', 'T8', 'T9', 'T10', 'T11', 'T12'],
       );
       for (const scale of report.scale) {
         if (binaries[scale.store as StoreKind] === null || scale.reason?.includes('source tree')) continue;
