@@ -51,16 +51,20 @@ return 1`,
 // Members past their absolute expiry are dropped on the way: sessions end by themselves, and a
 // logout leaves its member to the next listing, so a user who keeps signing in would otherwise grow
 // the index without bound; it holds at most the sessions begun within one absolute timeout. The
-// TTL moves by PEXPIRE GT (an index that already has one), or PEXPIRE NX when GT left it unset: NX
-// succeeds only on the index the ZADD just created, which has nothing to drop. Three commands
-// whether the index is new or not, four when it already outlives the new member.
+// TTL moves by PEXPIRE GT, and the members are pruned when it moved: every new session moves it
+// (its absolute expiry is the latest), so a user who keeps signing in keeps pruning. When GT left
+// it alone the index is new (no TTL yet: PEXPIRE NX gives it one, and it has nothing to drop) or
+// already outlives the member (a rotation keeps its session's expiry): the next sign-in or listing
+// prunes it. Three commands either way.
 const INDEX_FUNCTION = `local function index(key, score, handle, now)
   local ttl = tonumber(score) - tonumber(now)
   if ttl <= 0 then return 0 end
   redis.call('ZADD', key, score, handle)
   local ms = string.format('%.0f', ttl)
-  if redis.call('PEXPIRE', key, ms, 'GT') == 1 or redis.call('PEXPIRE', key, ms, 'NX') == 0 then
+  if redis.call('PEXPIRE', key, ms, 'GT') == 1 then
     redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+  else
+    redis.call('PEXPIRE', key, ms, 'NX')
   end
   return 1
 end
