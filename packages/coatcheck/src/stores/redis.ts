@@ -23,9 +23,9 @@ import {
   DESTROY_IF_USER,
   INDEX_ADD,
   INDEX_READ,
+  RENEW,
   REPLACE,
   REPLACE_WITH_GRACE,
-  SETTLE_RENEWAL,
   SUPERSEDE,
   TAKE,
   UPDATE,
@@ -78,8 +78,8 @@ export interface RedisStoreOptions {
   /** Clock for TTLs and index pruning; the same clock as the engine's. @default Date.now */
   now?: () => number;
   /**
-   * How a renewal is written. `'write'`: HSET and PEXPIRE, no script (3 commands per renewing
-   * request, its read included). `'script'`: the UPDATE script, which reads the hash first (5). Use
+   * How a renewal is written. `'write'`: a script of HSET and PEXPIRE (4 commands per renewing
+   * request, its read and the EVALSHA included). `'script'`: the UPDATE script, which reads the hash first (5). Use
    * `'script'` while instances of 0.1.0 with periodic rotation on still run beside this release:
    * their rotation pointers keep the live marker, and a direct renewal racing their rotation would
    * stretch such a pointer for those instances (docs/operations-redis.md, "Upgrading").
@@ -184,29 +184,35 @@ export class RedisStore implements SessionStore {
   }
 
   /**
-   * A renewal without a script: HSET of the two times, the version and the live marker, and PEXPIRE
-   * to min(idle, absolute) expiry, sent together. The hash of a live session already has every one
-   * of those fields, so HSET adding any means the session was gone, superseded or older than the
-   * marker: SETTLE_RENEWAL then puts that right and answers as `update` would. With the `renewal:
-   * 'script'` option, `update` itself.
+   * A renewal as one short script (RENEW): HSET of the two times, the version and the live marker,
+   * and PEXPIRE to min(idle, absolute) expiry. The hash of a live session already has every one of
+   * those fields, so HSET adding any means the session was gone, superseded or older than the
+   * marker, and the script puts that right in the same step, answering as `update` would. With the
+   * `renewal: 'script'` option, `update` itself.
    */
   async renew(record: SessionRecord, renewal: Renewal): Promise<SessionRecord | null> {
     if (this.#renewByScript) return this.update(record.handle, { meta: renewal });
     const key = this.sessionKey(record.handle);
     const version = record.version + 1;
     const ttl = Math.ceil(Math.min(renewal.idleExpiresAt, record.absoluteExpiresAt) - this.#now());
-    const pairs = [
-      'lastSeenAt',
-      String(renewal.lastSeenAt),
-      'idleExpiresAt',
-      String(renewal.idleExpiresAt),
-      'version',
-      String(version),
-      LIVE,
-      '1',
-    ];
-    if ((await this.#redis.hsetWithTtl(key, pairs, ttl)) === 0) return { ...record, ...renewal, version };
-    return decodeRecord(record.handle, await this.#redis.run(SETTLE_RENEWAL, [key], [String(this.#now())]));
+    const reply = await this.#redis.run(
+      RENEW,
+      [key],
+      [
+        String(ttl),
+        String(this.#now()),
+        'lastSeenAt',
+        String(renewal.lastSeenAt),
+        'idleExpiresAt',
+        String(renewal.idleExpiresAt),
+        'version',
+        String(version),
+        LIVE,
+        '1',
+      ],
+    );
+    if (!Array.isArray(reply) && Number(reply) === 1) return { ...record, ...renewal, version };
+    return decodeRecord(record.handle, reply);
   }
 
   /**
@@ -215,7 +221,8 @@ export class RedisStore implements SessionStore {
    * new one created after: a failure in between fails closed (the user signs in again), and never
    * leaves both tokens alive. Returns false when the old session is gone (or the new handle is
    * taken; in a Cluster the old session is then already removed). With a grace period the old
-   * record stays as a pointer (it keeps its index entry until it expires).
+   * record stays as a pointer (it keeps its index entry until it expires); in a Cluster the new
+   * record is then created before the old one becomes a pointer to it.
    */
   async replace(oldHandle: string, next: SessionRecord, options: ReplaceOptions = {}): Promise<boolean> {
     const variant = options.randomHandle ? 'random' : 'checked';
@@ -251,13 +258,15 @@ export class RedisStore implements SessionStore {
     const oldKey = this.sessionKey(oldHandle);
     const pointer = [next.handle, String(Math.round(graceUntil)), String(this.#now())];
     if (this.#redis.cluster) {
-      // The claim on the old record comes first, so of parallel rotations only one creates anything.
-      if (Number(await this.#redis.run(SUPERSEDE, [oldKey], pointer)) !== 1) return false;
-      if (
-        Number(
-          await this.#redis.run(CREATE[variant], [this.sessionKey(next.handle)], this.#createArgs(next)),
-        ) !== 1
-      ) {
+      // The new record comes first: the pointer never names a handle that does not exist yet (a
+      // request between the two steps would find no successor) or that belongs to another session
+      // (a taken `genid` handle). A rotation that then loses the claim on the old record removes its
+      // new record, whose token nobody has been given.
+      const newKey = this.sessionKey(next.handle);
+      if (Number(await this.#redis.run(CREATE[variant], [newKey], this.#createArgs(next))) !== 1)
+        return false;
+      if (Number(await this.#redis.run(SUPERSEDE, [oldKey], pointer)) !== 1) {
+        await this.#redis.run(TAKE, [newKey], []).catch(() => {});
         return false;
       }
       await this.#indexNew(next);

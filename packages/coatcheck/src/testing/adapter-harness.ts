@@ -119,6 +119,8 @@ export function observe(inner: SessionStore): ObservedStore {
     'listByUser',
     'destroyByUser',
     'pruneExpired',
+    // Optional in the contract: wrapped only where the store has it, so the engine takes the same path.
+    ...(typeof inner.renew === 'function' ? ['renew'] : []),
   ];
   for (const name of methods) {
     const method = (inner as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>)[name]!;

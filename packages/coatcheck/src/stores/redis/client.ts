@@ -38,8 +38,6 @@ interface NodeRedisLike {
   evalSha(sha: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
   eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
   zRem(key: string, members: string[]): Promise<unknown>;
-  hSet(key: string, pairs: string[]): Promise<unknown>;
-  pExpire(key: string, ms: number): Promise<unknown>;
   masters?: unknown;
 }
 
@@ -48,8 +46,6 @@ interface IoRedisLike {
   evalsha(sha: string, numKeys: number, ...args: string[]): Promise<unknown>;
   eval(script: string, numKeys: number, ...args: string[]): Promise<unknown>;
   zrem(key: string, ...members: string[]): Promise<unknown>;
-  hset(key: string, ...pairs: string[]): Promise<unknown>;
-  pexpire(key: string, ms: number): Promise<unknown>;
   isCluster?: boolean;
 }
 
@@ -65,11 +61,6 @@ export interface RedisCommands {
   hgetall(key: string): Promise<unknown>;
   run(script: RedisScript, keys: string[], args: string[]): Promise<unknown>;
   zrem(key: string, members: string[]): Promise<void>;
-  /**
-   * HSET of field, value pairs and PEXPIRE of the same key, sent together (one round trip, not one
-   * atomic step); resolves with HSET's reply, the number of fields the hash did not have.
-   */
-  hsetWithTtl(key: string, pairs: string[], ttlMs: number): Promise<number>;
   /** Batches of the keys matching a SCAN pattern, on every master. */
   scan(pattern: string): AsyncIterable<string[]>;
 }
@@ -120,10 +111,6 @@ function fromNodeRedis(client: NodeRedisLike): RedisCommands {
     zrem: async (key, members) => {
       if (members.length) await watched(client.zRem(key, members));
     },
-    hsetWithTtl: (key, pairs, ttlMs) =>
-      watched(Promise.all([client.hSet(key, pairs), client.pExpire(key, ttlMs)])).then(([added]) =>
-        Number(added),
-      ),
     scan: (pattern) => scanNodeRedisKeys(client, pattern),
   };
 }
@@ -141,8 +128,6 @@ function fromIoredis(client: IoRedisLike): RedisCommands {
     zrem: async (key, members) => {
       if (members.length) await client.zrem(key, ...members);
     },
-    hsetWithTtl: (key, pairs, ttlMs) =>
-      Promise.all([client.hset(key, ...pairs), client.pexpire(key, ttlMs)]).then(([added]) => Number(added)),
     scan: (pattern) => scanIoredisKeys(client, pattern),
   };
 }

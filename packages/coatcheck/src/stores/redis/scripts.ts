@@ -132,16 +132,22 @@ return flat`,
 );
 
 /**
- * KEYS[1] session; ARGV[1] now ms. Runs after a renewal (HSET and PEXPIRE, no script) found its
- * hash without the live marker, and puts right what that write did: a hash that was gone (a logout
- * or rotation won the race, and the HSET made a stub) is deleted again (S29: no resurrection); a
- * rotation's pointer gets its marker removed and its idle expiry and TTL brought back within its
- * absolute expiry, the grace deadline; a session written before the marker existed keeps it.
- * Returns the hash as it now is, or nil when the session is gone.
+ * KEYS[1] session; ARGV[1] TTL ms; ARGV[2] now ms; ARGV[3..] field, value pairs (the two times,
+ * the version and the live marker). A renewal of a record the caller has just read: HSET, then
+ * PEXPIRE, and 1. The hash of a live session already has every one of those fields, so HSET adding
+ * any means it was not one, and the same atomic step puts that right before anyone else writes: a
+ * hash that was gone (a logout or rotation won the race, and the HSET made a stub) is deleted again
+ * (S29: no resurrection); a rotation's pointer loses the marker again and gets its idle expiry and
+ * TTL back within its absolute expiry, the grace deadline; a session written before the marker
+ * existed keeps it. Those answer with the hash as it now is, or nil when the session is gone.
  */
-export const SETTLE_RENEWAL = script(
-  'settle-renewal',
+export const RENEW = script(
+  'renew',
   `local key = KEYS[1]
+if redis.call('HSET', key, unpack(ARGV, 3)) == 0 then
+  redis.call('PEXPIRE', key, ARGV[1])
+  return 1
+end
 local reply = redis.call('HGETALL', key)
 local fields = {}
 for i = 1, #reply, 2 do fields[reply[i]] = reply[i + 1] end
@@ -149,12 +155,15 @@ if not fields.secretHash then
   redis.call('DEL', key)
   return false
 end
-if not fields.successor then return reply end
+if not fields.successor then
+  redis.call('PEXPIRE', key, ARGV[1])
+  return reply
+end
 local absolute = tonumber(fields.absoluteExpiresAt)
 local idle = math.min(tonumber(fields.idleExpiresAt), absolute)
 redis.call('HDEL', key, 'live')
 redis.call('HSET', key, 'idleExpiresAt', string.format('%.0f', idle))
-redis.call('PEXPIRE', key, string.format('%.0f', idle - tonumber(ARGV[1])))
+redis.call('PEXPIRE', key, string.format('%.0f', idle - tonumber(ARGV[2])))
 return redis.call('HGETALL', key)`,
 );
 
