@@ -66,6 +66,63 @@ for (const [kind, topology] of targets) {
     }
 
     for (const renewal of ['write', 'script'] as const)
+      it(`a burst of one browser's requests across four instances as the rotation falls due keeps it signed in (renewal: '${renewal}')`, async () => {
+        const clock = new Clock();
+        const prefix = `b${Math.random().toString(36).slice(2)}:`;
+        const apps: GatedApp[] = [];
+        for (const connection of connections) {
+          const store = new RedisStore({ client: (connection as Connection<never>).client, prefix, now: clock.now, renewal });
+          apps.push(await startGatedApp(store, clock, ROTATION));
+        }
+        const outcomes: { statuses: number[]; resentOld: number; afterGrace: number; oldAfterGrace: number }[] = [];
+        try {
+          for (let round = 0; round < 3; round++) {
+            const browser = new Client(apps[0]!.url);
+            await browser.post('/login', { userId: `burst-${round}` });
+            await browser.post('/remember', { ms: 3_600 * SECOND });
+            const oldCookie = browser.jar.get('id')!;
+            clock.advance(119 * SECOND);
+            // The browser applies each Set-Cookie in the order the responses arrive.
+            const arrived: { status: number; setCookies: string[] }[] = [];
+            const send = (app: GatedApp, path: string) => {
+              const tab = new Client(app.url);
+              tab.jar.set('id', oldCookie);
+              return tab.get(path).then((res) => {
+                arrived.push(res);
+                return res;
+              });
+            };
+            const early = apps.map((app) => send(app, '/gated'));
+            for (const app of apps) await waitingAt(app, 1);
+            clock.advance(2 * SECOND);
+            const due = apps.flatMap((app) => [send(app, '/me'), send(app, '/me')]);
+            await Promise.all(due);
+            for (const app of apps) app.gate.open();
+            await Promise.all(early);
+            let holds = oldCookie;
+            for (const res of arrived) holds = cookieSet(res.setCookies) ?? holds;
+            clock.advance(40 * SECOND);
+            const last = new Client(apps[1]!.url);
+            last.jar.set('id', holds);
+            const stale = new Client(apps[2]!.url);
+            stale.jar.set('id', oldCookie);
+            outcomes.push({
+              statuses: [...new Set(arrived.map((res) => res.status))],
+              resentOld: arrived.filter((res) => cookieSet(res.setCookies) === oldCookie).length,
+              afterGrace: (await last.get('/me')).status,
+              oldAfterGrace: (await stale.get('/me')).status,
+            });
+          }
+        } finally {
+          for (const app of apps) await app.close();
+        }
+        assert.deepEqual(
+          outcomes,
+          outcomes.map(() => ({ statuses: [200], resentOld: 0, afterGrace: 200, oldAfterGrace: 401 })),
+        );
+      });
+
+    for (const renewal of ['write', 'script'] as const)
       it(`no response re-sends the replaced token and the browser stays signed in past the grace period (renewal: '${renewal}')`, async () => {
         const clock = new Clock();
         const prefix = `r${Math.random().toString(36).slice(2)}:`;
