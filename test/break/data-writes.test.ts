@@ -17,7 +17,13 @@ import { type Env, session as honoSession } from '../../packages/coatcheck/src/h
 import { RedisStore } from '../../packages/coatcheck/src/stores/redis.js';
 import { dataOf, SECRET } from '../support/app.js';
 import { Client, listen } from '../support/http.js';
-import { type Connection, connectRedis, hasRedis, type RedisServer, startRedis } from '../support/redis-server.js';
+import {
+  type Connection,
+  connectRedis,
+  hasRedis,
+  type RedisServer,
+  startRedis,
+} from '../support/redis-server.js';
 
 const OPTIONS = { secret: SECRET, warn: () => {}, guessLimit: false as const, renewalIntervalMs: 1 };
 const tick = () => new Promise((resolve) => setTimeout(resolve, 1));
@@ -39,14 +45,15 @@ async function startExpress(store: RedisStore): Promise<Running> {
   });
   app.post('/push', async (req, res) => {
     await tick();
-    const list = (req.session.list ??= []) as string[];
+    const list = (req.session.list as string[] | undefined) ?? [];
     list.push(String((req.body as { item: string }).item));
+    req.session.list = list;
     res.json({ ok: true });
   });
   app.get('/after-write', (req, res) => {
     req.session.beforeWrite = 1;
-    const cart = (req.session.cart ??= { items: [] as string[] }) as { items: string[] };
-    cart.items.push('before');
+    const cart = { items: ['before'] };
+    req.session.cart = cart;
     res.write('{"ok":');
     // express-session saves at `end`: changes made between `write` and `end` are kept.
     req.session.afterWrite = 2;
@@ -94,7 +101,7 @@ async function startFastify(store: RedisStore): Promise<Running> {
   app.get('/after-write', async (request) => {
     request.session.set('beforeWrite', 1);
     const cart = { items: ['before'] };
-    request.session.set('cart', cart);
+    request.session.set('cart', cart as never);
     await tick();
     request.session.set('afterWrite', 2);
     cart.items.push('after');
@@ -198,37 +205,42 @@ describe('Data writes on Redis through Express, Fastify and Hono, with a renewal
       return { apps, store: stores[0]! };
     }
 
-    async function storedData(store: RedisStore, browser: Client, via: Running): Promise<Record<string, unknown>> {
-      const peek = (await new Client(via.url).request('/peek', { headers: { cookie: browser.cookieHeader } }))
-        .json() as { id: string };
+    async function storedData(
+      store: RedisStore,
+      browser: Client,
+      via: Running,
+    ): Promise<Record<string, unknown>> {
+      const peek = (
+        await new Client(via.url).request('/peek', { headers: { cookie: browser.cookieHeader } })
+      ).json() as { id: string };
       const record = await store.get(peek.id);
       return record ? (JSON.parse(record.data) as Record<string, unknown>) : {};
     }
 
     for (const end of ['now', 'later'] as const)
-    it(`${framework}: writes after the first byte, over later turns and inside save() are all kept (end ${end})`, async () => {
-      const { apps, store } = await startPair();
-      try {
-        const browser = new Client(apps[0]!.url);
-        await browser.post('/set', { start: 0 });
-        const afterWrite = await browser.get(`/after-write?end=${end}`);
-        assert.equal(afterWrite.status, 200);
-        const inSave = await browser.get('/in-save');
-        assert.equal(inSave.status, 200);
-        const data = await storedData(store, browser, apps[1]!);
-        assert.deepEqual(data, {
-          start: 0,
-          beforeWrite: 1,
-          cart: { items: ['before', 'after', 'later'] },
-          afterWrite: 2,
-          later: 3,
-          beforeSave: 1,
-          inSave: 2,
-        });
-      } finally {
-        for (const app of apps) await app.close();
-      }
-    });
+      it(`${framework}: writes after the first byte, over later turns and inside save() are all kept (end ${end})`, async () => {
+        const { apps, store } = await startPair();
+        try {
+          const browser = new Client(apps[0]!.url);
+          await browser.post('/set', { start: 0 });
+          const afterWrite = await browser.get(`/after-write?end=${end}`);
+          assert.equal(afterWrite.status, 200);
+          const inSave = await browser.get('/in-save');
+          assert.equal(inSave.status, 200);
+          const data = await storedData(store, browser, apps[1]!);
+          assert.deepEqual(data, {
+            start: 0,
+            beforeWrite: 1,
+            cart: { items: ['before', 'after', 'later'] },
+            afterWrite: 2,
+            later: 3,
+            beforeSave: 1,
+            inSave: 2,
+          });
+        } finally {
+          for (const app of apps) await app.close();
+        }
+      });
 
     it(`${framework}: 30 parallel requests of one session on two instances, each setting its own key, keep all 30`, async () => {
       const { apps, store } = await startPair();

@@ -50,7 +50,14 @@ export async function startGatedApp(
   const events: SessionEvent[] = [];
   const gate = new Gate();
   const app = express();
-  const middleware = session({ secret: SECRET, store, now: clock.now, warn: () => {}, guessLimit: false, ...options });
+  const middleware = session({
+    secret: SECRET,
+    store,
+    now: clock.now,
+    warn: () => {},
+    guessLimit: false,
+    ...options,
+  });
   middleware.on((event) => events.push(event));
   app.use(express.json());
   app.use(middleware);
@@ -80,9 +87,11 @@ export async function startGatedApp(
   app.post('/logout-all', requireAuth(), async (req, res) => {
     res.json({ count: await req.session.logoutEverywhere({ includeCurrent: true }) });
   });
-  app.use((error: { status?: number; code?: string }, _req: unknown, res: express.Response, _next: unknown) => {
-    res.status(error.status ?? 500).json({ error: error.code ?? 'error' });
-  });
+  app.use(
+    (error: { status?: number; code?: string }, _req: unknown, res: express.Response, _next: unknown) => {
+      res.status(error.status ?? 500).json({ error: error.code ?? 'error' });
+    },
+  );
   const running = await listen(app as never);
   return { ...running, events, gate };
 }

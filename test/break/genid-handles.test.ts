@@ -59,7 +59,11 @@ for (const topology of ['standalone', 'Cluster'] as const) {
       const ids = { next: 'unset' };
       const apps: GatedApp[] = [];
       for (const connection of connections) {
-        const store = new RedisStore({ client: (connection as Connection<never>).client, prefix, now: clock.now });
+        const store = new RedisStore({
+          client: (connection as Connection<never>).client,
+          prefix,
+          now: clock.now,
+        });
         apps.push(await startGatedApp(store, clock, { ...options, genid: () => ids.next }));
       }
       return { clock, ids, apps: apps as [GatedApp, GatedApp] };
@@ -67,7 +71,10 @@ for (const topology of ['standalone', 'Cluster'] as const) {
 
     async function userOf(browser: Client): Promise<{ status: number; userId: unknown }> {
       const res = await browser.get('/me');
-      return { status: res.status, userId: res.status === 200 ? (res.json() as { userId: unknown }).userId : null };
+      return {
+        status: res.status,
+        userId: res.status === 200 ? (res.json() as { userId: unknown }).userId : null,
+      };
     }
 
     it("a scheduled rotation whose genid handle is another user's live session never serves that session", async () => {
@@ -202,7 +209,11 @@ for (const topology of ['standalone', 'Cluster'] as const) {
       const apps: GatedApp[] = [];
       const stores: RedisStore[] = [];
       for (const connection of connections) {
-        const store = new RedisStore({ client: (connection as Connection<never>).client, prefix, now: clock.now });
+        const store = new RedisStore({
+          client: (connection as Connection<never>).client,
+          prefix,
+          now: clock.now,
+        });
         stores.push(store);
         apps.push(await startGatedApp(store, clock));
       }

@@ -54,7 +54,8 @@ for (const topology of ['standalone', 'Cluster'] as const) {
     async function startFleet(clock: Clock, options: Record<string, unknown> = {}) {
       const prefix = `l${Math.random().toString(36).slice(2)}:`;
       const stores = connections.map(
-        (connection) => new RedisStore({ client: (connection as Connection<never>).client, prefix, now: clock.now }),
+        (connection) =>
+          new RedisStore({ client: (connection as Connection<never>).client, prefix, now: clock.now }),
       );
       const apps: GatedApp[] = [];
       for (const store of stores) {
@@ -105,7 +106,8 @@ for (const topology of ['standalone', 'Cluster'] as const) {
             results.push({
               key: await exists(stores[0]!.sessionKey(handleOf(cookie))),
               me: (await again.get('/me')).status,
-              listed: (await stores[0]!.listByUser(userId)).filter((s) => s.handle === handleOf(cookie)).length,
+              listed: (await stores[0]!.listByUser(userId)).filter((s) => s.handle === handleOf(cookie))
+                .length,
             });
           }
         } finally {

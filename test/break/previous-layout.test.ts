@@ -16,7 +16,11 @@ import { eventsOf, type GatedApp, startGatedApp, waitingAt } from './gated-app.j
 
 const SECOND = 1000;
 const handleOf = (cookie: string) => cookie.split('.')[0]!;
-const TIMEOUTS = { idleTimeoutMs: 600 * SECOND, absoluteTimeoutMs: 3_600 * SECOND, renewalIntervalMs: SECOND };
+const TIMEOUTS = {
+  idleTimeoutMs: 600 * SECOND,
+  absoluteTimeoutMs: 3_600 * SECOND,
+  renewalIntervalMs: SECOND,
+};
 
 for (const topology of ['standalone', 'Cluster'] as const)
   for (const kind of ['node-redis', 'ioredis'] as const satisfies ClientKind[]) {
@@ -118,7 +122,9 @@ for (const topology of ['standalone', 'Cluster'] as const)
             await waitingAt(app, 1);
           }
           for (const app of apps) app.gate.open();
-          const answers = (await Promise.all(pending)).map((res) => (res.json() as { userId: string }).userId);
+          const answers = (await Promise.all(pending)).map(
+            (res) => (res.json() as { userId: string }).userId,
+          );
           assert.deepEqual(answers, ['bea', 'bea', 'bea']);
           const record = await stores[1]!.get(handleOf(cookie));
           assert.equal(record?.userId, 'bea');

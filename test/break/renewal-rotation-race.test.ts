@@ -71,10 +71,20 @@ for (const [kind, topology] of targets) {
         const prefix = `b${Math.random().toString(36).slice(2)}:`;
         const apps: GatedApp[] = [];
         for (const connection of connections) {
-          const store = new RedisStore({ client: (connection as Connection<never>).client, prefix, now: clock.now, renewal });
+          const store = new RedisStore({
+            client: (connection as Connection<never>).client,
+            prefix,
+            now: clock.now,
+            renewal,
+          });
           apps.push(await startGatedApp(store, clock, ROTATION));
         }
-        const outcomes: { statuses: number[]; resentOld: number; afterGrace: number; oldAfterGrace: number }[] = [];
+        const outcomes: {
+          statuses: number[];
+          resentOld: number;
+          afterGrace: number;
+          oldAfterGrace: number;
+        }[] = [];
         try {
           for (let round = 0; round < 3; round++) {
             const browser = new Client(apps[0]!.url);
@@ -128,7 +138,12 @@ for (const [kind, topology] of targets) {
         const prefix = `r${Math.random().toString(36).slice(2)}:`;
         const stores = connections.map(
           (connection) =>
-            new RedisStore({ client: (connection as Connection<never>).client, prefix, now: clock.now, renewal }),
+            new RedisStore({
+              client: (connection as Connection<never>).client,
+              prefix,
+              now: clock.now,
+              renewal,
+            }),
         );
         const apps: GatedApp[] = [];
         for (const store of stores) apps.push(await startGatedApp(store, clock, ROTATION));
@@ -160,7 +175,10 @@ for (const [kind, topology] of targets) {
             clock.advance(3 * SECOND);
             const rotation = await browser.get('/me');
             const newCookie = cookieSet(rotation.setCookies);
-            assert.ok(newCookie && newCookie !== oldCookie, 'the request on the first instance rotated the token');
+            assert.ok(
+              newCookie && newCookie !== oldCookie,
+              'the request on the first instance rotated the token',
+            );
             for (const app of renewers) app.gate.open();
             const responses = await Promise.all(pending);
             // A browser keeps the cookie of the response it received last: these came after the rotation's.
