@@ -258,12 +258,16 @@ export class Hold {
     if (this.phase === 'failed') return end?.apply(res, args as unknown[]);
     if (this.phase === 'released') return this.endLate(Array.from(args));
     this.noteSent();
+    // A commit an earlier write began holds the data as it was then: what changed since is written
+    // before the end, as when `end` comes after the release.
+    const committing = this.phase === 'waiting';
     if (this.flowing()) end?.apply(res, args as unknown[]);
     else {
       const held = Array.from(args);
       this.queue.push(() => {
         this.restoreSent();
-        end?.apply(res, held);
+        if (committing) this.endLate(held);
+        else end?.apply(res, held);
       });
     }
     return res;

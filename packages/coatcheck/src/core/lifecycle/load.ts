@@ -164,9 +164,17 @@ async function rotateNow(
   record: SessionRecord,
   context: LoadContext,
 ): Promise<SessionState> {
-  if (await rotateOnSchedule(state, record, context)) return state;
   const { options, call } = context;
-  const again = await call('get', () => options.store.get(record.handle));
+  let again: SessionRecord | null = record;
+  // A rotation fails when another request rotated first, or when the new handle is taken (a
+  // `genid` handle): the record then still stands unrotated, and another handle is tried, as
+  // express-session calls genid again on a clash.
+  for (let attempt = 0; attempt < 3 && again?.successor === null; attempt++) {
+    if (await rotateOnSchedule(state, record, context)) return state;
+    again = await call('get', () => options.store.get(record.handle));
+  }
+  // Still unrotated after three handles: this request keeps the token, and the next tries again.
+  if (again?.successor === null && again.secretHash === record.secretHash) return renew(state, context);
   const successor = again && (await followSuccessor(again, context));
   if (!successor) {
     state.record = null;
