@@ -12,10 +12,10 @@ import {
 } from '../support/redis-server.js';
 
 /**
- * The direct renewal (HSET and PEXPIRE, no script) at the level of the hash: what is left in Redis
+ * The renewal script (HSET and PEXPIRE, repaired in the same step) at the level of the hash: what is left in Redis
  * after each race, on both drivers. The store contract's answers are in the conformance suite.
  */
-describe('RedisStore renewal without a script', {
+describe('RedisStore renewal script', {
   skip: !hasRedis && 'redis-server is not installed',
 }, () => {
   const redis = redisForSuite();
