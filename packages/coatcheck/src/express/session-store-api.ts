@@ -15,6 +15,7 @@ import type {
   DestroyAllOptions,
   Removed,
   RemovedSession,
+  Renewal,
   ReplaceOptions,
   SessionStore,
   StoreCapabilities,
@@ -184,6 +185,11 @@ export class SessionStoreApi extends Store implements SessionStore {
 
   update(handle: string, patch: SessionPatch): Promise<SessionRecord | null> {
     return this.#store.update(handle, patch);
+  }
+
+  renew(record: SessionRecord, renewal: Renewal): Promise<SessionRecord | null> {
+    const store = this.#store;
+    return store.renew ? store.renew(record, renewal) : store.update(record.handle, { meta: renewal });
   }
 
   replace(oldHandle: string, next: SessionRecord, options?: ReplaceOptions): Promise<boolean> {

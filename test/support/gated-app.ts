@@ -7,8 +7,8 @@ import express from 'express';
 import type { SessionEvent } from '../../packages/coatcheck/src/core/events.js';
 import type { SessionStore } from '../../packages/coatcheck/src/core/store/store.js';
 import { requireAuth, type SessionOptions, session } from '../../packages/coatcheck/src/express/index.js';
-import { type Clock, dataOf, SECRET } from '../support/app.js';
-import { listen, type Running } from '../support/http.js';
+import { type Clock, dataOf, SECRET } from './app.js';
+import { listen, type Running } from './http.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { RedisStore } from '../../packages/coatcheck/src/stores/redis.js';
 import { Clock } from '../support/app.js';
+import { eventsOf, type GatedApp, startGatedApp, waitingAt } from '../support/gated-app.js';
 import { Client } from '../support/http.js';
 import {
   type ClientKind,
@@ -12,7 +13,6 @@ import {
   startRedis,
   startRedisCluster,
 } from '../support/redis-server.js';
-import { eventsOf, type GatedApp, startGatedApp, waitingAt } from './gated-app.js';
 
 const SECOND = 1000;
 const handleOf = (cookie: string) => cookie.split('.')[0]!;

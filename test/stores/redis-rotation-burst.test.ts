@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { RedisStore } from '../../packages/coatcheck/src/stores/redis.js';
 import { Clock } from '../support/app.js';
+import { cookieSet, type GatedApp, startGatedApp } from '../support/gated-app.js';
 import { Client } from '../support/http.js';
 import {
   type ClientKind,
@@ -11,7 +12,6 @@ import {
   startRedis,
   startRedisCluster,
 } from '../support/redis-server.js';
-import { cookieSet, type GatedApp, startGatedApp } from './gated-app.js';
 
 const SECOND = 1000;
 
