@@ -1,28 +1,15 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { RedisStore } from '../../packages/coatcheck/src/stores/redis.js';
 import { Clock } from '../support/app.js';
-import { type GatedApp, startGatedApp } from '../support/gated-app.js';
+import { type GatedApp, ROTATION_OPTIONS, startGatedApp } from '../support/gated-app.js';
 import { Client } from '../support/http.js';
-import {
-  type ClientKind,
-  type Connection,
-  connectRedis,
-  hasRedis,
-  startRedis,
-  startRedisCluster,
-} from '../support/redis-server.js';
+import { type ClientKind, type Connection, hasRedis, redisFleetForSuite } from '../support/redis-server.js';
 
 const SECOND = 1000;
 const handleOf = (cookie: string) => decodeURIComponent(cookie.split('.')[0]!);
 
-const ROTATION = {
-  idleTimeoutMs: 600 * SECOND,
-  absoluteTimeoutMs: 3_600 * SECOND,
-  rotationIntervalMs: 120 * SECOND,
-  rotationGraceMs: 30 * SECOND,
-  renewalIntervalMs: 1 * SECOND,
-};
+const ROTATION = ROTATION_OPTIONS;
 
 const KINDS: ClientKind[] = ['node-redis', 'ioredis'];
 
@@ -30,23 +17,7 @@ for (const topology of ['standalone', 'Cluster'] as const) {
   describe(`genid handles already in use, and default handles under parallel logins (${topology})`, {
     skip: !hasRedis && 'redis-server is not installed',
   }, () => {
-    let stop: () => Promise<void>;
-    const connections: Connection<unknown>[] = [];
-    before(async () => {
-      if (topology === 'Cluster') {
-        const cluster = await startRedisCluster();
-        stop = cluster.stop;
-        for (const kind of KINDS) connections.push(await connectRedis(kind, cluster));
-      } else {
-        const server = await startRedis();
-        stop = server.dispose;
-        for (const kind of KINDS) connections.push(await connectRedis(kind, server));
-      }
-    });
-    after(async () => {
-      for (const connection of connections) await connection.close();
-      await stop?.();
-    });
+    const redis = redisFleetForSuite(topology, KINDS);
 
     /**
      * Two instances, one per driver, whose `genid` returns whatever the test last put in `next`:
@@ -58,7 +29,7 @@ for (const topology of ['standalone', 'Cluster'] as const) {
       const prefix = `g${Math.random().toString(36).slice(2)}:`;
       const ids = { next: 'unset' };
       const apps: GatedApp[] = [];
-      for (const connection of connections) {
+      for (const connection of redis.connections) {
         const store = new RedisStore({
           client: (connection as Connection<never>).client,
           prefix,
@@ -208,7 +179,7 @@ for (const topology of ['standalone', 'Cluster'] as const) {
       const prefix = `p${Math.random().toString(36).slice(2)}:`;
       const apps: GatedApp[] = [];
       const stores: RedisStore[] = [];
-      for (const connection of connections) {
+      for (const connection of redis.connections) {
         const store = new RedisStore({
           client: (connection as Connection<never>).client,
           prefix,

@@ -1,18 +1,10 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { RedisStore } from '../../packages/coatcheck/src/stores/redis.js';
 import { Clock } from '../support/app.js';
 import { eventsOf, type GatedApp, startGatedApp, waitingAt } from '../support/gated-app.js';
 import { Client } from '../support/http.js';
-import {
-  type ClientKind,
-  type Connection,
-  connectRedis,
-  hasRedis,
-  type RedisServer,
-  startRedis,
-  startRedisCluster,
-} from '../support/redis-server.js';
+import { type ClientKind, type Connection, hasRedis, redisFleetForSuite } from '../support/redis-server.js';
 
 const SECOND = 1000;
 const handleOf = (cookie: string) => cookie.split('.')[0]!;
@@ -24,36 +16,17 @@ for (const topology of ['standalone', 'Cluster'] as const) {
   describe(`S29 logout and revocation racing renewals of several app instances (${topology})`, {
     skip: !hasRedis && 'redis-server is not installed',
   }, () => {
-    let servers: RedisServer[];
-    let stop: () => Promise<void>;
-    const connections: Connection<unknown>[] = [];
-    before(async () => {
-      if (topology === 'Cluster') {
-        const cluster = await startRedisCluster();
-        servers = cluster.servers;
-        stop = cluster.stop;
-        for (const kind of KINDS) connections.push(await connectRedis(kind, cluster));
-      } else {
-        const server = await startRedis();
-        servers = [server];
-        stop = server.dispose;
-        for (const kind of KINDS) connections.push(await connectRedis(kind, server));
-      }
-    });
-    after(async () => {
-      for (const connection of connections) await connection.close();
-      await stop?.();
-    });
+    const redis = redisFleetForSuite(topology, KINDS);
 
     /** Whether any node holds `key` (the others answer MOVED, which is not "1"). */
     async function exists(key: string): Promise<boolean> {
-      const replies = await Promise.all(servers.map((server) => server.cli('EXISTS', key)));
+      const replies = await Promise.all(redis.servers.map((server) => server.cli('EXISTS', key)));
       return replies.some((reply) => reply.trim() === '1');
     }
 
     async function startFleet(clock: Clock, options: Record<string, unknown> = {}) {
       const prefix = `l${Math.random().toString(36).slice(2)}:`;
-      const stores = connections.map(
+      const stores = redis.connections.map(
         (connection) =>
           new RedisStore({ client: (connection as Connection<never>).client, prefix, now: clock.now }),
       );

@@ -1,18 +1,10 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { RedisStore } from '../../packages/coatcheck/src/stores/redis.js';
 import { Clock } from '../support/app.js';
 import { eventsOf, type GatedApp, startGatedApp, waitingAt } from '../support/gated-app.js';
 import { Client } from '../support/http.js';
-import {
-  type ClientKind,
-  type Connection,
-  connectRedis,
-  hasRedis,
-  type RedisServer,
-  startRedis,
-  startRedisCluster,
-} from '../support/redis-server.js';
+import { type ClientKind, type Connection, hasRedis, redisFleetForSuite } from '../support/redis-server.js';
 
 const SECOND = 1000;
 const handleOf = (cookie: string) => cookie.split('.')[0]!;
@@ -27,36 +19,17 @@ for (const topology of ['standalone', 'Cluster'] as const)
     describe(`Sessions written before the live marker (HDEL live) keep working and renewing (${kind}, ${topology})`, {
       skip: !hasRedis && 'redis-server is not installed',
     }, () => {
-      let servers: RedisServer[];
-      let stop: () => Promise<void>;
-      const connections: Connection<unknown>[] = [];
-      before(async () => {
-        if (topology === 'Cluster') {
-          const cluster = await startRedisCluster();
-          servers = cluster.servers;
-          stop = cluster.stop;
-          for (let i = 0; i < 3; i++) connections.push(await connectRedis(kind, cluster));
-        } else {
-          const server = await startRedis();
-          servers = [server];
-          stop = server.dispose;
-          for (let i = 0; i < 3; i++) connections.push(await connectRedis(kind, server));
-        }
-      });
-      after(async () => {
-        for (const connection of connections) await connection.close();
-        await stop?.();
-      });
+      const redis = redisFleetForSuite(topology, [kind, kind, kind]);
 
       /** A command's reply from the node holding `key` (the others answer MOVED). */
       async function onKey(...command: string[]): Promise<string> {
-        const replies = await Promise.all(servers.map((server) => server.cli(...command)));
+        const replies = await Promise.all(redis.servers.map((server) => server.cli(...command)));
         return replies.find((reply) => !reply.startsWith('MOVED'))?.trim() ?? '';
       }
 
       async function start(clock: Clock, count = 1) {
         const prefix = `v${Math.random().toString(36).slice(2)}:`;
-        const stores = connections
+        const stores = redis.connections
           .slice(0, count)
           .map(
             (connection) =>

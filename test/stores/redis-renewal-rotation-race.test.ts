@@ -1,29 +1,22 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { RedisStore } from '../../packages/coatcheck/src/stores/redis.js';
 import { Clock } from '../support/app.js';
-import { cookieSet, eventsOf, type GatedApp, startGatedApp, waitingAt } from '../support/gated-app.js';
-import { Client } from '../support/http.js';
 import {
-  type ClientKind,
-  type Connection,
-  connectRedis,
-  hasRedis,
-  type RedisServer,
-  startRedis,
-  startRedisCluster,
-} from '../support/redis-server.js';
+  cookieSet,
+  eventsOf,
+  type GatedApp,
+  ROTATION_OPTIONS,
+  startGatedApp,
+  waitingAt,
+} from '../support/gated-app.js';
+import { Client } from '../support/http.js';
+import { type ClientKind, type Connection, hasRedis, redisFleetForSuite } from '../support/redis-server.js';
 
 const SECOND = 1000;
 const handleOf = (cookie: string) => cookie.split('.')[0]!;
 
-const ROTATION = {
-  idleTimeoutMs: 600 * SECOND,
-  absoluteTimeoutMs: 3_600 * SECOND,
-  rotationIntervalMs: 120 * SECOND,
-  rotationGraceMs: 30 * SECOND,
-  renewalIntervalMs: 1 * SECOND,
-};
+const ROTATION = ROTATION_OPTIONS;
 
 const targets = [
   ['node-redis', 'standalone'],
@@ -36,31 +29,11 @@ for (const [kind, topology] of targets) {
   describe(`S21 renewals of several app instances released together onto a grace-period pointer (${kind}, ${topology})`, {
     skip: !hasRedis && 'redis-server is not installed',
   }, () => {
-    let servers: RedisServer[];
-    let stop: () => Promise<void>;
-    // One connection per app instance, as separate processes would have.
-    const connections: Connection<unknown>[] = [];
-    before(async () => {
-      if (topology === 'Cluster') {
-        const cluster = await startRedisCluster();
-        servers = cluster.servers;
-        stop = cluster.stop;
-        for (let i = 0; i < 4; i++) connections.push(await connectRedis(kind, cluster));
-      } else {
-        const server = await startRedis();
-        servers = [server];
-        stop = server.dispose;
-        for (let i = 0; i < 4; i++) connections.push(await connectRedis(kind, server));
-      }
-    });
-    after(async () => {
-      for (const connection of connections) await connection.close();
-      await stop?.();
-    });
+    const redis = redisFleetForSuite(topology, [kind, kind, kind, kind]);
 
     async function pttl(key: string): Promise<number> {
       const replies = await Promise.all(
-        servers.map(async (server) => Number((await server.cli('PTTL', key)).trim())),
+        redis.servers.map(async (server) => Number((await server.cli('PTTL', key)).trim())),
       );
       return Math.max(...replies.filter(Number.isFinite));
     }
@@ -70,7 +43,7 @@ for (const [kind, topology] of targets) {
         const clock = new Clock();
         const prefix = `b${Math.random().toString(36).slice(2)}:`;
         const apps: GatedApp[] = [];
-        for (const connection of connections) {
+        for (const connection of redis.connections) {
           const store = new RedisStore({
             client: (connection as Connection<never>).client,
             prefix,
@@ -136,7 +109,7 @@ for (const [kind, topology] of targets) {
       it(`no response re-sends the replaced token and the browser stays signed in past the grace period (renewal: '${renewal}')`, async () => {
         const clock = new Clock();
         const prefix = `r${Math.random().toString(36).slice(2)}:`;
-        const stores = connections.map(
+        const stores = redis.connections.map(
           (connection) =>
             new RedisStore({
               client: (connection as Connection<never>).client,

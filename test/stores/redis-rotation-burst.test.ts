@@ -1,27 +1,14 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { RedisStore } from '../../packages/coatcheck/src/stores/redis.js';
 import { Clock } from '../support/app.js';
-import { cookieSet, type GatedApp, startGatedApp } from '../support/gated-app.js';
+import { cookieSet, type GatedApp, ROTATION_OPTIONS, startGatedApp } from '../support/gated-app.js';
 import { Client } from '../support/http.js';
-import {
-  type ClientKind,
-  type Connection,
-  connectRedis,
-  hasRedis,
-  startRedis,
-  startRedisCluster,
-} from '../support/redis-server.js';
+import { type ClientKind, type Connection, hasRedis, redisFleetForSuite } from '../support/redis-server.js';
 
 const SECOND = 1000;
 
-const ROTATION = {
-  idleTimeoutMs: 600 * SECOND,
-  absoluteTimeoutMs: 3_600 * SECOND,
-  rotationIntervalMs: 120 * SECOND,
-  rotationGraceMs: 30 * SECOND,
-  renewalIntervalMs: 1 * SECOND,
-};
+const ROTATION = ROTATION_OPTIONS;
 
 const KINDS: ClientKind[] = ['node-redis', 'ioredis', 'node-redis', 'ioredis'];
 
@@ -29,30 +16,14 @@ for (const topology of ['standalone', 'Cluster'] as const) {
   describe(`S21 simultaneous requests of one browser on four instances the moment a rotation falls due (${topology})`, {
     skip: !hasRedis && 'redis-server is not installed',
   }, () => {
-    let stop: () => Promise<void>;
-    const connections: Connection<unknown>[] = [];
-    before(async () => {
-      if (topology === 'Cluster') {
-        const cluster = await startRedisCluster();
-        stop = cluster.stop;
-        for (const kind of KINDS) connections.push(await connectRedis(kind, cluster));
-      } else {
-        const server = await startRedis();
-        stop = server.dispose;
-        for (const kind of KINDS) connections.push(await connectRedis(kind, server));
-      }
-    });
-    after(async () => {
-      for (const connection of connections) await connection.close();
-      await stop?.();
-    });
+    const redis = redisFleetForSuite(topology, KINDS);
 
     for (const renewal of ['write', 'script'] as const)
       it(`every one answers signed in, none clears the cookie, and the browser keeps a working token (renewal: '${renewal}')`, async () => {
         const clock = new Clock();
         const prefix = `s${Math.random().toString(36).slice(2)}:`;
         const apps: GatedApp[] = [];
-        for (const connection of connections) {
+        for (const connection of redis.connections) {
           const client = (connection as Connection<never>).client;
           apps.push(
             await startGatedApp(new RedisStore({ client, prefix, now: clock.now, renewal }), clock, ROTATION),

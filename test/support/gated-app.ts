@@ -10,6 +10,18 @@ import { requireAuth, type SessionOptions, session } from '../../packages/coatch
 import { type Clock, dataOf, SECRET } from './app.js';
 import { listen, type Running } from './http.js';
 
+/**
+ * Periodic rotation every 2 minutes with a 30-second grace period, and a renewal due on any request
+ * a second after the last: what the rotation races in the Redis tests run under.
+ */
+export const ROTATION_OPTIONS = {
+  idleTimeoutMs: 600_000,
+  absoluteTimeoutMs: 3_600_000,
+  rotationIntervalMs: 120_000,
+  rotationGraceMs: 30_000,
+  renewalIntervalMs: 1_000,
+};
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A promise the test opens; every request waiting on it resumes in the same turn. */

@@ -439,3 +439,40 @@ export function redisForSuite(): { readonly server: RedisServer; readonly client
     },
   };
 }
+
+/**
+ * For a describe: a standalone redis-server or a 3-master Cluster, started before its tests with one
+ * connection per entry of `kinds` (app instances, as separate processes would have), all closed and
+ * stopped after them.
+ */
+export function redisFleetForSuite(
+  topology: 'standalone' | 'Cluster',
+  kinds: readonly ClientKind[],
+): { readonly servers: RedisServer[]; readonly connections: Connection<unknown>[] } {
+  let servers: RedisServer[] = [];
+  let stop: (() => Promise<void>) | undefined;
+  const connections: Connection<unknown>[] = [];
+  before(async () => {
+    if (topology === 'Cluster') {
+      const cluster = await startRedisCluster();
+      servers = cluster.servers;
+      stop = cluster.stop;
+      for (const kind of kinds) connections.push(await connectRedis(kind, cluster));
+    } else {
+      const server = await startRedis();
+      servers = [server];
+      stop = server.dispose;
+      for (const kind of kinds) connections.push(await connectRedis(kind, server));
+    }
+  });
+  after(async () => {
+    for (const connection of connections) await connection.close();
+    await stop?.();
+  });
+  return {
+    get servers() {
+      return servers;
+    },
+    connections,
+  };
+}
