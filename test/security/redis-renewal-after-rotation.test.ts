@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { RedisStore } from '../../packages/coatcheck/src/stores/redis.js';
 import { makeRecord } from '../../packages/coatcheck/src/testing/conformance.js';
-import { startTestApp, type TestApp } from '../support/app.js';
+import { eventsOf, startTestApp, type TestApp } from '../support/app.js';
+import { ROTATION_OPTIONS } from '../support/gated-app.js';
 import { Client } from '../support/http.js';
 import {
   type ClientKind,
@@ -15,26 +16,10 @@ import {
 } from '../support/redis-server.js';
 
 const SECOND = 1000;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const handleOf = (cookie: string) => cookie.split('.')[0]!;
 
-const ROTATION = {
-  idleTimeoutMs: 600 * SECOND,
-  absoluteTimeoutMs: 3_600 * SECOND,
-  rotationIntervalMs: 120 * SECOND,
-  rotationGraceMs: 30 * SECOND,
-  // Short enough that two requests a second apart each renew the session.
-  renewalIntervalMs: 1 * SECOND,
-};
-
-/** Waits until the app has emitted `count` events of `type` (the request has loaded its session). */
-async function eventsOf(app: TestApp, type: string, count: number): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (app.events.filter((event) => event.type === type).length >= count) return;
-    await sleep(5);
-  }
-  throw new Error(`expected ${count} ${type} events`);
-}
+// Renewal due a second after the last request: two requests a second apart each renew the session.
+const ROTATION = ROTATION_OPTIONS;
 
 const targets = [
   ['node-redis', 'standalone'],

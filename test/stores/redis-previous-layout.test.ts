@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { RedisStore } from '../../packages/coatcheck/src/stores/redis.js';
-import { Clock } from '../support/app.js';
-import { eventsOf, type GatedApp, startGatedApp, waitingAt } from '../support/gated-app.js';
+import { Clock, eventsOf } from '../support/app.js';
+import { type GatedApp, startGatedApp, waitingAt } from '../support/gated-app.js';
 import { Client } from '../support/http.js';
 import { type ClientKind, type Connection, hasRedis, redisFleetForSuite } from '../support/redis-server.js';
 

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { RedisStore } from '../../packages/coatcheck/src/stores/redis.js';
-import { Clock } from '../support/app.js';
+import { Clock, eventsOf } from '../support/app.js';
 import {
   cookieSet,
-  eventsOf,
   type GatedApp,
   ROTATION_OPTIONS,
   startGatedApp,

@@ -41,14 +41,19 @@ export function dataOf(session: object): Record<string, unknown> {
   return data;
 }
 
+/** What startTestApp takes beside the session options. */
+export interface TestAppOptions extends Partial<SessionOptions> {
+  express?: 4 | 5;
+  /** The clock the session runs on (several instances of one test share one). @default a new Clock */
+  clock?: Clock;
+  /** Adds the test's own routes, after the session middleware and before the error handler. */
+  routes?: (app: express5.Express) => void;
+}
+
 /** An Express app exercising the whole session API, on a given store and Express major. */
-export async function startTestApp(
-  store: SessionStore,
-  options: Partial<SessionOptions> & { express?: 4 | 5 } = {},
-): Promise<TestApp> {
-  const clock = new Clock();
+export async function startTestApp(store: SessionStore, options: TestAppOptions = {}): Promise<TestApp> {
   const events: SessionEvent[] = [];
-  const { express: major = 5, ...rest } = options;
+  const { express: major = 5, clock = new Clock(), routes, ...rest } = options;
   const app = (major === 4 ? express4 : express5)() as unknown as express5.Express;
   const middleware = session({
     secret: SECRET,
@@ -128,6 +133,7 @@ export async function startTestApp(
   app.post('/account/email', requireFreshAuth({ maxAgeMs: 300_000 }), (_req, res) => {
     res.json({ ok: true });
   });
+  routes?.(app);
   app.use(
     (error: { status?: number; code?: string }, _req: unknown, res: express5.Response, _next: unknown) => {
       res.status(error.status ?? 500).json({ error: error.code ?? 'error' });
@@ -135,4 +141,13 @@ export async function startTestApp(
   );
   const running = await listen(app as never);
   return { ...running, events, clock, store };
+}
+
+/** Waits until `count` events of `type` were emitted on `app` (its requests have loaded their session). */
+export async function eventsOf(app: TestApp, type: string, count: number): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    if (app.events.filter((event) => event.type === type).length >= count) return;
+    await sleep(5);
+  }
+  throw new Error(`expected ${count} ${type} events`);
 }

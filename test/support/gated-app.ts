@@ -3,12 +3,9 @@
  * test to open a gate: several instances of it, one per Redis client, let a test hold requests
  * that have already decided to renew and release them all in the same turn.
  */
-import express from 'express';
-import type { SessionEvent } from '../../packages/coatcheck/src/core/events.js';
 import type { SessionStore } from '../../packages/coatcheck/src/core/store/store.js';
-import { requireAuth, type SessionOptions, session } from '../../packages/coatcheck/src/express/index.js';
-import { type Clock, dataOf, SECRET } from './app.js';
-import { listen, type Running } from './http.js';
+import type { SessionOptions } from '../../packages/coatcheck/src/express/index.js';
+import { type Clock, startTestApp, type TestApp } from './app.js';
 
 /**
  * Periodic rotation every 2 minutes with a 30-second grace period, and a renewal due on any request
@@ -48,73 +45,27 @@ export class Gate {
   }
 }
 
-export interface GatedApp extends Running {
-  events: SessionEvent[];
+export interface GatedApp extends TestApp {
   gate: Gate;
 }
 
-/** One app instance on `store`, on the shared `clock`. */
+/** One startTestApp instance on `store` and the shared `clock`, with `/gated` besides its routes. */
 export async function startGatedApp(
   store: SessionStore,
   clock: Clock,
   options: Partial<SessionOptions> = {},
 ): Promise<GatedApp> {
-  const events: SessionEvent[] = [];
   const gate = new Gate();
-  const app = express();
-  const middleware = session({
-    secret: SECRET,
-    store,
-    now: clock.now,
-    warn: () => {},
-    guessLimit: false,
+  const app = await startTestApp(store, {
     ...options,
+    clock,
+    routes: (routes) =>
+      routes.get('/gated', async (req, res) => {
+        await gate.wait();
+        res.json({ userId: req.session.meta?.userId ?? null });
+      }),
   });
-  middleware.on((event) => events.push(event));
-  app.use(express.json());
-  app.use(middleware);
-  app.post('/login', async (req, res) => {
-    await req.session.login((req.body as { userId: string }).userId);
-    res.json({ handle: req.sessionID });
-  });
-  app.post('/remember', (req, res) => {
-    req.session.cookie.maxAge = Number((req.body as { ms: number }).ms);
-    res.json({ ok: true });
-  });
-  app.get('/me', requireAuth(), (req, res) => {
-    res.json({ userId: req.session.meta?.userId, handle: req.sessionID, data: dataOf(req.session) });
-  });
-  app.get('/gated', async (req, res) => {
-    await gate.wait();
-    res.json({ userId: req.session.meta?.userId ?? null });
-  });
-  app.post('/set', (req, res) => {
-    for (const [key, value] of Object.entries(req.body as Record<string, unknown>)) req.session[key] = value;
-    res.json({ ok: true });
-  });
-  app.post('/logout', async (req, res) => {
-    await req.session.logout();
-    res.json({ ok: true });
-  });
-  app.post('/logout-all', requireAuth(), async (req, res) => {
-    res.json({ count: await req.session.logoutEverywhere({ includeCurrent: true }) });
-  });
-  app.use(
-    (error: { status?: number; code?: string }, _req: unknown, res: express.Response, _next: unknown) => {
-      res.status(error.status ?? 500).json({ error: error.code ?? 'error' });
-    },
-  );
-  const running = await listen(app as never);
-  return { ...running, events, gate };
-}
-
-/** Waits until `count` events of `type` were emitted on `app` (its requests have loaded their session). */
-export async function eventsOf(app: GatedApp, type: string, count: number): Promise<void> {
-  for (let i = 0; i < 400; i++) {
-    if (app.events.filter((event) => event.type === type).length >= count) return;
-    await sleep(5);
-  }
-  throw new Error(`expected ${count} ${type} events`);
+  return { ...app, gate };
 }
 
 /** Waits until `count` requests wait at the app's gate. */
