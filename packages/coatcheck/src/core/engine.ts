@@ -18,7 +18,7 @@ import { createSessionLimiter } from './policies/limits.js';
 import { attachRememberedDevices } from './remember/hooks.js';
 import type { RememberedDeviceInfo } from './remember/info.js';
 import { diffData, type SessionMetaPatch, type SessionPatch, type SessionRecord } from './store/record.js';
-import type { Renewal } from './store/store.js';
+import { type Renewal, renewIn } from './store/store.js';
 import { createStoreCall } from './store/store-calls.js';
 import { randomBase64url } from './tokens/encoding.js';
 import { newHandle as randomHandle } from './tokens/token.js';
@@ -267,8 +267,8 @@ export function createSessionEngine(engineOptions: SessionEngineOptions): Sessio
       const record = state.record;
       const handle = record.handle;
       const renewal = patch.set || patch.unset ? null : renewalOf(patch.meta);
-      let next = await (renewal && store.renew
-        ? call('renew', () => store.renew!(record, renewal))
+      let next = await (renewal
+        ? call(store.renew ? 'renew' : 'update', () => renewIn(store, record, renewal))
         : call('update', () => store.update(handle, patch)));
       for (let step = 0; next?.successor && step < 3; step++) {
         // A scheduled rotation replaced this record while the request ran (S21): the write belongs

@@ -10,15 +10,16 @@ import {
   type SessionPatch,
   type SessionRecord,
 } from '../core/store/record.js';
-import type {
-  CreateOptions,
-  DestroyAllOptions,
-  Removed,
-  RemovedSession,
-  Renewal,
-  ReplaceOptions,
-  SessionStore,
-  StoreCapabilities,
+import {
+  type CreateOptions,
+  type DestroyAllOptions,
+  type Removed,
+  type RemovedSession,
+  type Renewal,
+  type ReplaceOptions,
+  renewIn,
+  type SessionStore,
+  type StoreCapabilities,
 } from '../core/store/store.js';
 import { legacyExpiry, StoreCookie } from '../stores/store-cookie.js';
 import { Store } from './store.js';
@@ -188,8 +189,7 @@ export class SessionStoreApi extends Store implements SessionStore {
   }
 
   renew(record: SessionRecord, renewal: Renewal): Promise<SessionRecord | null> {
-    const store = this.#store;
-    return store.renew ? store.renew(record, renewal) : store.update(record.handle, { meta: renewal });
+    return renewIn(this.#store, record, renewal);
   }
 
   replace(oldHandle: string, next: SessionRecord, options?: ReplaceOptions): Promise<boolean> {

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { SessionRecord } from '../core/store/record.js';
-import type { Renewal, SessionStore } from '../core/store/store.js';
+import { type Renewal, renewIn, type SessionStore } from '../core/store/store.js';
 import { runRememberedDeviceConformance } from './conformance-remembered.js';
 
 /** Options of {@link runStoreConformance}, the suite every store passes. */
@@ -155,8 +155,7 @@ export function runStoreConformance(options: ConformanceOptions): void {
     });
 
     // `renew` is optional: a store without it is renewed by `update`, with the same guarantees.
-    const renew = (record: SessionRecord, renewal: Renewal) =>
-      store.renew ? store.renew(record, renewal) : store.update(record.handle, { meta: renewal });
+    const renew = (record: SessionRecord, renewal: Renewal) => renewIn(store, record, renewal);
     const renewalOf = (record: SessionRecord) => ({
       lastSeenAt: record.lastSeenAt + 1000,
       idleExpiresAt: record.idleExpiresAt + 1000,

@@ -122,3 +122,12 @@ export interface LegacySessionSource {
   /** Removes express-session's record once it has been moved to coatcheck's format. */
   destroyLegacy(id: string): Promise<void>;
 }
+
+/** Renews `record` in `store`: by its `renew` when it has one, else by `update` with the renewal as metadata. */
+export function renewIn(
+  store: SessionStore,
+  record: SessionRecord,
+  renewal: Renewal,
+): Promise<SessionRecord | null> {
+  return store.renew ? store.renew(record, renewal) : store.update(record.handle, { meta: renewal });
+}
