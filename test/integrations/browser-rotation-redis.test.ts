@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import express from 'express';
-import { type Browser, chromium } from 'playwright-core';
+import { type Browser, chromium, type Page } from 'playwright-core';
 import { session } from '../../packages/coatcheck/src/express/index.js';
 import { RedisStore } from '../../packages/coatcheck/src/stores/redis.js';
 import { SECRET } from '../support/app.js';
@@ -19,6 +19,9 @@ const chromiumPath = requireBinary('chromium', ['/usr/bin/chromium']);
 const ROTATION_MS = 60_000;
 const GRACE_MS = 10_000;
 const PARALLEL = 8;
+
+/** Waits until the page's parallel fetches have all answered. */
+const loaded = (page: Page) => page.locator('#out:not(:has-text("loading"))').waitFor();
 
 const PAGE = `<!doctype html><title>home</title><pre id="out">loading</pre><script>
 Promise.all(Array.from({ length: ${PARALLEL} }, (_, i) =>
@@ -101,25 +104,32 @@ describe('Chromium: remembered login with scheduled rotation on Redis', {
     for (let round = 0; round < 3; round++) {
       clock += ROTATION_MS + 1;
       await page.goto(`${app.url}/`);
-      await page.waitForFunction(() => document.getElementById('out')?.textContent !== 'loading');
+      await loaded(page);
       const users = JSON.parse((await page.textContent('#out')) ?? 'null') as unknown;
       assert.deepEqual(users, Array(PARALLEL).fill('ada'), `round ${round}: every parallel fetch signed in`);
       clock += GRACE_MS + 1;
       await page.reload();
-      await page.waitForFunction(() => document.getElementById('out')?.textContent !== 'loading');
+      await loaded(page);
       assert.deepEqual(JSON.parse((await page.textContent('#out')) ?? 'null'), Array(PARALLEL).fill('ada'));
       await page.goto(`${app.url}/account`);
-      assert.equal(await page.textContent('#who'), 'signed in as ada', `round ${round}: after the grace period`);
+      assert.equal(
+        await page.textContent('#who'),
+        'signed in as ada',
+        `round ${round}: after the grace period`,
+      );
     }
 
     // The browser is closed and opened again: only the persistent remember cookie is left.
     const kept = (await context.cookies()).filter((cookie) => cookie.name !== 'id');
-    assert.ok(kept.some((cookie) => cookie.expires > 0), 'a persistent cookie is kept');
+    assert.ok(
+      kept.some((cookie) => cookie.expires > 0),
+      'a persistent cookie is kept',
+    );
     await context.clearCookies();
     await context.addCookies(kept);
     clock += ROTATION_MS + 1;
     await page.goto(`${app.url}/`);
-    await page.waitForFunction(() => document.getElementById('out')?.textContent !== 'loading');
+    await loaded(page);
     assert.deepEqual(
       JSON.parse((await page.textContent('#out')) ?? 'null'),
       Array(PARALLEL).fill('ada'),
@@ -133,7 +143,7 @@ describe('Chromium: remembered login with scheduled rotation on Redis', {
     await page.reload();
     assert.equal(await page.textContent('#who'), 'signed out', 'back after logout stays signed out');
     await page.goto(`${app.url}/`);
-    await page.waitForFunction(() => document.getElementById('out')?.textContent !== 'loading');
+    await loaded(page);
     assert.deepEqual(JSON.parse((await page.textContent('#out')) ?? 'null'), Array(PARALLEL).fill(null));
     const cookies = await context.cookies();
     assert.equal(

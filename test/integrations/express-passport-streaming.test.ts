@@ -56,7 +56,9 @@ async function startApp(store: SessionStore, clock: { now: number }): Promise<Ru
   app.use(auth.session());
   const who = (req: express.Request) => (req.user as User | undefined)?.id ?? null;
   app.post('/login', auth.authenticate('local'), (req, res) => res.json({ user: who(req) }));
-  app.post('/logout', (req, res, next) => req.logout((error) => (error ? next(error) : res.json({ ok: true }))));
+  app.post('/logout', (req, res, next) =>
+    req.logout((error) => (error ? next(error) : res.json({ ok: true }))),
+  );
   app.post('/regenerate', (req, res, next) => {
     const before = req.sessionID;
     req.session.regenerate((error) => {
@@ -131,7 +133,11 @@ function suite(name: string, makeStore: (now: () => number) => SessionStore) {
         user: string | null;
         data: Record<string, unknown>;
       };
-      assert.equal(afterRegenerate.user, null, 'regenerate drops the Passport login, as express-session does');
+      assert.equal(
+        afterRegenerate.user,
+        null,
+        'regenerate drops the Passport login, as express-session does',
+      );
       assert.equal(afterRegenerate.data.afterRegenerate, true, 'data set after regenerate is stored');
       assert.equal(afterRegenerate.data.cart, undefined);
 

@@ -28,7 +28,8 @@ class InjectClient {
       headers: cookie ? { cookie } : {},
     });
     for (const set of response.cookies) {
-      const gone = set.value === '' || set.maxAge === 0 || (set.expires && set.expires.getTime() < Date.now());
+      const gone =
+        set.value === '' || set.maxAge === 0 || (set.expires && set.expires.getTime() < Date.now());
       if (gone) this.jar.delete(set.name);
       else this.jar.set(set.name, set.value);
     }
@@ -37,7 +38,9 @@ class InjectClient {
 }
 
 for (const renewal of ['write', 'script'] as const) {
-  describe(`Fastify inject on Redis (renewal: '${renewal}')`, { skip: !hasRedis && 'redis-server is not installed' }, () => {
+  describe(`Fastify inject on Redis (renewal: '${renewal}')`, {
+    skip: !hasRedis && 'redis-server is not installed',
+  }, () => {
     const redis = redisForSuite();
     const clock = { now: Date.now() };
     const prefix = `fy-${renewal}:`;
@@ -122,7 +125,9 @@ for (const renewal of ['write', 'script'] as const) {
           }),
         );
         for (const { seen } of answers) assert.equal(seen.user, 'bob', `round ${round}: signed in`);
-        const rotated = answers.find(({ jar }) => [...jar].some(([name, value]) => cookie.get(name) !== value));
+        const rotated = answers.find(({ jar }) =>
+          [...jar].some(([name, value]) => cookie.get(name) !== value),
+        );
         assert.ok(rotated, `round ${round}: a new cookie was sent`);
         for (const [name, value] of rotated.jar) client.jar.set(name, value);
         clock.now += GRACE_MS + 1;
@@ -131,7 +136,11 @@ for (const renewal of ['write', 'script'] as const) {
         assert.deepEqual(after.cart, ['milk']);
         const replaced = new InjectClient(app);
         for (const [name, value] of cookie) replaced.jar.set(name, value);
-        assert.equal((await me(replaced)).user, null, `round ${round}: the replaced cookie is refused after the grace period`);
+        assert.equal(
+          (await me(replaced)).user,
+          null,
+          `round ${round}: the replaced cookie is refused after the grace period`,
+        );
       }
       await client.request('POST', '/logout');
       assert.equal((await me(client)).user, null);

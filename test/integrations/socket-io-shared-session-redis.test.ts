@@ -111,15 +111,26 @@ for (const transport of ['websocket', 'polling'] as const) {
         })();
         const httpTraffic = (async () => {
           for (let i = 0; i < 15; i++) {
-            const [write, read] = await Promise.all([client.post('/http-item', { item: `h${i}` }), client.get('/me')]);
+            const [write, read] = await Promise.all([
+              client.post('/http-item', { item: `h${i}` }),
+              client.get('/me'),
+            ]);
             assert.equal(write.status, 200);
             assert.equal((read.json() as { user: string }).user, 'ada');
           }
         })();
         await Promise.all([socketWrites, httpTraffic]);
         const me = (await client.get('/me')).json() as { httpItems: string[]; socketItems: string[] };
-        assert.deepEqual(me.socketItems, Array.from({ length: 15 }, (_, i) => `s${i}`), 'every socket save kept');
-        assert.deepEqual(me.httpItems, Array.from({ length: 15 }, (_, i) => `h${i}`), 'every HTTP write kept');
+        assert.deepEqual(
+          me.socketItems,
+          Array.from({ length: 15 }, (_, i) => `s${i}`),
+          'every socket save kept',
+        );
+        assert.deepEqual(
+          me.httpItems,
+          Array.from({ length: 15 }, (_, i) => `h${i}`),
+          'every HTTP write kept',
+        );
       } finally {
         socket.disconnect();
       }
