@@ -244,6 +244,8 @@ export function session(options: SessionOptions = {}): SessionMiddleware {
             state,
             storeFailure: null,
             replace: bind,
+            // The handler's view while held: true from its first send call on.
+            responseStarted: () => res.headersSent === true,
             commit: async () => {
               await commit(req, state);
               if (standIn) applySessionHeaders(res, sessionHeaders(state));

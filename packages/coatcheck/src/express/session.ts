@@ -43,6 +43,11 @@ export interface SessionBinding {
    * response's commit waits for them, so the data they ended is never written back.
    */
   inflight?: Set<Promise<unknown>>;
+  /**
+   * Whether the response has started (its head is written, or held as written): a new token could
+   * no longer reach the browser. Absent where the adapter sends the head only after the handler.
+   */
+  responseStarted?(): boolean;
 }
 
 export type { SessionMeta } from './meta.js';
@@ -172,7 +177,7 @@ export class Session {
     const keepData = options?.keep === true;
     return settle(
       binding(this),
-      this.#rotate((engine, state) => engine.rotate(state, { keepData }), keepData),
+      this.#rotate((engine, state) => engine.rotate(state, { keepData }), keepData, true),
       callback,
     );
   }
@@ -239,7 +244,7 @@ export class Session {
     const [options, callback] = splitCallback(optionsOrCallback, maybeCallback);
     return settle(
       binding(this),
-      this.#rotate((engine, state) => engine.login(state, userId, options)),
+      this.#rotate((engine, state) => engine.login(state, userId, options), false, true),
       callback,
     );
   }
@@ -248,7 +253,7 @@ export class Session {
   reauthenticate(callback?: Callback): Promise<void> | undefined {
     return settle(
       binding(this),
-      this.#rotate((engine, state) => engine.reauthenticate(state), true),
+      this.#rotate((engine, state) => engine.reauthenticate(state), true, true),
       callback,
     );
   }
@@ -261,7 +266,7 @@ export class Session {
   stepUp(level: number, callback?: Callback): Promise<void> | undefined {
     return settle(
       binding(this),
-      this.#rotate((engine, state) => engine.stepUp(state, level), true),
+      this.#rotate((engine, state) => engine.stepUp(state, level), true, true),
       callback,
     );
   }
@@ -334,8 +339,13 @@ export class Session {
   async #rotate(
     work: (engine: SessionEngine, state: SessionState) => Promise<void>,
     carrySignIn = false,
+    issuesToken = false,
   ): Promise<void> {
     const bound = binding(this);
+    // Refused before anything changes: the old session would end and the new token never arrive.
+    if (issuesToken && bound.responseStarted?.()) {
+      throw new SessionStateError('the response has started: a new session cookie can no longer be sent');
+    }
     const { engine, state } = bound;
     state.data = collectData(this);
     try {

@@ -64,6 +64,10 @@ class RequestContext implements FastifyBinding {
     this.request.session = new FastifySession(this);
   }
 
+  responseStarted(): boolean {
+    return this.answered || this.reply.raw.headersSent;
+  }
+
   async commit(): Promise<void> {
     await this.scope.commit(this);
     // After reply.hijack() no hook runs again: `save()` puts the headers on the raw response.
