@@ -6,6 +6,8 @@ import { createGuessLimiter, type GuessLimiter, type GuessLimitOptions } from '.
 import { type RememberOptions, type ResolvedRemember, resolveRemember } from './remember/options.js';
 import type { CreateOptions, LegacySessionSource, SessionStore } from './store/store.js';
 import { createKeyring, type Keyring } from './tokens/keyring.js';
+import type { ParsedToken } from './tokens/token.js';
+import { createTokenVerifier } from './tokens/verified-tokens.js';
 
 /** Options of the session engine. Durations are in milliseconds throughout the public API. */
 export interface SessionEngineOptions {
@@ -83,6 +85,8 @@ export interface SessionEngineOptions {
 export interface ResolvedOptions {
   store: SessionStore;
   keyring: Keyring;
+  /** The keyring's token check, with a memory of the tokens it verified (tokens/verified-tokens.ts). */
+  verifyToken: (raw: string) => ParsedToken;
   cookie: CookiePolicy;
   idleTimeoutMs: number;
   absoluteTimeoutMs: number;
@@ -195,6 +199,7 @@ export function resolveOptions(options: SessionEngineOptions): ResolvedOptions {
   if (maxSessionsPerUser !== undefined && !options.store.capabilities.userIndex) {
     throw new SessionConfigError('maxSessionsPerUser', 'needs a store with a per-user index');
   }
+  const keyring = createKeyring({ secret: options.secret, production, warn });
   return {
     binding: createBindingCheck(options.binding),
     guessLimiter: options.guessLimit === false ? null : createGuessLimiter(options.guessLimit),
@@ -202,7 +207,8 @@ export function resolveOptions(options: SessionEngineOptions): ResolvedOptions {
     sessionLimitPolicy,
     remember: resolveRemember(options.remember, options.store),
     store: options.store,
-    keyring: createKeyring({ secret: options.secret, production, warn }),
+    keyring,
+    verifyToken: createTokenVerifier(keyring),
     cookie: createCookiePolicy(options.cookie),
     idleTimeoutMs,
     absoluteTimeoutMs,

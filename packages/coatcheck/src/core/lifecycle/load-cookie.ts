@@ -1,6 +1,6 @@
 import { findCookie } from '../cookies/find-cookie.js';
 import { parseData } from '../store/record.js';
-import { type ParsedToken, parseToken } from '../tokens/token.js';
+import type { ParsedToken } from '../tokens/token.js';
 import type { RotationContext } from './periodic-rotation.js';
 import type { RequestInfo, SessionState } from './state.js';
 
@@ -44,7 +44,7 @@ export function verifyToken(
   cookie: FoundCookie,
   { options, events }: StepContext,
 ): Exclude<ParsedToken, { kind: 'invalid' }> | null {
-  const token = parseToken(options.keyring, cookie.value);
+  const token = options.verifyToken(cookie.value);
   if (token.kind !== 'invalid') return token;
   const { info } = state;
   if (!cookie.fromLegacyName) state.cookie = 'clear';

@@ -1,6 +1,6 @@
 import { lacksDeviceProof } from '../dbsc/enforce.js';
 import { cookieLifetimeOf, type SessionRecord } from '../store/record.js';
-import { type ParsedToken, resignToken, secretMatches } from '../tokens/token.js';
+import { type ParsedToken, resignToken, secretHashMatches } from '../tokens/token.js';
 import { destroySession } from './destroy.js';
 import { migrateLegacy, readCookie, requestFacts, verifyToken } from './load-cookie.js';
 import {
@@ -64,7 +64,7 @@ export async function loadSession(info: RequestInfo, context: LoadContext): Prom
   if (superseded) return renew(state, context);
   state.cookieValue = cookie.value;
   if (isRotationDue(record, context)) return rotateNow(state, record, context);
-  if (token.keyIndex > 0) {
+  if (token.keyIndex > 0 && token.secret !== null) {
     // S61: verified with an older key; re-sign with the current one.
     state.cookieValue = resignToken(context.options.keyring, token.handle, token.secret);
     state.cookie = 'set';
@@ -79,7 +79,7 @@ async function findRecord(
   { options, call, events }: LoadContext,
 ): Promise<SessionRecord | null> {
   const found = await call('get', () => options.store.get(token.handle));
-  if (found && secretMatches(token.secret, found.secretHash)) return found;
+  if (found && secretHashMatches(token.secretHash, found.secretHash)) return found;
   const type = found ? 'session.tamper' : 'session.unknown_id';
   events.emit({ type, handle: token.handle, ...requestFacts(state.info) });
   state.cookie = 'clear';

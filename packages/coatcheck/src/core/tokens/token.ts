@@ -16,7 +16,16 @@ export interface IssuedToken {
 }
 
 export type ParsedToken =
-  | { kind: 'token'; handle: string; secret: string; keyIndex: number }
+  | {
+      kind: 'token';
+      handle: string;
+      /** SHA-256 of the secret, base64url: what the store's record must hold (S8). */
+      secretHash: string;
+      /** Index of the key whose MAC matched (0: the current key). */
+      keyIndex: number;
+      /** The secret itself, for re-signing under the current key; null once a verification is remembered. */
+      secret: string | null;
+    }
   | { kind: 'legacy'; id: string }
   | { kind: 'invalid'; reason: 'malformed' | 'bad-mac' };
 
@@ -81,6 +90,11 @@ export function secretMatches(secret: string, storedHash: string): boolean {
   return safeEqual(hashSecret(secret), storedHash);
 }
 
+/** Whether a presented secret's hash is the stored one, compared in constant time (S46). */
+export function secretHashMatches(presentedHash: string, storedHash: string): boolean {
+  return safeEqual(presentedHash, storedHash);
+}
+
 /** Splits our token from the right; only the canonical encoding of a handle is accepted. */
 function splitToken(raw: string): { handle: string; secret: string; mac: string } | null {
   const macDot = raw.lastIndexOf('.');
@@ -112,7 +126,10 @@ export function parseToken(keyring: Keyring, raw: string): ParsedToken {
   const token = splitToken(raw);
   if (token) {
     const keyIndex = keyring.verify(`${token.handle}.${token.secret}`, token.mac);
-    if (keyIndex >= 0) return { kind: 'token', handle: token.handle, secret: token.secret, keyIndex };
+    if (keyIndex >= 0) {
+      const { handle, secret } = token;
+      return { kind: 'token', handle, secretHash: hashSecret(secret), keyIndex, secret };
+    }
     if (!legacyShape) return { kind: 'invalid', reason: 'bad-mac' };
   }
   if (!legacyShape) return { kind: 'invalid', reason: 'malformed' };
