@@ -68,7 +68,8 @@ export function isSecure(c: Context, proxy: boolean): boolean {
     const first = c.req.header('x-forwarded-proto')?.split(',')[0]?.trim().toLowerCase();
     if (first) return first === 'https';
   }
-  return new URL(c.req.url).protocol === 'https:';
+  // A Request's URL is normalised (its scheme lower-cased), so the prefix says it without parsing.
+  return c.req.url.startsWith('https:');
 }
 
 /**

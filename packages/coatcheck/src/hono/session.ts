@@ -2,6 +2,7 @@ import type { LoginOptions, SessionEngine } from '../core/engine.js';
 import { SessionStateError, SessionStoreError } from '../core/errors.js';
 import { identityChange } from '../core/lifecycle/identity.js';
 import { metaOf, type SessionMeta } from '../core/lifecycle/meta.js';
+import { dataRead } from '../core/lifecycle/request-state.js';
 import type { SessionInfo, SessionState } from '../core/lifecycle/state.js';
 import type { RememberedDeviceInfo } from '../core/remember/info.js';
 import { isForbiddenKey } from '../core/store/record.js';
@@ -77,7 +78,9 @@ export class HonoSession<Data extends Record<string, unknown> = Record<string, u
   /** Handle, user, and timing of this session, or null while nothing is stored. */
   get meta(): SessionMeta | null {
     const { engine, state } = this.#bound;
-    return metaOf(state.record, engine.options.userIdOf, state.data, state.dataText);
+    // Data the request has not read is not parsed for this (a read stays free of JSON work).
+    const data = dataRead(state) ? state.data : null;
+    return metaOf(state.record, engine.options.userIdOf, data, state.dataText);
   }
 
   /**

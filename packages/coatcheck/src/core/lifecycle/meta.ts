@@ -30,12 +30,13 @@ export interface SessionMeta {
  * `req.session.meta` of a session with `record`: null while nothing is stored. A session whose
  * data names another user than its record, or stopped naming its user (`userIdOf`), shows as
  * signed out until it is written (then the record agrees), so guards never let through a user the
- * data has signed out (a Passport `deserializeUser` that returned false).
+ * data has signed out (a Passport `deserializeUser` that returned false). `data` null: the request
+ * has not read its data, which is then the stored text and agrees with the record (identity.ts).
  */
 export function metaOf(
   record: SessionRecord | null,
   userIdOf: UserIdOf,
-  data: Readonly<Record<string, unknown>>,
+  data: Readonly<Record<string, unknown>> | null,
   storedText: string,
 ): SessionMeta | null {
   if (!record) return null;
@@ -53,6 +54,6 @@ export function metaOf(
     stepUpAt,
     authMethod: authMethodOf(record),
   };
-  if (!identityChange(userIdOf, record, data, storedText)) return meta;
+  if (data === null || !identityChange(userIdOf, record, data, storedText)) return meta;
   return { ...meta, userId: null, authAt: null, aal: 0, stepUpAt: null, authMethod: null };
 }
