@@ -49,6 +49,10 @@ describe('request data held beyond the request is a flat copy', () => {
     await assertFlat(t, 'device');
   });
 
+  it('remembered token verifications do not keep the Cookie header', async (t) => {
+    await assertFlat(t, 'token');
+  });
+
   describe('renewals', { skip: !hasRedis && 'redis-server is not installed' }, () => {
     let redis: RedisServer;
     before(async () => {

@@ -3,7 +3,8 @@
  * user with `PADDING_BYTES` of extra header data and prints how much the heap grew after GC, in bytes.
  * MODE: `renewal` (sessions on Redis due for renewal, padding in other cookies), `guess` (a cookie
  * this server did not sign from a distinct forwarded address, padding in X-Forwarded-For),
- * `device` (sign-ins on the MemoryStore, padding in User-Agent and X-Forwarded-For).
+ * `device` (sign-ins on the MemoryStore, padding in User-Agent and X-Forwarded-For), `token`
+ * (signed-in sessions on the MemoryStore whose verified tokens are remembered, padding in other cookies).
  */
 import express from 'express';
 import { createClient } from 'redis';
@@ -53,19 +54,20 @@ app.get('/peek', (_req, res) => void res.end('ok'));
 const server = await listen(app as never);
 
 const cookies: string[] = [];
-if (mode === 'renewal') {
+const signedIn = mode === 'renewal' || mode === 'token';
+if (signedIn) {
   for (let i = 0; i < users; i++) {
     const user = new Client(server.url);
     await user.get(`/login?user=u${i}`);
     cookies.push(user.cookieHeader);
   }
-  clock.advance(300_001);
+  if (mode === 'renewal') clock.advance(300_001);
 }
 const forwarded = (i: number) => `2001:db8::${i.toString(16)}, ${'10.0.0.1, '.repeat(bytes / 10)}10.0.0.2`;
 const before = await settledHeap();
 for (let i = 0; i < users; i++) {
   const response =
-    mode === 'renewal'
+    signedIn
       ? await new Client(server.url).get('/peek', { cookie: `pad=${'p'.repeat(bytes)}; ${cookies[i]}` })
       : mode === 'guess'
         ? await new Client(server.url).get('/peek', {

@@ -1,4 +1,5 @@
 import { sha256Base64url } from './encoding.js';
+import { flatCopy } from './flat-string.js';
 import type { Keyring } from './keyring.js';
 import { type ParsedToken, parseToken } from './token.js';
 
@@ -43,7 +44,8 @@ export function createTokenVerifier(
     if (parsed.kind === 'token' && parsed.keyIndex === 0) {
       remember(digest, {
         kind: 'token',
-        handle: parsed.handle,
+        // Kept past the request: a slice would keep the whole Cookie header alive (flat-string.ts).
+        handle: flatCopy(parsed.handle),
         secretHash: parsed.secretHash,
         keyIndex: 0,
         secret: null,
