@@ -109,11 +109,17 @@ export function session<Data extends Record<string, unknown> = Record<string, un
     c.res = new Response(failed.body, { status: failed.status, statusText: failed.statusText, headers });
   };
 
-  /** The engine's decisions as headers: express-session's cookie, plus no-store and Clear-Site-Data (S28). */
+  /**
+   * The engine's decisions as headers: express-session's cookie, plus no-store and Clear-Site-Data
+   * (S28). Each `c.header` on a finished response copies it (under @hono/node-server, into a full
+   * web Response with a body stream, about 40 µs), so a header the response already carries is not
+   * set again.
+   */
   const applyHeaders = (c: Context, state: SessionState) => {
     const cookies = engine.cookieHeaders(state);
     for (const value of cookies) c.header('Set-Cookie', value, { append: true });
-    if (cookies.length > 0 || state.record?.userId) c.header('Cache-Control', NO_STORE);
+    const noStore = cookies.length > 0 || Boolean(state.record?.userId);
+    if (noStore && c.res.headers.get('Cache-Control') !== NO_STORE) c.header('Cache-Control', NO_STORE);
     if (state.loggedOut) c.header('Clear-Site-Data', CLEAR_SITE_DATA);
   };
 
@@ -143,6 +149,8 @@ export function session<Data extends Record<string, unknown> = Record<string, un
     }
     const bound: SessionBinding = { engine, state, storeFailure: null, inflight: new Set() };
     c.set('session', new HonoSession<Data>(bound));
+    // Known before the handler: responses made through `c` carry it from the start (applyHeaders).
+    if (state.record?.userId) c.header('Cache-Control', NO_STORE);
     await next();
     if (bound.inflight.size > 0) await Promise.allSettled([...bound.inflight]);
     answerSessionError(c);
