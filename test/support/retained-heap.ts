@@ -66,18 +66,17 @@ if (signedIn) {
 const forwarded = (i: number) => `2001:db8::${i.toString(16)}, ${'10.0.0.1, '.repeat(bytes / 10)}10.0.0.2`;
 const before = await settledHeap();
 for (let i = 0; i < users; i++) {
-  const response =
-    signedIn
-      ? await new Client(server.url).get('/peek', { cookie: `pad=${'p'.repeat(bytes)}; ${cookies[i]}` })
-      : mode === 'guess'
-        ? await new Client(server.url).get('/peek', {
-            cookie: `id=${'A'.repeat(22)}.${'B'.repeat(43)}.${'C'.repeat(43)}`,
-            'x-forwarded-for': forwarded(i),
-          })
-        : await new Client(server.url).get(`/login?user=u${i}`, {
-            'user-agent': `Mozilla/5.0 ${'u'.repeat(bytes)}`,
-            'x-forwarded-for': forwarded(i),
-          });
+  const response = signedIn
+    ? await new Client(server.url).get('/peek', { cookie: `pad=${'p'.repeat(bytes)}; ${cookies[i]}` })
+    : mode === 'guess'
+      ? await new Client(server.url).get('/peek', {
+          cookie: `id=${'A'.repeat(22)}.${'B'.repeat(43)}.${'C'.repeat(43)}`,
+          'x-forwarded-for': forwarded(i),
+        })
+      : await new Client(server.url).get(`/login?user=u${i}`, {
+          'user-agent': `Mozilla/5.0 ${'u'.repeat(bytes)}`,
+          'x-forwarded-for': forwarded(i),
+        });
   if (response.status !== 200) throw new Error(`status ${response.status}`);
 }
 const after = await settledHeap();
