@@ -12,6 +12,7 @@ import type {
   DestroyAllOptions,
   Removed,
   RemovedSession,
+  Renewal,
   ReplaceOptions,
   SessionStore,
   StoreCapabilities,
@@ -56,6 +57,37 @@ interface Row {
 }
 
 const SCHEMA_VERSION = 4;
+
+/** The columns a read selects, in the order of the values it returns (`rowFrom`). */
+const READ_COLUMNS =
+  'handle, secret_hash, user_id, created_at, auth_at, last_seen_at, idle_expires_at, absolute_expires_at, version, device, cookie_max_age_ms, csrf_secret, aal, step_up_at, rotated_at, successor, device_key, device_challenge, remembered_device, data';
+
+/**
+ * A row from the values of a read, in READ_COLUMNS order. Reads ask better-sqlite3 for plain value
+ * arrays: building a named-column object in the driver cost about 9 µs per read, half the read.
+ */
+const rowFrom = (v: unknown[]): Row => ({
+  handle: v[0] as string,
+  secret_hash: v[1] as string,
+  user_id: v[2] as string | null,
+  created_at: v[3] as number,
+  auth_at: v[4] as number | null,
+  last_seen_at: v[5] as number,
+  idle_expires_at: v[6] as number,
+  absolute_expires_at: v[7] as number,
+  version: v[8] as number,
+  device: v[9] as string,
+  cookie_max_age_ms: v[10] as number | null,
+  csrf_secret: v[11] as string | null,
+  aal: v[12] as number,
+  step_up_at: v[13] as number | null,
+  rotated_at: v[14] as number | null,
+  successor: v[15] as string | null,
+  device_key: v[16] as string | null,
+  device_challenge: v[17] as string | null,
+  remembered_device: v[18] as string | null,
+  data: v[19] as string,
+});
 
 const toRecord = (row: Row): SessionRecord => ({
   handle: row.handle,
@@ -121,6 +153,7 @@ export class SqliteStore implements SessionStore {
   readonly #ownsDb: boolean;
   readonly #sweeper: NodeJS.Timeout | undefined;
   readonly #statements;
+  readonly #readRow: (handle: string) => Row | undefined;
   readonly #update;
   readonly #replace;
   readonly #destroyByUser;
@@ -149,7 +182,9 @@ export class SqliteStore implements SessionStore {
       .map((c) => `@${c}`)
       .join(', ');
     const s = {
-      get: this.db.prepare<[string], Row>(`SELECT * FROM ${table} WHERE handle = ?`),
+      read: this.db
+        .prepare<[string], unknown[]>(`SELECT ${READ_COLUMNS} FROM ${table} WHERE handle = ?`)
+        .raw(true),
       insert: this.db.prepare(`INSERT OR IGNORE INTO ${table} (${columns}) VALUES (${values})`),
       write: this.db.prepare(
         `UPDATE ${table} SET user_id=@user_id, auth_at=@auth_at, last_seen_at=@last_seen_at, idle_expires_at=@idle_expires_at,
@@ -158,11 +193,20 @@ export class SqliteStore implements SessionStore {
          successor=@successor, device_key=@device_key, device_challenge=@device_challenge,
          remembered_device=@remembered_device, data=@data WHERE handle=@handle`,
       ),
+      // One statement, so atomic without a transaction; a pointer (S21) or a gone row is left alone.
+      renew: this.db
+        .prepare<[number, number, number, string], unknown[]>(
+          `UPDATE ${table} SET last_seen_at = ?, idle_expires_at = ?, expires_at = MIN(?, absolute_expires_at),
+           version = version + 1 WHERE handle = ? AND successor IS NULL RETURNING ${READ_COLUMNS}`,
+        )
+        .raw(true),
       destroy: this.db.prepare<[string]>(`DELETE FROM ${table} WHERE handle = ?`),
       take: this.db.prepare<[string], { successor: string | null }>(
         `DELETE FROM ${table} WHERE handle = ? RETURNING successor`,
       ),
-      byUser: this.db.prepare<[string], Row>(`SELECT * FROM ${table} WHERE user_id = ?`),
+      byUser: this.db
+        .prepare<[string], unknown[]>(`SELECT ${READ_COLUMNS} FROM ${table} WHERE user_id = ?`)
+        .raw(true),
       handlesByUser: this.db.prepare<[string], { handle: string }>(
         `SELECT handle FROM ${table} WHERE user_id = ?`,
       ),
@@ -172,9 +216,14 @@ export class SqliteStore implements SessionStore {
       ),
     };
     this.#statements = s;
+    const readRow = (handle: string): Row | undefined => {
+      const values = s.read.get(handle);
+      return values ? rowFrom(values) : undefined;
+    };
+    this.#readRow = readRow;
     // BEGIN IMMEDIATE (see the calls below) takes the write lock first, so read-modify-write is atomic across processes.
     this.#update = this.db.transaction((handle: string, patch: SessionPatch) => {
-      const row = s.get.get(handle);
+      const row = readRow(handle);
       if (!row) return null;
       if (row.successor !== null) return toRecord(row);
       const next = applyPatch(toRecord(row), patch);
@@ -182,7 +231,7 @@ export class SqliteStore implements SessionStore {
       return next;
     });
     this.#replace = this.db.transaction((oldHandle: string, next: SessionRecord, graceUntil?: number) => {
-      const row = s.get.get(oldHandle);
+      const row = readRow(oldHandle);
       if (!row || row.successor !== null) return false;
       if (graceUntil === undefined) s.destroy.run(oldHandle);
       else s.write.run(toRow(supersede(toRecord(row), next.handle, graceUntil)));
@@ -208,7 +257,7 @@ export class SqliteStore implements SessionStore {
   }
 
   async get(handle: string): Promise<SessionRecord | null> {
-    const row = this.#statements.get.get(handle);
+    const row = this.#readRow(handle);
     return row ? toRecord(row) : null;
   }
 
@@ -218,6 +267,19 @@ export class SqliteStore implements SessionStore {
 
   async update(handle: string, patch: SessionPatch): Promise<SessionRecord | null> {
     return this.#update.immediate(handle, patch);
+  }
+
+  /**
+   * A renewal in one UPDATE (`update` takes a write transaction around a read and a write of every
+   * column). Answers as `update(record.handle, { meta: renewal })` does: the renewed record, a
+   * rotation's pointer unchanged, or null when the session is gone.
+   */
+  async renew(record: SessionRecord, renewal: Renewal): Promise<SessionRecord | null> {
+    const { lastSeenAt, idleExpiresAt } = renewal;
+    const renewed = this.#statements.renew.get(lastSeenAt, idleExpiresAt, idleExpiresAt, record.handle);
+    if (renewed) return toRecord(rowFrom(renewed));
+    const row = this.#readRow(record.handle);
+    return row ? toRecord(row) : null;
   }
 
   async replace(oldHandle: string, next: SessionRecord, options: ReplaceOptions = {}): Promise<boolean> {
@@ -235,7 +297,7 @@ export class SqliteStore implements SessionStore {
   }
 
   async listByUser(userId: string): Promise<SessionRecord[]> {
-    return this.#statements.byUser.all(userId).map(toRecord);
+    return this.#statements.byUser.all(userId).map((values) => toRecord(rowFrom(values)));
   }
 
   async destroyByUser(userId: string, options: { exceptHandle?: string } = {}): Promise<string[]> {
