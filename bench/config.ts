@@ -297,6 +297,9 @@ export interface ModeSettings {
   scaleRepetitions: number;
   /** Sessions of the one user whose list and revoke-all are timed. */
   userSessionCounts: number[];
+  /** Authenticated reads per round through the engine alone (no HTTP), and how many rounds. */
+  engineReads: number;
+  engineRounds: number;
   /** Sessions inserted into the memory store to check its bound, and the bound. */
   memoryInserts: number;
   memoryBound: number;
@@ -318,6 +321,8 @@ export const MODES: Record<Mode, ModeSettings> = {
     scaleLarge: 1_000_000,
     scaleRepetitions: 5,
     userSessionCounts: [1, 10, 100, 1000],
+    engineReads: 100_000,
+    engineRounds: 5,
     memoryInserts: 1_000_000,
     memoryBound: 100_000,
     profile: true,
@@ -336,6 +341,8 @@ export const MODES: Record<Mode, ModeSettings> = {
     scaleLarge: 100_000,
     scaleRepetitions: 3,
     userSessionCounts: [1, 10, 100, 1000],
+    engineReads: 50_000,
+    engineRounds: 3,
     memoryInserts: 1_000_000,
     memoryBound: 100_000,
     profile: true,
@@ -354,6 +361,8 @@ export const MODES: Record<Mode, ModeSettings> = {
     scaleLarge: 2_000,
     scaleRepetitions: 1,
     userSessionCounts: [1, 10],
+    engineReads: 2_000,
+    engineRounds: 1,
     memoryInserts: 20_000,
     memoryBound: 5_000,
     profile: false,

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { findBinary } from '../test/support/servers.js';
 import { CASES, MODES, type Mode, SERVERS, type StoreKind } from './config.js';
 import { type Census, type CensusCase, redisCensus } from './lib/census.js';
+import { type EngineCost, measureEngineCost } from './lib/engine-cost.js';
 import { runMatrix } from './lib/matrix.js';
 import type { BenchContext } from './lib/measure.js';
 import { runPaired } from './lib/paired.js';
@@ -155,6 +156,18 @@ try {
   const targets = evaluateTargets(results, renewal, census, paired);
   await Promise.all(servers.splice(0).map((server) => server.stop()));
 
+  const engineStores: EngineCost['store'][] = ['memory', 'sqlite', ...(redis ? (['redis'] as const) : [])];
+  const engine =
+    (await attempt('engine cost', () =>
+      measureEngineCost(
+        engineStores,
+        { ...env, BENCH_SQLITE_PATH: join(workDir, 'engine.db') },
+        settings.engineReads,
+        settings.engineRounds,
+      ),
+    )) ?? [];
+  for (const cost of engine) log(`engine ${cost.store}: ${cost.median.toFixed(1)} µs CPU per read`);
+
   const profiles: Profile[] = [];
   const toProfile = new Set(targets.filter((t) => t.met === false && t.profile).map((t) => t.profile!));
   if (settings.profile) {
@@ -227,6 +240,7 @@ try {
     renewal,
     targets,
     profiles,
+    engine,
     scale,
     memory,
     notes,

@@ -1,6 +1,7 @@
 /** bench/RESULTS.md, generated from one run's data; never edited by hand. */
 import { BARE, CASES, type CaseId, type Mode, type ModeSettings, SERVERS } from '../config.js';
 import type { Census, CensusCase } from './census.js';
+import type { EngineCost } from './engine-cost.js';
 import type { CaseSummary, MatrixResults } from './matrix.js';
 import { ownCost, ownCostSummary } from './owncost.js';
 import { type PairedRun, pairedTable } from './paired.js';
@@ -26,6 +27,8 @@ export interface BenchReport {
   renewal: RenewalCheck[];
   targets: TargetResult[];
   profiles: Profile[];
+  /** Absent from reports saved before the engine was measured alone. */
+  engine?: EngineCost[];
   scale: StoreScale[];
   memory: MemoryBound | null;
   notes: string[];
@@ -245,6 +248,19 @@ export function renderReport(report: BenchReport): string {
         formatFixed(c.storeOpsPerRequest, 3),
         c.errors,
         mark(c.met),
+      ]),
+    ),
+    '',
+    '### Engine cost per authenticated read, without HTTP',
+    '',
+    `\`load\`, \`commit\` and \`cookieHeaders\` of coatcheck's engine in one process pinned to CPU 0 (bench/engine/child.ts): 64 signed-in sessions, 32 reads in flight, ${formatCount(settings.engineReads)} reads per round; CPU µs per read (user + system time of the process: the store's client work included, no HTTP), median and range over ${settings.engineRounds} rounds.`,
+    '',
+    ...header(['store', 'CPU µs/read: median', 'min–max']),
+    ...(report.engine ?? []).map((cost) =>
+      row([
+        cost.store,
+        cost.median.toFixed(1),
+        `${Math.min(...cost.perRead).toFixed(1)}–${Math.max(...cost.perRead).toFixed(1)}`,
       ]),
     ),
     '',

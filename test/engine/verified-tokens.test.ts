@@ -25,7 +25,7 @@ function countedKeyring(secret: string | string[] = SECRET): { keyring: Keyring;
   };
 }
 
-describe('remembered token verifications', () => {
+describe('cached token verifications', () => {
   it('checks a MAC once per token: the same cookie value again is answered from memory', () => {
     const { keyring, checks } = countedKeyring();
     const verify = createTokenVerifier(keyring);
@@ -42,18 +42,18 @@ describe('remembered token verifications', () => {
     assert.equal(again.keyIndex, 0);
   });
 
-  it('never keeps the secret: a remembered token holds its handle and the secret hash only', () => {
+  it('never keeps the secret: a cached token holds its handle and the secret hash only', () => {
     const { keyring } = countedKeyring();
     const verify = createTokenVerifier(keyring);
     const issued = issueToken(keyring);
     verify(issued.cookieValue);
-    const remembered = verify(issued.cookieValue);
+    const cached = verify(issued.cookieValue);
     const secret = issued.cookieValue.split('.')[1]!;
-    assert.equal(remembered.kind === 'token' && remembered.secret, null);
-    assert.ok(!JSON.stringify(remembered).includes(secret));
+    assert.equal(cached.kind === 'token' && cached.secret, null);
+    assert.ok(!JSON.stringify(cached).includes(secret));
   });
 
-  it('never remembers a forged value: each one pays the full check and is refused (S44)', () => {
+  it('never caches a forged value: each one pays the full check and is refused (S44)', () => {
     const { keyring, checks } = countedKeyring();
     const verify = createTokenVerifier(keyring);
     const issued = issueToken(keyring);
@@ -64,7 +64,7 @@ describe('remembered token verifications', () => {
     assert.equal(verify(issued.cookieValue).kind, 'token');
   });
 
-  it('does not remember a token signed with an older key: it keeps its secret for re-signing (S61)', () => {
+  it('does not cache a token signed with an older key: it keeps its secret for re-signing (S61)', () => {
     const old = createKeyring({ secret: OLD_SECRET, production: false, warn: () => {} });
     const { keyring, checks } = countedKeyring([SECRET, OLD_SECRET]);
     const verify = createTokenVerifier(keyring);
@@ -83,7 +83,7 @@ describe('remembered token verifications', () => {
     const tokens = Array.from({ length: 5 }, () => issueToken(keyring).cookieValue);
     for (const token of tokens) verify(token);
     assert.equal(checks(), 5);
-    // The two newest are remembered, the first ones were dropped with their generation.
+    // The two newest are cached, the first ones were dropped with their generation.
     verify(tokens[4]!);
     verify(tokens[3]!);
     assert.equal(checks(), 5);
@@ -92,7 +92,7 @@ describe('remembered token verifications', () => {
   });
 });
 
-describe('a remembered token over the engine', () => {
+describe('a cached token over the engine', () => {
   const store = new MemoryStore();
   after(() => store.close());
   const engine = createSessionEngine({ store, secret: SECRET, warn: () => {} });
@@ -105,7 +105,7 @@ describe('a remembered token over the engine', () => {
     return engine.cookieHeaders(state)[0]!.split(';')[0]!;
   }
 
-  it('still ends with the session: after a logout the remembered token is refused (S29)', async () => {
+  it('still ends with the session: after a logout the cached token is refused (S29)', async () => {
     const cookie = await signedIn();
     assert.equal((await engine.load(info(cookie))).record?.userId, 'ada');
     assert.equal((await engine.load(info(cookie))).record?.userId, 'ada');
@@ -123,7 +123,7 @@ describe('a remembered token over the engine', () => {
     assert.equal((await engine.load(info(cookie))).record?.userId, 'ada');
     const record = await store.get(handle);
     assert.ok(record);
-    // The same handle, stored again with another secret: the remembered token no longer matches it.
+    // The same handle, stored again with another secret: the cached token no longer matches it.
     await store.destroy(handle);
     assert.ok(await store.create({ ...record, secretHash: issueToken(engine.options.keyring).secretHash }));
     const refused = await engine.load(info(cookie));

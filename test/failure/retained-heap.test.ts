@@ -49,7 +49,7 @@ describe('request data held beyond the request is a flat copy', () => {
     await assertFlat(t, 'device');
   });
 
-  it('remembered token verifications do not keep the Cookie header', async (t) => {
+  it('cached token verifications do not keep the Cookie header', async (t) => {
     await assertFlat(t, 'token');
   });
 

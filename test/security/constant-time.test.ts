@@ -121,7 +121,7 @@ describe('S46 over HTTP', () => {
       (await client.post('/change', {}, { 'x-csrf-token': createCsrfToken(randomBase64url(32)) })).status,
       403,
     );
-    // The token's MAC was verified on the first request and is remembered (tokens/verified-tokens.ts):
+    // The token's MAC was verified on the first request and is cached (tokens/verified-tokens.ts):
     // the secret hash and the CSRF token are still compared in constant time.
     assert.deepEqual(
       spy.mock.calls.map((call) => call.result),

@@ -4,7 +4,7 @@
  * MODE: `renewal` (sessions on Redis due for renewal, padding in other cookies), `guess` (a cookie
  * this server did not sign from a distinct forwarded address, padding in X-Forwarded-For),
  * `device` (sign-ins on the MemoryStore, padding in User-Agent and X-Forwarded-For), `token`
- * (signed-in sessions on the MemoryStore whose verified tokens are remembered, padding in other cookies).
+ * (signed-in sessions on the MemoryStore whose verified tokens are cached, padding in other cookies).
  */
 import express from 'express';
 import { createClient } from 'redis';

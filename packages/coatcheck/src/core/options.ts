@@ -85,7 +85,7 @@ export interface SessionEngineOptions {
 export interface ResolvedOptions {
   store: SessionStore;
   keyring: Keyring;
-  /** The keyring's token check, with a memory of the tokens it verified (tokens/verified-tokens.ts). */
+  /** The keyring's token check, with a cache of the tokens it verified (tokens/verified-tokens.ts). */
   verifyToken: (raw: string) => ParsedToken;
   cookie: CookiePolicy;
   idleTimeoutMs: number;

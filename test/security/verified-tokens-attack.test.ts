@@ -11,7 +11,7 @@ import { hasRedis, redisForSuite } from '../support/redis-server.js';
 /**
  * A cookie value whose MAC was verified once is answered from memory on its next requests
  * (tokens/verified-tokens.ts). Every way a session ends must still refuse it, over real HTTP: each
- * cookie below is sent several times first, so it is remembered when the session ends.
+ * cookie below is sent several times first, so it is cached when the session ends.
  */
 
 const SECOND = 1000;
@@ -19,7 +19,7 @@ const OTHER_SECRET = 'another-secret-that-is-long-enough-9876543210';
 const cookieOf = (client: Client) => client.jar.get('id') ?? '';
 const handleOf = (cookie: string) => cookie.split('.')[0]!;
 
-/** Sends the cookie three times: after the first, its verification is remembered. */
+/** Sends the cookie three times: after the first, its verification is cached. */
 async function warm(app: TestApp, cookie: string, expected = 200) {
   for (let i = 0; i < 3; i++) {
     assert.equal((await new Client(app.url).get('/me', { cookie: `id=${cookie}` })).status, expected);
@@ -45,7 +45,7 @@ async function assertDead(app: TestApp, cookie: string, { replaced = false } = {
 type StoreMaker = () => SessionStore;
 
 function endings(name: string, makeStore: StoreMaker) {
-  describe(`remembered tokens on ${name}: every ending still refuses the cookie`, () => {
+  describe(`cached tokens on ${name}: every ending still refuses the cookie`, () => {
     const apps: TestApp[] = [];
     after(async () => {
       for (const app of apps) await app.close();
@@ -138,7 +138,7 @@ function endings(name: string, makeStore: StoreMaker) {
       }
     });
 
-    it('S21 scheduled rotation: the remembered old token works within the grace period only', async () => {
+    it('S21 scheduled rotation: the cached old token works within the grace period only', async () => {
       const app = await start({
         idleTimeoutMs: 600 * SECOND,
         absoluteTimeoutMs: 3_600 * SECOND,
@@ -215,7 +215,7 @@ function endings(name: string, makeStore: StoreMaker) {
 
 endings('MemoryStore', () => new MemoryStore());
 
-describe('remembered tokens on Redis', { skip: !hasRedis && 'redis-server is not installed' }, () => {
+describe('cached tokens on Redis', { skip: !hasRedis && 'redis-server is not installed' }, () => {
   const redis = redisForSuite();
   const apps: TestApp[] = [];
   after(async () => {
@@ -234,7 +234,7 @@ describe('remembered tokens on Redis', { skip: !hasRedis && 'redis-server is not
     return app;
   }
 
-  it('S29 logout, revoke and regenerate refuse the remembered cookie', async () => {
+  it('S29 logout, revoke and regenerate refuse the cached cookie', async () => {
     const app = await start();
     const laptop = new Client(app.url);
     const phone = new Client(app.url);
@@ -260,7 +260,7 @@ describe('remembered tokens on Redis', { skip: !hasRedis && 'redis-server is not
     await assertDead(app, last);
   });
 
-  it('S21 the remembered replaced token lives for the grace period only', async () => {
+  it('S21 the cached replaced token lives for the grace period only', async () => {
     const app = await start({
       idleTimeoutMs: 600 * SECOND,
       absoluteTimeoutMs: 3_600 * SECOND,
@@ -280,13 +280,13 @@ describe('remembered tokens on Redis', { skip: !hasRedis && 'redis-server is not
   });
 });
 
-describe('remembered tokens and the cookie’s spelling', () => {
+describe('cached tokens and the cookie’s spelling', () => {
   const apps: TestApp[] = [];
   after(async () => {
     for (const app of apps) await app.close();
   });
 
-  it('a genid handle: only its canonical percent-encoding is accepted, before and after it is remembered', async () => {
+  it('a genid handle: only its canonical percent-encoding is accepted, before and after it is cached', async () => {
     let next = 'user 1/ä+ß?';
     const app = await startTestApp(new MemoryStore(), { genid: () => next });
     apps.push(app);
@@ -313,7 +313,7 @@ describe('remembered tokens and the cookie’s spelling', () => {
     for (const header of [`id="${cookie}"`, `  id=${cookie}  `, `a=b; id=${cookie}; c=d`]) {
       assert.equal((await new Client(app.url).get('/me', { cookie: header })).status, 200, header);
     }
-    // A second copy of the remembered cookie (S18) is read as no session.
+    // A second copy of the cached cookie (S18) is read as no session.
     assert.equal(
       (await new Client(app.url).get('/me', { cookie: `id=${cookie}; id=${cookie}` })).status,
       401,
@@ -323,7 +323,7 @@ describe('remembered tokens and the cookie’s spelling', () => {
     await assertDead(app, cookie);
   });
 
-  it('S5 a genid handle used again by the next user: the remembered old cookie never reads the new session', async () => {
+  it('S5 a genid handle used again by the next user: the cached old cookie never reads the new session', async () => {
     const app = await startTestApp(new MemoryStore(), { genid: () => 'kiosk-1' });
     apps.push(app);
     const first = new Client(app.url);
@@ -347,7 +347,7 @@ describe('remembered tokens and the cookie’s spelling', () => {
     );
   });
 
-  it("a handle that looks like express-session's `s:` value is a token of ours; a real legacy cookie is never remembered", async () => {
+  it("a handle that looks like express-session's `s:` value is a token of ours; a real legacy cookie is never cached", async () => {
     const app = await startTestApp(new MemoryStore(), {
       genid: () => `s:${Math.random().toString(36).slice(2)}`,
     });
@@ -369,7 +369,7 @@ describe('remembered tokens and the cookie’s spelling', () => {
     }
   });
 
-  it('S44 forged values next to a remembered token are all counted as guesses', async () => {
+  it('S44 forged values next to a cached token are all counted as guesses', async () => {
     const app = await startTestApp(new MemoryStore(), { guessLimit: { max: 20, windowMs: 60_000 } });
     apps.push(app);
     const browser = new Client(app.url);
@@ -377,14 +377,14 @@ describe('remembered tokens and the cookie’s spelling', () => {
     const cookie = cookieOf(browser);
     await warm(app, cookie);
     const flip = (s: string, at: number) => `${s.slice(0, at)}${s[at] === 'A' ? 'B' : 'A'}${s.slice(at + 1)}`;
-    // The same forged value again and again is never remembered as verified.
+    // The same forged value again and again is never cached as verified.
     const forged = flip(cookie, cookie.length - 1);
     const statuses: number[] = [];
     for (let i = 0; i < 25; i++) statuses.push((await replay(app, forged)).status);
     assert.deepEqual(statuses.slice(0, 20), Array(20).fill(401));
     assert.deepEqual(statuses.slice(20), Array(5).fill(429));
     assert.ok(app.events.some((event) => event.type === 'security.session_bruteforce'));
-    // Once the window passes, the genuine remembered cookie still works.
+    // Once the window passes, the genuine cached cookie still works.
     app.clock.advance(61 * SECOND);
     assert.equal((await replay(app, cookie)).status, 200);
   });
@@ -396,7 +396,7 @@ describe('remembered tokens and the cookie’s spelling', () => {
     await browser.post('/login', { userId: 'ada' });
     const cookie = cookieOf(browser);
     await warm(app, cookie);
-    // More than the two generations of 4,096 remembered tokens: the first ones are forgotten.
+    // More than the two generations of 4,096 cached tokens: the first ones are forgotten.
     const flood: string[] = [];
     for (let batch = 0; batch < 42; batch++) {
       const cookies = await Promise.all(

@@ -1,0 +1,77 @@
+/**
+ * Child process of bench/lib/engine-cost.ts, pinned to the server core: authenticated reads through
+ * coatcheck's engine alone (`load`, `commit`, `cookieHeaders`), no HTTP, on one store. Prints
+ * `ENGINE {"perRead":[…]}`: CPU µs per read of each round (process user + system time).
+ * Env: STORE (memory | sqlite | redis), BENCH_REDIS_URL, BENCH_SQLITE_PATH, READS, ROUNDS.
+ */
+import { createSessionEngine, type SessionEngine } from 'coatcheck';
+import { MemoryStore } from 'coatcheck/stores/memory';
+import { SqliteStore } from 'coatcheck/stores/sqlite';
+import { GUESS_LIMIT, SECRET } from '../servers/common.js';
+import { openRedisStore } from '../servers/stores.js';
+
+const kind = process.env.STORE ?? 'memory';
+const reads = Number(process.env.READS ?? 100_000);
+const rounds = Number(process.env.ROUNDS ?? 5);
+const SESSIONS = 64;
+const CONCURRENCY = 32;
+const USER_AGENT = 'coatcheck-bench';
+
+async function openStore() {
+  if (kind === 'memory') {
+    const store = new MemoryStore({ maxSessions: 10_000 });
+    return { store, close: () => store.close() };
+  }
+  if (kind === 'sqlite') {
+    const store = new SqliteStore({ path: process.env.BENCH_SQLITE_PATH! });
+    return { store, close: () => store.close() };
+  }
+  return openRedisStore();
+}
+
+const { store, close } = await openStore();
+const engine: SessionEngine = createSessionEngine({
+  secret: SECRET,
+  store,
+  warn: () => {},
+  guessLimit: GUESS_LIMIT,
+});
+const info = (cookieHeader?: string) => ({
+  cookieHeader,
+  secure: false,
+  ip: '127.0.0.1',
+  userAgent: USER_AGENT,
+});
+const cookies: string[] = [];
+for (let i = 0; i < SESSIONS; i++) {
+  const state = await engine.load(info());
+  await engine.login(state, `engine-user-${process.pid}-${i}`);
+  await engine.commit(state);
+  cookies.push(engine.cookieHeaders(state)[0]!.split(';')[0]!);
+}
+
+/** `count` reads, CONCURRENCY at a time (as requests arrive under load), cycling through the cookies. */
+async function run(count: number): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < count) {
+      const cookie = cookies[next++ % SESSIONS];
+      const state = await engine.load(info(cookie));
+      if (!state.record) throw new Error('a benchmark session was not found');
+      await engine.commit(state);
+      engine.cookieHeaders(state);
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+}
+
+await run(Math.min(reads, 20_000));
+const perRead: number[] = [];
+for (let round = 0; round < rounds; round++) {
+  const before = process.cpuUsage();
+  await run(reads);
+  const used = process.cpuUsage(before);
+  perRead.push((used.user + used.system) / reads);
+}
+process.stdout.write(`ENGINE ${JSON.stringify({ perRead })}\n`);
+await close();
