@@ -23,7 +23,7 @@ export type ParsedToken =
       secretHash: string;
       /** Index of the key whose MAC matched (0: the current key). */
       keyIndex: number;
-      /** The secret itself, for re-signing under the current key; null once a verification is remembered. */
+      /** The secret itself, for re-signing under the current key; null when the verification came from the cache (tokens/verified-tokens.ts). */
       secret: string | null;
     }
   | { kind: 'legacy'; id: string }
