@@ -33,83 +33,37 @@ export interface SqliteStoreOptions {
   now?: () => number;
 }
 
-interface Row {
-  handle: string;
-  secret_hash: string;
-  user_id: string | null;
-  created_at: number;
-  auth_at: number | null;
-  last_seen_at: number;
-  idle_expires_at: number;
-  absolute_expires_at: number;
-  version: number;
-  device: string;
-  cookie_max_age_ms: number | null;
-  csrf_secret: string | null;
-  aal: number;
-  step_up_at: number | null;
-  rotated_at: number | null;
-  successor: string | null;
-  device_key: string | null;
-  device_challenge: string | null;
-  remembered_device: string | null;
-  data: string;
-}
-
 const SCHEMA_VERSION = 4;
 
-/** The columns a read selects, in the order of the values it returns (`rowFrom`). */
+/** The columns a read selects, in the order of the values it returns (`recordFrom`). */
 const READ_COLUMNS =
   'handle, secret_hash, user_id, created_at, auth_at, last_seen_at, idle_expires_at, absolute_expires_at, version, device, cookie_max_age_ms, csrf_secret, aal, step_up_at, rotated_at, successor, device_key, device_challenge, remembered_device, data';
 
 /**
- * A row from the values of a read, in READ_COLUMNS order. Reads ask better-sqlite3 for plain value
+ * The record a read's values hold, in READ_COLUMNS order. Reads ask better-sqlite3 for plain value
  * arrays: building a named-column object in the driver cost about 9 µs per read, half the read.
  */
-const rowFrom = (v: unknown[]): Row => ({
+const recordFrom = (v: unknown[]): SessionRecord => ({
   handle: v[0] as string,
-  secret_hash: v[1] as string,
-  user_id: v[2] as string | null,
-  created_at: v[3] as number,
-  auth_at: v[4] as number | null,
-  last_seen_at: v[5] as number,
-  idle_expires_at: v[6] as number,
-  absolute_expires_at: v[7] as number,
+  secretHash: v[1] as string,
+  userId: v[2] as string | null,
+  createdAt: v[3] as number,
+  authAt: v[4] as number | null,
+  lastSeenAt: v[5] as number,
+  idleExpiresAt: v[6] as number,
+  absoluteExpiresAt: v[7] as number,
   version: v[8] as number,
-  device: v[9] as string,
-  cookie_max_age_ms: v[10] as number | null,
-  csrf_secret: v[11] as string | null,
+  device: JSON.parse(v[9] as string) as SessionRecord['device'],
+  cookieMaxAgeMs: v[10] as number | null,
+  csrfSecret: v[11] as string | null,
   aal: v[12] as number,
-  step_up_at: v[13] as number | null,
-  rotated_at: v[14] as number | null,
+  stepUpAt: v[13] as number | null,
+  rotatedAt: (v[14] as number | null) ?? (v[3] as number),
   successor: v[15] as string | null,
-  device_key: v[16] as string | null,
-  device_challenge: v[17] as string | null,
-  remembered_device: v[18] as string | null,
+  deviceKey: (v[16] as string | null) ?? null,
+  deviceChallenge: (v[17] as string | null) ?? null,
+  ...(v[18] === null ? {} : { rememberedDeviceId: v[18] as string }),
   data: v[19] as string,
-});
-
-const toRecord = (row: Row): SessionRecord => ({
-  handle: row.handle,
-  secretHash: row.secret_hash,
-  userId: row.user_id,
-  createdAt: row.created_at,
-  authAt: row.auth_at,
-  lastSeenAt: row.last_seen_at,
-  idleExpiresAt: row.idle_expires_at,
-  absoluteExpiresAt: row.absolute_expires_at,
-  version: row.version,
-  device: JSON.parse(row.device) as SessionRecord['device'],
-  cookieMaxAgeMs: row.cookie_max_age_ms,
-  csrfSecret: row.csrf_secret,
-  aal: row.aal,
-  stepUpAt: row.step_up_at,
-  rotatedAt: row.rotated_at ?? row.created_at,
-  successor: row.successor,
-  deviceKey: row.device_key ?? null,
-  deviceChallenge: row.device_challenge ?? null,
-  ...(row.remembered_device === null ? {} : { rememberedDeviceId: row.remembered_device }),
-  data: row.data,
 });
 
 const toRow = (record: SessionRecord) => ({
@@ -153,7 +107,7 @@ export class SqliteStore implements SessionStore {
   readonly #ownsDb: boolean;
   readonly #sweeper: NodeJS.Timeout | undefined;
   readonly #statements;
-  readonly #readRow: (handle: string) => Row | undefined;
+  readonly #read: (handle: string) => SessionRecord | null;
   readonly #update;
   readonly #replace;
   readonly #destroyByUser;
@@ -216,25 +170,25 @@ export class SqliteStore implements SessionStore {
       ),
     };
     this.#statements = s;
-    const readRow = (handle: string): Row | undefined => {
+    const read = (handle: string): SessionRecord | null => {
       const values = s.read.get(handle);
-      return values ? rowFrom(values) : undefined;
+      return values ? recordFrom(values) : null;
     };
-    this.#readRow = readRow;
+    this.#read = read;
     // BEGIN IMMEDIATE (see the calls below) takes the write lock first, so read-modify-write is atomic across processes.
     this.#update = this.db.transaction((handle: string, patch: SessionPatch) => {
-      const row = readRow(handle);
-      if (!row) return null;
-      if (row.successor !== null) return toRecord(row);
-      const next = applyPatch(toRecord(row), patch);
+      const record = read(handle);
+      if (!record) return null;
+      if (record.successor !== null) return record;
+      const next = applyPatch(record, patch);
       s.write.run(toRow(next));
       return next;
     });
     this.#replace = this.db.transaction((oldHandle: string, next: SessionRecord, graceUntil?: number) => {
-      const row = readRow(oldHandle);
-      if (!row || row.successor !== null) return false;
+      const record = read(oldHandle);
+      if (!record || record.successor !== null) return false;
       if (graceUntil === undefined) s.destroy.run(oldHandle);
-      else s.write.run(toRow(supersede(toRecord(row), next.handle, graceUntil)));
+      else s.write.run(toRow(supersede(record, next.handle, graceUntil)));
       if (s.insert.run(toRow(next)).changes === 1) return true;
       // A taken handle: roll the old record back too.
       throw Object.assign(new Error('handle taken'), { code: 'SQLITE_CONSTRAINT_PRIMARYKEY' });
@@ -257,8 +211,7 @@ export class SqliteStore implements SessionStore {
   }
 
   async get(handle: string): Promise<SessionRecord | null> {
-    const row = this.#readRow(handle);
-    return row ? toRecord(row) : null;
+    return this.#read(handle);
   }
 
   async create(record: SessionRecord): Promise<boolean> {
@@ -277,9 +230,7 @@ export class SqliteStore implements SessionStore {
   async renew(record: SessionRecord, renewal: Renewal): Promise<SessionRecord | null> {
     const { lastSeenAt, idleExpiresAt } = renewal;
     const renewed = this.#statements.renew.get(lastSeenAt, idleExpiresAt, idleExpiresAt, record.handle);
-    if (renewed) return toRecord(rowFrom(renewed));
-    const row = this.#readRow(record.handle);
-    return row ? toRecord(row) : null;
+    return renewed ? recordFrom(renewed) : this.#read(record.handle);
   }
 
   async replace(oldHandle: string, next: SessionRecord, options: ReplaceOptions = {}): Promise<boolean> {
@@ -297,7 +248,7 @@ export class SqliteStore implements SessionStore {
   }
 
   async listByUser(userId: string): Promise<SessionRecord[]> {
-    return this.#statements.byUser.all(userId).map((values) => toRecord(rowFrom(values)));
+    return this.#statements.byUser.all(userId).map(recordFrom);
   }
 
   async destroyByUser(userId: string, options: { exceptHandle?: string } = {}): Promise<string[]> {
