@@ -86,10 +86,6 @@ export function hashSecret(secret: string): string {
   return sha256Base64url(secret);
 }
 
-export function secretMatches(secret: string, storedHash: string): boolean {
-  return safeEqual(hashSecret(secret), storedHash);
-}
-
 /** Whether a presented secret's hash is the stored one, compared in constant time (S46). */
 export function secretHashMatches(presentedHash: string, storedHash: string): boolean {
   return safeEqual(presentedHash, storedHash);
