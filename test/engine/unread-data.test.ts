@@ -3,30 +3,12 @@ import { after, describe, it } from 'node:test';
 import { createSessionEngine } from '../../packages/coatcheck/src/core/engine.js';
 import { MemoryStore } from '../../packages/coatcheck/src/stores/memory.js';
 import { SECRET } from '../support/app.js';
+import { jsonCalls } from '../support/json-calls.js';
 
 const STORED = '{"cart":[1,2],"passport":{"user":"alice"}}';
 
 /** Calls of JSON.parse on the stored data text, and of JSON.stringify that give it, while `work` runs. */
-async function jsonCalls(work: () => Promise<void>): Promise<{ parsed: number; serialised: number }> {
-  const { parse, stringify } = JSON;
-  const calls = { parsed: 0, serialised: 0 };
-  JSON.parse = function (this: JSON, text: string, ...rest: never[]) {
-    if (text === STORED) calls.parsed++;
-    return parse.call(this, text, ...rest);
-  } as typeof JSON.parse;
-  JSON.stringify = function (this: JSON, ...args: Parameters<typeof JSON.stringify>) {
-    const text = stringify.apply(this, args);
-    if (text === STORED) calls.serialised++;
-    return text;
-  } as typeof JSON.stringify;
-  try {
-    await work();
-  } finally {
-    JSON.parse = parse;
-    JSON.stringify = stringify;
-  }
-  return calls;
-}
+const storedJsonCalls = (work: () => Promise<void>) => jsonCalls((text) => text === STORED, work);
 
 describe('a request that never reads its session data', () => {
   const store = new MemoryStore();
@@ -44,7 +26,7 @@ describe('a request that never reads its session data', () => {
     assert.equal((await store.get(first.record!.handle))?.data, STORED);
 
     // GET /me: the handler reads only who is signed in.
-    const untouched = await jsonCalls(async () => {
+    const untouched = await storedJsonCalls(async () => {
       const state = await engine.load(info(cookie));
       assert.equal(state.record?.userId, 'alice');
       assert.equal(engine.needsCommit(state), false);
@@ -55,7 +37,7 @@ describe('a request that never reads its session data', () => {
 
     // A handler that reads the data pays for one parse and one comparison, and writes nothing
     // while the data stays as it was.
-    const read = await jsonCalls(async () => {
+    const read = await storedJsonCalls(async () => {
       const state = await engine.load(info(cookie));
       assert.deepEqual(state.data.cart, [1, 2]);
       assert.equal(engine.needsCommit(state), false);

@@ -5,14 +5,13 @@
  * changes no cookie keeps the handler's headers; `meta` sees a sign-out made through the data.
  */
 import assert from 'node:assert/strict';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { stream, streamText } from 'hono/streaming';
 import { type Env, session } from '../../packages/coatcheck/src/hono/index.js';
 import { MemoryStore } from '../../packages/coatcheck/src/stores/memory.js';
 import { SECRET } from '../support/app.js';
+import { serveHono } from '../support/hono.js';
 import { Client } from '../support/http.js';
 
 const CACHING = ['public, max-age=600', 'private', 'no-store, private', 'No-Store', 'max-age=0'];
@@ -115,10 +114,7 @@ describe('coatcheck/hono: no-store however the handler answers', () => {
       await s.save();
       return c.json({ before, afterSave: s.meta?.userId ?? null });
     });
-    const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
-    await new Promise<void>((resolve) => server.once('listening', () => resolve()));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    close = () => server.close();
+    ({ url, close } = await serveHono(app));
   });
   after(async () => {
     close();

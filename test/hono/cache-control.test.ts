@@ -4,13 +4,12 @@
  * anonymous response keeps the handler's caching.
  */
 import assert from 'node:assert/strict';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { type Env, session } from '../../packages/coatcheck/src/hono/index.js';
 import { MemoryStore } from '../../packages/coatcheck/src/stores/memory.js';
 import { SECRET } from '../support/app.js';
+import { serveHono } from '../support/hono.js';
 import { Client } from '../support/http.js';
 
 describe('coatcheck/hono: Cache-Control of signed-in and anonymous responses', () => {
@@ -31,10 +30,7 @@ describe('coatcheck/hono: Cache-Control of signed-in and anonymous responses', (
       return c.text('cacheable?');
     });
     app.get('/raw', () => new Response('raw', { headers: { 'Cache-Control': 'max-age=600' } }));
-    const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
-    await new Promise<void>((resolve) => server.once('listening', () => resolve()));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    close = () => server.close();
+    ({ url, close } = await serveHono(app));
   });
   after(async () => {
     close();

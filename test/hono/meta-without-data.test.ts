@@ -4,39 +4,14 @@
  * request that does read it still sees the data's sign-out.
  */
 import assert from 'node:assert/strict';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { type Env, session } from '../../packages/coatcheck/src/hono/index.js';
 import { MemoryStore } from '../../packages/coatcheck/src/stores/memory.js';
 import { SECRET } from '../support/app.js';
+import { serveHono } from '../support/hono.js';
 import { Client } from '../support/http.js';
-
-/** JSON.parse and JSON.stringify calls whose text holds `marker`, while `work` runs. */
-async function jsonCalls(
-  marker: string,
-  work: () => Promise<void>,
-): Promise<{ parsed: number; serialised: number }> {
-  const { parse, stringify } = JSON;
-  const calls = { parsed: 0, serialised: 0 };
-  JSON.parse = function (this: JSON, text: string, ...rest: never[]) {
-    if (typeof text === 'string' && text.includes(marker)) calls.parsed++;
-    return parse.call(this, text, ...rest);
-  } as typeof JSON.parse;
-  JSON.stringify = function (this: JSON, ...args: Parameters<typeof JSON.stringify>) {
-    const text = stringify.apply(this, args);
-    if (typeof text === 'string' && text.includes(marker)) calls.serialised++;
-    return text;
-  } as typeof JSON.stringify;
-  try {
-    await work();
-  } finally {
-    JSON.parse = parse;
-    JSON.stringify = stringify;
-  }
-  return calls;
-}
+import { jsonCalls } from '../support/json-calls.js';
 
 describe('coatcheck/hono: meta of a session whose data the request never reads', () => {
   const store = new MemoryStore();
@@ -56,10 +31,7 @@ describe('coatcheck/hono: meta of a session whose data the request never reads',
       c.get('session').delete('passport');
       return c.json({ userId: c.get('session').meta?.userId ?? null });
     });
-    const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
-    await new Promise<void>((resolve) => server.once('listening', () => resolve()));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    close = () => server.close();
+    ({ url, close } = await serveHono(app));
   });
   after(async () => {
     close();
@@ -70,9 +42,12 @@ describe('coatcheck/hono: meta of a session whose data the request never reads',
     const client = new Client(url);
     assert.equal((await client.post('/login', {})).status, 200);
     let userId: unknown;
-    const calls = await jsonCalls('apple-marker', async () => {
-      userId = ((await client.get('/me')).json() as { userId: unknown }).userId;
-    });
+    const calls = await jsonCalls(
+      (text) => text.includes('apple-marker'),
+      async () => {
+        userId = ((await client.get('/me')).json() as { userId: unknown }).userId;
+      },
+    );
     assert.equal(userId, 'alice');
     assert.deepEqual(calls, { parsed: 0, serialised: 0 });
   });

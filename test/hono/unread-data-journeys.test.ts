@@ -4,13 +4,12 @@
  * login, logout and rotation, in requests that read the stored data or never did.
  */
 import assert from 'node:assert/strict';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { type Env, session } from '../../packages/coatcheck/src/hono/index.js';
 import { SqliteStore } from '../../packages/coatcheck/src/stores/sqlite.js';
 import { SECRET } from '../support/app.js';
+import { serveHono } from '../support/hono.js';
 import { Client } from '../support/http.js';
 
 describe('coatcheck/hono: data read, unread and changed around sign-ins', () => {
@@ -56,10 +55,7 @@ describe('coatcheck/hono: data read, unread and changed around sign-ins', () => 
       await c.get('session').regenerate({ keep: true });
       return c.json({});
     });
-    const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
-    await new Promise<void>((resolve) => server.once('listening', () => resolve()));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    close = () => server.close();
+    ({ url, close } = await serveHono(app));
   });
   after(async () => {
     close();

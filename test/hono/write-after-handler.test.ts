@@ -5,14 +5,13 @@
  * the session's data.
  */
 import assert from 'node:assert/strict';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { type Env, session } from '../../packages/coatcheck/src/hono/index.js';
 import { MemoryStore } from '../../packages/coatcheck/src/stores/memory.js';
 import { type FastifyTestApp, handleIn, startFastifyApp } from '../fastify/app.js';
 import { SECRET } from '../support/app.js';
+import { serveHono } from '../support/hono.js';
 import { Client } from '../support/http.js';
 
 describe('data written after the handler, before the commit', () => {
@@ -31,10 +30,7 @@ describe('data written after the handler, before the commit', () => {
     });
     app.get('/a', (c) => c.json({ id: c.get('session').id }));
     app.get('/b', (c) => c.json({ id: c.get('session').id }));
-    const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
-    await new Promise<void>((resolve) => server.once('listening', () => resolve()));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    close = () => server.close();
+    ({ url, close } = await serveHono(app));
 
     fastify = await startFastifyApp({}, (instance) => {
       instance.addHook('preSerialization', async (request, _reply, payload) => {
