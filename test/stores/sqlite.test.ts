@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, it } from 'node:test';
@@ -92,4 +92,14 @@ it('the sqlite store keeps every key when several processes write one session at
   const data = JSON.parse((await store.get(record.handle))!.data) as Record<string, number>;
   assert.equal(Object.keys(data).length, 150);
   await store.close();
+});
+
+it("the sqlite store creates its file's folder (the README's `data/sessions.db` in a fresh project)", async () => {
+  const path = join(dir, 'fresh-project', 'data', 'sessions.db');
+  const store = new SqliteStore({ path });
+  const record = makeRecord();
+  assert.equal(await store.create(record), true);
+  assert.equal((await store.get(record.handle))?.handle, record.handle);
+  await store.close();
+  assert.ok(existsSync(path));
 });

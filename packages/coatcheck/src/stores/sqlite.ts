@@ -1,5 +1,7 @@
 // Over ~250 lines on purpose: one class for the whole store contract, one prepared statement per
 // operation, plus the schema migrations it runs on open; remembered devices live in stores/remembered.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import {
   applyPatch,
@@ -21,7 +23,7 @@ import { rememberedDevicesDdl, sqliteRememberedDevices } from './remembered/sqli
 
 /** Options of {@link SqliteStore}. */
 export interface SqliteStoreOptions {
-  /** Database file; created if missing. `':memory:'` for a throwaway database. */
+  /** Database file; created if missing, with its folder. `':memory:'` for a throwaway database. */
   path?: string;
   /** An open better-sqlite3 database to use instead of `path`. */
   database?: BetterSqlite3.Database;
@@ -120,7 +122,10 @@ export class SqliteStore implements SessionStore {
       this.db = options.database;
       this.#ownsDb = false;
     } else {
-      this.db = new BetterSqlite3(options.path ?? ':memory:');
+      const path = options.path ?? ':memory:';
+      // The README's `data/sessions.db` in a fresh project: SQLite creates the file, not its folder.
+      if (path !== ':memory:' && path !== '') mkdirSync(dirname(path), { recursive: true });
+      this.db = new BetterSqlite3(path);
       this.#ownsDb = true;
     }
     this.db.pragma('journal_mode = WAL');
