@@ -5,10 +5,9 @@
  * Env: STORE (memory | sqlite | redis), BENCH_REDIS_URL, BENCH_SQLITE_PATH, READS, ROUNDS.
  */
 import { createSessionEngine, type SessionEngine } from 'coatcheck';
-import { MemoryStore } from 'coatcheck/stores/memory';
 import { SqliteStore } from 'coatcheck/stores/sqlite';
 import { GUESS_LIMIT, SECRET } from '../servers/common.js';
-import { openRedisStore } from '../servers/stores.js';
+import { openMemoryStore, openRedisStore } from '../servers/stores.js';
 
 const kind = process.env.STORE ?? 'memory';
 const reads = Number(process.env.READS ?? 100_000);
@@ -18,10 +17,7 @@ const CONCURRENCY = 32;
 const USER_AGENT = 'coatcheck-bench';
 
 async function openStore() {
-  if (kind === 'memory') {
-    const store = new MemoryStore({ maxSessions: 10_000 });
-    return { store, close: () => store.close() };
-  }
+  if (kind === 'memory') return openMemoryStore();
   if (kind === 'sqlite') {
     const store = new SqliteStore({ path: process.env.BENCH_SQLITE_PATH! });
     return { store, close: () => store.close() };
