@@ -36,22 +36,25 @@ const cluster = lazy<RedisCluster>(startRedisCluster);
 if (!hasRedis) {
   it('redis store', { skip: 'redis-server is not installed' }, () => {});
 } else {
+  // The last variant writes 0.1.0's layout (one hash field per metadata field), which this release
+  // still reads, updates and, with `layout: 'fields'`, writes.
   const variants = [
-    ['node-redis', 'standalone', server],
-    ['ioredis', 'standalone', server],
-    ['node-redis', 'cluster', cluster],
-    ['ioredis', 'cluster', cluster],
+    ['node-redis', 'standalone', server, 'packed'],
+    ['ioredis', 'standalone', server, 'packed'],
+    ['node-redis', 'cluster', cluster, 'packed'],
+    ['ioredis', 'cluster', cluster, 'packed'],
+    ['ioredis', 'standalone', server, 'fields'],
   ] as const;
-  for (const [kind, mode, target] of variants) {
+  for (const [kind, mode, target, layout] of variants) {
     let close: () => Promise<void> = async () => {};
     const options = {
-      name: `redis (${kind}, ${mode})`,
+      name: `redis (${kind}, ${mode}${layout === 'fields' ? ", layout: 'fields'" : ''})`,
       // Redis removes expired sessions by itself, so pruneExpired has nothing left to count.
       expiresByItself: true,
       createStore: async () => {
         const connection = await connect(kind, await target());
         close = connection.close;
-        return new RedisStore({ client: connection.client, prefix: `conformance-${kind}:` });
+        return new RedisStore({ client: connection.client, prefix: `conformance-${kind}-${layout}:`, layout });
       },
       cleanup: () => close(),
     };
@@ -96,20 +99,24 @@ if (!hasRedis) {
       assert.equal(hash['d:count'], '9007199254740993');
       assert.equal(hash['d:cart'], undefined);
       assert.equal(hash.version, '2');
-      assert.equal(hash.secretHash, record.secretHash);
+      assert.equal(JSON.parse(hash.meta!).secretHash, record.secretHash);
       assert.ok(!JSON.stringify(hash).includes(record.handle), 'no field repeats the handle');
       await close();
     });
 
-    it('returns an updated record with its keys in the order a read gives them', async () => {
+    // A hash with a field over 64 bytes (the packed metadata, a real user agent) is a hash table,
+    // whose HGETALL order no script can predict: the keys match, not their order.
+    it('returns an updated record equal to the next read of it', async () => {
       for (const kind of ['node-redis', 'ioredis'] as const) {
         const { client, close } = await connect(kind, await server());
         const store = new RedisStore({ client, prefix: `order-${kind}:` });
         const record = makeRecord({ data: '{"a":1,"b":2,"c":3}' });
         await store.create(record);
         const updated = await store.update(record.handle, { set: { b: '5', d: '4', a: '0' }, unset: ['a'] });
-        assert.equal(updated!.data, '{"b":5,"c":3,"d":4,"a":0}');
-        assert.deepEqual(await store.get(record.handle), updated);
+        assert.deepEqual(JSON.parse(updated!.data), { b: 5, c: 3, d: 4, a: 0 });
+        const read = (await store.get(record.handle))!;
+        assert.deepEqual(JSON.parse(read.data), JSON.parse(updated!.data));
+        assert.deepEqual({ ...read, data: '' }, { ...updated, data: '' });
         await close();
       }
     });

@@ -33,32 +33,58 @@ function encodeMeta(field: Meta, value: unknown): string | null {
  */
 export const LIVE = 'live';
 
+/**
+ * The hash field holding, as one JSON object of strings, every metadata field no script reads or
+ * writes on its own (`PACKED`). A read then decodes far fewer fields: each field of an HGETALL reply
+ * is two strings the Redis client builds one by one, and that was most of a read's client work.
+ */
+export const META = 'meta';
+
+/** Every metadata field, in the order a new hash is written. */
+const FIELDS = [
+  'secretHash',
+  'userId',
+  'createdAt',
+  'authAt',
+  'lastSeenAt',
+  'idleExpiresAt',
+  'absoluteExpiresAt',
+  'device',
+  'cookieMaxAgeMs',
+  'csrfSecret',
+  'aal',
+  'stepUpAt',
+  'rotatedAt',
+  'successor',
+  'deviceKey',
+  'deviceChallenge',
+  'rememberedDeviceId',
+] as const satisfies readonly Meta[];
+
+/** The metadata the Lua scripts (scripts.ts) read or write by name: a field each. */
+const SCRIPTED = new Set<Meta>(['userId', 'lastSeenAt', 'idleExpiresAt', 'absoluteExpiresAt', 'successor']);
+
+/** The metadata fields kept in {@link META}. */
+const PACKED = new Set<Meta>(FIELDS.filter((field) => !SCRIPTED.has(field)));
+
+/**
+ * How a new hash holds its metadata: `'packed'` in {@link META} plus a field for each one the
+ * scripts use; `'fields'` a field each, as 0.1.0 wrote and reads them.
+ */
+export type RedisLayout = 'packed' | 'fields';
+
 /** Field, value pairs for a whole new record (version included). */
-export function encodeRecord(record: SessionRecord): string[] {
+export function encodeRecord(record: SessionRecord, layout: RedisLayout = 'packed'): string[] {
   const pairs: string[] = ['version', String(record.version)];
   if (record.successor === null) pairs.push(LIVE, '1');
-  for (const field of [
-    'secretHash',
-    'userId',
-    'createdAt',
-    'authAt',
-    'lastSeenAt',
-    'idleExpiresAt',
-    'absoluteExpiresAt',
-    'device',
-    'cookieMaxAgeMs',
-    'csrfSecret',
-    'aal',
-    'stepUpAt',
-    'rotatedAt',
-    'successor',
-    'deviceKey',
-    'deviceChallenge',
-    'rememberedDeviceId',
-  ] as const) {
+  const packed: Record<string, string> = {};
+  for (const field of FIELDS) {
     const value = encodeMeta(field, record[field]);
-    if (value !== null) pairs.push(field, value);
+    if (value === null) continue;
+    if (layout === 'packed' && PACKED.has(field)) packed[field] = value;
+    else pairs.push(field, value);
   }
+  if (layout === 'packed') pairs.push(META, JSON.stringify(packed));
   const data = JSON.parse(record.data) as Record<string, unknown>;
   for (const key of Object.keys(data)) {
     const value = data[key];
@@ -67,24 +93,35 @@ export function encodeRecord(record: SessionRecord): string[] {
   return pairs;
 }
 
-/** Fields to delete and field, value pairs to set for a patch: what the UPDATE script receives. */
-export function encodePatch(patch: SessionPatch): { remove: string[]; set: string[] } {
+/**
+ * What the UPDATE script receives for a patch: fields to delete and field, value pairs to set, and
+ * the packable metadata as one JSON object (null for a field to remove; '' for none), which the
+ * script merges into {@link META}, or writes field by field into a hash without it.
+ */
+export function encodePatch(patch: SessionPatch): { remove: string[]; set: string[]; packed: string } {
   const remove = (patch.unset ?? []).map((key) => DATA + key);
   const set: string[] = [];
   for (const [key, text] of Object.entries(patch.set ?? {})) {
     // Same rule as applyPatch: a prototype key is never written (S51).
     if (!isForbiddenKey(key)) set.push(DATA + key, text);
   }
+  const packed: Record<string, string | null> = {};
+  let packs = false;
   for (const [field, value] of Object.entries(patch.meta ?? {}) as [Meta, unknown][]) {
     if (value === undefined) continue;
     const encoded = encodeMeta(field, value);
-    if (encoded === null) {
+    if (PACKED.has(field)) {
+      if (encoded !== null || NULLABLE.has(field)) {
+        packed[field] = encoded;
+        packs = true;
+      }
+    } else if (encoded === null) {
       if (NULLABLE.has(field)) remove.push(field);
     } else {
       set.push(field, encoded);
     }
   }
-  return { remove, set };
+  return { remove, set, packed: packs ? JSON.stringify(packed) : '' };
 }
 
 /**
@@ -151,6 +188,39 @@ function readField(record: SessionRecord, field: string, value: string): void {
 }
 
 /**
+ * The fields packed in {@link META}, each unless the hash also had it as a field of its own: only an
+ * instance of 0.1.0 writes one there, and it wrote it after the packed value.
+ */
+function readPacked(record: SessionRecord, packed: string): void {
+  const fields = JSON.parse(packed) as Record<string, unknown>;
+  for (const field in fields) {
+    const value = fields[field];
+    if (typeof value !== 'string' || !PACKED.has(field as Meta)) continue;
+    const current = record[field as Meta];
+    const unset =
+      field === 'device'
+        ? Object.keys(current as object).length === 0
+        : Object.is(current, UNSET[field as Meta]);
+    if (unset) readField(record, field, value);
+  }
+}
+
+/** What a decoded record holds for a packable field until the hash gives it. */
+const UNSET: Partial<Record<Meta, unknown>> = {
+  secretHash: '',
+  createdAt: Number.NaN,
+  authAt: null,
+  cookieMaxAgeMs: null,
+  csrfSecret: null,
+  aal: -1,
+  stepUpAt: null,
+  rotatedAt: Number.NaN,
+  deviceKey: null,
+  deviceChallenge: null,
+  rememberedDeviceId: undefined,
+};
+
+/**
  * The record held in a hash reply, or null for an empty (missing) or foreign hash. The reply may be
  * the flat field, value list (what the store asks node-redis and ioredis for), an object or a Map;
  * it is read once, into the record itself: this runs on every authenticated request.
@@ -179,12 +249,13 @@ export function decodeRecord(handle: string, reply: unknown): SessionRecord | nu
     data: '',
   };
   let data = '';
-  let found = false;
+  let packed: string | null = null;
   const visit = (field: string, value: string) => {
     if (field.startsWith(DATA)) {
       data += `${data ? ',' : ''}${JSON.stringify(field.slice(DATA.length))}:${value}`;
+    } else if (field === META) {
+      packed = value;
     } else {
-      if (field === 'secretHash') found = true;
       readField(record, field, value);
     }
   };
@@ -196,7 +267,8 @@ export function decodeRecord(handle: string, reply: unknown): SessionRecord | nu
     const object = reply as Record<string, unknown>;
     for (const field in object) visit(field, String(object[field]));
   }
-  if (!found) return null;
+  if (packed !== null) readPacked(record, packed);
+  if (record.secretHash === '') return null;
   // Hashes written before these fields existed: signed-in sessions were password logins.
   if (record.aal === -1) record.aal = record.userId === null ? 0 : 1;
   if (Number.isNaN(record.rotatedAt)) record.rotatedAt = record.createdAt;

@@ -85,12 +85,14 @@ return 1`,
 );
 
 /**
- * KEYS[1] session; ARGV[1] now ms; ARGV[2] n; ARGV[3 .. 2+n] fields to delete; then field, value
- * pairs. Writes only if the session still exists (S29: no resurrection), bumps the version, keeps
- * the TTL at min(idle, absolute) expiry, and returns the new hash; nil when the session is gone.
- * A record replaced by a scheduled rotation is returned as it is, unwritten. One HGETALL answers
- * existence, succession and the old values, and the new hash is built from it: a renewal is
- * HGETALL, HSET and PEXPIRE.
+ * KEYS[1] session; ARGV[1] now ms; ARGV[2] the packable metadata to change, as a JSON object of
+ * strings (null to remove one), or ''; ARGV[3] n; ARGV[4 .. 3+n] fields to delete; then field,
+ * value pairs. Writes only if the session still exists (S29: no resurrection), bumps the version,
+ * keeps the TTL at min(idle, absolute) expiry, and returns the new hash; nil when the session is
+ * gone. A record replaced by a scheduled rotation is returned as it is, unwritten. One HGETALL
+ * answers existence, succession and the old values, and the new hash is built from it. The
+ * packable metadata is merged into the hash's `meta` field (codec.ts META), or written field by
+ * field into a hash that has none (0.1.0's layout, or the store's `layout: 'fields'`).
  */
 export const UPDATE = script(
   'update',
@@ -100,15 +102,44 @@ if #reply == 0 then return false end
 local old = {}
 for i = 1, #reply, 2 do old[reply[i]] = reply[i + 1] end
 if old.successor then return reply end
-local n = tonumber(ARGV[2])
-for i = 3, 2 + n, 400 do redis.call('HDEL', key, unpack(ARGV, i, math.min(i + 399, 2 + n))) end
+local n = tonumber(ARGV[3])
+local gone = {}
+for i = 4, 3 + n do gone[ARGV[i]] = true end
+if ARGV[2] ~= '' then
+  local patch = cjson.decode(ARGV[2])
+  local drop = {}
+  if old.meta then
+    local meta = cjson.decode(old.meta)
+    for field, value in pairs(patch) do
+      if value == cjson.null then meta[field] = nil else meta[field] = value end
+      -- A field of its own would hide the packed value (0.1.0 writes one there): it goes.
+      if old[field] then
+        drop[#drop + 1] = field
+        gone[field] = true
+      end
+    end
+    ARGV[#ARGV + 1] = 'meta'
+    ARGV[#ARGV + 1] = cjson.encode(meta)
+  else
+    for field, value in pairs(patch) do
+      if value ~= cjson.null then
+        ARGV[#ARGV + 1] = field
+        ARGV[#ARGV + 1] = value
+      elseif old[field] then
+        drop[#drop + 1] = field
+        gone[field] = true
+      end
+    end
+  end
+  if #drop > 0 then redis.call('HDEL', key, unpack(drop)) end
+end
+for i = 4, 3 + n, 400 do redis.call('HDEL', key, unpack(ARGV, i, math.min(i + 399, 3 + n))) end
 ARGV[#ARGV + 1] = 'version'
 ARGV[#ARGV + 1] = string.format('%.0f', (tonumber(old.version) or 0) + 1)
-for i = 3 + n, #ARGV, 400 do redis.call('HSET', key, unpack(ARGV, i, math.min(i + 399, #ARGV))) end
+for i = 4 + n, #ARGV, 400 do redis.call('HSET', key, unpack(ARGV, i, math.min(i + 399, #ARGV))) end
 -- The new hash, in the order HGETALL gives it: old fields in place, new ones after.
-local new, gone = {}, {}
-for i = 3, 2 + n do gone[ARGV[i]] = true end
-for i = 3 + n, #ARGV, 2 do new[ARGV[i]] = ARGV[i + 1] end
+local new = {}
+for i = 4 + n, #ARGV, 2 do new[ARGV[i]] = ARGV[i + 1] end
 local flat = {}
 for i = 1, #reply, 2 do
   local field = reply[i]
@@ -117,7 +148,7 @@ for i = 1, #reply, 2 do
     flat[#flat + 1] = new[field] or reply[i + 1]
   end
 end
-for i = 3 + n, #ARGV, 2 do
+for i = 4 + n, #ARGV, 2 do
   if old[ARGV[i]] == nil or gone[ARGV[i]] then
     flat[#flat + 1] = ARGV[i]
     flat[#flat + 1] = ARGV[i + 1]
@@ -151,7 +182,7 @@ end
 local reply = redis.call('HGETALL', key)
 local fields = {}
 for i = 1, #reply, 2 do fields[reply[i]] = reply[i + 1] end
-if not fields.secretHash then
+if not (fields.meta or fields.secretHash) then
   redis.call('DEL', key)
   return false
 end
@@ -260,6 +291,10 @@ export const DESTROY_CREATED_BEFORE = script(
   'destroy-created-before',
   `if ARGV[1] ~= '' then
   local created = tonumber(redis.call('HGET', KEYS[1], 'createdAt'))
+  if created == nil then
+    local meta = redis.call('HGET', KEYS[1], 'meta')
+    if meta then created = tonumber(cjson.decode(meta).createdAt) end
+  end
   if created == nil or created >= tonumber(ARGV[1]) then return false end
 end
 local userId = redis.call('HGET', KEYS[1], 'userId')
