@@ -3,32 +3,28 @@ import { after, before, describe, it } from 'node:test';
 import type { SessionRecord } from '../../packages/coatcheck/src/core/store/record.js';
 import { RedisStore } from '../../packages/coatcheck/src/stores/redis.js';
 import { makeRecord } from '../../packages/coatcheck/src/testing/conformance.js';
-import {
-  type ClientKind,
-  type Connection,
-  connectRedis,
-  hasRedis,
-  redisForSuite,
-} from '../support/redis-server.js';
+import { type Connection, connectRedis, hasRedis, redisForSuite } from '../support/redis-server.js';
 
 /**
- * The renewal script (HSET and PEXPIRE, repaired in the same step) at the level of the hash: what is left in Redis
- * after each race, on both drivers. The store contract's answers are in the conformance suite.
+ * The renewal (HSET and PEXPIRE, repaired when HSET added fields or met a string pointer; the RENEW
+ * script for hashes written field by field) at the level of the hash: what is left in Redis after
+ * each race, on both drivers and both layouts. The store contract's answers are in the conformance
+ * suite.
  */
-describe('RedisStore renewal script', {
+describe('RedisStore renewal', {
   skip: !hasRedis && 'redis-server is not installed',
 }, () => {
   const redis = redisForSuite();
   const connections: Connection<unknown>[] = [];
-  const stores = new Map<ClientKind, RedisStore>();
+  const stores = new Map<string, RedisStore>();
   before(async () => {
     for (const kind of ['node-redis', 'ioredis'] as const) {
       const connection = await connectRedis(kind, redis.server);
       connections.push(connection);
-      stores.set(
-        kind,
-        new RedisStore({ client: (connection as Connection<never>).client, prefix: `${kind}:` }),
-      );
+      for (const layout of ['packed', 'fields'] as const) {
+        const client = (connection as Connection<never>).client;
+        stores.set(`${kind}, ${layout}`, new RedisStore({ client, prefix: `renewal-${layout}:`, layout }));
+      }
     }
   });
   after(async () => {
@@ -37,13 +33,28 @@ describe('RedisStore renewal script', {
 
   const hash = (store: RedisStore, handle: string) => redis.client.hGetAll(store.sessionKey(handle));
   const pttl = (store: RedisStore, handle: string) => redis.client.pTTL(store.sessionKey(handle));
+  /** A key's Redis type and fields: a string pointer's JSON field, value list read as a hash. */
+  const stored = async (store: RedisStore, handle: string) => {
+    const key = store.sessionKey(handle);
+    const type = await redis.client.type(key);
+    if (type !== 'string') return { type, fields: await redis.client.hGetAll(key) };
+    const list = JSON.parse((await redis.client.get(key))!) as string[];
+    const fields: Record<string, string> = {};
+    for (let i = 0; i < list.length; i += 2) fields[list[i]!] = list[i + 1]!;
+    return { type, fields };
+  };
   const created = async (store: RedisStore, overrides: Partial<SessionRecord> = {}) => {
     const record = makeRecord({ userId: 'renewal-user', ...overrides });
     assert.equal(await store.create(record), true);
     return (await store.get(record.handle))!;
   };
 
-  for (const kind of ['node-redis', 'ioredis'] as const) {
+  for (const kind of [
+    'node-redis, packed',
+    'ioredis, packed',
+    'node-redis, fields',
+    'ioredis, fields',
+  ] as const) {
     it(`${kind}: writes the two times and the version, and moves the TTL to the new idle expiry`, async () => {
       const store = stores.get(kind)!;
       const record = await created(store, { idleExpiresAt: Date.now() + 60_000 });
@@ -80,9 +91,37 @@ describe('RedisStore renewal script', {
         idleExpiresAt: Date.now() + 600_000,
       });
       assert.equal(answer?.successor, next.handle);
-      const fields = await hash(store, record.handle);
+      const { type, fields } = await stored(store, record.handle);
+      // A packed session's pointer is a string, on which every racing HSET fails; one written field
+      // by field stays a hash (0.1.0 reads it) that RENEW put right.
+      assert.equal(type, kind.endsWith('packed') ? 'string' : 'hash');
       assert.equal(fields.idleExpiresAt, String(graceUntil));
+      assert.equal(fields.successor, next.handle);
       assert.equal(fields.live, undefined, 'a pointer has no live marker');
+      const ttl = await pttl(store, record.handle);
+      assert.ok(ttl > 0 && ttl <= 20_000, `TTL ${ttl} ms`);
+    });
+
+    it(`${kind}: S21 every renewal that races a rotation sees the pointer, however many instances send one`, async () => {
+      const store = stores.get(kind)!;
+      const other = stores.get(
+        kind.startsWith('node-redis')
+          ? kind.replace('node-redis', 'ioredis')
+          : kind.replace('ioredis', 'node-redis'),
+      )!;
+      const record = await created(store);
+      const graceUntil = Date.now() + 20_000;
+      const next = makeRecord({ userId: record.userId, createdAt: record.createdAt });
+      assert.equal(await store.replace(record.handle, next, { graceUntil }), true);
+      const renewal = { lastSeenAt: Date.now(), idleExpiresAt: Date.now() + 600_000 };
+      // Two instances (two drivers, two connections), three requests each, all read before the rotation.
+      const answers = await Promise.all(
+        [store, other, store, other, store, other].map((instance) => instance.renew(record, renewal)),
+      );
+      for (const answer of answers) assert.equal(answer?.successor, next.handle);
+      const { fields } = await stored(store, record.handle);
+      assert.equal(fields.idleExpiresAt, String(graceUntil));
+      assert.equal(fields.live, undefined);
       const ttl = await pttl(store, record.handle);
       assert.ok(ttl > 0 && ttl <= 20_000, `TTL ${ttl} ms`);
     });

@@ -13,8 +13,15 @@ import type {
   SessionStore,
   StoreCapabilities,
 } from '../core/store/store.js';
-import { type RedisClientLike, type RedisCommands, redisCommands } from './redis/client.js';
-import { decodeRecord, encodePatch, encodeRecord, LIVE, type RedisLayout } from './redis/codec.js';
+import { isWrongType, type RedisClientLike, type RedisCommands, redisCommands } from './redis/client.js';
+import {
+  decodeRecord,
+  encodePatch,
+  encodeRecord,
+  LIVE,
+  type RedisLayout,
+  writtenFieldByField,
+} from './redis/codec.js';
 import { globLiteral } from './redis/scan.js';
 import {
   CREATE,
@@ -24,6 +31,7 @@ import {
   INDEX_ADD,
   INDEX_READ,
   RENEW,
+  REPAIR,
   REPLACE,
   REPLACE_WITH_GRACE,
   SUPERSEDE,
@@ -47,6 +55,9 @@ function taken(reply: unknown): { userId: string; successor: string } | null {
  */
 export const REDIS_ACL_COMMANDS: readonly string[] = [
   'hgetall',
+  'get',
+  'set',
+  'type',
   'evalsha',
   'eval',
   'zrem',
@@ -154,7 +165,15 @@ export class RedisStore implements SessionStore {
   }
 
   get(handle: string): Promise<SessionRecord | null> {
-    return this.#redis.hgetall(this.sessionKey(handle)).then((reply) => decodeRecord(handle, reply));
+    const key = this.sessionKey(handle);
+    return this.#redis.hgetall(key).then(
+      (reply) => decodeRecord(handle, reply),
+      // A rotation's pointer in the packed layout is a string: its grace period costs a second read.
+      (error: unknown) => {
+        if (!isWrongType(error)) throw error;
+        return this.#redis.get(key).then((text) => decodeRecord(handle, text));
+      },
+    );
   }
 
   async create(record: SessionRecord, options: CreateOptions = {}): Promise<boolean> {
@@ -199,35 +218,46 @@ export class RedisStore implements SessionStore {
   }
 
   /**
-   * A renewal as one short script (RENEW): HSET of the two times, the version and the live marker,
-   * and PEXPIRE to min(idle, absolute) expiry. The hash of a live session already has every one of
-   * those fields, so HSET adding any means the session was gone, superseded or older than the
-   * marker, and the script puts that right in the same step, answering as `update` would. With the
-   * `renewal: 'script'` option, `update` itself.
+   * A renewal: HSET of the two times, the version and the live marker, and PEXPIRE to min(idle,
+   * absolute) expiry, sent together (3 commands with the request's read). The hash of a live
+   * session already has every one of those fields, so HSET adding none means it renewed one. When
+   * HSET added fields, the session was gone (the HSET made a stub), written before the marker, or a
+   * field-by-field rotation's pointer: REPAIR, one script, deletes the stub (S29), keeps the older
+   * session, or gives the pointer its grace deadline back. When HSET met a string, a rotation in the
+   * packed layout won the race: every renewal racing it fails the same way, the pointer gets its TTL
+   * back and is answered as `update` would. A session written field by field (0.1.0, or `layout:
+   * 'fields'`) is renewed by the RENEW script, which does the same in one atomic step: its
+   * rotation's pointer stays a hash, on which a second racing HSET would add nothing. With
+   * `renewal: 'script'`, `update` itself.
    */
   async renew(record: SessionRecord, renewal: Renewal): Promise<SessionRecord | null> {
     if (this.#renewByScript) return this.update(record.handle, { meta: renewal });
     const key = this.sessionKey(record.handle);
     const version = record.version + 1;
     const ttl = Math.ceil(Math.min(renewal.idleExpiresAt, record.absoluteExpiresAt) - this.#now());
-    const reply = await this.#redis.run(
-      RENEW,
-      [key],
-      [
-        String(ttl),
-        String(this.#now()),
-        'lastSeenAt',
-        String(renewal.lastSeenAt),
-        'idleExpiresAt',
-        String(renewal.idleExpiresAt),
-        'version',
-        String(version),
-        LIVE,
-        '1',
-      ],
-    );
-    if (!Array.isArray(reply) && Number(reply) === 1) return { ...record, ...renewal, version };
-    return decodeRecord(record.handle, reply);
+    const pairs = [
+      'lastSeenAt',
+      String(renewal.lastSeenAt),
+      'idleExpiresAt',
+      String(renewal.idleExpiresAt),
+      'version',
+      String(version),
+      LIVE,
+      '1',
+    ];
+    const repairArgs = [String(ttl), String(this.#now())];
+    if (this.#layout === 'fields' || writtenFieldByField(record)) {
+      const reply = await this.#redis.run(RENEW, [key], [...repairArgs, ...pairs]);
+      if (!Array.isArray(reply) && Number(reply) === 1) return { ...record, ...renewal, version };
+      return decodeRecord(record.handle, reply);
+    }
+    const added = await this.#redis.hsetWithTtl(key, pairs, ttl);
+    if (added === 0) return { ...record, ...renewal, version };
+    if (added !== 'string')
+      return decodeRecord(record.handle, await this.#redis.run(REPAIR, [key], repairArgs));
+    const pointer = await this.get(record.handle);
+    if (pointer) await this.#redis.pexpire(key, Math.ceil(expiresAt(pointer) - this.#now()));
+    return pointer;
   }
 
   /**

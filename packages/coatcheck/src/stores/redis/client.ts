@@ -33,6 +33,9 @@ export type RedisClientLike =
 
 interface NodeRedisLike {
   hGetAll(key: string): Promise<unknown>;
+  get(key: string): Promise<unknown>;
+  hSet(key: string, pairs: string[]): Promise<unknown>;
+  pExpire(key: string, ms: number): Promise<unknown>;
   withTypeMapping?(mapping: Record<number, unknown>): NodeRedisLike;
   readonly clientSideCache?: unknown;
   evalSha(sha: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
@@ -43,6 +46,9 @@ interface NodeRedisLike {
 
 interface IoRedisLike {
   hgetall(key: string): Promise<unknown>;
+  get(key: string): Promise<unknown>;
+  hset(key: string, ...pairs: string[]): Promise<unknown>;
+  pexpire(key: string, ms: number): Promise<unknown>;
   evalsha(sha: string, numKeys: number, ...args: string[]): Promise<unknown>;
   eval(script: string, numKeys: number, ...args: string[]): Promise<unknown>;
   zrem(key: string, ...members: string[]): Promise<unknown>;
@@ -59,6 +65,15 @@ export interface RedisCommands {
   /** Whether keys of different slots may not meet in one command (Redis Cluster). */
   readonly cluster: boolean;
   hgetall(key: string): Promise<unknown>;
+  /** GET: the text of a string key (a rotation's pointer in the packed layout), or null. */
+  get(key: string): Promise<unknown>;
+  /**
+   * HSET of the pairs and PEXPIRE, sent together without a script (one round trip). Resolves to
+   * the number of fields HSET added, or 'string' when the key holds a string (HSET refused it
+   * with WRONGTYPE; PEXPIRE still ran).
+   */
+  hsetWithTtl(key: string, pairs: string[], ttlMs: number): Promise<number | 'string'>;
+  pexpire(key: string, ttlMs: number): Promise<void>;
   run(script: RedisScript, keys: string[], args: string[]): Promise<unknown>;
   zrem(key: string, members: string[]): Promise<void>;
   /** Batches of the keys matching a SCAN pattern, on every master. */
@@ -66,6 +81,19 @@ export interface RedisCommands {
 }
 
 const isNoScript = (error: unknown) => /^NOSCRIPT/.test(String((error as { message?: unknown })?.message));
+
+/** The server's answer to a hash command on a string key (a rotation's pointer). */
+export const isWrongType = (error: unknown) =>
+  /^WRONGTYPE/.test(String((error as { message?: unknown })?.message));
+
+/** HSET's answer when PEXPIRE was sent beside it: the count, or 'string' for WRONGTYPE. */
+async function hsetAnswer(hset: Promise<unknown>, pexpire: Promise<unknown>): Promise<number | 'string'> {
+  const [added, expired] = await Promise.allSettled([hset, pexpire]);
+  if (expired.status === 'rejected') throw expired.reason;
+  if (added.status === 'fulfilled') return Number(added.value);
+  if (isWrongType(added.reason)) return 'string';
+  throw added.reason;
+}
 
 function withFallback(
   evalSha: (sha: string) => Promise<unknown>,
@@ -90,16 +118,23 @@ function fromNodeRedis(client: NodeRedisLike): RedisCommands {
   const rediscover = clusterRediscovery(client);
   const flat = client.clientSideCache ? client : (client.withTypeMapping?.({ [RESP_MAP]: Array }) ?? client);
   // Only a Cluster's commands are watched: elsewhere a command's promise is handed on as it is.
+  // WRONGTYPE is an answer from a node that works.
   const watched = rediscover
     ? <T>(command: Promise<T>): Promise<T> =>
         command.catch((error: unknown) => {
-          rediscover();
+          if (!isWrongType(error)) rediscover();
           throw error;
         })
     : <T>(command: Promise<T>): Promise<T> => command;
   return {
     cluster: 'masters' in client,
     hgetall: (key) => watched(flat.hGetAll(key)),
+    get: (key) => watched(client.get(key)),
+    hsetWithTtl: (key, pairs, ttlMs) =>
+      hsetAnswer(watched(client.hSet(key, pairs)), watched(client.pExpire(key, ttlMs))),
+    pexpire: async (key, ttlMs) => {
+      await watched(client.pExpire(key, ttlMs));
+    },
     run: (script, keys, args) =>
       watched(
         withFallback(
@@ -119,6 +154,11 @@ function fromIoredis(client: IoRedisLike): RedisCommands {
   return {
     cluster: client.isCluster === true,
     hgetall: (key) => client.hgetall(key),
+    get: (key) => client.get(key),
+    hsetWithTtl: (key, pairs, ttlMs) => hsetAnswer(client.hset(key, ...pairs), client.pexpire(key, ttlMs)),
+    pexpire: async (key, ttlMs) => {
+      await client.pexpire(key, ttlMs);
+    },
     run: (script, keys, args) =>
       withFallback(
         (sha) => client.evalsha(sha, keys.length, ...keys, ...args),

@@ -188,6 +188,17 @@ function readField(record: SessionRecord, field: string, value: string): void {
 }
 
 /**
+ * The records decoded from a hash without {@link META} (0.1.0's layout, or `layout: 'fields'`).
+ * Rotations leave such a session's pointer a hash, where only the atomic RENEW script can see it.
+ */
+const FIELD_BY_FIELD = new WeakSet<SessionRecord>();
+
+/** Whether this record was read from a hash written field by field. */
+export function writtenFieldByField(record: SessionRecord): boolean {
+  return FIELD_BY_FIELD.has(record);
+}
+
+/**
  * The fields packed in {@link META}, each unless the hash also had it as a field of its own: only an
  * instance of 0.1.0 writes one there, and it wrote it after the packed value.
  */
@@ -222,10 +233,12 @@ const UNSET: Partial<Record<Meta, unknown>> = {
 
 /**
  * The record held in a hash reply, or null for an empty (missing) or foreign hash. The reply may be
- * the flat field, value list (what the store asks node-redis and ioredis for), an object or a Map;
+ * a string pointer's JSON text, the flat field, value list (what the store asks node-redis and ioredis for), an object or a Map;
  * it is read once, into the record itself: this runs on every authenticated request.
  */
 export function decodeRecord(handle: string, reply: unknown): SessionRecord | null {
+  // A rotation's pointer in the packed layout: the field, value list as a JSON array (scripts.ts).
+  if (typeof reply === 'string') return decodeRecord(handle, JSON.parse(reply));
   if (reply === null || reply === undefined || typeof reply !== 'object') return null;
   const record: SessionRecord = {
     handle,
@@ -268,6 +281,7 @@ export function decodeRecord(handle: string, reply: unknown): SessionRecord | nu
     for (const field in object) visit(field, String(object[field]));
   }
   if (packed !== null) readPacked(record, packed);
+  else FIELD_BY_FIELD.add(record);
   if (record.secretHash === '') return null;
   // Hashes written before these fields existed: signed-in sessions were password logins.
   if (record.aal === -1) record.aal = record.userId === null ? 0 : 1;

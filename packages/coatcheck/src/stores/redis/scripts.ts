@@ -15,6 +15,29 @@ const HSET_FUNCTION = `local function hset(key, from)
 end
 `;
 
+/**
+ * A rotation's pointer in the packed layout is a string: the old session's field, value list as a
+ * JSON array (see SUPERSEDE_OLD). Every hash command refuses it (WRONGTYPE), so the scripts ask with
+ * `redis.pcall` first. `pointerField(key, name)` reads one field of such a pointer, packed ones
+ * included, or nil.
+ */
+const POINTER_FUNCTION = `local function pointerField(key, name)
+  local text = redis.call('GET', key)
+  if not text then return nil end
+  local list = cjson.decode(text)
+  local meta
+  for i = 1, #list, 2 do
+    if list[i] == name then return list[i + 1] end
+    if list[i] == 'meta' then meta = list[i + 1] end
+  end
+  if meta then
+    local value = cjson.decode(meta)[name]
+    if type(value) == 'string' then return value end
+  end
+  return nil
+end
+`;
+
 function script(name: string, source: string): RedisScript {
   return { name, source, sha: createHash('sha1').update(source).digest('hex') };
 }
@@ -97,11 +120,14 @@ return 1`,
 export const UPDATE = script(
   'update',
   `local key = KEYS[1]
-local reply = redis.call('HGETALL', key)
+local reply = redis.pcall('HGETALL', key)
+if reply.err then return redis.call('GET', key) end
 if #reply == 0 then return false end
 local old = {}
 for i = 1, #reply, 2 do old[reply[i]] = reply[i + 1] end
 if old.successor then return reply end
+-- A renewal's HSET that lost the race to a logout leaves a stub until it deletes it: not a session.
+if not (old.meta or old.secretHash) then return false end
 local n = tonumber(ARGV[3])
 local gone = {}
 for i = 4, 3 + n do gone[ARGV[i]] = true end
@@ -162,24 +188,8 @@ end
 return flat`,
 );
 
-/**
- * KEYS[1] session; ARGV[1] TTL ms; ARGV[2] now ms; ARGV[3..] field, value pairs (the two times,
- * the version and the live marker). A renewal of a record the caller has just read: HSET, then
- * PEXPIRE, and 1. The hash of a live session already has every one of those fields, so HSET adding
- * any means it was not one, and the same atomic step puts that right before anyone else writes: a
- * hash that was gone (a logout or rotation won the race, and the HSET made a stub) is deleted again
- * (S29: no resurrection); a rotation's pointer loses the marker again and gets its idle expiry and
- * TTL back within its absolute expiry, the grace deadline; a session written before the marker
- * existed keeps it. Those answer with the hash as it now is, or nil when the session is gone.
- */
-export const RENEW = script(
-  'renew',
-  `local key = KEYS[1]
-if redis.call('HSET', key, unpack(ARGV, 3)) == 0 then
-  redis.call('PEXPIRE', key, ARGV[1])
-  return 1
-end
-local reply = redis.call('HGETALL', key)
+// What RENEW does when its HSET added fields: the hash was not a live session's.
+const REPAIR_BODY = `local reply = redis.call('HGETALL', key)
 local fields = {}
 for i = 1, #reply, 2 do fields[reply[i]] = reply[i + 1] end
 if not (fields.meta or fields.secretHash) then
@@ -195,8 +205,35 @@ local idle = math.min(tonumber(fields.idleExpiresAt), absolute)
 redis.call('HDEL', key, 'live')
 redis.call('HSET', key, 'idleExpiresAt', string.format('%.0f', idle))
 redis.call('PEXPIRE', key, string.format('%.0f', idle - tonumber(ARGV[2])))
-return redis.call('HGETALL', key)`,
+return redis.call('HGETALL', key)`;
+
+/**
+ * KEYS[1] session; ARGV[1] TTL ms; ARGV[2] now ms; ARGV[3..] field, value pairs (the two times,
+ * the version and the live marker). A renewal of a record the caller has just read: HSET, then
+ * PEXPIRE, and 1. The hash of a live session already has every one of those fields, so HSET adding
+ * any means it was not one, and the same atomic step puts that right before anyone else writes: a
+ * hash that was gone (a logout or rotation won the race, and the HSET made a stub) is deleted again
+ * (S29: no resurrection); a rotation's pointer loses the marker again and gets its idle expiry and
+ * TTL back within its absolute expiry, the grace deadline; a session written before the marker
+ * existed keeps it. Those answer with the hash as it now is, or nil when the session is gone.
+ */
+export const RENEW = script(
+  'renew',
+  `local key = KEYS[1]
+local added = redis.pcall('HSET', key, unpack(ARGV, 3))
+if type(added) == 'table' then return redis.call('GET', key) end
+if added == 0 then
+  redis.call('PEXPIRE', key, ARGV[1])
+  return 1
+end
+${REPAIR_BODY}`,
 );
+
+/**
+ * KEYS[1] session; ARGV[1] TTL ms; ARGV[2] now ms. The repair branch of RENEW on its own, for a
+ * renewal sent as HSET and PEXPIRE without a script whose HSET added fields: answers as RENEW does.
+ */
+export const REPAIR = script('repair', `local key = KEYS[1]\n${REPAIR_BODY}`);
 
 /**
  * KEYS[1] session; ARGV[1] 'current' to spare a record that has a successor. Deletes it if it
@@ -204,7 +241,8 @@ return redis.call('HGETALL', key)`,
  */
 export const TAKE = script(
   'take',
-  `local fields = redis.call('HMGET', KEYS[1], 'userId', 'successor')
+  `${POINTER_FUNCTION}local fields = redis.pcall('HMGET', KEYS[1], 'userId', 'successor')
+if fields.err then fields = { pointerField(KEYS[1], 'userId'), pointerField(KEYS[1], 'successor') } end
 if ARGV[1] == 'current' and fields[2] then return false end
 if redis.call('DEL', KEYS[1]) == 0 then return false end
 return { fields[1] or '', fields[2] or '' }`,
@@ -212,21 +250,46 @@ return { fields[1] or '', fields[2] or '' }`,
 
 // The old record of a rotation with a grace period (S21): successor set, version bumped, idle and
 // absolute expiry brought forward to the grace deadline (as `supersede` in core/store/record.ts),
-// the live marker removed (codec.ts LIVE: a renewal that races the rotation then sees it), TTL kept
-// at min(idle, absolute). Shared by the two scripts below. ARGV[1] successor, ARGV[2]
-// grace deadline ms, ARGV[3] now ms.
+// the live marker removed, TTL kept at min(idle, absolute). A session in the packed layout becomes a
+// string (its other fields as a JSON array, POINTER_FUNCTION), on which a renewal's HSET fails for
+// every writer that races the rotation; one written field by field stays a hash without the live
+// marker, for 0.1.0 to read (codec.ts LIVE: a renewal that races it then sees it). Shared by the
+// two scripts below. ARGV[1] successor, ARGV[2] grace deadline ms, ARGV[3] now ms.
 const SUPERSEDE_OLD = `local idle = math.min(tonumber(old[1]), tonumber(ARGV[2]))
 local absolute = math.min(tonumber(old[2]), tonumber(ARGV[2]))
-redis.call('HSET', KEYS[1], 'successor', ARGV[1], 'idleExpiresAt', string.format('%.0f', idle),
-  'absoluteExpiresAt', string.format('%.0f', absolute),
-  'version', string.format('%.0f', (tonumber(old[3]) or 0) + 1))
-redis.call('HDEL', KEYS[1], 'live')
-redis.call('PEXPIRE', KEYS[1], string.format('%.0f', math.min(idle, absolute) - tonumber(ARGV[3])))`;
+local version = string.format('%.0f', (tonumber(old[3]) or 0) + 1)
+local ttl = string.format('%.0f', math.min(idle, absolute) - tonumber(ARGV[3]))
+if old[5] then
+  local reply = redis.call('HGETALL', KEYS[1])
+  local pointer = {}
+  for i = 1, #reply, 2 do
+    local field = reply[i]
+    if field ~= 'live' and field ~= 'idleExpiresAt' and field ~= 'absoluteExpiresAt' and field ~= 'version' then
+      pointer[#pointer + 1] = field
+      pointer[#pointer + 1] = reply[i + 1]
+    end
+  end
+  for _, value in ipairs({ 'successor', ARGV[1], 'idleExpiresAt', string.format('%.0f', idle),
+      'absoluteExpiresAt', string.format('%.0f', absolute), 'version', version }) do
+    pointer[#pointer + 1] = value
+  end
+  if tonumber(ttl) > 0 then
+    redis.call('SET', KEYS[1], cjson.encode(pointer), 'PX', ttl)
+  else
+    redis.call('DEL', KEYS[1])
+  end
+else
+  redis.call('HSET', KEYS[1], 'successor', ARGV[1], 'idleExpiresAt', string.format('%.0f', idle),
+    'absoluteExpiresAt', string.format('%.0f', absolute), 'version', version)
+  redis.call('HDEL', KEYS[1], 'live')
+  redis.call('PEXPIRE', KEYS[1], ttl)
+end`;
 
-// The old record's idle and absolute expiry, version and successor, or nil (written as a Lua
-// expression: the scripts below stop when it shows the record gone or already superseded).
-const READ_OLD = `local old = redis.call('HMGET', KEYS[1], 'idleExpiresAt', 'absoluteExpiresAt', 'version', 'successor')
-if not old[1] or old[4] then return false end`;
+// The old record's idle and absolute expiry, version, successor and packed metadata, or nil
+// (written as a Lua expression: the scripts below stop when it shows the record gone or already
+// superseded, a string pointer included).
+const READ_OLD = `local old = redis.pcall('HMGET', KEYS[1], 'idleExpiresAt', 'absoluteExpiresAt', 'version', 'successor', 'meta')
+if old.err or not old[1] or old[4] then return false end`;
 
 /**
  * KEYS[1] old session; ARGV[1] successor handle, ARGV[2] grace deadline ms, ARGV[3] now ms.
@@ -267,8 +330,8 @@ return 1`,
 export const REPLACE = creating(
   'replace',
   `if redis.call('EXISTS', KEYS[2]) == 1 then return false end`,
-  `${INDEX_FUNCTION}${HSET_FUNCTION}local old = redis.call('HMGET', KEYS[1], 'userId', 'successor')
-if old[2] then return false end
+  `${INDEX_FUNCTION}${HSET_FUNCTION}local old = redis.pcall('HMGET', KEYS[1], 'userId', 'successor')
+if old.err or old[2] then return false end
 if redis.call('DEL', KEYS[1]) == 0 then return false end
 hset(KEYS[2], 5)
 redis.call('PEXPIRE', KEYS[2], ARGV[4])
@@ -279,7 +342,9 @@ return old[1] or ''`,
 /** KEYS[1] session; ARGV[1] user id. Deletes the session only if it belongs to that user; returns 1 or 0. */
 export const DESTROY_IF_USER = script(
   'destroy-if-user',
-  `if redis.call('HGET', KEYS[1], 'userId') ~= ARGV[1] then return 0 end
+  `${POINTER_FUNCTION}local userId = redis.pcall('HGET', KEYS[1], 'userId')
+if type(userId) == 'table' then userId = pointerField(KEYS[1], 'userId') end
+if userId ~= ARGV[1] then return 0 end
 return redis.call('DEL', KEYS[1])`,
 );
 
@@ -289,15 +354,20 @@ return redis.call('DEL', KEYS[1])`,
  */
 export const DESTROY_CREATED_BEFORE = script(
   'destroy-created-before',
-  `if ARGV[1] ~= '' then
-  local created = tonumber(redis.call('HGET', KEYS[1], 'createdAt'))
-  if created == nil then
-    local meta = redis.call('HGET', KEYS[1], 'meta')
-    if meta then created = tonumber(cjson.decode(meta).createdAt) end
-  end
+  `${POINTER_FUNCTION}local pointer = redis.call('TYPE', KEYS[1]).ok == 'string'
+local function field(name)
+  if pointer then return pointerField(KEYS[1], name) end
+  local value = redis.call('HGET', KEYS[1], name)
+  if value then return value end
+  local meta = redis.call('HGET', KEYS[1], 'meta')
+  if meta then return cjson.decode(meta)[name] end
+  return nil
+end
+if ARGV[1] ~= '' then
+  local created = tonumber(field('createdAt'))
   if created == nil or created >= tonumber(ARGV[1]) then return false end
 end
-local userId = redis.call('HGET', KEYS[1], 'userId')
+local userId = field('userId')
 if redis.call('DEL', KEYS[1]) == 0 then return false end
 return userId or ''`,
 );
