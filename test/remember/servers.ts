@@ -67,6 +67,14 @@ const routes: Record<string, Route> = {
   'GET /sessions': async (s) => s.listSessions(),
   'POST /sessions/revoke': async (s, body) => ({ revoked: await s.revokeSession(String(body.handle)) }),
   'GET /devices': async (s) => s.listRememberedDevices(),
+  // The application's own data key `meta` (express-session apps have them): `set` where the session
+  // has it (Fastify, Hono), assignment on express-session's object.
+  'POST /data-meta': async (s, body) => {
+    const session = s as unknown as { set?: (key: string, value: unknown) => void; meta: unknown };
+    if (typeof session.set === 'function') session.set('meta', body.meta);
+    else session.meta = body.meta;
+    return {};
+  },
   'POST /devices/revoke': async (s, body) => ({ revoked: await s.revokeRememberedDevice(String(body.id)) }),
 };
 

@@ -274,7 +274,7 @@ export class Session {
   /** The signed-in user's sessions (device list), with `current` marking this one. */
   async listSessions(): Promise<SessionInfo[]> {
     const bound = binding(this);
-    const userId = this.meta?.userId;
+    const userId = sessionMetaOf(this)?.userId;
     if (!userId) return [];
     return track(
       bound,
@@ -285,7 +285,7 @@ export class Session {
   /** Signs out one of the user's own sessions by handle; false if no such session of theirs. */
   async revokeSession(handle: string): Promise<boolean> {
     const { engine, state } = binding(this);
-    const userId = this.meta?.userId;
+    const userId = sessionMetaOf(this)?.userId;
     if (!userId) return false;
     if (handle === state.record?.handle) {
       await this.destroy();
@@ -297,7 +297,7 @@ export class Session {
   /** The signed-in user's remembered devices ("keep me signed in"), `current` marking this one's. */
   async listRememberedDevices(): Promise<RememberedDeviceInfo[]> {
     const bound = binding(this);
-    const userId = this.meta?.userId;
+    const userId = sessionMetaOf(this)?.userId;
     if (!userId) return [];
     const currentDeviceId = bound.state.record?.rememberedDeviceId ?? null;
     return track(bound, bound.engine.listRememberedDevices(userId, { currentDeviceId }));
@@ -306,7 +306,7 @@ export class Session {
   /** Forgets one of the user's remembered devices and ends its sessions; false if no such device of theirs. */
   async revokeRememberedDevice(id: string): Promise<boolean> {
     const bound = binding(this);
-    const userId = this.meta?.userId;
+    const userId = sessionMetaOf(this)?.userId;
     if (!userId) return false;
     if (id === bound.state.record?.rememberedDeviceId) {
       await this.destroy();
@@ -318,7 +318,7 @@ export class Session {
   /** Signs out every other session of the user, or all of them with `includeCurrent`. */
   async logoutEverywhere(options: { includeCurrent?: boolean } = {}): Promise<number> {
     const { engine, state } = binding(this);
-    const userId = this.meta?.userId;
+    const userId = sessionMetaOf(this)?.userId;
     if (!userId) return 0;
     const count = await track(
       binding(this),

@@ -1,8 +1,14 @@
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import type { RequireAuthOptions, RequireFreshAuthOptions, RequireStepUpOptions } from '../express/guards.js';
+import { Session, sessionMetaOf } from '../express/session.js';
 import { contextOf } from './plugin.js';
 
 export type { RequireAuthOptions, RequireFreshAuthOptions, RequireStepUpOptions } from '../express/guards.js';
+
+/** The record's view of the request's session: a data key named `meta` cannot stand in for it. */
+function metaOfRequest(request: FastifyRequest) {
+  return request.session instanceof Session ? sessionMetaOf(request.session) : null;
+}
 
 // The same statuses and bodies as the Express guards: clients and tests see one API.
 const MESSAGES: Record<string, string> = {
@@ -43,7 +49,7 @@ function now(request: FastifyRequest): number {
  */
 export function requireAuth(options: RequireAuthOptions = {}): preHandlerAsyncHookHandler {
   return async (request, reply) => {
-    if (request.session?.meta?.userId) return;
+    if (metaOfRequest(request)?.userId) return;
     return redirect(request, reply, options.redirectTo) ?? reject(reply, 401, 'unauthenticated');
   };
 }
@@ -68,7 +74,7 @@ export function requireRole(
   const wanted = [roles].flat();
   const rolesOf = options.rolesOf ?? defaultRoles;
   return async (request, reply) => {
-    if (!request.session?.meta?.userId) return reject(reply, 401, 'unauthenticated');
+    if (!metaOfRequest(request)?.userId) return reject(reply, 401, 'unauthenticated');
     const held = await rolesOf(request);
     if (held.some((role) => wanted.includes(role))) return;
     return reject(reply, 403, 'forbidden');
@@ -83,7 +89,7 @@ export function requireFreshAuth(options: RequireFreshAuthOptions = {}): preHand
   const maxAgeMs = options.maxAgeMs ?? 300_000;
   if (!Number.isFinite(maxAgeMs) || maxAgeMs <= 0) throw new RangeError('maxAgeMs must be a positive number');
   return async (request, reply) => {
-    const meta = request.session?.meta;
+    const meta = metaOfRequest(request);
     if (!meta?.userId) return reject(reply, 401, 'unauthenticated');
     if (meta.authAt !== null && now(request) - meta.authAt <= maxAgeMs) return;
     return redirect(request, reply, options.redirectTo) ?? reject(reply, 401, 'reauth_required');
@@ -100,7 +106,7 @@ export function requireStepUp(options: RequireStepUpOptions = {}): preHandlerAsy
   if (!Number.isInteger(level) || level < 2) throw new RangeError('level must be an integer of at least 2');
   if (!Number.isFinite(maxAgeMs) || maxAgeMs <= 0) throw new RangeError('maxAgeMs must be a positive number');
   return async (request, reply) => {
-    const meta = request.session?.meta;
+    const meta = metaOfRequest(request);
     if (!meta?.userId) return reject(reply, 401, 'unauthenticated');
     if (meta.aal >= level && meta.stepUpAt !== null && now(request) - meta.stepUpAt <= maxAgeMs) return;
     return redirect(request, reply, options.redirectTo) ?? reject(reply, 401, 'step_up_required', { level });

@@ -1,3 +1,5 @@
+// Over ~250 lines on purpose: the whole hash encoding of a session (both layouts, patches, and the
+// decoder every read runs) in one place, so a field added to the record is added here once.
 import { isForbiddenKey, type SessionPatch, type SessionRecord } from '../../core/store/record.js';
 
 /**
