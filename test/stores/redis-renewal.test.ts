@@ -126,6 +126,34 @@ describe('RedisStore renewal', {
       assert.ok(ttl > 0 && ttl <= 20_000, `TTL ${ttl} ms`);
     });
 
+    it(`${kind}: S29 the stub a renewal leaves for a moment after losing to a logout is no session to anything`, async () => {
+      const store = stores.get(kind)!;
+      const record = await created(store);
+      await store.destroy(record.handle);
+      // What the renewal's HSET writes into the emptied key before its REPAIR deletes it.
+      const key = store.sessionKey(record.handle);
+      await redis.client.hSet(key, {
+        lastSeenAt: '1',
+        idleExpiresAt: String(Date.now() + 60_000),
+        version: '9',
+        live: '1',
+      });
+      await redis.client.pExpire(key, 60_000);
+      assert.equal(await store.get(record.handle), null);
+      assert.equal(await store.update(record.handle, { set: { theme: '"dark"' } }), null);
+      const next = makeRecord({ userId: record.userId, createdAt: record.createdAt });
+      assert.equal(
+        await store.replace(record.handle, next),
+        false,
+        'a rotation of it would outlive the logout',
+      );
+      assert.equal(await store.replace(record.handle, next, { graceUntil: Date.now() + 20_000 }), false);
+      assert.equal(await store.get(next.handle), null);
+      const listed = (await store.listByUser(record.userId!)).map((session) => session.handle);
+      assert.ok(!listed.includes(record.handle) && !listed.includes(next.handle));
+      assert.equal((await redis.client.hGetAll(key)).theme, undefined, 'nothing was written into it');
+    });
+
     it(`${kind}: a session written before the live marker existed is renewed and gains it`, async () => {
       const store = stores.get(kind)!;
       const record = await created(store);

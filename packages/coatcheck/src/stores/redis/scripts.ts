@@ -188,8 +188,10 @@ end
 return flat`,
 );
 
-// What RENEW does when its HSET added fields: the hash was not a live session's.
-const REPAIR_BODY = `local reply = redis.call('HGETALL', key)
+// What RENEW does when its HSET added fields: the hash was not a live session's (or, by the time
+// REPAIR runs on its own, a rotation has made it a string pointer).
+const REPAIR_BODY = `local reply = redis.pcall('HGETALL', key)
+if reply.err then return redis.call('GET', key) end
 local fields = {}
 for i = 1, #reply, 2 do fields[reply[i]] = reply[i + 1] end
 if not (fields.meta or fields.secretHash) then
@@ -287,9 +289,10 @@ end`;
 
 // The old record's idle and absolute expiry, version, successor and packed metadata, or nil
 // (written as a Lua expression: the scripts below stop when it shows the record gone or already
-// superseded, a string pointer included).
-const READ_OLD = `local old = redis.pcall('HMGET', KEYS[1], 'idleExpiresAt', 'absoluteExpiresAt', 'version', 'successor', 'meta')
-if old.err or not old[1] or old[4] then return false end`;
+// superseded, a string pointer included, or a renewal's stub: a hash with neither `meta` nor
+// `secretHash` is no session).
+const READ_OLD = `local old = redis.pcall('HMGET', KEYS[1], 'idleExpiresAt', 'absoluteExpiresAt', 'version', 'successor', 'meta', 'secretHash')
+if old.err or not (old[5] or old[6]) or old[4] then return false end`;
 
 /**
  * KEYS[1] old session; ARGV[1] successor handle, ARGV[2] grace deadline ms, ARGV[3] now ms.
@@ -330,8 +333,8 @@ return 1`,
 export const REPLACE = creating(
   'replace',
   `if redis.call('EXISTS', KEYS[2]) == 1 then return false end`,
-  `${INDEX_FUNCTION}${HSET_FUNCTION}local old = redis.pcall('HMGET', KEYS[1], 'userId', 'successor')
-if old.err or old[2] then return false end
+  `${INDEX_FUNCTION}${HSET_FUNCTION}local old = redis.pcall('HMGET', KEYS[1], 'userId', 'successor', 'meta', 'secretHash')
+if old.err or old[2] or not (old[3] or old[4]) then return false end
 if redis.call('DEL', KEYS[1]) == 0 then return false end
 hset(KEYS[2], 5)
 redis.call('PEXPIRE', KEYS[2], ARGV[4])
