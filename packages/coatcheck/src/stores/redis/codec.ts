@@ -235,8 +235,9 @@ const UNSET: Partial<Record<Meta, unknown>> = {
 
 /**
  * The record held in a hash reply, or null for an empty (missing) or foreign hash. The reply may be
- * a string pointer's JSON text, the flat field, value list (what the store asks node-redis and ioredis for), an object or a Map;
- * it is read once, into the record itself: this runs on every authenticated request.
+ * the flat field, value list (what the store asks node-redis and ioredis for), an object, a Map, or
+ * a string pointer's JSON text; it is read once, into the record itself: this runs on every
+ * authenticated request.
  */
 export function decodeRecord(handle: string, reply: unknown): SessionRecord | null {
   // A rotation's pointer in the packed layout: the field, value list as a JSON array (scripts.ts).
