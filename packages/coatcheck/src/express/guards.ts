@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { bindingOf, Session, sessionMetaOf } from './session.js';
 
-/** The record's view of the request's session (a data key named `meta` cannot hide it). */
-function metaOfRequest(req: { session?: Session | null }) {
+/** The record's view of the request's session (a data key named `meta` cannot hide it); Fastify's guards use it too. */
+export function metaOfRequest(req: { session?: Session | null }) {
   return req.session instanceof Session ? sessionMetaOf(req.session) : null;
 }
 

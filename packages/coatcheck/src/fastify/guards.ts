@@ -1,14 +1,13 @@
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
-import type { RequireAuthOptions, RequireFreshAuthOptions, RequireStepUpOptions } from '../express/guards.js';
-import { Session, sessionMetaOf } from '../express/session.js';
+import {
+  metaOfRequest,
+  type RequireAuthOptions,
+  type RequireFreshAuthOptions,
+  type RequireStepUpOptions,
+} from '../express/guards.js';
 import { contextOf } from './plugin.js';
 
 export type { RequireAuthOptions, RequireFreshAuthOptions, RequireStepUpOptions } from '../express/guards.js';
-
-/** The record's view of the request's session: a data key named `meta` cannot stand in for it. */
-function metaOfRequest(request: FastifyRequest) {
-  return request.session instanceof Session ? sessionMetaOf(request.session) : null;
-}
 
 // The same statuses and bodies as the Express guards: clients and tests see one API.
 const MESSAGES: Record<string, string> = {
