@@ -15,8 +15,6 @@ import { serve } from '@hono/node-server';
 import express from 'express';
 import Fastify from 'fastify';
 import { Hono } from 'hono';
-import passport from 'passport';
-import { Strategy as LocalStrategy } from 'passport-local';
 import { chromium } from 'playwright-core';
 import { Server as SocketServer } from 'socket.io';
 import { io as connectSocket } from 'socket.io-client';
@@ -29,6 +27,7 @@ import {
 } from '../../packages/coatcheck/src/hono/index.js';
 import { SqliteStore } from '../../packages/coatcheck/src/stores/sqlite.js';
 import { Client, listen, type Running } from '../support/http.js';
+import { localPassport } from '../support/passport-app.js';
 
 const SECRET = 'test-secret-that-is-long-enough-0123456789';
 const quiet = { secret: SECRET, warn: () => {}, guessLimit: false } as const;
@@ -44,14 +43,7 @@ describe('Express 5 + Passport on SqliteStore: old cookies are dead after every 
   let running: Running;
   before(async () => {
     store = new SqliteStore({ path: ':memory:' });
-    const auth = new passport.Passport();
-    auth.use(
-      new LocalStrategy((username, password, done) =>
-        password === `${username}-pw` ? done(null, { id: `u-${username}` }) : done(null, false),
-      ),
-    );
-    auth.serializeUser((user, done) => done(null, (user as { id: string }).id));
-    auth.deserializeUser((id: string, done) => done(null, { id }));
+    const auth = localPassport();
     const app = express();
     app.use(express.json());
     app.use(session({ ...quiet, store }));
@@ -397,14 +389,7 @@ describe('Socket.IO sharing the Express session on SqliteStore', () => {
 describe('Chromium, two tabs, Express + Passport on SqliteStore', () => {
   it('signing out in one tab signs the other out', async () => {
     const store = new SqliteStore({ path: ':memory:' });
-    const auth = new passport.Passport();
-    auth.use(
-      new LocalStrategy((username, password, done) =>
-        password === `${username}-pw` ? done(null, { id: `u-${username}` }) : done(null, false),
-      ),
-    );
-    auth.serializeUser((user, done) => done(null, (user as { id: string }).id));
-    auth.deserializeUser((id: string, done) => done(null, { id }));
+    const auth = localPassport();
     const app = express();
     app.use(express.urlencoded({ extended: false }));
     app.use(session({ ...quiet, store }));

@@ -7,8 +7,6 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import express from 'express';
-import passport from 'passport';
-import { Strategy as LocalStrategy } from 'passport-local';
 import { chromium } from 'playwright-core';
 import { Server as SocketServer } from 'socket.io';
 import { io as connectSocket } from 'socket.io-client';
@@ -24,6 +22,7 @@ import { startFastifyApp } from '../fastify/app.js';
 import { Clock } from '../support/app.js';
 import { ROTATION_OPTIONS } from '../support/gated-app.js';
 import { Client, listen, type Running } from '../support/http.js';
+import { localPassport } from '../support/passport-app.js';
 import { hasRedis, redisForSuite } from '../support/redis-server.js';
 
 const SECRET = 'test-secret-that-is-long-enough-0123456789';
@@ -57,14 +56,7 @@ describe('newcomer: Redis packed layout and a data key named meta, with real cli
     let store: RedisStore;
     before(async () => {
       store = storeOf();
-      const auth = new passport.Passport();
-      auth.use(
-        new LocalStrategy((username, password, done) =>
-          password === `${username}-pw` ? done(null, { id: `u-${username}` }) : done(null, false),
-        ),
-      );
-      auth.serializeUser((user, done) => done(null, (user as { id: string }).id));
-      auth.deserializeUser((id: string, done) => done(null, { id }));
+      const auth = localPassport();
       const app = express();
       app.use(express.json());
       app.use(session({ ...quiet, store }));
@@ -80,7 +72,7 @@ describe('newcomer: Redis packed layout and a data key named meta, with real cli
         res.json({
           user: (req.user as { id: string } | undefined)?.id ?? null,
           recordUser: sessionMetaOf(req.session)?.userId ?? null,
-          view: (req.session.meta as Data | undefined)?.userId ?? null,
+          view: (req.session.meta as unknown as Data | undefined)?.userId ?? null,
           meta: (req.session as unknown as Data).meta ?? null,
         });
       });

@@ -11,8 +11,8 @@ import {
   connectRedis,
   hasRedis,
   type RedisServer,
+  redisFleetForSuite,
   startRedis,
-  startRedisCluster,
 } from '../support/redis-server.js';
 
 /**
@@ -80,33 +80,15 @@ const fleetTargets = [
   ['ioredis', 'standalone'],
   ['node-redis', 'Cluster'],
   ['ioredis', 'Cluster'],
-] as const satisfies [ClientKind, string][];
+] as const satisfies [ClientKind, 'standalone' | 'Cluster'][];
 
 for (const [kind, topology] of fleetTargets) {
   describe(`Redis layout journeys (${kind}, ${topology}): 3 instances, rotation + renewals + grace`, {
     skip: !hasRedis && 'redis-server is not installed',
   }, () => {
-    let servers: RedisServer[] = [];
-    let stop: () => Promise<void>;
-    const connections: Connection<unknown>[] = [];
-    before(async () => {
-      if (topology === 'Cluster') {
-        const cluster = await startRedisCluster();
-        servers = cluster.servers;
-        stop = cluster.stop;
-        for (let i = 0; i < 3; i++) connections.push(await connectRedis(kind, cluster));
-      } else {
-        const server = await startRedis();
-        servers = [server];
-        stop = server.dispose;
-        for (let i = 0; i < 3; i++) connections.push(await connectRedis(kind, server));
-      }
-    });
-    after(async () => {
-      for (const connection of connections) await connection.close();
-      await stop?.();
-    });
-    const redis = inspect(() => servers);
+    const instances = redisFleetForSuite(topology, [kind, kind, kind]);
+    const connections = instances.connections;
+    const redis = inspect(() => instances.servers);
 
     async function fleet(layouts: ('packed' | 'fields')[]) {
       const clock = new Clock();

@@ -18,6 +18,19 @@ interface User {
   password: string;
 }
 
+/** Passport with passport-local: user `<name>` signs in with password `<name>-pw` as `u-<name>`. */
+export function localPassport(): passport.Authenticator {
+  const auth = new passport.Passport();
+  auth.use(
+    new LocalStrategy((username, password, done) =>
+      password === `${username}-pw` ? done(null, { id: `u-${username}` }) : done(null, false),
+    ),
+  );
+  auth.serializeUser((user, done) => done(null, (user as { id: string }).id));
+  auth.deserializeUser((id: string, done) => done(null, { id }));
+  return auth;
+}
+
 /** A Passport 0.7 + passport-local app written as its documentation shows, on coatcheck. */
 export interface PassportApp extends Running {
   events: SessionEvent[];
