@@ -20,7 +20,7 @@ import {
   type SessionOptions,
 } from './options.js';
 import { holdResponse } from './response-hold.js';
-import { collectData, Session, type SessionBinding } from './session.js';
+import { collectData, Session, type SessionBinding, takeData } from './session.js';
 import { applySessionHeaders, type MinimalResponse, type SessionHeaders } from './session-headers.js';
 import { SessionStoreApi } from './session-store-api.js';
 
@@ -89,7 +89,7 @@ export function session(options: SessionOptions = {}): SessionMiddleware {
   function prepare(req: Request, state: SessionState): boolean {
     const current = req.session;
     if (current instanceof Session) {
-      state.data = collectData(current);
+      takeData(current, state);
     } else {
       return unset === 'destroy';
     }

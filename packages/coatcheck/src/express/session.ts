@@ -3,6 +3,7 @@
 import type { LoginOptions, SessionEngine } from '../core/engine.js';
 import { SessionStateError, type SessionStoreError } from '../core/errors.js';
 import { identityChange } from '../core/lifecycle/identity.js';
+import { dataRead, storeData } from '../core/lifecycle/request-state.js';
 import type { SessionInfo, SessionState } from '../core/lifecycle/state.js';
 import type { RememberedDeviceInfo } from '../core/remember/info.js';
 import { isForbiddenKey } from '../core/store/record.js';
@@ -55,6 +56,10 @@ export type { SessionMeta } from './meta.js';
 /** Reads a Session's binding; set once the class below is defined. */
 let readBinding: (session: Session) => SessionBinding | undefined;
 
+/** The stored data a Session was made from, parsed for it alone, and its text; set with the class. */
+let loadedDataOf: (session: Session) => Record<string, unknown> | null;
+let loadedTextOf: (session: Session) => string | null;
+
 /** The engine and request state behind a Session: for layers built on the adapter (CSRF, guards). */
 export function bindingOf(session: Session): SessionBinding {
   return binding(session);
@@ -70,6 +75,38 @@ function binding(session: Session): SessionBinding {
 export function sessionMetaOf(session: Session): SessionMeta | null {
   const { engine, state } = binding(session);
   return metaOf(state.record, engine.options.userIdOf, collectData(session), state.dataText);
+}
+
+/**
+ * Takes the handler's data off `req.session` into the request's state, for the commit to compare
+ * with the stored text. When every value is the very one loaded and none is an object (nothing in
+ * it could have changed inside), the state goes back to the stored text, unread: nothing is copied
+ * and the commit serialises nothing. Objects are compared by their JSON, as express-session hashes
+ * its whole session, so a change deep inside one is saved.
+ */
+export function takeData(session: Session, state: SessionState): void {
+  const loaded = loadedDataOf(session);
+  if (loaded && loadedTextOf(session) === state.dataText && unchangedSinceLoad(session, loaded)) {
+    if (dataRead(state)) storeData(state, state.dataText);
+  } else {
+    state.data = collectData(session);
+  }
+}
+
+/** Whether a Session's data keys are those of `loaded`, each holding the same primitive value. */
+function unchangedSinceLoad(session: Session, loaded: Record<string, unknown>): boolean {
+  const values = session as unknown as Record<string, unknown>;
+  let count = 0;
+  for (const key in values) {
+    if (key === 'cookie' || !Object.hasOwn(values, key)) continue;
+    const value = values[key];
+    if ((value !== null && typeof value === 'object') || !(key in loaded) || loaded[key] !== value)
+      return false;
+    count++;
+  }
+  // `loaded` has a null prototype: for-in sees its own keys only.
+  for (const _ in loaded) count--;
+  return count === 0;
 }
 
 /**
@@ -117,8 +154,13 @@ const COOKIE_PROPERTY: PropertyDescriptor = {
 export class Session {
   // A private field, not a WeakMap entry per request: invisible to Object.keys and JSON, and cheap.
   readonly #bound: SessionBinding;
+  /** The stored text and data this Session was made from, when the data was parsed for it (`takeData`). */
+  readonly #loadedText: string | null = null;
+  readonly #loadedData: Record<string, unknown> | null = null;
   static {
     readBinding = (session) => (#bound in session ? session.#bound : undefined);
+    loadedDataOf = (session) => (#bound in session ? session.#loadedData : null);
+    loadedTextOf = (session) => (#bound in session ? session.#loadedText : null);
   }
 
   /**
@@ -132,7 +174,13 @@ export class Session {
     this.#bound = bound;
     Object.defineProperty(this, BINDING, { value: bound });
     Object.defineProperty(this, 'cookie', COOKIE_PROPERTY);
+    // Unread until now: the object about to be parsed is the stored text's, and no one else's yet.
+    const unread = !dataRead(bound.state);
     const data = bound.state.data;
+    if (unread) {
+      this.#loadedText = bound.state.dataText;
+      this.#loadedData = data;
+    }
     // Forbidden keys were dropped when the data was parsed (S51); assigning any other key is safe.
     for (const key in data)
       if (key !== 'cookie' && !isForbiddenKey(key))

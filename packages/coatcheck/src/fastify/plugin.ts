@@ -8,7 +8,7 @@ import type { SessionState } from '../core/lifecycle/state.js';
 import { createCsrfToken } from '../core/policies/csrf.js';
 import type { Cookie } from '../express/cookie.js';
 import { requestPath } from '../express/options.js';
-import { collectData } from '../express/session.js';
+import { takeData } from '../express/session.js';
 import { type FastifySessionOptions, resolveFastifyOptions } from './options.js';
 import { type FastifyBinding, FastifySession } from './session.js';
 
@@ -120,7 +120,7 @@ async function coatcheckSession(fastify: FastifyInstance, options: FastifySessio
   /** Takes the handler's changes into the state; true when the store must be written. */
   function prepare(request: FastifyRequest, state: SessionState): boolean {
     // A handler that replaced `request.session` with something else leaves the data as it was.
-    if (request.session instanceof FastifySession) state.data = collectData(request.session);
+    if (request.session instanceof FastifySession) takeData(request.session, state);
     if (saveUninitialized && !state.record) state.forceSave = true;
     return engine.needsCommit(state);
   }
