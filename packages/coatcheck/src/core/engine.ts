@@ -124,6 +124,9 @@ export interface SessionEngine {
   readonly options: ReturnType<typeof resolveOptions>;
 }
 
+/** What `commit` answers when there is nothing to write: settled, and shared by every request. */
+const NOTHING_TO_COMMIT: Promise<void> = Promise.resolve();
+
 /** After a logout in this request, only new data or a CSRF token starts a fresh anonymous session. */
 function startsAfterEnd(state: SessionState): boolean {
   return holdsData(state) || Boolean(state.pendingMeta?.csrfSecret);
@@ -186,12 +189,81 @@ export function createSessionEngine(engineOptions: SessionEngineOptions): Sessio
     throw new SessionStateError('could not find a free session handle');
   }
 
+  /** The commit's work when there may be something to write (see `commit`). */
+  async function commitChanges(state: SessionState): Promise<void> {
+    // Ended or rotated by another request: what this request still holds is never written (S29).
+    if (state.endedElsewhere) return;
+    // needsCommit's text, if it was this request's last call: adapters call the two back to back.
+    const known = serialised?.state === state ? serialised : null;
+    serialised = null;
+    await syncIdentity(state);
+    if (state.ended) {
+      if (!startsAfterEnd(state)) {
+        // A bare `save()` after logout stores nothing: the response still expires the cookie.
+        state.forceSave = false;
+        return;
+      }
+      state.ended = false;
+    }
+    if (!state.record) {
+      if (!holdsData(state) && !state.forceSave) return;
+      state.forceSave = false;
+      const csrfSecret = state.pendingMeta?.csrfSecret;
+      const next = await insert(state, {
+        data: JSON.stringify(state.data),
+        ...(csrfSecret ? { csrfSecret } : {}),
+      });
+      adopt(state, next);
+      events.emit({ type: 'session.created', handle: next.handle, userId: null, ...eventContext(state) });
+      return;
+    }
+    const text = !dataRead(state)
+      ? state.dataText
+      : known && known.data === state.data && known.record === state.record
+        ? known.text
+        : JSON.stringify(state.data);
+    let patch: SessionPatch | null = text === state.dataText ? null : diffData(state.dataText, state.data);
+    if (state.pendingMeta) patch = { ...patch, meta: state.pendingMeta };
+    if (!patch) return;
+    const record = state.record;
+    const handle = record.handle;
+    const renewal = patch.set || patch.unset ? null : renewalOf(patch.meta);
+    let next = await (renewal
+      ? call(store.renew ? 'renew' : 'update', () => renewIn(store, record, renewal))
+      : call('update', () => store.update(handle, patch)));
+    for (let step = 0; next?.successor && step < 3; step++) {
+      // A scheduled rotation replaced this record while the request ran (S21): the write belongs
+      // to the session it became, and this response must not send the replaced token again.
+      const successor = next.successor;
+      next = await call('update', () => store.update(successor, patch));
+      state.cookieValue = null;
+      if (state.cookie === 'set') state.cookie = 'keep';
+    }
+    if (!next || next.successor) {
+      // Destroyed meanwhile (logout, revocation): the write is dropped, never resurrected (S29).
+      events.emit({
+        type: 'session.write_dropped',
+        handle,
+        userId: state.record.userId,
+        ...eventContext(state),
+      });
+      endElsewhere(state);
+      return;
+    }
+    state.record = next;
+    state.dataText = text;
+    state.pendingMeta = null;
+  }
+
+  // One context for every load: an object per request was garbage for the collector.
+  const loadContext = { options, call, events, renewals, issuer };
+
   const engine: SessionEngine = {
     options,
     on: events.on,
     emit: events.emit,
 
-    load: (info) => loadSession(info, { options, call, events, renewals, issuer }),
+    load: (info) => loadSession(info, loadContext),
 
     csrfSecretOf(state) {
       const existing = state.pendingMeta?.csrfSecret ?? state.record?.csrfSecret;
@@ -229,69 +301,14 @@ export function createSessionEngine(engineOptions: SessionEngineOptions): Sessio
       return true;
     },
 
-    async commit(state) {
-      // Ended or rotated by another request: what this request still holds is never written (S29).
-      if (state.endedElsewhere) return;
-      // needsCommit's text, if it was this request's last call: adapters call the two back to back.
-      const known = serialised?.state === state ? serialised : null;
-      serialised = null;
-      await syncIdentity(state);
-      if (state.ended) {
-        if (!startsAfterEnd(state)) {
-          // A bare `save()` after logout stores nothing: the response still expires the cookie.
-          state.forceSave = false;
-          return;
-        }
-        state.ended = false;
+    commit(state) {
+      // A stored session this request left as it was (no data read, nothing pending): the common
+      // authenticated read settles here, without a turn of the event loop or a promise of its own.
+      if (state.record && !state.ended && state.pendingMeta === null && !dataRead(state)) {
+        serialised = null;
+        return NOTHING_TO_COMMIT;
       }
-      if (!state.record) {
-        if (!holdsData(state) && !state.forceSave) return;
-        state.forceSave = false;
-        const csrfSecret = state.pendingMeta?.csrfSecret;
-        const next = await insert(state, {
-          data: JSON.stringify(state.data),
-          ...(csrfSecret ? { csrfSecret } : {}),
-        });
-        adopt(state, next);
-        events.emit({ type: 'session.created', handle: next.handle, userId: null, ...eventContext(state) });
-        return;
-      }
-      const text = !dataRead(state)
-        ? state.dataText
-        : known && known.data === state.data && known.record === state.record
-          ? known.text
-          : JSON.stringify(state.data);
-      let patch: SessionPatch | null = text === state.dataText ? null : diffData(state.dataText, state.data);
-      if (state.pendingMeta) patch = { ...patch, meta: state.pendingMeta };
-      if (!patch) return;
-      const record = state.record;
-      const handle = record.handle;
-      const renewal = patch.set || patch.unset ? null : renewalOf(patch.meta);
-      let next = await (renewal
-        ? call(store.renew ? 'renew' : 'update', () => renewIn(store, record, renewal))
-        : call('update', () => store.update(handle, patch)));
-      for (let step = 0; next?.successor && step < 3; step++) {
-        // A scheduled rotation replaced this record while the request ran (S21): the write belongs
-        // to the session it became, and this response must not send the replaced token again.
-        const successor = next.successor;
-        next = await call('update', () => store.update(successor, patch));
-        state.cookieValue = null;
-        if (state.cookie === 'set') state.cookie = 'keep';
-      }
-      if (!next || next.successor) {
-        // Destroyed meanwhile (logout, revocation): the write is dropped, never resurrected (S29).
-        events.emit({
-          type: 'session.write_dropped',
-          handle,
-          userId: state.record.userId,
-          ...eventContext(state),
-        });
-        endElsewhere(state);
-        return;
-      }
-      state.record = next;
-      state.dataText = text;
-      state.pendingMeta = null;
+      return commitChanges(state);
     },
 
     cookieHeaders: (state) => cookieHeadersFor(state, options),
