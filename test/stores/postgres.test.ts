@@ -363,7 +363,7 @@ describe('postgres store', { skip: !findPostgres() && 'postgres is not installed
     );
     assert.deepEqual(
       await step(() => other.post('/logout-all', {})),
-      ['get', 'destroy_by_user'],
+      ['get', 'list_by_user', 'destroy_by_user'],
       'log out everywhere else',
     );
     assert.deepEqual(await step(() => client.get('/me'), 401), ['get'], 'a revoked session is refused');

@@ -90,7 +90,11 @@ export interface SessionEngine {
   revoke(handle: string, options?: { userId?: string; by?: string }): Promise<boolean>;
   /** A user's live sessions, most recently active first. */
   listUserSessions(userId: string, options?: { currentHandle?: string | null }): Promise<SessionInfo[]>;
-  /** Revokes every session of a user, or every one but `exceptHandle`; returns how many. */
+  /**
+   * Revokes every session of a user, or every one but `exceptHandle`; returns how many live sessions
+   * it ended (rotation pointers and expired records are removed too, not counted). One more store
+   * call than the removal: the user's sessions are listed first.
+   */
   revokeUserSessions(userId: string, options?: { exceptHandle?: string; by?: string }): Promise<number>;
   /** A user's live remembered devices, most recently used first; empty when `remember` is off. */
   listRememberedDevices(

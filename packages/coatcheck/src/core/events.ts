@@ -61,9 +61,12 @@ export interface SessionEvent {
   failure?: 'error' | 'timeout' | undefined;
   /** For regenerated sessions: the handle that ended. */
   previousHandle?: string | undefined;
-  /** How many: sessions ended by a sign-out everywhere, failed guesses in a brute-force alert. */
+  /**
+   * How many: live sessions ended by a sign-out everywhere (a rotation's pointer or an expired
+   * record it removed is in `handles`, not in the count), failed guesses in a brute-force alert.
+   */
   count?: number | undefined;
-  /** For sign-out everywhere: the handles of the sessions it ended (to close their live connections). */
+  /** For sign-out everywhere: every handle it removed from the store (to close their live connections). */
   handles?: readonly string[] | undefined;
   /** The remembered device concerned (its public id, never its credential). */
   rememberedDevice?: string | undefined;

@@ -363,7 +363,7 @@ export class Session {
     return track(bound, bound.engine.revokeRememberedDevice(id, { userId, by: userId }));
   }
 
-  /** Signs out every other session of the user, or all of them with `includeCurrent`. */
+  /** Signs out every other session of the user, or all of them with `includeCurrent`; resolves to how many live sessions it ended. */
   async logoutEverywhere(options: { includeCurrent?: boolean } = {}): Promise<number> {
     const { engine, state } = binding(this);
     const userId = sessionMetaOf(this)?.userId;

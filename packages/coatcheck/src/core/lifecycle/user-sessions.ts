@@ -40,17 +40,21 @@ export function createUserSessions(context: {
     },
 
     async revokeUserSessions(userId, { exceptHandle, by } = {}) {
+      // The store removes everything it holds for the user, rotation pointers (S21) and expired
+      // records not yet swept included; the count is of the sessions that were live, so "signed
+      // out of 1 other device" is what the user has. Listed first: a session created between the
+      // two calls is ended but not counted.
+      const listed = await call('listByUser', () => store.listByUser(userId));
+      const at = now();
+      const live = new Set(
+        listed.filter((record) => isLiveSession(record, at)).map((record) => record.handle),
+      );
       const removed = await call('destroyByUser', () =>
         store.destroyByUser(userId, exceptHandle === undefined ? {} : { exceptHandle }),
       );
-      events.emit({
-        type: 'session.logout_all',
-        userId,
-        count: removed.length,
-        handles: removed,
-        by: by ?? userId,
-      });
-      return removed.length;
+      const count = removed.filter((handle) => live.has(handle)).length;
+      events.emit({ type: 'session.logout_all', userId, count, handles: removed, by: by ?? userId });
+      return count;
     },
 
     async revokeAllSessions({ createdBefore, by = 'system' } = {}) {
