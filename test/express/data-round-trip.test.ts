@@ -59,3 +59,53 @@ describe('session data round-trips as JSON, as express-session stores it', () =>
     });
   }
 });
+
+/**
+ * Replaces stored values with values JSON cannot hold (a function, a symbol, undefined) at the top
+ * level and inside an object, then reads the data back: JSON drops them, as express-session does.
+ */
+async function unrepresentable(middleware: express.RequestHandler) {
+  const app = express();
+  app.use(middleware);
+  const data = (req: express.Request) => req.session as unknown as Record<string, unknown>;
+  app.get('/write', (req, res) => {
+    Object.assign(data(req), { fn: 1, sym: 2, gone: 3, kept: 4, nested: { fn: 5, kept: 6 } });
+    res.end('ok');
+  });
+  app.get('/replace', (req, res) => {
+    Object.assign(data(req), {
+      fn: () => 1,
+      sym: Symbol('s'),
+      gone: undefined,
+      nested: { fn: () => 5, kept: 6 },
+    });
+    res.end('ok');
+  });
+  app.get('/read', (req, res) => {
+    const { cookie: _cookie, ...rest } = data(req);
+    res.json(rest);
+  });
+  const running = await listen(app as never);
+  opened.push(running);
+  const client = new Client(running.url);
+  await client.get('/write');
+  const replaced = await client.get('/replace');
+  return { status: replaced.status, data: (await client.get('/read')).json() };
+}
+
+describe('values JSON cannot hold are dropped from the stored data, as express-session drops them', () => {
+  const expectedDropped = { status: 200, data: { kept: 4, nested: { kept: 6 } } };
+  it('express-session itself (the control)', async () => {
+    const control = expressSession({ secret: SECRET, resave: false, saveUninitialized: false });
+    assert.deepEqual(await unrepresentable(control as never), expectedDropped);
+  });
+  for (const [name, store] of [
+    ['memory', () => new MemoryStore()],
+    ['sqlite', () => new SqliteStore({ path: ':memory:' })],
+  ] as const) {
+    it(`coatcheck on ${name}: the same, never a 503`, async () => {
+      const middleware = session({ secret: SECRET, store: store(), warn: () => {}, guessLimit: false });
+      assert.deepEqual(await unrepresentable(middleware as never), expectedDropped);
+    });
+  }
+});

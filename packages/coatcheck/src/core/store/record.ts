@@ -215,28 +215,25 @@ export function supersede(record: SessionRecord, successor: string, graceUntil: 
   };
 }
 
-/** A change to data between two JSON texts of one session, key by key. */
+/**
+ * A change to data between two JSON texts of one session, key by key. A value JSON cannot hold
+ * (undefined, a function, a symbol) is an absent key, as `JSON.stringify` and express-session
+ * store it.
+ */
 export function diffData(beforeText: string, after: Record<string, unknown>): SessionPatch | null {
   const before = JSON.parse(beforeText) as Record<string, unknown>;
   const set: Record<string, string> = {};
   const unset: string[] = [];
-  let changed = false;
+  const present = new Set<string>();
   for (const key of Object.keys(after)) {
     if (isForbiddenKey(key)) continue;
-    const value = after[key];
-    if (value === undefined) continue;
-    const text = JSON.stringify(value);
-    if (!(key in before) || JSON.stringify(before[key]) !== text) {
-      set[key] = text;
-      changed = true;
-    }
+    const text = JSON.stringify(after[key]) as string | undefined;
+    if (text === undefined) continue;
+    present.add(key);
+    if (!(key in before) || JSON.stringify(before[key]) !== text) set[key] = text;
   }
-  for (const key of Object.keys(before)) {
-    if (!(key in after) || after[key] === undefined) {
-      unset.push(key);
-      changed = true;
-    }
-  }
-  if (!changed) return null;
-  return { ...(Object.keys(set).length ? { set } : {}), ...(unset.length ? { unset } : {}) };
+  for (const key of Object.keys(before)) if (!present.has(key)) unset.push(key);
+  const setsAny = Object.keys(set).length > 0;
+  if (!setsAny && unset.length === 0) return null;
+  return { ...(setsAny ? { set } : {}), ...(unset.length ? { unset } : {}) };
 }
