@@ -32,6 +32,19 @@ async function clusterClient(kind: ClientKind, cluster: RedisCluster) {
   return { client: client as RedisClientLike, close: async () => void client.disconnect() };
 }
 
+/** Waits until every replica of `master` has acknowledged all of its writes (INFO replication), 10 s at most. */
+async function replicated(master: RedisCluster['servers'][number]): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const info = await master.cli('INFO', 'replication');
+    const offset = Number(/master_repl_offset:(\d+)/.exec(info)?.[1]);
+    const replicas = [...info.matchAll(/^slave\d+:.*offset=(\d+)/gm)].map((match) => Number(match[1]));
+    if (replicas.length > 0 && replicas.every((acked) => acked >= offset)) return;
+    if (Date.now() > deadline) throw new Error(`replicas did not catch up: ${info}`);
+    await sleep(50);
+  }
+}
+
 describe('Redis Cluster failover', { skip: !hasRedis && 'redis-server is not installed' }, () => {
   for (const kind of ['node-redis', 'ioredis'] as const) {
     it(`sessions on a killed master are served from its promoted replica without a restart (${kind})`, async (t) => {
@@ -47,8 +60,9 @@ describe('Redis Cluster failover', { skip: !hasRedis && 'redis-server is not ins
       for (const [i, user] of users.entries()) {
         assert.equal((await user.post('/login', { userId: `f${i}` })).status, 200);
       }
-      // Replication is asynchronous: let the replicas catch up before the master dies.
-      await Promise.all(cluster.servers.slice(0, 3).map((server) => server.cli('WAIT', '1', '2000')));
+      // Replication is asynchronous: let the replicas catch up before the master dies. (WAIT on a
+      // connection of its own returns at once: it waits for that connection's writes only.)
+      await Promise.all(cluster.servers.slice(0, 3).map((server) => replicated(server)));
 
       await cluster.servers[0]!.stop('SIGKILL');
       const killedAt = Date.now();
