@@ -1,6 +1,6 @@
 // Over ~250 lines on purpose: one held response's state machine (open, waiting, released, failed) and
 // every send it intercepts, in one class; response-hold.ts installs the shared wrappers that call it.
-import type { ServerResponse } from 'node:http';
+import { IncomingMessage, ServerResponse } from 'node:http';
 import {
   applySessionHeaders,
   type MinimalResponse,
@@ -46,12 +46,26 @@ const PROBE = Symbol('coatcheck.probe');
 /**
  * Turns a request or response into a dictionary before properties are added to it. Express swaps
  * the prototype of both on every request (`Object.setPrototypeOf`), after which V8 builds a new
- * hidden class for each property added (microseconds apiece); one property added and deleted first
- * makes the later adds plain, cheap inserts.
+ * hidden class for each property added (microseconds apiece), while adds to a dictionary are plain
+ * inserts. Deleting an existing property other than the last one makes the dictionary at once;
+ * `key` (one Node sets in the object's constructor) is deleted and set again with the same value
+ * and attributes, which moves it to the end of the key order and changes nothing else. An object
+ * without it as a plain data property gets a probe property added and deleted instead, which costs
+ * one more hidden class. An object whose prototype is still Node's own keeps its hidden classes:
+ * its adds follow cached transitions.
  */
-export function makeDictionary(target: object): void {
-  (target as Record<symbol, unknown>)[PROBE] = null;
-  delete (target as Record<symbol, unknown>)[PROBE];
+export function makeDictionary(target: object, key: 'url' | 'sendDate'): void {
+  const proto = Object.getPrototypeOf(target) as unknown;
+  if (proto === IncomingMessage.prototype || proto === ServerResponse.prototype) return;
+  const own = target as Record<string | symbol, unknown>;
+  const descriptor = Object.getOwnPropertyDescriptor(target, key);
+  if (descriptor?.writable === true && descriptor.enumerable === true && descriptor.configurable === true) {
+    delete own[key];
+    own[key] = descriptor.value;
+    return;
+  }
+  own[PROBE] = null;
+  delete own[PROBE];
 }
 
 /** Whether a real response has already written its head (false for a stand-in without `headersSent`). */

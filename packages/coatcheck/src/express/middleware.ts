@@ -180,6 +180,9 @@ export function session(options: SessionOptions = {}): SessionMiddleware {
   }
 
   const middleware = (req: Request, res: ServerResponse, next: Next): void => {
+    // First: every read below (and Express's getters behind req.ip and req.secure) is a lookup
+    // through the request, and req.session goes on it later.
+    makeDictionary(req, 'url');
     if (req.session) {
       next();
       return;
@@ -251,7 +254,6 @@ export function session(options: SessionOptions = {}): SessionMiddleware {
               if (standIn) applySessionHeaders(res, sessionHeaders(state));
             },
           };
-          makeDictionary(req);
           bind(new Session(binding));
           req.sessionStore = storeApi;
           hold(req, res, state, binding, next);
