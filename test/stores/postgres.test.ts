@@ -326,50 +326,58 @@ describe('postgres store', { skip: !findPostgres() && 'postgres is not installed
       return (query as (...args: unknown[]) => unknown)(config, ...rest);
     }) as typeof counted.query;
     const app = await startTestApp(store);
-    const client = new Client(app.url);
-    const step = async (run: () => Promise<{ status: number }>, status = 200) => {
-      statements.length = 0;
-      assert.equal((await run()).status, status);
-      return [...statements];
-    };
-    assert.deepEqual(
-      await step(() => client.post('/set', { cart: [1] })),
-      ['create'],
-      'first write of an anonymous session',
-    );
-    assert.deepEqual(
-      await step(() => client.post('/login', { userId: 'alice' })),
-      ['get', 'replace'],
-      'login',
-    );
-    assert.deepEqual(await step(() => client.get('/me')), ['get'], 'authenticated read');
-    app.clock.advance(61_000);
-    assert.deepEqual(await step(() => client.get('/me')), ['get', 'update'], 'read with renewal');
-    assert.deepEqual(
-      await step(() => client.post('/set', { theme: 'dark' })),
-      ['get', 'update'],
-      'data write',
-    );
-    assert.deepEqual(await step(() => client.get('/sessions')), ['get', 'list_by_user'], 'device list');
-    const other = new Client(app.url);
-    assert.deepEqual(await step(() => other.get('/peek')), [], 'a request without a session cookie');
-    const forged = `${'h'.repeat(22)}.${'s'.repeat(43)}.${'m'.repeat(43)}`;
-    assert.deepEqual(await step(() => other.get('/peek', { cookie: `id=${forged}` })), [], 'a forged cookie');
-    assert.equal(app.events.at(-1)?.type, 'session.tamper', 'the forged cookie was read and refused');
-    assert.deepEqual(
-      await step(() => other.post('/login', { userId: 'alice' })),
-      ['create'],
-      'login without a pre-session',
-    );
-    assert.deepEqual(
-      await step(() => other.post('/logout-all', {})),
-      ['get', 'list_by_user', 'destroy_by_user'],
-      'log out everywhere else',
-    );
-    assert.deepEqual(await step(() => client.get('/me'), 401), ['get'], 'a revoked session is refused');
-    assert.deepEqual(await step(() => other.post('/logout')), ['get', 'destroy'], 'logout');
-    await app.close();
-    await store.close();
-    await counted.end();
+    try {
+      const client = new Client(app.url);
+      const step = async (run: () => Promise<{ status: number }>, status = 200) => {
+        statements.length = 0;
+        assert.equal((await run()).status, status);
+        return [...statements];
+      };
+      assert.deepEqual(
+        await step(() => client.post('/set', { cart: [1] })),
+        ['create'],
+        'first write of an anonymous session',
+      );
+      assert.deepEqual(
+        await step(() => client.post('/login', { userId: 'alice' })),
+        ['get', 'replace'],
+        'login',
+      );
+      assert.deepEqual(await step(() => client.get('/me')), ['get'], 'authenticated read');
+      app.clock.advance(61_000);
+      assert.deepEqual(await step(() => client.get('/me')), ['get', 'update'], 'read with renewal');
+      assert.deepEqual(
+        await step(() => client.post('/set', { theme: 'dark' })),
+        ['get', 'update'],
+        'data write',
+      );
+      assert.deepEqual(await step(() => client.get('/sessions')), ['get', 'list_by_user'], 'device list');
+      const other = new Client(app.url);
+      assert.deepEqual(await step(() => other.get('/peek')), [], 'a request without a session cookie');
+      const forged = `${'h'.repeat(22)}.${'s'.repeat(43)}.${'m'.repeat(43)}`;
+      assert.deepEqual(
+        await step(() => other.get('/peek', { cookie: `id=${forged}` })),
+        [],
+        'a forged cookie',
+      );
+      assert.equal(app.events.at(-1)?.type, 'session.tamper', 'the forged cookie was read and refused');
+      assert.deepEqual(
+        await step(() => other.post('/login', { userId: 'alice' })),
+        ['create'],
+        'login without a pre-session',
+      );
+      assert.deepEqual(
+        await step(() => other.post('/logout-all', {})),
+        ['get', 'list_by_user', 'destroy_by_user'],
+        'log out everywhere else',
+      );
+      assert.deepEqual(await step(() => client.get('/me'), 401), ['get'], 'a revoked session is refused');
+      assert.deepEqual(await step(() => other.post('/logout')), ['get', 'destroy'], 'logout');
+    } finally {
+      // A failed assertion must not leave the pool open: the file would never end.
+      await app.close();
+      await store.close();
+      await counted.end();
+    }
   });
 });
