@@ -1,4 +1,5 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
+import { randomBuffer } from '../tokens/encoding.js';
 
 /** Bytes in a CSRF secret (256 bits, ASVS 11.5.1). */
 const SECRET_BYTES = 32;
@@ -37,7 +38,7 @@ function xor(left: Buffer, right: Buffer): Buffer {
 export function createCsrfToken(secret: string): string {
   const bytes = decodeSecret(secret);
   if (!bytes) throw new TypeError('a CSRF secret must be 32 bytes of base64url');
-  const mask = randomBytes(SECRET_BYTES);
+  const mask = randomBuffer(SECRET_BYTES);
   return Buffer.concat([mask, xor(mask, bytes)]).toString('base64url');
 }
 
