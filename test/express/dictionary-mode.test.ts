@@ -138,3 +138,36 @@ test('makeDictionary: an accessor, a read-only value or a missing key is never d
   });
   assert.deepEqual(Reflect.ownKeys(standIn), ['setHeader'], 'the probe leaves nothing behind');
 });
+
+test('makeDictionary: a setter for the key up the prototype chain is not called, and the value stays own', () => {
+  const seen: unknown[] = [];
+  const proto = Object.defineProperty({}, 'url', {
+    set: (value: unknown) => seen.push(value),
+    configurable: true,
+  });
+  const target = Object.create(proto) as Record<string, unknown>;
+  Object.defineProperty(target, 'url', {
+    value: '/own',
+    writable: true,
+    enumerable: true,
+    configurable: true,
+  });
+  target.other = 1;
+  makeDictionary(target, 'url');
+  assert.deepEqual(seen, []);
+  assert.deepEqual(Object.getOwnPropertyDescriptor(target, 'url'), {
+    value: '/own',
+    writable: true,
+    enumerable: true,
+    configurable: true,
+  });
+});
+
+test('makeDictionary: an object that cannot be extended keeps its key', () => {
+  const { req } = nodeObjects();
+  Object.setPrototypeOf(req, Object.create(IncomingMessage.prototype));
+  Object.preventExtensions(req);
+  makeDictionary(req, 'url');
+  assert.equal(req.url, '/a');
+  assert.ok(Object.hasOwn(req, 'url'));
+});

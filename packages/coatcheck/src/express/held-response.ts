@@ -52,16 +52,18 @@ const PROBE = Symbol('coatcheck.probe');
  * and attributes, which moves it to the end of the key order and changes nothing else. An object
  * without it as a plain data property gets a probe property added and deleted instead, which costs
  * one more hidden class. An object whose prototype is still Node's own keeps its hidden classes:
- * its adds follow cached transitions.
+ * its adds follow cached transitions; an object that cannot be extended is left as it is.
  */
 export function makeDictionary(target: object, key: 'url' | 'sendDate'): void {
   const proto = Object.getPrototypeOf(target) as unknown;
   if (proto === IncomingMessage.prototype || proto === ServerResponse.prototype) return;
+  if (!Object.isExtensible(target)) return;
   const own = target as Record<string | symbol, unknown>;
   const descriptor = Object.getOwnPropertyDescriptor(target, key);
   if (descriptor?.writable === true && descriptor.enumerable === true && descriptor.configurable === true) {
     delete own[key];
-    own[key] = descriptor.value;
+    // Defined, not assigned: a setter for the key up the prototype chain must not take the value.
+    Object.defineProperty(target, key, descriptor);
     return;
   }
   own[PROBE] = null;
