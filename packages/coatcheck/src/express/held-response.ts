@@ -234,6 +234,10 @@ export class Hold {
   callFlushHeaders(flushHeaders: Method, args: ArrayLike<unknown>): unknown {
     const { res } = this;
     if (this.out) return flushHeaders.apply(res, args as unknown[]);
+    // As Node's own flushHeaders: the head is written through the response, so a `writeHead`
+    // wrapper installed after the hold (on-headers: compression picks its encoding there) runs now,
+    // before the writes that follow, and not when the held head is replayed.
+    if (!this.headWritten) res.writeHead(res.statusCode ?? 200);
     this.noteSent();
     if (this.flowing()) return flushHeaders.apply(res, args as unknown[]);
     const held = Array.from(args);

@@ -1,3 +1,4 @@
+import { types } from 'node:util';
 import {
   Hold,
   type HoldOptions,
@@ -30,11 +31,14 @@ function findDescriptor(res: object): PropertyDescriptor | undefined {
 
 /**
  * The methods a hold replaces, as the response has them now: its own where it has one (a
- * middleware before this one may have wrapped them), else its prototype's. Read from the prototype
- * rather than through the response: Express gives the response a new hidden class on every request,
- * so a lookup through it misses every inline cache and walks the prototype chain in the runtime.
+ * middleware before this one may have wrapped them), else its prototype's; a Proxy's through the
+ * Proxy. Read from the prototype rather than through the response: Express gives the response a new
+ * hidden class on every request, so a lookup through it misses every inline cache and walks the
+ * prototype chain in the runtime.
  */
 function originalsOf(res: Target): Target {
+  // A Proxy answers for itself: what it returns for `end` need not be its target's.
+  if (types.isProxy(res)) return res;
   const proto = Object.getPrototypeOf(res) as Target | null;
   if (proto === null) return res;
   const { hasOwn } = Object;

@@ -1,0 +1,168 @@
+/**
+ * Middleware that wraps the response, before or after the session: compression (its writes go
+ * through a gzip stream whose encoding it picks when the head is written, on-headers) and a Proxy
+ * handed to the session middleware. The session is stored before the response leaves, the body
+ * arrives intact, and each case runs on express-session as the control.
+ */
+import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import test from 'node:test';
+import { gunzipSync } from 'node:zlib';
+import compression from 'compression';
+import express, { type RequestHandler } from 'express';
+import expressSession from 'express-session';
+import { session } from '../../packages/coatcheck/src/express/index.js';
+import { MemoryStore } from '../../packages/coatcheck/src/stores/memory.js';
+import { listen } from '../support/http.js';
+
+const SECRET = 'wrapped-response-secret-0123456789-abcdefghij';
+
+const layers: Array<[string, () => RequestHandler]> = [
+  ['coatcheck', () => session({ secret: SECRET, store: new MemoryStore(), warn: () => {} }) as never],
+  [
+    'express-session (control)',
+    () => expressSession({ secret: SECRET, resave: false, saveUninitialized: false }) as never,
+  ],
+];
+
+interface Answer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/** A raw GET asking for gzip; the body gunzipped when the response says gzip. */
+function get(url: string, cookie?: string): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string> = { 'accept-encoding': 'gzip' };
+    if (cookie) headers.cookie = cookie;
+    request(url, { headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => {
+        const raw = Buffer.concat(chunks);
+        const gzip = res.headers['content-encoding'] === 'gzip';
+        try {
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: (gzip ? gunzipSync(raw) : raw).toString(),
+          });
+        } catch (error) {
+          reject(
+            new Error(`the gzip body does not decode: ${JSON.stringify(raw.toString('latin1'))}`, {
+              cause: error,
+            }),
+          );
+        }
+      });
+    })
+      .on('error', reject)
+      .end();
+  });
+}
+
+const cookieOf = (answer: Answer) => {
+  const set = answer.headers['set-cookie'];
+  assert.ok(Array.isArray(set) && set.length > 0, 'a session cookie is set');
+  return set[0]!.split(';')[0]!;
+};
+
+function routes(app: express.Express): void {
+  app.get('/events', (req, res) => {
+    (req.session as unknown as Record<string, unknown>).subscribed = true;
+    res.setHeader('Content-Type', 'text/event-stream');
+    res.flushHeaders();
+    res.write('data: hello\n\n');
+    res.write(`data: ${'x'.repeat(2_000)}\n\n`);
+    res.end();
+  });
+  app.get('/stream', (req, res) => {
+    (req.session as unknown as Record<string, unknown>).streamed = true;
+    res.type('text');
+    for (let i = 0; i < 50; i++) res.write(`line ${i} ${'y'.repeat(100)}\n`);
+    res.end('done');
+  });
+  app.get('/json', (req, res) => {
+    (req.session as unknown as Record<string, unknown>).json = true;
+    res.json({ padding: 'z'.repeat(2_000) });
+  });
+  app.get('/read', (req, res) => {
+    const data = req.session as unknown as Record<string, unknown>;
+    res.json({
+      subscribed: data.subscribed ?? null,
+      streamed: data.streamed ?? null,
+      json: data.json ?? null,
+    });
+  });
+}
+
+for (const [name, layer] of layers) {
+  for (const order of ['after', 'before'] as const) {
+    test(`compression mounted ${order} the session (${name}): flushHeaders, streams and JSON arrive gzipped and whole, and the session is stored`, async () => {
+      const app = express();
+      if (order === 'before') app.use(compression({ threshold: 0 }));
+      app.use(layer());
+      if (order === 'after') app.use(compression({ threshold: 0 }));
+      routes(app);
+      const server = await listen(app);
+      try {
+        const events = await get(`${server.url}/events`);
+        assert.equal(events.status, 200);
+        assert.equal(events.headers['content-encoding'], 'gzip');
+        assert.equal(events.body, `data: hello\n\ndata: ${'x'.repeat(2_000)}\n\n`);
+        const cookie = cookieOf(events);
+        const stream = await get(`${server.url}/stream`, cookie);
+        assert.equal(stream.headers['content-encoding'], 'gzip');
+        assert.ok(stream.body.startsWith('line 0 ') && stream.body.endsWith('done'));
+        assert.equal(stream.body.split('\n').length, 51);
+        const json = await get(`${server.url}/json`, cookie);
+        assert.equal(json.headers['content-encoding'], 'gzip');
+        assert.equal(JSON.parse(json.body).padding.length, 2_000);
+        const read = await get(`${server.url}/read`, cookie);
+        assert.deepEqual(JSON.parse(read.body), { subscribed: true, streamed: true, json: true });
+      } finally {
+        await server.close();
+      }
+    });
+  }
+
+  test(`a Proxy of the response handed to the session (${name}): its own end runs, and the response is complete`, async () => {
+    let instrumented = 0;
+    const app = express();
+    const inner = layer();
+    app.use((req, res, next) => {
+      const proxy = new Proxy(res, {
+        get(target, key) {
+          const value = Reflect.get(target, key, target);
+          if (key === 'end' && typeof value === 'function') {
+            return (...args: unknown[]) => {
+              instrumented++;
+              return value.apply(target, args);
+            };
+          }
+          return value;
+        },
+      });
+      inner(req, proxy, next);
+    });
+    app.get('/', (req, res) => {
+      const data = req.session as unknown as Record<string, number>;
+      data.visits = (data.visits ?? 0) + 1;
+      res.send(`visits=${data.visits}`);
+    });
+    const server = await listen(app);
+    try {
+      const first = await fetch(server.url, { signal: AbortSignal.timeout(5_000) });
+      assert.equal(first.status, 200);
+      assert.equal(await first.text(), 'visits=1');
+      const cookie = first.headers.getSetCookie()[0]?.split(';')[0];
+      assert.ok(cookie, 'a session cookie is set');
+      const second = await fetch(server.url, { headers: { cookie }, signal: AbortSignal.timeout(5_000) });
+      assert.equal(await second.text(), 'visits=2');
+      assert.ok(instrumented >= 1, `the Proxy's end ran (${instrumented}×)`);
+    } finally {
+      await server.close();
+    }
+  });
+}
