@@ -166,3 +166,47 @@ for (const [name, layer] of layers) {
     }
   });
 }
+
+for (const [name, layer] of layers) {
+  test(`an end wrapped before the session to write its chunk, then end (${name}): the body arrives and the session is stored`, async () => {
+    const app = express();
+    app.use((_req, res, next) => {
+      // The shape of HTTP/2's Http2ServerResponse.end: write the chunk, then end without one.
+      const end = res.end as (this: unknown, ...args: unknown[]) => unknown;
+      res.end = function (this: typeof res, chunk?: unknown, encoding?: unknown, callback?: unknown) {
+        if (typeof chunk === 'function') return end.call(this, chunk);
+        if (chunk !== undefined && chunk !== null) this.write(chunk as string, encoding as BufferEncoding);
+        return end.call(this, callback);
+      } as typeof res.end;
+      next();
+    });
+    app.use(layer());
+    app.get('/write', (req, res) => {
+      const data = req.session as unknown as Record<string, number>;
+      data.visits = (data.visits ?? 0) + 1;
+      res.json({ visits: data.visits });
+    });
+    app.get('/read', (req, res) => {
+      res.json({ visits: (req.session as unknown as Record<string, number>).visits ?? 0 });
+    });
+    const server = await listen(app);
+    try {
+      const first = await fetch(`${server.url}/write`, { signal: AbortSignal.timeout(5_000) });
+      assert.deepEqual(await first.json(), { visits: 1 });
+      const cookie = first.headers.getSetCookie()[0]?.split(';')[0];
+      assert.ok(cookie, 'a session cookie is set');
+      const read = await fetch(`${server.url}/read`, {
+        headers: { cookie },
+        signal: AbortSignal.timeout(5_000),
+      });
+      assert.deepEqual(await read.json(), { visits: 1 });
+      const again = await fetch(`${server.url}/write`, {
+        headers: { cookie },
+        signal: AbortSignal.timeout(5_000),
+      });
+      assert.deepEqual(await again.json(), { visits: 2 });
+    } finally {
+      await server.close();
+    }
+  });
+}

@@ -86,6 +86,8 @@ export class Hold {
   headWritten = false;
   ended = false;
   owesDrain = false;
+  /** True while the original `end` runs: writes it makes itself are its own, not the handler's. */
+  ending = false;
   queue: Array<() => void> = [];
   headers: SessionHeaders | null = null;
   /** The status when the head was first sent, restored before a held send is replayed. */
@@ -250,6 +252,8 @@ export class Hold {
 
   callWrite(write: Method, args: ArrayLike<unknown>): unknown {
     const { res } = this;
+    // An `end` that writes its chunk first (a wrapper installed before the hold, HTTP/2's own).
+    if (this.ending) return write.apply(res, args as unknown[]);
     if (this.ended) return this.refuseAfterEnd(args);
     if (this.out) return write.apply(res, args as unknown[]);
     this.noteSent();
@@ -266,45 +270,55 @@ export class Hold {
   }
 
   callEnd(args: ArrayLike<unknown>): unknown {
-    const { res, end } = this;
+    const { res } = this;
     if (this.ended) {
       // A bare end() after end is harmless in Node; more data is the handler's error.
       const data = args[0];
       if (data !== undefined && data !== null && typeof data !== 'function') this.refuseAfterEnd(args);
-      else if (this.out) end?.apply(res, args as unknown[]);
+      else if (this.out) this.runEnd(args);
       return res;
     }
     this.ended = true;
-    if (this.phase === 'failed') return end?.apply(res, args as unknown[]);
+    if (this.phase === 'failed') return this.runEnd(args);
     if (this.phase === 'released') return this.endLate(Array.from(args));
     this.noteSent();
     // A commit an earlier write began holds the data as it was then: what changed since is written
     // before the end, as when `end` comes after the release.
     const committing = this.phase === 'waiting';
-    if (this.flowing()) end?.apply(res, args as unknown[]);
+    if (this.flowing()) this.runEnd(args);
     else {
       const held = Array.from(args);
       this.queue.push(() => {
         this.restoreSent();
         if (committing) this.endLate(held);
-        else end?.apply(res, held);
+        else this.runEnd(held);
       });
     }
     return res;
   }
 
+  /** The original `end`, during which the writes it makes itself go through (`ending`). */
+  runEnd(args: ArrayLike<unknown>): unknown {
+    this.ending = true;
+    try {
+      return this.end?.apply(this.res, args as unknown[]);
+    } finally {
+      this.ending = false;
+    }
+  }
+
   /** `end` after the head went out: what changed since is written first. */
   endLate(args: unknown[]): unknown {
-    const { res, end, options } = this;
+    const { res, options } = this;
     let late: Promise<void> | null = null;
     try {
       late = options.recommit?.() ?? null;
     } catch (error) {
       late = Promise.reject(error);
     }
-    if (!late) return end?.apply(res, args);
+    if (!late) return this.runEnd(args);
     late.then(
-      () => end?.apply(res, args),
+      () => this.runEnd(args),
       (error: unknown) => {
         options.warn(`coatcheck: the session could not be stored after the head was sent: ${String(error)}`);
         (res as Partial<ServerResponse>).destroy?.();
