@@ -68,3 +68,46 @@ test('random pool: sizes outside 1 to 1,024 bytes are refused', () => {
     assert.throws(() => randomBuffer(size), RangeError);
   }
 });
+
+test('random pool: processes started from one V8 startup snapshot draw different bytes', async () => {
+  const { execFileSync } = await import('node:child_process');
+  const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { build } = await import('esbuild');
+  const dir = mkdtempSync(join(tmpdir(), 'coatcheck-snapshot-'));
+  try {
+    const entry = join(dir, 'entry.ts');
+    // Draws while the snapshot is built, as an application that makes its session middleware (and a
+    // development secret) at startup would; each process started from it prints a fresh draw.
+    writeFileSync(
+      entry,
+      `import { startupSnapshot } from 'node:v8';
+import { randomBase64url } from ${JSON.stringify(new URL('../../packages/coatcheck/src/core/tokens/encoding.ts', import.meta.url).pathname)};
+randomBase64url(32);
+startupSnapshot.setDeserializeMainFunction(() => console.log(randomBase64url(16)));
+`,
+    );
+    const bundle = join(dir, 'entry.cjs');
+    await build({
+      entryPoints: [entry],
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      outfile: bundle,
+      logLevel: 'silent',
+    });
+    const blob = join(dir, 'snapshot.blob');
+    execFileSync(process.execPath, ['--snapshot-blob', blob, '--build-snapshot', bundle], {
+      cwd: dir,
+      stdio: 'pipe',
+    });
+    const draws = [1, 2, 3].map(() =>
+      execFileSync(process.execPath, ['--snapshot-blob', blob], { cwd: dir, encoding: 'utf8' }).trim(),
+    );
+    for (const draw of draws) assert.match(draw, /^[A-Za-z0-9_-]{22}$/);
+    assert.equal(new Set(draws).size, 3, `draws: ${draws.join(', ')}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,5 +1,6 @@
 import * as crypto from 'node:crypto';
 import { createHash, randomFillSync, timingSafeEqual } from 'node:crypto';
+import { startupSnapshot } from 'node:v8';
 
 /** base64url characters only: what every token part, handle and MAC is written in. */
 export const BASE64URL = /^[A-Za-z0-9_-]+$/;
@@ -13,6 +14,14 @@ export const BASE64URL = /^[A-Za-z0-9_-]+$/;
 const POOL_BYTES = 1024;
 const pool = Buffer.alloc(POOL_BYTES);
 let taken = POOL_BYTES;
+// A V8 startup snapshot (`node --build-snapshot`) would hand the bytes left in the pool to every
+// process started from it: each of them empties it first.
+if (startupSnapshot?.isBuildingSnapshot()) {
+  startupSnapshot.addDeserializeCallback(() => {
+    pool.fill(0);
+    taken = POOL_BYTES;
+  });
+}
 
 function draw(bytes: number): number {
   if (!Number.isInteger(bytes) || bytes < 1 || bytes > POOL_BYTES) {
