@@ -210,3 +210,26 @@ for (const [name, layer] of layers) {
     }
   });
 }
+
+test('a response that cannot be extended: the connection is cut, the process keeps running, the next request is served', async () => {
+  const app = express();
+  app.use((req, res, next) => {
+    if (req.url === '/locked') Object.preventExtensions(res);
+    next();
+  });
+  app.use(session({ secret: SECRET, store: new MemoryStore(), warn: () => {} }) as never);
+  app.get('/locked', (_req, res) => void res.send('never'));
+  app.get('/open', (_req, res) => void res.send('open'));
+  const server = await listen(app);
+  try {
+    const locked = await fetch(`${server.url}/locked`, { signal: AbortSignal.timeout(5_000) }).then(
+      (response) => `answered ${response.status}`,
+      (error: Error) => `cut: ${error.name}`,
+    );
+    assert.ok(locked === 'answered 500' || locked === 'cut: TypeError', locked);
+    const open = await fetch(`${server.url}/open`, { signal: AbortSignal.timeout(5_000) });
+    assert.equal(await open.text(), 'open');
+  } finally {
+    await server.close();
+  }
+});
