@@ -267,16 +267,7 @@ export function session(options: SessionOptions = {}): SessionMiddleware {
       .catch((error: unknown) => {
         // Only a throwing `next` (a framework or handler bug) gets here: answered, never a crashed process.
         warn(`coatcheck: the request failed after the session was loaded: ${String(error)}`);
-        try {
-          if (!res.headersSent) respondError(res, 500, 'Internal Server Error');
-        } catch {
-          // A response that refuses even that (frozen, half wrapped): the connection is cut instead.
-          try {
-            res.destroy();
-          } catch {
-            // Nothing is left to answer with; the rejection must still end here.
-          }
-        }
+        if (!res.headersSent) respondError(res, 500, 'Internal Server Error');
       });
   };
 

@@ -84,8 +84,10 @@ export interface SessionOptions
 
 /**
  * Answers with a plain-text status, using only what every response has (engine.io's WebSocket
- * stand-in included): on a stand-in, `end` refuses the handshake. When the head is already out, the
- * connection is cut instead, so a half-sent page is never taken for a whole one.
+ * stand-in included): on a stand-in, `end` refuses the handshake. When the head is already out, or
+ * the response refuses the answer (one that cannot be extended), the connection is cut instead, so
+ * a half-sent page is never taken for a whole one. Never throws: it runs where a throw would be an
+ * unhandled rejection, which ends a Node 20 process.
  */
 export function respondError(
   res: ServerResponse,
@@ -94,19 +96,31 @@ export function respondError(
   extra: Record<string, string> = {},
 ) {
   const response = res as Partial<ServerResponse> & Pick<ServerResponse, 'setHeader' | 'end'>;
-  if (response.headersSent) {
+  try {
+    if (response.headersSent) {
+      cut(response);
+      return;
+    }
+    if (typeof response.getHeaderNames === 'function') {
+      for (const name of response.getHeaderNames()) response.removeHeader?.(name);
+    } else response.removeHeader?.('Set-Cookie');
+    response.statusCode = status;
+    response.setHeader('Content-Type', 'text/plain; charset=utf-8');
+    response.setHeader('Cache-Control', 'no-store');
+    for (const [name, value] of Object.entries(extra)) response.setHeader(name, value);
+    response.end(body);
+  } catch {
+    cut(response);
+  }
+}
+
+function cut(response: Partial<ServerResponse>): void {
+  try {
     if (typeof response.destroy === 'function') response.destroy();
     else (response.socket as { destroy?: () => void } | undefined)?.destroy?.();
-    return;
+  } catch {
+    // Nothing is left to answer with.
   }
-  if (typeof response.getHeaderNames === 'function') {
-    for (const name of response.getHeaderNames()) response.removeHeader?.(name);
-  } else response.removeHeader?.('Set-Cookie');
-  response.statusCode = status;
-  response.setHeader('Content-Type', 'text/plain; charset=utf-8');
-  response.setHeader('Cache-Control', 'no-store');
-  for (const [name, value] of Object.entries(extra)) response.setHeader(name, value);
-  response.end(body);
 }
 
 /** The default answer to a store failure: 503 with a generic body, or a cut connection mid-response. */
