@@ -1,4 +1,3 @@
-import { types } from 'node:util';
 import {
   Hold,
   type HoldOptions,
@@ -27,30 +26,6 @@ function findDescriptor(res: object): PropertyDescriptor | undefined {
   }
   sentDescriptors.set(proto, found);
   return found;
-}
-
-/**
- * The methods a hold replaces, as the response has them now: its own where it has one (a
- * middleware before this one may have wrapped them), else its prototype's; a Proxy's through the
- * Proxy. Read from the prototype rather than through the response: Express gives the response a new
- * hidden class on every request, so a lookup through it misses every inline cache and walks the
- * prototype chain in the runtime.
- */
-function originalsOf(res: Target): Target {
-  // A Proxy answers for itself: what it returns for `end` need not be its target's.
-  if (types.isProxy(res)) return res;
-  const proto = Object.getPrototypeOf(res) as Target | null;
-  if (proto === null) return res;
-  const { hasOwn } = Object;
-  return {
-    writeHead: hasOwn(res, 'writeHead') ? res.writeHead : proto.writeHead,
-    write: hasOwn(res, 'write') ? res.write : proto.write,
-    end: hasOwn(res, 'end') ? res.end : proto.end,
-    flushHeaders: hasOwn(res, 'flushHeaders') ? res.flushHeaders : proto.flushHeaders,
-    setHeader: hasOwn(res, 'setHeader') ? res.setHeader : proto.setHeader,
-    appendHeader: hasOwn(res, 'appendHeader') ? res.appendHeader : proto.appendHeader,
-    removeHeader: hasOwn(res, 'removeHeader') ? res.removeHeader : proto.removeHeader,
-  };
 }
 
 const HOLD = Symbol('coatcheck.responseHold');
@@ -150,12 +125,14 @@ function holdAgain(hold: Hold, target: Target): void {
  */
 export function holdResponse(res: MinimalResponse, options: HoldOptions): void {
   const target = res as unknown as Target;
-  const hold = new Hold(res, options, findDescriptor(res), originalsOf(target));
+  // First: the Hold reads the methods it replaces through the response, and Express gave the
+  // response a hidden class of its own, which every lookup through it would miss.
+  makeDictionary(res, 'sendDate');
+  const hold = new Hold(res, options, findDescriptor(res), target);
   if (HOLD in res) {
     holdAgain(hold, target);
     return;
   }
-  makeDictionary(res, 'sendDate');
   (res as unknown as HeldResponse)[HOLD] = hold;
   if (typeof hold.setHeader === 'function') target.setHeader = shared.setHeader;
   if (typeof hold.appendHeader === 'function') target.appendHeader = shared.appendHeader;
