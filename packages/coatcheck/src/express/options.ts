@@ -114,13 +114,12 @@ export function respondError(
   }
 }
 
+/** Cuts the connection; nothing is left to answer with if even that throws. */
 function cut(response: Partial<ServerResponse>): void {
   try {
     if (typeof response.destroy === 'function') response.destroy();
     else (response.socket as { destroy?: () => void } | undefined)?.destroy?.();
-  } catch {
-    // Nothing is left to answer with.
-  }
+  } catch {}
 }
 
 /** The default answer to a store failure: 503 with a generic body, or a cut connection mid-response. */
