@@ -171,14 +171,16 @@ describe('SqliteStore.renew against update semantics on one shared file', () => 
         stdio: ['ignore', 'pipe', 'inherit'],
       },
     );
-    await new Promise<void>((ok) => proc.stdout.once('data', () => ok()));
+    // Listened for at once: the child may finish its 1.5 s loop while this one is still writing.
+    const exited = new Promise<number | null>((ok) => proc.once('exit', ok));
+    await Promise.race([new Promise<void>((ok) => proc.stdout.once('data', () => ok())), exited]);
     const graceUntil = Date.now() + 2_000;
     for (const [i, record] of handles.entries()) {
       if (i % 2) await b.destroy(record.handle);
       else await b.replace(record.handle, makeRecord({ userId: `race-${i}` }), { graceUntil });
       await new Promise((r) => setImmediate(r));
     }
-    const code = await new Promise<number | null>((ok) => proc.once('exit', ok));
+    const code = await exited;
     assert.equal(code, 0);
     for (const [i, record] of handles.entries()) {
       const row = await b.get(record.handle);
