@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
+import { Readable } from 'node:stream';
 import test from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import compression from 'compression';
@@ -36,7 +37,7 @@ function get(url: string, cookie?: string): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { 'accept-encoding': 'gzip' };
     if (cookie) headers.cookie = cookie;
-    request(url, { headers }, (res) => {
+    request(url, { headers, signal: AbortSignal.timeout(5_000) }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('end', () => {
@@ -83,6 +84,13 @@ function routes(app: express.Express): void {
     for (let i = 0; i < 50; i++) res.write(`line ${i} ${'y'.repeat(100)}\n`);
     res.end('done');
   });
+  app.get('/pipe', (req, res) => {
+    // A stream piped into the response: it waits for 'drain' wherever the response routes it.
+    (req.session as unknown as Record<string, unknown>).piped = true;
+    res.type('text');
+    const lines = Array.from({ length: 300 }, (_, i) => `piped ${i} ${'p'.repeat(1_000)}\n`);
+    Readable.from(lines, { objectMode: false, highWaterMark: 1_024 }).pipe(res);
+  });
   app.get('/json', (req, res) => {
     (req.session as unknown as Record<string, unknown>).json = true;
     res.json({ padding: 'z'.repeat(2_000) });
@@ -93,13 +101,14 @@ function routes(app: express.Express): void {
       subscribed: data.subscribed ?? null,
       streamed: data.streamed ?? null,
       json: data.json ?? null,
+      piped: data.piped ?? null,
     });
   });
 }
 
 for (const [name, layer] of layers) {
   for (const order of ['after', 'before'] as const) {
-    test(`compression mounted ${order} the session (${name}): flushHeaders, streams and JSON arrive gzipped and whole, and the session is stored`, async () => {
+    test(`compression mounted ${order} the session (${name}): flushHeaders, streams, a pipe and JSON arrive gzipped and whole, and the session is stored`, async () => {
       const app = express();
       if (order === 'before') app.use(compression({ threshold: 0 }));
       app.use(layer());
@@ -116,11 +125,23 @@ for (const [name, layer] of layers) {
         assert.equal(stream.headers['content-encoding'], 'gzip');
         assert.ok(stream.body.startsWith('line 0 ') && stream.body.endsWith('done'));
         assert.equal(stream.body.split('\n').length, 51);
+        const piped = await get(`${server.url}/pipe`, cookie);
+        assert.equal(piped.status, 200);
+        assert.equal(piped.headers['content-encoding'], 'gzip');
+        assert.equal(piped.body.split('\n').length, 301);
+        assert.ok(
+          piped.body.startsWith('piped 0 ') && piped.body.endsWith(`piped 299 ${'p'.repeat(1_000)}\n`),
+        );
         const json = await get(`${server.url}/json`, cookie);
         assert.equal(json.headers['content-encoding'], 'gzip');
         assert.equal(JSON.parse(json.body).padding.length, 2_000);
         const read = await get(`${server.url}/read`, cookie);
-        assert.deepEqual(JSON.parse(read.body), { subscribed: true, streamed: true, json: true });
+        assert.deepEqual(JSON.parse(read.body), {
+          subscribed: true,
+          streamed: true,
+          json: true,
+          piped: true,
+        });
       } finally {
         await server.close();
       }

@@ -1,5 +1,6 @@
 // Over ~250 lines on purpose: one held response's state machine (open, waiting, released, failed) and
 // every send it intercepts, in one class; response-hold.ts installs the shared wrappers that call it.
+import { EventEmitter } from 'node:events';
 import { IncomingMessage, ServerResponse } from 'node:http';
 import {
   applySessionHeaders,
@@ -68,6 +69,16 @@ export function makeDictionary(target: object, key: 'url' | 'sendDate'): void {
   }
   own[PROBE] = null;
   delete own[PROBE];
+}
+
+/**
+ * Whether a 'drain' emitted on the response reaches those who wait for it: false where a wrapper
+ * (compression) routes the response's 'drain' listeners to a stream of its own, whose drain the
+ * hold cannot emit; the held writes are then buffered while the session is stored.
+ */
+function drainReachesListeners(res: MinimalResponse): boolean {
+  const emitter = res as Partial<EventEmitter>;
+  return emitter.on === EventEmitter.prototype.on && emitter.once === EventEmitter.prototype.once;
 }
 
 /** Whether a real response has already written its head (false for a stand-in without `headersSent`). */
@@ -264,7 +275,9 @@ export class Hold {
       write.apply(res, held);
     });
     // Backpressure: a stream piped into the response waits for 'drain' instead of being read
-    // into memory while the session is stored.
+    // into memory while the session is stored; only where the 'drain' the release emits on the
+    // response reaches it.
+    if (!drainReachesListeners(res)) return true;
     this.owesDrain = true;
     return false;
   }
