@@ -10,6 +10,8 @@ import {
 } from './session-headers.js';
 
 export interface HoldOptions {
+  /** The session middleware holding the response: its cookies replace only its own (`applySessionHeaders`). */
+  owner: object;
   /** Writes the session; null when there is nothing to write (the response then goes out at once). */
   commit(): Promise<void> | null;
   /**
@@ -140,7 +142,7 @@ export class Hold {
     const { res, options } = this;
     this.phase = 'released';
     this.headers = options.headers();
-    if (!realHeadersSent(res, this.sentDescriptor)) applySessionHeaders(res, this.headers);
+    if (!realHeadersSent(res, this.sentDescriptor)) applySessionHeaders(res, this.headers, options.owner);
     const drain = this.owesDrain;
     this.owesDrain = false;
     const queued = this.queue.length > 0 ? this.queue.splice(0) : this.queue;

@@ -20,7 +20,7 @@ import {
   type SessionOptions,
 } from './options.js';
 import { holdResponse } from './response-hold.js';
-import { collectData, Session, type SessionBinding, takeData } from './session.js';
+import { belongsTo, collectData, Session, type SessionBinding, takeData } from './session.js';
 import { applySessionHeaders, type MinimalResponse, type SessionHeaders } from './session-headers.js';
 import { SessionStoreApi } from './session-store-api.js';
 
@@ -83,12 +83,22 @@ export function session(options: SessionOptions = {}): SessionMiddleware {
   const resave = options.resave ?? false;
 
   /**
+   * `req.session` when it is the Session this middleware handed out for `state` (or one it made by
+   * `regenerate`); null when the application unset it, or replaced it with a second session
+   * middleware's, whose data this one must never store.
+   */
+  function ownSession(req: Request, state: SessionState): Session | null {
+    const current = req.session;
+    return current instanceof Session && belongsTo(current, state) ? current : null;
+  }
+
+  /**
    * Takes the handler's changes off `req.session` into the state; true when the store must be
    * written (or the session ended because the application deleted `req.session`).
    */
   function prepare(req: Request, state: SessionState): boolean {
-    const current = req.session;
-    if (current instanceof Session) {
+    const current = ownSession(req, state);
+    if (current) {
       takeData(current, state);
     } else {
       return unset === 'destroy';
@@ -109,7 +119,7 @@ export function session(options: SessionOptions = {}): SessionMiddleware {
   }
 
   async function write(req: Request, state: SessionState): Promise<void> {
-    if (req.session instanceof Session) await engine.commit(state);
+    if (ownSession(req, state)) await engine.commit(state);
     else await engine.logout(state);
   }
 
@@ -153,6 +163,7 @@ export function session(options: SessionOptions = {}): SessionMiddleware {
       return write(req, state).then(() => finish(state));
     };
     holdResponse(res, {
+      owner: engine,
       commit: () => {
         // A lifecycle call the handler did not await (`req.session.destroy(); res.redirect()`) ends
         // before anything is collected, so the data it ended is never written back.
@@ -165,10 +176,10 @@ export function session(options: SessionOptions = {}): SessionMiddleware {
         // it at `end`. Only a plain write of a stored session: no cookie can be sent any more, so
         // nothing that would rotate or create one.
         const { record } = state;
-        if (!record || state.endedElsewhere || bound.storeFailure || !(req.session instanceof Session))
-          return null;
+        const current = ownSession(req, state);
+        if (!record || !current || state.endedElsewhere || bound.storeFailure) return null;
         // One copy of the data, not `prepare`'s: `resave` must not renew a second time per request.
-        state.data = collectData(req.session);
+        state.data = collectData(current);
         if (!engine.needsCommit(state)) return null;
         if (identityChange(engine.options.userIdOf, record, state.data, state.dataText)) return null;
         return engine.commit(state);
@@ -215,7 +226,7 @@ export function session(options: SessionOptions = {}): SessionMiddleware {
           if (state.throttled) {
             // S44: this address sent too many cookies this server did not sign; answered before any
             // store call, and the cookie is cleared so the client's next request is anonymous.
-            applySessionHeaders(res, sessionHeaders(state));
+            applySessionHeaders(res, sessionHeaders(state), engine);
             res.statusCode = 429;
             res.setHeader('Content-Type', 'text/plain; charset=utf-8');
             res.setHeader('Retry-After', '60');
@@ -240,7 +251,7 @@ export function session(options: SessionOptions = {}): SessionMiddleware {
                 enumerable: true,
               });
             }
-            if (standIn) applySessionHeaders(res, sessionHeaders(state));
+            if (standIn) applySessionHeaders(res, sessionHeaders(state), engine);
           };
           const binding: SessionBinding = {
             engine,
@@ -251,7 +262,7 @@ export function session(options: SessionOptions = {}): SessionMiddleware {
             responseStarted: () => res.headersSent === true,
             commit: async () => {
               await commit(req, state);
-              if (standIn) applySessionHeaders(res, sessionHeaders(state));
+              if (standIn) applySessionHeaders(res, sessionHeaders(state), engine);
             },
           };
           bind(new Session(binding));

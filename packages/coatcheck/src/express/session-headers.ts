@@ -37,11 +37,15 @@ export function appendHeader(res: MinimalResponse, name: string, value: string):
   else res.setHeader(name, [...(Array.isArray(existing) ? existing : [String(existing)]), value]);
 }
 
-/** The session cookies last put on each response, so a second application replaces them. */
-const applied = new WeakMap<object, readonly string[]>();
+/**
+ * The session cookies each session middleware (`owner`) last put on each response, so its second
+ * application replaces its own and leaves another middleware's (a second session, its own cookie).
+ */
+const applied = new WeakMap<object, WeakMap<object, readonly string[]>>();
 
-function setSessionHeaders(res: MinimalResponse, headers: SessionHeaders): void {
-  const previous = applied.get(res);
+function setSessionHeaders(res: MinimalResponse, headers: SessionHeaders, owner: object): void {
+  let mine = applied.get(owner);
+  const previous = mine?.get(res);
   if (previous?.length) {
     const current = res.getHeader('Set-Cookie');
     const list =
@@ -51,7 +55,10 @@ function setSessionHeaders(res: MinimalResponse, headers: SessionHeaders): void 
     else res.removeHeader('Set-Cookie');
   }
   // Most responses carry no session cookie: nothing to remember for them.
-  if (previous !== undefined || headers.cookies.length > 0) applied.set(res, headers.cookies);
+  if (previous !== undefined || headers.cookies.length > 0) {
+    if (!mine) applied.set(owner, (mine = new WeakMap()));
+    mine.set(res, headers.cookies);
+  }
   for (const value of headers.cookies) appendHeader(res, 'Set-Cookie', value);
   if (headers.noStore) res.setHeader('Cache-Control', NO_STORE);
   if (headers.clearSiteData) res.setHeader('Clear-Site-Data', CLEAR_SITE_DATA);
@@ -60,13 +67,14 @@ function setSessionHeaders(res: MinimalResponse, headers: SessionHeaders): void 
 /**
  * Puts the session's headers on a response whose head is not written yet; false when the response
  * can no longer take headers. Applied again (a WebSocket upgrade's stand-in response after
- * `save()`), it replaces the session cookies it set before and keeps the application's own. Never
- * throws: engine.io's stand-in drops its header store once the 101 has gone out, and a `save()` in a
- * socket handler after that has no cookie to send, which is no error.
+ * `save()`), it replaces the session cookies the same `owner` (the session middleware) set before,
+ * and keeps the application's own and another session middleware's. Never throws: engine.io's
+ * stand-in drops its header store once the 101 has gone out, and a `save()` in a socket handler
+ * after that has no cookie to send, which is no error.
  */
-export function applySessionHeaders(res: MinimalResponse, headers: SessionHeaders): boolean {
+export function applySessionHeaders(res: MinimalResponse, headers: SessionHeaders, owner: object): boolean {
   try {
-    setSessionHeaders(res, headers);
+    setSessionHeaders(res, headers, owner);
     return true;
   } catch {
     return false;

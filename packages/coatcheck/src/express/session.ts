@@ -71,6 +71,11 @@ function binding(session: Session): SessionBinding {
   return found;
 }
 
+/** Whether a Session belongs to this request state: false for one a second session middleware handed out. */
+export function belongsTo(session: Session, state: SessionState): boolean {
+  return readBinding(session)?.state === state;
+}
+
 /** Handle, user and timing of a session (what `req.session.meta` shows), even when `meta` is a data key. */
 export function sessionMetaOf(session: Session): SessionMeta | null {
   const { engine, state } = binding(session);
