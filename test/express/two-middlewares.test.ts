@@ -66,6 +66,15 @@ async function start(kind: Kind) {
 
 const cookieNames = (setCookies: string[]) => setCookies.map((line) => line.split('=')[0]).sort();
 
+/** Signs root in to the admin session; its cookie is set and its next request reads root. */
+async function adminLogin(client: Client) {
+  const login = await client.post('/admin/login');
+  assert.equal(login.status, 200);
+  assert.ok(cookieNames(login.setCookies).includes('admin'), `Set-Cookie: ${login.setCookies.join(' | ')}`);
+  assert.deepEqual((await client.get('/admin/me')).json(), { user: 'root', note: 'admin' });
+  return login;
+}
+
 for (const kind of ['coatcheck', 'express-session'] as const) {
   describe(`two session middlewares with their own cookies on one request (${kind})`, () => {
     it('a sign-in to the second session is kept (and, on coatcheck, the first session keeps its own user)', async () => {
@@ -75,13 +84,7 @@ for (const kind of ['coatcheck', 'express-session'] as const) {
         assert.equal((await client.post('/login')).status, 200);
         const appCookie = client.jar.get('app');
         assert.ok(appCookie, 'the application session cookie is set');
-        const login = await client.post('/admin/login');
-        assert.equal(login.status, 200);
-        assert.ok(
-          cookieNames(login.setCookies).includes('admin'),
-          `Set-Cookie: ${login.setCookies.join(' | ')}`,
-        );
-        assert.deepEqual((await client.get('/admin/me')).json(), { user: 'root', note: 'admin' });
+        const login = await adminLogin(client);
         if (kind === 'coatcheck') {
           // express-session saves the admin session under the application's cookie as well, which
           // signs the application session out.
@@ -98,13 +101,7 @@ for (const kind of ['coatcheck', 'express-session'] as const) {
       const server = await start(kind);
       try {
         const client = new Client(server.url);
-        const login = await client.post('/admin/login');
-        assert.equal(login.status, 200);
-        assert.ok(
-          cookieNames(login.setCookies).includes('admin'),
-          `Set-Cookie: ${login.setCookies.join(' | ')}`,
-        );
-        assert.deepEqual((await client.get('/admin/me')).json(), { user: 'root', note: 'admin' });
+        const login = await adminLogin(client);
         if (kind === 'coatcheck') {
           // express-session saves the admin session into the application's store too, so its
           // application session reads as root here.
