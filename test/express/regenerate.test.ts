@@ -76,9 +76,8 @@ async function startApp(kind: Kind, options: Partial<SessionOptions> = {}): Prom
     });
   });
   app.post('/login', (req, res, next) => {
-    req.session.login((req.body as { userId: string }).userId, (error) =>
-      error ? next(error) : res.json({}),
-    );
+    const { userId, keep } = req.body as { userId: string; keep?: boolean };
+    req.session.login(userId, { keep: keep ?? false }, (error) => (error ? next(error) : res.json({})));
   });
   app.get('/private', requireAuth(), (_req, res) => res.json({}));
   // What Passport's logout and a deserializer returning false do, then a call that keeps the user.
@@ -336,6 +335,33 @@ describe('userIdOf: the user the data names is the user the record has', { timeo
     await post(c, '/login', { userId: 'plain' });
     await post(c, '/set', { cart: ['hat'], passport: {} });
     assert.equal((await c.get('/private')).status, 200);
+  });
+
+  it('login(another user, { keep: true }) stays that user when the kept data names someone else, until a request changes whom it names', async () => {
+    const custom = await startApp('coatcheck', {
+      userIdOf: (data) => (typeof data.uid === 'string' ? data.uid : null),
+    });
+    try {
+      for (const [subject, names] of [
+        [custom, (user: string) => ({ uid: user })],
+        [app, (user: string) => ({ passport: { user } })],
+      ] as const) {
+        const c = new Client(subject.url);
+        await post(c, '/set', names('alice'));
+        assert.equal((await subject.store!.get(handleOf(c)))?.userId, 'alice');
+        await post(c, '/login', { userId: 'bob', keep: true });
+        assert.equal((await subject.store!.get(handleOf(c)))?.userId, 'bob');
+        // A request that changes another key: the data still names alice, as it did when stored.
+        await post(c, '/set', { cart: ['socks'] });
+        assert.equal((await subject.store!.get(handleOf(c)))?.userId, 'bob', 'the sign-in stays with bob');
+        assert.equal((await subject.store!.listByUser('alice')).length, 0);
+        // A request that makes the data name someone else signs that user in.
+        await post(c, '/set', names('carol'));
+        assert.equal((await subject.store!.get(handleOf(c)))?.userId, 'carol');
+      }
+    } finally {
+      await custom.close();
+    }
   });
 
   it('a custom userIdOf, or one that always answers null, decides instead', async () => {

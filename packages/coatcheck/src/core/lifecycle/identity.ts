@@ -85,7 +85,9 @@ function namedInStored(userIdOf: UserIdOf, text: string): string | null {
 /**
  * Compares the user the data names with the record's:
  * - the data names a user other than the record's (or the record is anonymous or not stored):
- *   that user logs in;
+ *   that user logs in, unless the record has a user and the data as last stored already named
+ *   this one: `login(other, { keep: true })` moved the sign-in away from the data's user, and only a
+ *   request that changes whom the data names moves it again;
  * - the data names nobody, the record has a user, and the data as last stored named that same
  *   user: the data stopped naming them (Passport's logout, a deserializer returning false), so the
  *   sign-in ends;
@@ -99,7 +101,11 @@ export function identityChange(
 ): IdentityChange {
   const current = record?.userId ?? null;
   const userId = named(userIdOf, data);
-  if (userId !== null) return userId === current ? null : { kind: 'login', userId };
+  if (userId !== null) {
+    if (userId === current) return null;
+    if (current !== null && namedInStored(userIdOf, storedText) === userId) return null;
+    return { kind: 'login', userId };
+  }
   if (current !== null && namedInStored(userIdOf, storedText) === current) {
     return { kind: 'logout', userId: current };
   }
