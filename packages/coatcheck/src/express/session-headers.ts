@@ -56,7 +56,10 @@ function setSessionHeaders(res: MinimalResponse, headers: SessionHeaders, owner:
   }
   // Most responses carry no session cookie: nothing to remember for them.
   if (previous !== undefined || headers.cookies.length > 0) {
-    if (!mine) applied.set(owner, (mine = new WeakMap()));
+    if (!mine) {
+      mine = new WeakMap();
+      applied.set(owner, mine);
+    }
     mine.set(res, headers.cookies);
   }
   for (const value of headers.cookies) appendHeader(res, 'Set-Cookie', value);
