@@ -7,10 +7,15 @@ export interface Running {
   close(): Promise<void>;
 }
 
-/** Listens on a free loopback port. */
+/**
+ * Listens on a free loopback port. Idle keep-alive connections are kept for 60 s rather than Node's
+ * 5 s: fetch reuses a connection until 1 s before the server's announced timeout, and with client
+ * and server in one process, an event loop stalled past that second (a loaded CI machine) lets the
+ * server's timer close a connection that already carries the next request (ECONNRESET).
+ */
 export async function listen(handler: (req: never, res: never) => void): Promise<Running> {
   const { createServer } = await import('node:http');
-  const server = createServer(handler as never);
+  const server = createServer({ keepAliveTimeout: 60_000 }, handler as never);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
