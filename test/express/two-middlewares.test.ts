@@ -20,10 +20,12 @@ type Data = Record<string, unknown> & {
   regenerate?: (done: (error?: unknown) => void) => void;
 };
 
-function layer(kind: Kind, name: string): RequestHandler {
+type Unset = 'keep' | 'destroy';
+
+function layer(kind: Kind, name: string, unset: Unset = 'keep'): RequestHandler {
   if (kind === 'coatcheck')
-    return session({ name, secret: SECRET, store: new MemoryStore(), warn: () => {} }) as never;
-  return expressSession({ name, secret: SECRET, resave: false, saveUninitialized: false }) as never;
+    return session({ name, unset, secret: SECRET, store: new MemoryStore(), warn: () => {} }) as never;
+  return expressSession({ name, unset, secret: SECRET, resave: false, saveUninitialized: false }) as never;
 }
 
 /** Signs `user` in the way each library does it: coatcheck's login, express-session's regenerate. */
@@ -36,9 +38,9 @@ async function signIn(kind: Kind, req: express.Request, user: string, note: stri
   fresh.note = note;
 }
 
-async function start(kind: Kind) {
+async function start(kind: Kind, unset: Unset = 'keep') {
   const app = express();
-  app.use(layer(kind, 'app'));
+  app.use(layer(kind, 'app', unset));
   const read = (req: express.Request) => {
     const data = req.session as unknown as Data;
     return { user: data.user ?? null, note: data.note ?? null };
@@ -50,7 +52,8 @@ async function start(kind: Kind) {
   app.get('/me', (req, res) => void res.json(read(req)));
   const admin = express.Router();
   admin.use((req, _res, next) => {
-    // Hands the request to the admin session.
+    // Hands the request to the admin session, keeping a reference to the application's.
+    (req as { appSession?: unknown }).appSession = req.session;
     delete (req as { session?: unknown }).session;
     next();
   });
@@ -60,6 +63,15 @@ async function start(kind: Kind) {
     res.json({ ok: true });
   });
   admin.get('/me', (req, res) => void res.json(read(req)));
+  admin.post('/visit', (req, res) => {
+    // A change to the application's session through the kept reference.
+    ((req as { appSession?: Data }).appSession as Data).visitedAdmin = true;
+    res.json({ ok: true });
+  });
+  app.get(
+    '/visited',
+    (req, res) => void res.json({ visitedAdmin: (req.session as unknown as Data).visitedAdmin ?? null }),
+  );
   app.use('/admin', admin);
   return listen(app);
 }
@@ -96,6 +108,39 @@ for (const kind of ['coatcheck', 'express-session'] as const) {
         await server.close();
       }
     });
+
+    it("unset: 'destroy' on the first session: a request handed to the second leaves the first alone", async () => {
+      const server = await start(kind, 'destroy');
+      try {
+        const client = new Client(server.url);
+        await client.post('/login');
+        const login = await adminLogin(client);
+        assert.equal(login.headers.get('clear-site-data'), null);
+        if (kind === 'coatcheck') {
+          // express-session stores the admin session under the application's cookie (see above).
+          assert.deepEqual((await client.get('/me')).json(), { user: 'alice', note: 'app' });
+          assert.deepEqual(cookieNames(login.setCookies), ['admin']);
+        }
+      } finally {
+        await server.close();
+      }
+    });
+
+    if (kind === 'coatcheck') {
+      // express-session stores the admin session under the application's cookie, which loses it.
+      it('a change to the first session through a reference the application kept is stored', async () => {
+        const server = await start(kind);
+        try {
+          const client = new Client(server.url);
+          await client.post('/login');
+          await client.post('/admin/visit');
+          assert.deepEqual((await client.get('/visited')).json(), { visitedAdmin: true });
+          assert.deepEqual((await client.get('/me')).json(), { user: 'alice', note: 'app' });
+        } finally {
+          await server.close();
+        }
+      });
+    }
 
     it('a sign-in to the second session without a first session', async () => {
       const server = await start(kind);

@@ -232,6 +232,74 @@ for (const [name, layer] of layers) {
   });
 }
 
+/** A MemoryStore whose writes take `delayMs`, calling `written` as each write lands. */
+class SlowStore extends MemoryStore {
+  written = () => {};
+  constructor(readonly delayMs: number) {
+    super();
+  }
+  override async create(record: Parameters<MemoryStore['create']>[0]): Promise<boolean> {
+    await new Promise((resolve) => setTimeout(resolve, this.delayMs));
+    const created = await super.create(record);
+    this.written();
+    return created;
+  }
+}
+
+const onWrappers: Array<[string, (app: express.Express) => void]> = [
+  ['no wrapper', () => {}],
+  ['compression mounted before the session', (app) => app.use(compression({ threshold: 0 }))],
+  [
+    'a wrapper of res.on mounted before the session',
+    (app) =>
+      app.use((_req, res, next) => {
+        const on = res.on;
+        res.on = function (this: typeof res, ...args: Parameters<typeof on>) {
+          return on.apply(this, args);
+        } as typeof res.on;
+        next();
+      }),
+  ],
+];
+
+for (const [wrapper, mount] of onWrappers) {
+  test(`a stream piped into a held response (${wrapper}): read only as the response takes it, never into memory while the session is stored`, async () => {
+    const store = new SlowStore(200);
+    let pulled = 0;
+    let pulledWhenStored = -1;
+    store.written = () => {
+      pulledWhenStored = pulled;
+    };
+    const chunk = `${'r'.repeat(16 * 1024 - 1)}\n`;
+    const app = express();
+    mount(app);
+    app.use(session({ secret: SECRET, store, warn: () => {} }) as never);
+    app.get('/export', (req, res) => {
+      (req.session as unknown as Record<string, unknown>).exported = true;
+      res.type('text');
+      // A synchronous generator: Readable.from reads it on microtasks alone, so without
+      // backpressure it would never let the store's timer fire.
+      function* rows() {
+        for (; pulled < 1_000; pulled++) yield chunk;
+      }
+      Readable.from(rows(), { objectMode: false }).pipe(res);
+    });
+    const server = await listen(app);
+    try {
+      const answer = await get(`${server.url}/export`);
+      assert.equal(answer.status, 200);
+      assert.equal(answer.body.length, 1_000 * chunk.length);
+      assert.ok(
+        pulledWhenStored >= 0 && pulledWhenStored < 64,
+        `read ${pulledWhenStored} chunks of 16 KiB while held`,
+      );
+      cookieOf(answer);
+    } finally {
+      await server.close();
+    }
+  });
+}
+
 test('a response that cannot be extended: the connection is cut, the process keeps running, the next request is served', async () => {
   const app = express();
   app.use((req, res, next) => {

@@ -73,14 +73,47 @@ export function makeDictionary(target: object, key: 'url' | 'sendDate'): void {
   delete own[PROBE];
 }
 
+/** A 'drain' listener registered while the hold owed a drain, and the method it came through. */
+interface CaughtListener {
+  method: 'on' | 'once';
+  listener: Method;
+}
+
 /**
- * Whether a 'drain' emitted on the response reaches those who wait for it: false where a wrapper
- * (compression) routes the response's 'drain' listeners to a stream of its own, whose drain the
- * hold cannot emit; the held writes are then buffered while the session is stored.
+ * Catches the 'drain' listeners registered through the response's `on` or `once` while the hold
+ * owes a drain, where a wrapper installed before the hold replaced either (compression routes them
+ * to its gzip stream, which the hold's own 'drain' on the response never reaches). The function it
+ * returns puts the methods back and gives the caught listeners, which the release registers
+ * through those methods; null where neither method is replaced.
  */
-function drainReachesListeners(res: MinimalResponse): boolean {
-  const emitter = res as Partial<EventEmitter>;
-  return emitter.on === EventEmitter.prototype.on && emitter.once === EventEmitter.prototype.once;
+function catchDrainListeners(res: MinimalResponse): (() => CaughtListener[]) | null {
+  const emitter = res as unknown as Record<string, Method | undefined>;
+  const caught: CaughtListener[] = [];
+  const restores: Array<() => void> = [];
+  for (const method of ['on', 'once'] as const) {
+    const routed = emitter[method];
+    if (typeof routed !== 'function' || routed === EventEmitter.prototype[method]) continue;
+    const own = Object.getOwnPropertyDescriptor(res, method);
+    const catcher = function (this: unknown, type: unknown, listener: unknown): unknown {
+      if (type !== 'drain' || typeof listener !== 'function') {
+        // biome-ignore lint/complexity/noArguments: the call reaches the wrapper unchanged
+        return routed.apply(this, arguments as unknown as unknown[]);
+      }
+      caught.push({ method, listener: listener as Method });
+      return this;
+    };
+    emitter[method] = catcher;
+    restores.push(() => {
+      if (emitter[method] !== catcher) return;
+      if (own) Object.defineProperty(res, method, own);
+      else delete emitter[method];
+    });
+  }
+  if (restores.length === 0) return null;
+  return () => {
+    for (const restore of restores) restore();
+    return caught;
+  };
 }
 
 /** Whether a real response has already written its head (false for a stand-in without `headersSent`). */
@@ -99,6 +132,10 @@ export class Hold {
   headWritten = false;
   ended = false;
   owesDrain = false;
+  /** What the last replayed held write returned: false when the response will emit 'drain' itself. */
+  lastWrite: unknown;
+  /** Ends the catching of 'drain' listeners (`catchDrainListeners`) and hands over those caught. */
+  releaseDrainListeners: (() => CaughtListener[]) | null = null;
   /** True while the original `end` runs: writes it makes itself are its own, not the handler's. */
   ending = false;
   queue: Array<() => void> = [];
@@ -157,12 +194,37 @@ export class Hold {
       }
     }
     const response = res as Partial<ServerResponse>;
-    if (drain && !response.writableNeedDrain && !response.writableEnded) response.emit?.('drain');
+    const caught = this.takeDrainListeners();
+    if (!drain || response.writableEnded) return;
+    const pending = this.lastWrite === false || response.writableNeedDrain === true;
+    if (!pending) response.emit?.('drain');
+    this.handOver(caught, pending);
+  }
+
+  /** Stops catching 'drain' listeners; those caught, or none. */
+  takeDrainListeners(): CaughtListener[] {
+    const release = this.releaseDrainListeners;
+    this.releaseDrainListeners = null;
+    return release ? release() : [];
+  }
+
+  /**
+   * Registers the caught 'drain' listeners through the methods they came through, where the
+   * wrapper routes them. When the replayed writes left nothing to drain, each is called once now
+   * instead, as the drain owed to it (a `once` listener is not registered as well).
+   */
+  handOver(caught: CaughtListener[], pending: boolean): void {
+    const emitter = this.res as unknown as Record<string, Method | undefined>;
+    for (const { method, listener } of caught) {
+      if (pending || method === 'on') emitter[method]?.call(this.res, 'drain', listener);
+      if (!pending) listener.call(this.res);
+    }
   }
 
   fail(error: unknown): void {
     this.phase = 'failed';
     this.queue.length = 0;
+    this.takeDrainListeners();
     // The held calls are dropped: the error answer is a response of its own.
     this.headWritten = false;
     this.ended = false;
@@ -274,13 +336,14 @@ export class Hold {
     const held = Array.from(args);
     this.queue.push(() => {
       this.restoreSent();
-      write.apply(res, held);
+      this.lastWrite = write.apply(res, held);
     });
     // Backpressure: a stream piped into the response waits for 'drain' instead of being read
-    // into memory while the session is stored; only where the 'drain' the release emits on the
-    // response reaches it.
-    if (!drainReachesListeners(res)) return true;
-    this.owesDrain = true;
+    // into memory while the session is stored.
+    if (!this.owesDrain) {
+      this.owesDrain = true;
+      this.releaseDrainListeners = catchDrainListeners(res);
+    }
     return false;
   }
 

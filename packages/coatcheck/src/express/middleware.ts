@@ -83,21 +83,24 @@ export function session(options: SessionOptions = {}): SessionMiddleware {
   const resave = options.resave ?? false;
 
   /**
-   * `req.session` when it is the Session this middleware handed out for `state` (or one it made by
-   * `regenerate`); null when the application unset it, or replaced it with a second session
-   * middleware's, whose data this one must never store.
+   * The Session this middleware stores for the request: `req.session` when it is one this
+   * middleware handed out (or made by `regenerate`); while a second session middleware's Session
+   * is there instead, the one this middleware handed out last, whose changes (through a reference
+   * the application kept) are stored as usual; null when the application unset `req.session`.
    */
-  function ownSession(req: Request, state: SessionState): Session | null {
+  function sessionOf(req: Request, bound: SessionBinding): Session | null {
     const current = req.session;
-    return current instanceof Session && belongsTo(current, state) ? current : null;
+    if (!(current instanceof Session)) return null;
+    return belongsTo(current, bound.state) ? current : (bound.session ?? null);
   }
 
   /**
-   * Takes the handler's changes off `req.session` into the state; true when the store must be
-   * written (or the session ended because the application deleted `req.session`).
+   * Takes the handler's changes off the request's Session into the state; true when the store
+   * must be written (or the session ended because the application deleted `req.session`).
    */
-  function prepare(req: Request, state: SessionState): boolean {
-    const current = ownSession(req, state);
+  function prepare(req: Request, bound: SessionBinding): boolean {
+    const { state } = bound;
+    const current = sessionOf(req, bound);
     if (current) {
       takeData(current, state);
     } else {
@@ -118,14 +121,14 @@ export function session(options: SessionOptions = {}): SessionMiddleware {
     return engine.needsCommit(state);
   }
 
-  async function write(req: Request, state: SessionState): Promise<void> {
-    if (ownSession(req, state)) await engine.commit(state);
-    else await engine.logout(state);
+  async function write(req: Request, bound: SessionBinding): Promise<void> {
+    if (sessionOf(req, bound)) await engine.commit(bound.state);
+    else await engine.logout(bound.state);
   }
 
-  async function commit(req: Request, state: SessionState): Promise<void> {
-    if (prepare(req, state)) await write(req, state);
-    finish(state);
+  async function commit(req: Request, bound: SessionBinding): Promise<void> {
+    if (prepare(req, bound)) await write(req, bound);
+    finish(bound.state);
   }
 
   function finish(state: SessionState): void {
@@ -156,11 +159,11 @@ export function session(options: SessionOptions = {}): SessionMiddleware {
   function hold(req: Request, res: MinimalResponse, state: SessionState, bound: SessionBinding, next: Next) {
     const commitNow = (): Promise<void> | null => {
       if (bound.storeFailure) return Promise.reject(bound.storeFailure);
-      if (!prepare(req, state)) {
+      if (!prepare(req, bound)) {
         finish(state);
         return null;
       }
-      return write(req, state).then(() => finish(state));
+      return write(req, bound).then(() => finish(state));
     };
     holdResponse(res, {
       owner: engine,
@@ -176,7 +179,7 @@ export function session(options: SessionOptions = {}): SessionMiddleware {
         // it at `end`. Only a plain write of a stored session: no cookie can be sent any more, so
         // nothing that would rotate or create one.
         const { record } = state;
-        const current = ownSession(req, state);
+        const current = sessionOf(req, bound);
         if (!record || !current || state.endedElsewhere || bound.storeFailure) return null;
         // One copy of the data, not `prepare`'s: `resave` must not renew a second time per request.
         state.data = collectData(current);
@@ -234,6 +237,7 @@ export function session(options: SessionOptions = {}): SessionMiddleware {
             return;
           }
           const bind = (target: Session) => {
+            binding.session = target;
             req.session = target;
             if (state.record) req.sessionID = state.record.handle;
             else {
@@ -261,7 +265,7 @@ export function session(options: SessionOptions = {}): SessionMiddleware {
             // The handler's view while held: true from its first send call on.
             responseStarted: () => res.headersSent === true,
             commit: async () => {
-              await commit(req, state);
+              await commit(req, binding);
               if (standIn) applySessionHeaders(res, sessionHeaders(state), engine);
             },
           };

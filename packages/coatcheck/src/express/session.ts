@@ -33,6 +33,8 @@ export interface SessionBinding {
   state: SessionState;
   /** Puts a new Session object on the request (after rotation, logout or reload). */
   replace(session: Session): void;
+  /** The Session last put on the request for this binding (by the adapter, or by `replace`). */
+  session?: Session;
   /** Writes the session now (used by `save`). */
   commit(): Promise<void>;
   /** A store failure met inside the handler: the response becomes a 503 whatever the handler sends. */
