@@ -182,6 +182,7 @@ export class Hold {
     if (!realHeadersSent(res, this.sentDescriptor)) applySessionHeaders(res, this.headers, options.owner);
     const drain = this.owesDrain;
     this.owesDrain = false;
+    const caught = this.takeDrainListeners();
     const queued = this.queue.length > 0 ? this.queue.splice(0) : this.queue;
     for (const action of queued) {
       try {
@@ -194,7 +195,6 @@ export class Hold {
       }
     }
     const response = res as Partial<ServerResponse>;
-    const caught = this.takeDrainListeners();
     if (!drain || response.writableEnded) return;
     const pending = this.lastWrite === false || response.writableNeedDrain === true;
     if (!pending) response.emit?.('drain');
