@@ -14,6 +14,8 @@ import './types.js';
 /** The adapter's side of a request's binding: the Session object currently on the request. */
 export interface FastifyBinding extends SessionBinding {
   current(): FastifySession;
+  /** A `set()` was called: reported when the response's session was already stored. */
+  writtenLate(): void;
 }
 
 function fastifyBinding(session: Session): FastifyBinding {
@@ -44,6 +46,7 @@ export class FastifySession extends Session {
     if (isForbiddenKey(key) || key === 'cookie') {
       throw new SessionStateError(`${key} is not a session key`);
     }
+    fastifyBinding(this).writtenLate();
     (this as unknown as Record<string, unknown>)[key] = value;
   }
 
