@@ -1,14 +1,14 @@
 import type { Session as SessionData } from 'fastify';
 import { SessionStateError } from '../core/errors.js';
 import { isForbiddenKey } from '../core/store/record.js';
-import type { Callback } from '../express/callbacks.js';
+import type { Callback } from '../session-api/callbacks.js';
 import {
   bindingOf,
   collectData,
   type RegenerateOptions,
   Session,
   type SessionBinding,
-} from '../express/session.js';
+} from '../session-api/session.js';
 import './types.js';
 
 /** The adapter's side of a request's binding: the Session object currently on the request. */
