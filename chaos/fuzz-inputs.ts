@@ -4,7 +4,7 @@
  * an issued one changed), and session data of any JSON shape with the keys that break naive code.
  */
 import fc from 'fast-check';
-import { Session } from '../packages/coatcheck/src/express/session.js';
+import { Session } from '../packages/coatcheck/src/session-api/session.js';
 
 /** The origin the CSRF app trusts; fuzzed requests state it, so only the token decides. */
 export const FUZZ_ORIGIN = 'https://app.test';

@@ -42,6 +42,20 @@ describe('source layout', () => {
     assert.deepEqual(wrong, []);
   });
 
+  it('keeps each framework adapter off the others: Express, Fastify and Hono share only neutral modules', () => {
+    const adapters = ['express', 'fastify', 'hono'];
+    const crossing = files
+      .filter((file) => adapters.includes(folderOf(file)))
+      .flatMap((file) =>
+        importsOf(file)
+          .filter((spec) =>
+            adapters.some((folder) => folder !== folderOf(file) && spec.startsWith(`${folder}/`)),
+          )
+          .map((spec) => `${relative(SRC, file)} imports ${spec}`),
+      );
+    assert.deepEqual(crossing, []);
+  });
+
   it('states why at the top of any source file over ~250 lines', () => {
     const unexplained = files.filter((file) => {
       const text = readFileSync(file, 'utf8');

@@ -13,7 +13,7 @@ import {
   type SessionOptions,
   session,
 } from '../../packages/coatcheck/src/express/index.js';
-import { MemoryStore as ExpressMemoryStore } from '../../packages/coatcheck/src/express/memory-store.js';
+import { MemoryStore as ExpressMemoryStore } from '../../packages/coatcheck/src/session-api/memory-store.js';
 import { MemoryStore } from '../../packages/coatcheck/src/stores/memory.js';
 import { SqliteStore } from '../../packages/coatcheck/src/stores/sqlite.js';
 import { Clock, SECRET } from '../support/app.js';

@@ -8,24 +8,13 @@ import {
   csrfGate,
   csrfMetaHtml,
   csrfRefusal,
-  csrfTokenSource,
-  csrfTokenVerdict,
-  formField,
-  mediaTypeOf,
   reportCsrf,
 } from '../core/policies/csrf-flow.js';
-import {
-  type CsrfOptions as CoreCsrfOptions,
-  type CsrfRejectReason,
-  resolveCsrfOptions,
-  varyWithOrigin,
-} from '../core/policies/csrf-options.js';
-import { pathMatcher } from '../core/policies/path-prefix.js';
-import { bindingOf, type Session } from './session.js';
+import { varyWithOrigin } from '../core/policies/csrf-options.js';
+import { type CsrfOptions, checkToken, header, mediaType, resolve } from '../node-adapter/csrf-check.js';
+import { bindingOf, type Session } from '../session-api/session.js';
 
-/** Options of the CSRF middleware (`CsrfOptions` of `coatcheck`, over Node's request). */
-export type CsrfOptions = CoreCsrfOptions<IncomingMessage>;
-export type { CsrfRejectReason };
+export type { CsrfOptions, CsrfRejectReason } from '../node-adapter/csrf-check.js';
 
 type Request = IncomingMessage & {
   session?: Session | null;
@@ -46,21 +35,6 @@ declare global {
 
 const fieldNames = new WeakMap<IncomingMessage, string>();
 
-export function header(req: IncomingMessage, name: string): string | undefined {
-  const value = req.headers[name];
-  return Array.isArray(value) ? value.join(', ') : value;
-}
-
-export function mediaType(req: IncomingMessage): string {
-  return mediaTypeOf(header(req, 'content-type'));
-}
-
-const urlOf = (req: IncomingMessage) => (req as Request).originalUrl ?? req.url ?? '/';
-
-// Express matches routes case-insensitively by default, so '/API/x' reaches '/api/x' handlers.
-const isUnderApi = pathMatcher(['/api']);
-const defaultIsApi = (req: IncomingMessage) => isUnderApi(urlOf(req));
-
 function appendVary(res: ServerResponse): void {
   const vary = varyWithOrigin(res.getHeader('Vary'));
   if (vary) res.setHeader('Vary', vary);
@@ -77,28 +51,6 @@ function refuse(req: IncomingMessage, res: ServerResponse, status: 403 | 415, ap
 function bound(req: Request): { engine: SessionEngine; state: SessionState } {
   if (!req.session) throw new SessionStateError('csrf() needs session() to run before it');
   return bindingOf(req.session);
-}
-
-/** Validates the CSRF options once (shared with the Fastify hook). */
-export function resolve(options: CsrfOptions) {
-  return resolveCsrfOptions(options, defaultIsApi, urlOf);
-}
-
-export type Config = ReturnType<typeof resolve>;
-
-/** The token check of an unsafe request that passed the origin policy; null when it passes. */
-export function checkToken(
-  req: Request,
-  state: SessionState,
-  config: Config,
-  api: boolean,
-): CsrfRejectReason | null {
-  const fromHeader = header(req, config.headerName);
-  const source = csrfTokenSource(api, mediaType(req), fromHeader !== undefined);
-  if (source === 'content-type') return 'content-type';
-  const token =
-    source === 'header' ? fromHeader : source === 'form' ? formField(req.body, config.fieldName) : undefined;
-  return csrfTokenVerdict(state, token);
 }
 
 /**

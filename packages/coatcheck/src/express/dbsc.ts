@@ -5,9 +5,9 @@ import {
   type DeviceBoundSessions,
 } from '../core/dbsc/index.js';
 import { dbscRequestOf, sendDbscResponse } from '../core/dbsc/node-http.js';
+import { bindingOf, Session } from '../session-api/session.js';
 import type { SessionMiddleware } from './middleware.js';
 import { isSecure } from './options.js';
-import { bindingOf, Session } from './session.js';
 
 /** Options of the Express DBSC routes: the protocol's, plus how HTTPS is recognised. */
 export interface ExpressDbscOptions extends DeviceBoundSessionOptions {

@@ -1,10 +1,17 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { bindingOf, Session, sessionMetaOf } from './session.js';
+import {
+  metaOfRequest,
+  type RequireAuthOptions,
+  type RequireFreshAuthOptions,
+  type RequireStepUpOptions,
+} from '../node-adapter/guard-options.js';
+import { bindingOf, type Session } from '../session-api/session.js';
 
-/** The record's view of the request's session (a data key named `meta` cannot hide it); Fastify's guards use it too. */
-export function metaOfRequest(req: { session?: Session | null }) {
-  return req.session instanceof Session ? sessionMetaOf(req.session) : null;
-}
+export type {
+  RequireAuthOptions,
+  RequireFreshAuthOptions,
+  RequireStepUpOptions,
+} from '../node-adapter/guard-options.js';
 
 type Request = IncomingMessage & { session?: Session | null; originalUrl?: string };
 type Next = (error?: unknown) => void;
@@ -31,12 +38,6 @@ function reject(
   res.setHeader('Content-Type', 'application/json; charset=utf-8');
   res.setHeader('Cache-Control', 'no-store');
   res.end(JSON.stringify({ error, message: MESSAGES[error], ...extra }));
-}
-
-/** Options of {@link requireAuth}. */
-export interface RequireAuthOptions {
-  /** Where browsers (Accept: text/html) are sent; other clients get 401 JSON. */
-  redirectTo?: string;
 }
 
 /** Sends a browser's page load to `to` with a `returnTo`; false when the request is not one. */
@@ -84,14 +85,6 @@ export function requireRole(roles: string | readonly string[], options: RequireR
   };
 }
 
-/** Options of {@link requireFreshAuth} (S39: full re-authentication before sensitive changes). */
-export interface RequireFreshAuthOptions {
-  /** How long ago the last full authentication may be. @default 300_000 (5 min) */
-  maxAgeMs?: number;
-  /** Where browsers (Accept: text/html, GET) are sent to re-authenticate; others get 401 JSON. */
-  redirectTo?: string;
-}
-
 /**
  * Lets through sessions whose last authentication (login or `reauthenticate`) is recent enough
  * (S39). Freshness counts from `authAt`, never from session creation (better-auth#7472).
@@ -108,16 +101,6 @@ export function requireFreshAuth(options: RequireFreshAuthOptions = {}): Handler
     reject(res, 401, 'reauth_required');
     return undefined;
   };
-}
-
-/** Options of {@link requireStepUp} (S40). */
-export interface RequireStepUpOptions {
-  /** The assurance level required: 2 for one factor beyond the password. @default 2 */
-  level?: number;
-  /** How long ago the step-up may be. @default 300_000 (5 min) */
-  maxAgeMs?: number;
-  /** Where browsers (Accept: text/html, GET) are sent to step up; others get 401 JSON. */
-  redirectTo?: string;
 }
 
 /**

@@ -1,8 +1,8 @@
-import { Cookie } from './cookie.js';
-import { MemoryStore, SessionStoreApi } from './memory-store.js';
+import { Cookie } from '../session-api/cookie.js';
+import { MemoryStore, SessionStoreApi } from '../session-api/memory-store.js';
+import { Session, sessionMetaOf } from '../session-api/session.js';
+import { Store } from '../session-api/store.js';
 import { session as createMiddleware } from './middleware.js';
-import { Session, sessionMetaOf } from './session.js';
-import { Store } from './store.js';
 
 export type {
   SessionEvent,
@@ -20,8 +20,10 @@ export {
   SessionStoreError,
 } from '../core/index.js';
 export { endedSessionsOf, type SessionEnd, type SessionEndReason } from '../core/lifecycle/session-end.js';
+export type { CookieData, CookieInit } from '../session-api/cookie.js';
+export type { MemoryStoreOptions, StoreCallback, StoredSession } from '../session-api/memory-store.js';
+export type { RegenerateOptions, SessionMeta } from '../session-api/session.js';
 export { ConnectStore } from '../stores/connect.js';
-export type { CookieData, CookieInit } from './cookie.js';
 export type { CsrfOptions, CsrfRejectReason } from './csrf.js';
 export { csrf, csrfField, csrfMeta } from './csrf.js';
 export type { ExpressDbscOptions, ExpressDeviceBoundSessions } from './dbsc.js';
@@ -33,10 +35,8 @@ export type {
   RequireStepUpOptions,
 } from './guards.js';
 export { requireAuth, requireFreshAuth, requireRole, requireStepUp } from './guards.js';
-export type { MemoryStoreOptions, StoreCallback, StoredSession } from './memory-store.js';
 export type { SessionCookieOptions, SessionMiddleware, SessionOptions } from './middleware.js';
 export type { SessionCookieOption } from './options.js';
-export type { RegenerateOptions, SessionMeta } from './session.js';
 export type { SessionData, TypedSession } from './types.js';
 export { Cookie, MemoryStore, Session, SessionStoreApi, Store, sessionMetaOf };
 

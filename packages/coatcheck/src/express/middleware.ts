@@ -8,21 +8,15 @@ import { identityChange } from '../core/lifecycle/identity.js';
 import type { SessionState } from '../core/lifecycle/state.js';
 import { cookieLifetimeOf } from '../core/store/record.js';
 import type { SessionStore } from '../core/store/store.js';
+import { cookieOptions } from '../session-api/cookie-options.js';
+import { belongsTo, collectData, Session, type SessionBinding, takeData } from '../session-api/session.js';
+import { SessionStoreApi } from '../session-api/session-store-api.js';
+import { resolveStore } from '../session-api/store-option.js';
 import { ConnectStore } from '../stores/connect.js';
 import { makeDictionary } from './held-response.js';
-import {
-  cookieOptions,
-  isSecure,
-  requestCookie,
-  resolveStore,
-  respondError,
-  respondUnavailable,
-  type SessionOptions,
-} from './options.js';
+import { isSecure, requestCookie, respondError, respondUnavailable, type SessionOptions } from './options.js';
 import { holdResponse } from './response-hold.js';
-import { belongsTo, collectData, Session, type SessionBinding, takeData } from './session.js';
 import { applySessionHeaders, type MinimalResponse, type SessionHeaders } from './session-headers.js';
-import { SessionStoreApi } from './session-store-api.js';
 
 export type { SessionCookieOptions, SessionOptions } from './options.js';
 

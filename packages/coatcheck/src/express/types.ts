@@ -1,5 +1,5 @@
 import type { SessionStore } from '../core/store/store.js';
-import type { Session } from './session.js';
+import type { Session } from '../session-api/session.js';
 
 /**
  * Your session data's shape. Add your keys by declaration merging. Data is stored as JSON, as

@@ -10,10 +10,10 @@ import {
 } from '../core/policies/csrf-flow.js';
 import { varyWithOrigin } from '../core/policies/csrf-options.js';
 import { pathMatcher } from '../core/policies/path-prefix.js';
-import { type CsrfOptions, checkToken, header, mediaType, resolve } from '../express/csrf.js';
+import { type CsrfOptions, checkToken, header, mediaType, resolve } from '../node-adapter/csrf-check.js';
 import { contextOf } from './plugin.js';
 
-export type { CsrfRejectReason } from '../express/csrf.js';
+export type { CsrfRejectReason } from '../node-adapter/csrf-check.js';
 
 /** Options of the CSRF hook: the Express middleware's, with Fastify requests in the predicates. */
 export interface FastifyCsrfOptions extends Omit<CsrfOptions, 'isStrict' | 'isApi'> {

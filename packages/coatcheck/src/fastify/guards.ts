@@ -4,10 +4,14 @@ import {
   type RequireAuthOptions,
   type RequireFreshAuthOptions,
   type RequireStepUpOptions,
-} from '../express/guards.js';
+} from '../node-adapter/guard-options.js';
 import { contextOf } from './plugin.js';
 
-export type { RequireAuthOptions, RequireFreshAuthOptions, RequireStepUpOptions } from '../express/guards.js';
+export type {
+  RequireAuthOptions,
+  RequireFreshAuthOptions,
+  RequireStepUpOptions,
+} from '../node-adapter/guard-options.js';
 
 // The same statuses and bodies as the Express guards: clients and tests see one API.
 const MESSAGES: Record<string, string> = {

@@ -16,8 +16,8 @@ export {
   SessionStateError,
   SessionStoreError,
 } from '../core/index.js';
-export type { SessionCookieOptions } from '../express/options.js';
-export type { RegenerateOptions, SessionMeta } from '../express/session.js';
+export type { SessionCookieOptions } from '../session-api/cookie-options.js';
+export type { RegenerateOptions, SessionMeta } from '../session-api/session.js';
 export type { CsrfRejectReason, FastifyCsrfOptions } from './csrf.js';
 export { csrfField, csrfMeta, csrfProtection } from './csrf.js';
 export type { FastifyDeviceBoundSessions } from './dbsc.js';

@@ -5,7 +5,8 @@ import type { UserIdOf } from '../core/lifecycle/identity.js';
 import { passportUserId } from '../core/lifecycle/identity.js';
 import type { SessionEngineOptions } from '../core/options.js';
 import type { SessionStore } from '../core/store/store.js';
-import { cookieOptions, resolveStore, type SessionCookieOptions } from '../express/options.js';
+import { cookieOptions, type SessionCookieOptions } from '../session-api/cookie-options.js';
+import { resolveStore } from '../session-api/store-option.js';
 
 /** Options of the Fastify plugin: the engine's, with express-session's names where they differ. */
 export interface FastifySessionOptions

@@ -6,10 +6,11 @@ import type { SessionEngine } from '../core/engine.js';
 import { SessionStoreError } from '../core/errors.js';
 import type { SessionState } from '../core/lifecycle/state.js';
 import { createCsrfToken } from '../core/policies/csrf.js';
-import type { Cookie } from '../express/cookie.js';
-import { requestPath } from '../express/options.js';
-import { takeData } from '../express/session.js';
+import { requestPath } from '../node-adapter/request-path.js';
+import type { Cookie } from '../session-api/cookie.js';
+import { takeData } from '../session-api/session.js';
 import { type FastifySessionOptions, resolveFastifyOptions } from './options.js';
+import { hasRouteHooks, runLast } from './route-hooks.js';
 import { type FastifyBinding, FastifySession } from './session.js';
 
 export type { FastifySessionOptions } from './options.js';
@@ -22,6 +23,7 @@ const CLEAR_SITE_DATA = '"cache", "storage"';
 interface PluginScope {
   engine: SessionEngine;
   commit(context: RequestContext): Promise<void>;
+  warn(message: string): void;
 }
 
 /**
@@ -41,6 +43,10 @@ class RequestContext implements FastifyBinding {
   applied = false;
   /** The status of the first send, put back if an error handler changed it while the commit ran. */
   sentStatus = 0;
+  /** The route ends its onSend and onResponse hooks with the plugin's: the instance-level ones stand aside. */
+  routeHooks = false;
+  /** A `set()` after the commit took the data was reported (once per request). */
+  lateWriteReported = false;
 
   constructor(
     readonly state: SessionState,
@@ -66,6 +72,14 @@ class RequestContext implements FastifyBinding {
 
   responseStarted(): boolean {
     return this.answered || this.reply.raw.headersSent;
+  }
+
+  writtenLate(): void {
+    if (!this.answered || this.lateWriteReported) return;
+    this.lateWriteReported = true;
+    this.scope.warn(
+      'coatcheck: request.session.set() after the session was stored for this response; the change is not saved (see "Fastify" in the README)',
+    );
   }
 
   async commit(): Promise<void> {
@@ -140,7 +154,7 @@ async function coatcheckSession(fastify: FastifyInstance, options: FastifySessio
     settleCookie(state);
   }
 
-  const scope: PluginScope = { engine, commit };
+  const scope: PluginScope = { engine, commit, warn };
 
   /** A store failure's answer as a payload; any other error goes to Fastify's error handler. */
   function answerError(error: unknown, request: FastifyRequest, reply: FastifyReply) {
@@ -176,6 +190,7 @@ async function coatcheckSession(fastify: FastifyInstance, options: FastifySessio
         .send('Too Many Requests');
     }
     const context = new RequestContext(state, request, reply, scope);
+    context.routeHooks = hasRouteHooks(request);
     (request as WithContext)[CONTEXT] = context;
     request.session = new FastifySession(context);
     return undefined;
@@ -220,9 +235,17 @@ async function coatcheckSession(fastify: FastifyInstance, options: FastifySessio
   // express-session#360: the store is written before the response leaves, so the next request
   // (a redirect's target) reads what this one wrote. A callback hook, not an async one: a read
   // that writes nothing answers synchronously.
-  fastify.addHook('onSend', (request, reply, payload, done) => {
+  function commitOnSend(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    payload: unknown,
+    done: (error: Error | null, payload?: unknown) => void,
+  ): void {
     const context = contextOf(request);
-    if (!context || (context.answered && context.committed === undefined)) return done(null, payload);
+    if (!context || (context.answered && context.committed === undefined)) {
+      done(null, payload);
+      return;
+    }
     // A second send while the first one's commit runs (an async hook that called reply.send() or
     // reply.redirect() without returning the reply lets the route handler send too) waits for the
     // same commit: whichever response leaves carries the session's headers, never before the write.
@@ -242,14 +265,25 @@ async function coatcheckSession(fastify: FastifyInstance, options: FastifySessio
     if (context.committed === NOTHING_FAILED) finish(null);
     // The commit never rejects (its failure is its value) and finish reports its own errors to done.
     else void context.committed.then(finish);
-  });
+  }
 
-  fastify.addHook('onResponse', (request, _reply, done) => {
+  function checkBypass(request: FastifyRequest, _reply: FastifyReply, done: () => void): void {
     const context = contextOf(request);
     if (context && !context.answered && prepare(request, context.state)) {
       warn('coatcheck: a response bypassed onSend; call request.session.save() before writing to reply.raw');
     }
     done();
+  }
+
+  fastify.addHook('onRoute', (route) => runLast(route, { onSend: commitOnSend, onResponse: checkBypass }));
+  // The 404 handler and routes added before the plugin have only the instance-level hooks.
+  fastify.addHook('onSend', (request, reply, payload, done) => {
+    if (contextOf(request)?.routeHooks) done(null, payload);
+    else commitOnSend(request, reply, payload, done);
+  });
+  fastify.addHook('onResponse', (request, reply, done) => {
+    if (contextOf(request)?.routeHooks) done();
+    else checkBypass(request, reply, done);
   });
 }
 

@@ -1,19 +1,21 @@
 import type { Session as SessionData } from 'fastify';
 import { SessionStateError } from '../core/errors.js';
 import { isForbiddenKey } from '../core/store/record.js';
-import type { Callback } from '../express/callbacks.js';
+import type { Callback } from '../session-api/callbacks.js';
 import {
   bindingOf,
   collectData,
   type RegenerateOptions,
   Session,
   type SessionBinding,
-} from '../express/session.js';
+} from '../session-api/session.js';
 import './types.js';
 
 /** The adapter's side of a request's binding: the Session object currently on the request. */
 export interface FastifyBinding extends SessionBinding {
   current(): FastifySession;
+  /** A `set()` was called: reported when the response's session was already stored. */
+  writtenLate(): void;
 }
 
 function fastifyBinding(session: Session): FastifyBinding {
@@ -44,6 +46,7 @@ export class FastifySession extends Session {
     if (isForbiddenKey(key) || key === 'cookie') {
       throw new SessionStateError(`${key} is not a session key`);
     }
+    fastifyBinding(this).writtenLate();
     (this as unknown as Record<string, unknown>)[key] = value;
   }
 
