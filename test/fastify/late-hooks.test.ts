@@ -213,3 +213,40 @@ describe('a session write in a hook registered after the plugin', () => {
     );
   });
 });
+
+/** The handler writes; an onSend hook after the plugin throws on every send. */
+async function throwingHook(peer: Peer, level: 'instance' | 'route') {
+  const app = Fastify();
+  await peer.register(app, []);
+  const boom = async (request: FastifyRequest, _reply: unknown, payload: unknown) => {
+    if (request.url === '/write') throw new Error('a hook that always fails');
+    return payload;
+  };
+  if (level === 'instance') app.addHook('onSend', boom);
+  app.post('/write', { ...(level === 'route' ? { onSend: boom } : {}) }, async (request) => {
+    request.session.set('early', 'book');
+    return { ok: true };
+  });
+  app.get('/peek', async (request) => ({ early: request.session.get('early') ?? null }));
+  try {
+    const written = await app.inject({ method: 'POST', url: '/write', payload: {} });
+    assert.equal(written.statusCode, 500);
+    const header = written.headers['set-cookie'];
+    const cookie = (Array.isArray(header) ? header[0] : header)?.split(';')[0];
+    assert.ok(cookie, 'the session cookie is on the 500');
+    const peek = await app.inject({ method: 'GET', url: '/peek', headers: { cookie } });
+    assert.deepEqual(peek.json(), { early: 'book' });
+  } finally {
+    await app.close();
+  }
+}
+
+describe('an onSend hook after the plugin that throws on every send', () => {
+  for (const level of ['instance', 'route'] as const) {
+    for (const peer of [coatcheck, controlCopying]) {
+      it(`at ${level} level (${peer.name}): the handler's write is stored and its cookie sent with the 500`, async () => {
+        await throwingHook(peer, level);
+      });
+    }
+  }
+});

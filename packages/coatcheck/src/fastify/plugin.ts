@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { SessionEngine } from '../core/engine.js';
 import { SessionStoreError } from '../core/errors.js';
+import { identityChange } from '../core/lifecycle/identity.js';
 import type { SessionState } from '../core/lifecycle/state.js';
 import { createCsrfToken } from '../core/policies/csrf.js';
 import { requestPath } from '../node-adapter/request-path.js';
@@ -43,9 +44,13 @@ class RequestContext implements FastifyBinding {
   applied = false;
   /** The status of the first send, put back if an error handler changed it while the commit ran. */
   sentStatus = 0;
-  /** The route ends its onSend and onResponse hooks with the plugin's: the instance-level ones stand aside. */
+  /** The route ends its onSend and onResponse hooks with the plugin's (`runLast`). */
   routeHooks = false;
-  /** A `set()` after the commit took the data was reported (once per request). */
+  /** The route's last onSend hook stored what the application's later hooks changed. */
+  lateCommitted = false;
+  /** The first send's commit has settled: its failure, or null (undefined while it runs). */
+  firstOutcome: { error: unknown } | null | undefined = undefined;
+  /** A `set()` after the last chance to store it was reported (once per request). */
   lateWriteReported = false;
 
   constructor(
@@ -75,7 +80,8 @@ class RequestContext implements FastifyBinding {
   }
 
   writtenLate(): void {
-    if (!this.answered || this.lateWriteReported) return;
+    // Before the route's last onSend hook, a change is still stored (`commitLate`).
+    if (!this.answered || (this.routeHooks && !this.lateCommitted) || this.lateWriteReported) return;
     this.lateWriteReported = true;
     this.scope.warn(
       'coatcheck: request.session.set() after the session was stored for this response; the change is not saved (see "Fastify" in the README)',
@@ -254,6 +260,7 @@ async function coatcheckSession(fastify: FastifyInstance, options: FastifySessio
     context.answered = true;
     context.committed ??= settle(context);
     const finish = (failure: { error: unknown } | null) => {
+      context.firstOutcome = failure;
       try {
         // Without the wait, a throw after send could not change the status of what went out.
         if (first && !failure) reply.code(context.sentStatus);
@@ -275,12 +282,62 @@ async function coatcheckSession(fastify: FastifyInstance, options: FastifySessio
     done();
   }
 
-  fastify.addHook('onRoute', (route) => runLast(route, { onSend: commitOnSend, onResponse: checkBypass }));
+  /**
+   * The route's last onSend hook: what the application's onSend hooks after the plugin changed is
+   * stored too, as a plain write of the stored session. A change that would need a new cookie
+   * (a first write, a sign-in through `userIdOf`) is reported instead: the commit's cookie is
+   * already on the reply. A failed write goes to Fastify's error handler, never a silent loss.
+   */
+  function commitLate(
+    request: FastifyRequest,
+    _reply: FastifyReply,
+    payload: unknown,
+    done: (error: Error | null, payload?: unknown) => void,
+  ): void {
+    const context = contextOf(request);
+    if (!context || context.lateCommitted || context.committed === undefined) {
+      done(null, payload);
+      return;
+    }
+    context.lateCommitted = true;
+    const { state } = context;
+    const late = (failure: { error: unknown } | null) => {
+      if (failure || context.storeFailure || state.endedElsewhere) return null;
+      if (!(request.session instanceof FastifySession) || !prepare(request, state)) return null;
+      const { record } = state;
+      if (!record || identityChange(engine.options.userIdOf, record, state.data, state.dataText)) {
+        warn(
+          'coatcheck: a hook after the session was stored changed it in a way that needs a new cookie; the change is not saved (see "Fastify" in the README)',
+        );
+        return null;
+      }
+      return engine.commit(state);
+    };
+    const store = (failure: { error: unknown } | null) => {
+      let written: Promise<void> | null;
+      try {
+        written = late(failure);
+      } catch (error) {
+        written = Promise.reject(error);
+      }
+      if (!written) done(null, payload);
+      else
+        written.then(
+          () => done(null, payload),
+          (error: unknown) => done(error as Error),
+        );
+    };
+    // Settled by now when this route's first onSend ran: then without a turn, so this send keeps
+    // its place before a second one (an error handler's) that waits for the same commit.
+    if (context.firstOutcome !== undefined) store(context.firstOutcome);
+    else void context.committed.then(store);
+  }
+
+  fastify.addHook('onRoute', (route) => runLast(route, { onSend: commitLate, onResponse: checkBypass }));
+  // First among the onSend hooks after the plugin, as @fastify/session stores: an application hook
+  // that throws on every send cannot keep the session's write or its cookie from the response.
+  fastify.addHook('onSend', commitOnSend);
   // The 404 handler and routes added before the plugin have only the instance-level hooks.
-  fastify.addHook('onSend', (request, reply, payload, done) => {
-    if (contextOf(request)?.routeHooks) done(null, payload);
-    else commitOnSend(request, reply, payload, done);
-  });
   fastify.addHook('onResponse', (request, reply, done) => {
     if (contextOf(request)?.routeHooks) done();
     else checkBypass(request, reply, done);

@@ -17,8 +17,9 @@ function withLast<T>(hooks: T | T[] | undefined, hook: T): T[] {
 
 /**
  * An `onRoute` hook's body: Fastify runs a route's own hooks after every instance-level one, from
- * any scope, so appended to each route the commit follows the application's `onSend` hooks and
- * stores what they changed. Routes added before the plugin and the 404 handler are not seen here.
+ * any scope, so appended to each route the plugin's late write follows the application's `onSend`
+ * hooks and stores what they changed. Routes added before the plugin and the 404 handler are not
+ * seen here.
  */
 export function runLast(route: RouteOptions, hooks: LastHooks): void {
   route.onSend = withLast(route.onSend, hooks.onSend as never);
@@ -26,7 +27,7 @@ export function runLast(route: RouteOptions, hooks: LastHooks): void {
   route.config = { ...route.config, [ROUTE_HOOKS]: true };
 }
 
-/** Whether the request's route ends with the plugin's hooks: then the instance-level ones stand aside. */
+/** Whether the request's route ends with the plugin's hooks (`runLast`). */
 export function hasRouteHooks(request: FastifyRequest): boolean {
   return (request.routeOptions.config as { [ROUTE_HOOKS]?: true } | undefined)?.[ROUTE_HOOKS] === true;
 }
