@@ -250,3 +250,36 @@ describe('an onSend hook after the plugin that throws on every send', () => {
     }
   }
 });
+
+it('a late write that the store refuses is answered as a failed write is (503), never lost in silence', async () => {
+  class FailingUpdates extends MemoryStore {
+    override async update(...args: Parameters<MemoryStore['update']>) {
+      if (JSON.stringify(args[1]).includes('late')) throw new Error('store down');
+      return super.update(...args);
+    }
+  }
+  const app = Fastify();
+  await app.register(session, { secret: SECRET, store: new FailingUpdates(), warn: () => {} });
+  app.addHook('onSend', async (request, _reply, payload) => {
+    if (request.url === '/write') request.session.set('late', 'onSend');
+    return payload;
+  });
+  app.post('/first', async (request) => {
+    request.session.set('early', 'handler');
+    return { ok: true };
+  });
+  app.post('/write', async (request) => {
+    request.session.set('early', 'again');
+    return { ok: true };
+  });
+  try {
+    const first = await app.inject({ method: 'POST', url: '/first', payload: {} });
+    const header = first.headers['set-cookie'];
+    const cookie = (Array.isArray(header) ? header[0] : header)?.split(';')[0];
+    assert.ok(cookie);
+    const written = await app.inject({ method: 'POST', url: '/write', payload: {}, headers: { cookie } });
+    assert.equal(written.statusCode, 503, written.body);
+  } finally {
+    await app.close();
+  }
+});

@@ -286,11 +286,11 @@ async function coatcheckSession(fastify: FastifyInstance, options: FastifySessio
    * The route's last onSend hook: what the application's onSend hooks after the plugin changed is
    * stored too, as a plain write of the stored session. A change that would need a new cookie
    * (a first write, a sign-in through `userIdOf`) is reported instead: the commit's cookie is
-   * already on the reply. A failed write goes to Fastify's error handler, never a silent loss.
+   * already on the reply. A failed write is answered as the first one's is, never a silent loss.
    */
   function commitLate(
     request: FastifyRequest,
-    _reply: FastifyReply,
+    reply: FastifyReply,
     payload: unknown,
     done: (error: Error | null, payload?: unknown) => void,
   ): void {
@@ -324,7 +324,14 @@ async function coatcheckSession(fastify: FastifyInstance, options: FastifySessio
       else
         written.then(
           () => done(null, payload),
-          (error: unknown) => done(error as Error),
+          (error: unknown) => {
+            // Answered as the first write's failure is (a store failure: 503 by default).
+            try {
+              done(null, answerError(error, request, reply));
+            } catch (unanswered) {
+              done(unanswered as Error);
+            }
+          },
         );
     };
     // Settled by now when this route's first onSend ran: then without a turn, so this send keeps
