@@ -44,8 +44,6 @@ class RequestContext implements FastifyBinding {
   applied = false;
   /** The status of the first send, put back if an error handler changed it while the commit ran. */
   sentStatus = 0;
-  /** The route ends its onSend and onResponse hooks with the plugin's (`runLast`). */
-  routeHooks = false;
   /** The route's last onSend hook stored what the application's later hooks changed. */
   lateCommitted = false;
   /** The first send's commit has settled: its failure, or null (undefined while it runs). */
@@ -81,7 +79,9 @@ class RequestContext implements FastifyBinding {
 
   writtenLate(): void {
     // Before the route's last onSend hook, a change is still stored (`commitLate`).
-    if (!this.answered || (this.routeHooks && !this.lateCommitted) || this.lateWriteReported) return;
+    // Read only here (a rare path): `request.routeOptions` builds an object on every access.
+    if (!this.answered || this.lateWriteReported) return;
+    if (!this.lateCommitted && hasRouteHooks(this.request)) return;
     this.lateWriteReported = true;
     this.scope.warn(
       'coatcheck: request.session.set() after the session was stored for this response; the change is not saved (see "Fastify" in the README)',
@@ -196,7 +196,6 @@ async function coatcheckSession(fastify: FastifyInstance, options: FastifySessio
         .send('Too Many Requests');
     }
     const context = new RequestContext(state, request, reply, scope);
-    context.routeHooks = hasRouteHooks(request);
     (request as WithContext)[CONTEXT] = context;
     request.session = new FastifySession(context);
     return undefined;
@@ -279,6 +278,8 @@ async function coatcheckSession(fastify: FastifyInstance, options: FastifySessio
     if (context && !context.answered && prepare(request, context.state)) {
       warn('coatcheck: a response bypassed onSend; call request.session.save() before writing to reply.raw');
     }
+    // The response is out: a route's own onResponse after the instance-level one does not warn again.
+    if (context) context.answered = true;
     done();
   }
 
@@ -346,7 +347,8 @@ async function coatcheckSession(fastify: FastifyInstance, options: FastifySessio
   fastify.addHook('onSend', commitOnSend);
   // The 404 handler and routes added before the plugin have only the instance-level hooks.
   fastify.addHook('onResponse', (request, reply, done) => {
-    if (contextOf(request)?.routeHooks) done();
+    // A route whose last onSend ran has its own onResponse (`runLast`), which checks.
+    if (contextOf(request)?.lateCommitted) done();
     else checkBypass(request, reply, done);
   });
 }
