@@ -283,3 +283,35 @@ it('a late write that the store refuses is answered as a failed write is (503), 
     await app.close();
   }
 });
+
+it('destroy() in an onSend hook after the plugin clears the cookie, as a destroy in the handler does', async () => {
+  const app = Fastify();
+  await app.register(session, { secret: SECRET, store: new MemoryStore(), warn: () => {} });
+  app.addHook('onSend', async (request, _reply, payload) => {
+    if (request.url === '/late-destroy') await request.session.destroy();
+    return payload;
+  });
+  app.post('/first', async (request) => {
+    request.session.set('early', 'handler');
+    return { ok: true };
+  });
+  app.post('/late-destroy', async () => ({ ok: true }));
+  try {
+    const first = await app.inject({ method: 'POST', url: '/first', payload: {} });
+    const header = first.headers['set-cookie'];
+    const cookie = (Array.isArray(header) ? header[0] : header)?.split(';')[0];
+    assert.ok(cookie);
+    const ended = await app.inject({
+      method: 'POST',
+      url: '/late-destroy',
+      payload: {},
+      headers: { cookie },
+    });
+    assert.equal(ended.statusCode, 200);
+    const cleared = [ended.headers['set-cookie'] ?? []].flat().join(' | ');
+    assert.match(cleared, /^id=;.*Max-Age=0/i, cleared);
+    assert.equal(ended.headers['clear-site-data'], '"cache", "storage"');
+  } finally {
+    await app.close();
+  }
+});

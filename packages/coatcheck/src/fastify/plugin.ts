@@ -44,6 +44,8 @@ class RequestContext implements FastifyBinding {
   applied = false;
   /** The status of the first send, put back if an error handler changed it while the commit ran. */
   sentStatus = 0;
+  /** The headers of an ended session (cleared cookie, Clear-Site-Data) are on the reply. */
+  loggedOutApplied = false;
   /** The route's last onSend hook stored what the application's later hooks changed. */
   lateCommitted = false;
   /** The first send's commit has settled: its failure, or null (undefined while it runs). */
@@ -232,6 +234,7 @@ async function coatcheckSession(fastify: FastifyInstance, options: FastifySessio
     if (failure) return first ? answerError(failure.error, context.request, reply) : payload;
     if (!context.applied) {
       context.applied = true;
+      context.loggedOutApplied = context.state.loggedOut;
       applyHeaders(engine, context.state, (name, value) => reply.header(name, value));
     }
     return payload;
@@ -303,7 +306,15 @@ async function coatcheckSession(fastify: FastifyInstance, options: FastifySessio
     context.lateCommitted = true;
     const { state } = context;
     const late = (failure: { error: unknown } | null) => {
-      if (failure || context.storeFailure || state.endedElsewhere) return null;
+      if (failure || context.storeFailure) return null;
+      // A later hook ended the session (`destroy()`): the reply's head is not out yet, so the
+      // cookie is cleared here as it is after a destroy in the handler.
+      if (state.loggedOut && !context.loggedOutApplied) {
+        context.loggedOutApplied = true;
+        applyHeaders(engine, state, (name, value) => reply.header(name, value));
+        return null;
+      }
+      if (state.endedElsewhere) return null;
       if (!(request.session instanceof FastifySession) || !prepare(request, state)) return null;
       const { record } = state;
       if (!record || identityChange(engine.options.userIdOf, record, state.data, state.dataText)) {
