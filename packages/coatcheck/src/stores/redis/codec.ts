@@ -127,6 +127,22 @@ export function encodePatch(patch: SessionPatch): { remove: string[]; set: strin
 }
 
 /**
+ * `Number(text)`, in half the time for what every time and version field holds: a decimal integer
+ * of at most 15 digits (exact as a double). Anything else goes to `Number`.
+ */
+function toNumber(text: string): number {
+  const length = text.length;
+  if (length === 0 || length > 15) return Number(text);
+  let value = 0;
+  for (let i = 0; i < length; i++) {
+    const digit = text.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) return Number(text);
+    value = value * 10 + digit;
+  }
+  return value;
+}
+
+/**
  * One hash field written into the record being decoded (data fields are gathered apart). Every
  * field of the record exists from the start, so all decoded records share one shape.
  */
@@ -139,40 +155,40 @@ function readField(record: SessionRecord, field: string, value: string): void {
       record.userId = value;
       break;
     case 'createdAt':
-      record.createdAt = Number(value);
+      record.createdAt = toNumber(value);
       break;
     case 'authAt':
-      record.authAt = Number(value);
+      record.authAt = toNumber(value);
       break;
     case 'lastSeenAt':
-      record.lastSeenAt = Number(value);
+      record.lastSeenAt = toNumber(value);
       break;
     case 'idleExpiresAt':
-      record.idleExpiresAt = Number(value);
+      record.idleExpiresAt = toNumber(value);
       break;
     case 'absoluteExpiresAt':
-      record.absoluteExpiresAt = Number(value);
+      record.absoluteExpiresAt = toNumber(value);
       break;
     case 'version':
-      record.version = Number(value);
+      record.version = toNumber(value);
       break;
     case 'device':
       record.device = JSON.parse(value) as SessionRecord['device'];
       break;
     case 'cookieMaxAgeMs':
-      record.cookieMaxAgeMs = Number(value);
+      record.cookieMaxAgeMs = toNumber(value);
       break;
     case 'csrfSecret':
       record.csrfSecret = value;
       break;
     case 'aal':
-      record.aal = Number(value);
+      record.aal = toNumber(value);
       break;
     case 'stepUpAt':
-      record.stepUpAt = Number(value);
+      record.stepUpAt = toNumber(value);
       break;
     case 'rotatedAt':
-      record.rotatedAt = Number(value);
+      record.rotatedAt = toNumber(value);
       break;
     case 'successor':
       record.successor = value;
@@ -201,37 +217,22 @@ export function writtenFieldByField(record: SessionRecord): boolean {
 }
 
 /**
- * The fields packed in {@link META}, each unless the hash also had it as a field of its own: only an
- * instance of 0.1.0 writes one there, and it wrote it after the packed value.
+ * The fields packed in {@link META}. Read before the hash's own fields, which then win: only an
+ * instance of 0.1.0 writes one of these as a field of its own, and it wrote it after the packed value.
  */
 function readPacked(record: SessionRecord, packed: string): void {
   const fields = JSON.parse(packed) as Record<string, unknown>;
   for (const field in fields) {
     const value = fields[field];
-    if (typeof value !== 'string' || !PACKED.has(field as Meta)) continue;
-    const current = record[field as Meta];
-    const unset =
-      field === 'device'
-        ? Object.keys(current as object).length === 0
-        : Object.is(current, UNSET[field as Meta]);
-    if (unset) readField(record, field, value);
+    if (typeof value === 'string' && PACKED.has(field as Meta)) readField(record, field, value);
   }
 }
 
-/** What a decoded record holds for a packable field until the hash gives it. */
-const UNSET: Partial<Record<Meta, unknown>> = {
-  secretHash: '',
-  createdAt: Number.NaN,
-  authAt: null,
-  cookieMaxAgeMs: null,
-  csrfSecret: null,
-  aal: -1,
-  stepUpAt: null,
-  rotatedAt: Number.NaN,
-  deviceKey: null,
-  deviceChallenge: null,
-  rememberedDeviceId: undefined,
-};
+/** A Map's or an object's field, value pairs as one flat list, as HGETALL sends them. */
+function flatten(reply: object): unknown[] {
+  const entries = reply instanceof Map ? [...reply] : Object.entries(reply);
+  return entries.flat();
+}
 
 /**
  * The record held in a hash reply, or null for an empty (missing) or foreign hash. The reply may be
@@ -264,27 +265,26 @@ export function decodeRecord(handle: string, reply: unknown): SessionRecord | nu
     deviceChallenge: null,
     data: '',
   };
+  const list = Array.isArray(reply) ? reply : flatten(reply);
+  let packed = false;
+  for (let i = 0; i + 1 < list.length; i += 2) {
+    if (String(list[i]) === META) {
+      readPacked(record, String(list[i + 1]));
+      packed = true;
+      break;
+    }
+  }
+  if (!packed) FIELD_BY_FIELD.add(record);
   let data = '';
-  let packed: string | null = null;
-  const visit = (field: string, value: string) => {
+  for (let i = 0; i + 1 < list.length; i += 2) {
+    const field = String(list[i]);
+    const value = String(list[i + 1]);
     if (field.startsWith(DATA)) {
       data += `${data ? ',' : ''}${JSON.stringify(field.slice(DATA.length))}:${value}`;
-    } else if (field === META) {
-      packed = value;
-    } else {
+    } else if (field !== META) {
       readField(record, field, value);
     }
-  };
-  if (Array.isArray(reply)) {
-    for (let i = 0; i + 1 < reply.length; i += 2) visit(String(reply[i]), String(reply[i + 1]));
-  } else if (reply instanceof Map) {
-    for (const [field, value] of reply) visit(String(field), String(value));
-  } else {
-    const object = reply as Record<string, unknown>;
-    for (const field in object) visit(field, String(object[field]));
   }
-  if (packed !== null) readPacked(record, packed);
-  else FIELD_BY_FIELD.add(record);
   if (record.secretHash === '') return null;
   // Hashes written before these fields existed: signed-in sessions were password logins.
   if (record.aal === -1) record.aal = record.userId === null ? 0 : 1;
