@@ -20,6 +20,11 @@ export interface ServerSpec {
   peer?: string;
   /** What sets the row apart from another on the same framework and store, shown with its store. */
   variant?: string;
+  /**
+   * A reference measured only in the paired runs, never a row of the matrix: the store client's
+   * share of a read, with no session layer (`floor-node-redis`).
+   */
+  pairedOnly?: boolean;
 }
 
 /** The row without sessions for each framework: own cost = a row's CPU µs/req minus its bare row's. */
@@ -71,6 +76,15 @@ export const SERVERS: readonly ServerSpec[] = rows([
     store: 'redis',
     framework: 'node',
     variant: "node-redis's client-side cache",
+  },
+  {
+    id: 'floor-node-redis',
+    label: "bare node:http + one HGETALL of a session's hash (node-redis), no session layer",
+    file: 'floor-node-redis.ts',
+    store: 'redis',
+    framework: 'node',
+    requires: [REDIS_STORE],
+    pairedOnly: true,
   },
   {
     id: 'bare-express',
@@ -205,6 +219,7 @@ export const PAIRS: readonly { subject: string; baseline: string }[] = [
   { subject: 'cc-core-memory', baseline: 'bare-node' },
   { subject: 'cc-core-sqlite', baseline: 'bare-node' },
   { subject: 'cc-core-redis-cached', baseline: 'bare-node' },
+  { subject: 'floor-node-redis', baseline: 'bare-node' },
 ];
 
 export type CaseId = 'read' | 'renew' | 'login' | 'logout' | 'mix' | 'anon' | 'forged';

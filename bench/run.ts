@@ -130,11 +130,15 @@ try {
   }
   log(`mode ${mode}: ${servers.length} servers, ${CASES.length} cases, ${settings.repetitions} repetitions`);
   const context: BenchContext = { settings, workDir, wrk, redis, postgres, postgresDatabase: 'bench' };
-  const results = await runMatrix(servers, context, log);
+  const results = await runMatrix(
+    servers.filter((server) => !server.spec.pairedOnly),
+    context,
+    log,
+  );
   const paired = (await attempt('paired runs', () => runPaired(servers, context, log))) ?? [];
 
   const census = new Map<string, Map<CensusCase, Census>>();
-  for (const server of servers.filter((s) => s.spec.store === 'redis' && redis)) {
+  for (const server of servers.filter((s) => s.spec.store === 'redis' && !s.spec.pairedOnly && redis)) {
     const byCase = new Map<CensusCase, Census>();
     for (const caseId of [...CASES.map((spec) => spec.id), 'relogin' as const]) {
       const counted = await attempt(`census ${server.spec.id} ${caseId}`, () =>

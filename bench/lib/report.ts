@@ -55,7 +55,7 @@ function caseTable(report: BenchReport, caseId: CaseId): string[] {
   ]);
   const of = (id: string): CaseSummary | undefined => report.results.get(id)?.get(caseId);
   const peer = of('es-redis')?.rps ?? Number.NaN;
-  for (const spec of SERVERS) {
+  for (const spec of SERVERS.filter((s) => !s.pairedOnly)) {
     const summary = of(spec.id);
     if (!summary) {
       lines.push(

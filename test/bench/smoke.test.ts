@@ -30,6 +30,7 @@ interface Report {
   skipped: Record<string, string>;
   results: Record<string, Record<string, CaseRow>>;
   renewal: { server: string; errors: number; requests: number }[];
+  paired: { subject: string; ratios: number[]; errors: number }[];
   targets: { id: string }[];
   scale: {
     store: string;
@@ -62,6 +63,16 @@ describe('benchmark harness in --smoke mode', { skip: wrk === null && 'wrk is no
 
       for (const spec of SERVERS) {
         const runnable = spec.requires.every((file) => existsSync(file)) && binaries[spec.store] !== null;
+        if (spec.pairedOnly) {
+          // A reference measured in the paired runs only: a row of that table, in no other.
+          if (!runnable) continue;
+          const paired = report.paired.find((run) => run.subject === spec.id);
+          assert.ok(paired && paired.ratios.length > 0, `${spec.id} ran in the paired runs`);
+          assert.equal(paired.errors, 0, `${spec.id} had no errors`);
+          assert.ok(text.includes(`| ${spec.label} |`), `${spec.label} has a paired row`);
+          assert.equal(report.results[spec.id], undefined, `${spec.id} is not a row of the matrix`);
+          continue;
+        }
         assert.ok(text.includes(`| ${spec.label} |`), `${spec.label} has a row in the report`);
         if (!runnable) {
           assert.ok(report.skipped[spec.id], `${spec.id} is skipped with a reason`);
