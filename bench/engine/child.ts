@@ -1,8 +1,11 @@
 /**
  * Child process of bench/lib/engine-cost.ts, pinned to the server core: authenticated reads through
  * coatcheck's engine alone (`load`, `commit`, `cookieHeaders`), no HTTP, on one store. Prints
- * `ENGINE {"perRead":[…]}`: CPU µs per read of each round (process user + system time).
- * Env: STORE (memory | sqlite | redis), BENCH_REDIS_URL, BENCH_SQLITE_PATH, READS, ROUNDS.
+ * `ENGINE {"perRead":[…]}`: CPU µs per read of each round (process user + system time), or with
+ * MEASURE=heap the JavaScript heap bytes allocated per read in each round: the heap is collected
+ * before a round and must not be collected during it, so run with `--expose-gc` and a young
+ * generation larger than a round allocates (`--min-semi-space-size=64 --max-semi-space-size=64`).
+ * Env: STORE (memory | sqlite | redis), BENCH_REDIS_URL, BENCH_SQLITE_PATH, READS, ROUNDS, MEASURE.
  */
 import { createSessionEngine, type SessionEngine } from 'coatcheck';
 import { SqliteStore } from 'coatcheck/stores/sqlite';
@@ -61,13 +64,29 @@ async function run(count: number): Promise<void> {
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
 }
 
+/** CPU µs per read over `count` reads. */
+async function cpuPerRead(count: number): Promise<number> {
+  const before = process.cpuUsage();
+  await run(count);
+  const used = process.cpuUsage(before);
+  return (used.user + used.system) / count;
+}
+
+/** Heap bytes allocated per read over `count` reads, from an emptied heap. */
+async function heapPerRead(count: number): Promise<number> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error('MEASURE=heap needs --expose-gc');
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  await run(count);
+  return (process.memoryUsage().heapUsed - before) / count;
+}
+
+const heap = process.env.MEASURE === 'heap';
 await run(Math.min(reads, 20_000));
 const perRead: number[] = [];
 for (let round = 0; round < rounds; round++) {
-  const before = process.cpuUsage();
-  await run(reads);
-  const used = process.cpuUsage(before);
-  perRead.push((used.user + used.system) / reads);
+  perRead.push(heap ? await heapPerRead(Math.min(reads, 1_000)) : await cpuPerRead(reads));
 }
 process.stdout.write(`ENGINE ${JSON.stringify({ perRead })}\n`);
 await close();

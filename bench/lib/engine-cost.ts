@@ -14,6 +14,34 @@ export interface EngineCost {
   /** CPU µs per read, one per round. */
   perRead: number[];
   median: number;
+  /**
+   * JavaScript heap bytes allocated per read (median of the rounds of a second child, 1,000 reads
+   * each, no collection during a round): unlike CPU time, the same on a busy machine as on an idle
+   * one. Absent from reports saved before it was measured.
+   */
+  heapBytesPerRead?: number;
+}
+
+/** Runs bench/engine/child.ts on one store, pinned to the server core, and returns its rounds. */
+async function engineRounds(
+  store: EngineCost['store'],
+  env: Record<string, string>,
+  nodeArgs: string[],
+): Promise<number[]> {
+  const child = startPinned(
+    SERVER_CORE,
+    process.execPath,
+    [...nodeArgs, '--import', 'tsx', 'bench/engine/child.ts'],
+    {
+      env: { ...process.env, ...env, NODE_ENV: 'production', STORE: store },
+    },
+  );
+  try {
+    const match = await waitForLine(child, /^ENGINE (\{.*\})$/m, 300_000);
+    return (JSON.parse(match[1]!) as { perRead: number[] }).perRead;
+  } finally {
+    await child.stop();
+  }
 }
 
 export async function measureEngineCost(
@@ -24,23 +52,15 @@ export async function measureEngineCost(
 ): Promise<EngineCost[]> {
   const costs: EngineCost[] = [];
   for (const store of stores) {
-    const child = startPinned(SERVER_CORE, process.execPath, ['--import', 'tsx', 'bench/engine/child.ts'], {
-      env: {
-        ...process.env,
-        ...env,
-        NODE_ENV: 'production',
-        STORE: store,
-        READS: String(reads),
-        ROUNDS: String(rounds),
-      },
-    });
-    try {
-      const match = await waitForLine(child, /^ENGINE (\{.*\})$/m, 300_000);
-      const { perRead } = JSON.parse(match[1]!) as { perRead: number[] };
-      costs.push({ store, reads, perRead, median: median(perRead) });
-    } finally {
-      await child.stop();
-    }
+    const counts = { READS: String(reads), ROUNDS: String(rounds) };
+    const perRead = await engineRounds(store, { ...env, ...counts }, []);
+    // The young generation holds a whole round (at most about 15 MB), so no collection runs in one.
+    const heap = await engineRounds(store, { ...env, ...counts, MEASURE: 'heap' }, [
+      '--expose-gc',
+      '--min-semi-space-size=64',
+      '--max-semi-space-size=64',
+    ]);
+    costs.push({ store, reads, perRead, median: median(perRead), heapBytesPerRead: median(heap) });
   }
   return costs;
 }

@@ -253,14 +253,15 @@ export function renderReport(report: BenchReport): string {
     '',
     '### Engine cost per authenticated read, without HTTP',
     '',
-    `\`load\`, \`commit\` and \`cookieHeaders\` of coatcheck's engine in one process pinned to CPU 0 (bench/engine/child.ts): 64 signed-in sessions, 32 reads in flight, ${formatCount(settings.engineReads)} reads per round; CPU µs per read (user + system time of the process: the store's client work included, no HTTP), median and range over ${settings.engineRounds} rounds.`,
+    `\`load\`, \`commit\` and \`cookieHeaders\` of coatcheck's engine in one process pinned to CPU 0 (bench/engine/child.ts): 64 signed-in sessions, 32 reads in flight, ${formatCount(settings.engineReads)} reads per round; CPU µs per read (user + system time of the process: the store's client work included, no HTTP), median and range over ${settings.engineRounds} rounds. Heap bytes per read: JavaScript heap allocated per read in a second process (collected before each round of 1,000 reads, none during it; median of the rounds), the store's client included; it does not move with the machine's load.`,
     '',
-    ...header(['store', 'CPU µs/read: median', 'min–max']),
+    ...header(['store', 'CPU µs/read: median', 'min–max', 'heap bytes allocated/read']),
     ...(report.engine ?? []).map((cost) =>
       row([
         cost.store,
         cost.median.toFixed(1),
         `${Math.min(...cost.perRead).toFixed(1)}–${Math.max(...cost.perRead).toFixed(1)}`,
+        cost.heapBytesPerRead === undefined ? '—' : formatCount(cost.heapBytesPerRead),
       ]),
     ),
     '',
