@@ -2,6 +2,7 @@
 // every send it intercepts, in one class; response-hold.ts installs the shared wrappers that call it.
 import { EventEmitter } from 'node:events';
 import { IncomingMessage, ServerResponse } from 'node:http';
+import { checkHead } from './head-check.js';
 import {
   applySessionHeaders,
   type MinimalResponse,
@@ -274,6 +275,8 @@ export class Hold {
     const { res, writeHead } = this;
     if (this.out) return writeHead?.apply(res, args);
     if (this.headWritten) throw headersSentError();
+    // Only Node's own response refuses a head (head-check.ts); a stand-in takes anything.
+    if (res instanceof ServerResponse) checkHead(args, res.statusMessage);
     this.headWritten = true;
     // Readable at once, as after Node's own writeHead.
     if (typeof args[0] === 'number') res.statusCode = args[0];
@@ -331,6 +334,7 @@ export class Hold {
     if (this.ending) return write.apply(res, args as unknown[]);
     if (this.ended) return this.refuseAfterEnd(args);
     if (this.out) return write.apply(res, args as unknown[]);
+    this.checkImplicitHead();
     this.noteSent();
     if (this.flowing()) return write.apply(res, args as unknown[]);
     const held = Array.from(args);
@@ -356,6 +360,7 @@ export class Hold {
       else if (this.out) this.runEnd(args);
       return res;
     }
+    if (!this.out) this.checkImplicitHead();
     this.ended = true;
     if (this.phase === 'failed') return this.runEnd(args);
     if (this.phase === 'released') return this.endLate(Array.from(args));
@@ -373,6 +378,13 @@ export class Hold {
       });
     }
     return res;
+  }
+
+  /** A first `write` or `end` sends the head Node builds from the status: checked as `writeHead` is (head-check.ts). */
+  checkImplicitHead(): void {
+    const { res } = this;
+    // Only Node's own response refuses a head; a stand-in (engine.io's upgrade) takes anything.
+    if (!this.headWritten && res instanceof ServerResponse) checkHead([res.statusCode], res.statusMessage);
   }
 
   /** The original `end`, during which the writes it makes itself go through (`ending`). */

@@ -100,8 +100,10 @@ export function mergeHead(res: MinimalResponse, headers: SessionHeaders, given: 
       : Array.from({ length: Math.floor(given.length / 2) }, (_, i) => [given[2 * i], given[2 * i + 1]]);
     for (const [key, value] of pairs) {
       const name = String(key).toLowerCase();
-      if (name === 'set-cookie') appendHeader(res, 'Set-Cookie', String(value));
-      else if (!owned(name)) kept.push(key, value);
+      if (name === 'set-cookie') {
+        for (const one of Array.isArray(value) ? value : [value])
+          appendHeader(res, 'Set-Cookie', String(one));
+      } else if (!owned(name)) kept.push(key, value);
     }
     return kept;
   }

@@ -1,0 +1,53 @@
+import { validateHeaderName, validateHeaderValue } from 'node:http';
+
+/** Node's own error shape: the class, a `code` and the message Node gives. */
+function nodeError(Kind: ErrorConstructor, code: string, message: string): Error {
+  return Object.assign(new Kind(message), { code });
+}
+
+/** Characters Node refuses in a header value or reason phrase (its `checkInvalidHeaderChar`). */
+const INVALID_CHAR = /[^\t\x20-\x7e\x80-\xff]/;
+
+function checkHeader(name: unknown, value: unknown): void {
+  // Node's writeHead skips an empty name once headers were set before it (always so under Express).
+  if (!name) return;
+  validateHeaderName(String(name));
+  validateHeaderValue(String(name), value as string);
+}
+
+/**
+ * What Node's `writeHead(statusCode[, reason][, headers])` refuses before it writes anything, checked
+ * when the hold takes the call (express-session#360 defers it until the session is stored): the
+ * handler then gets Node's error at once, and its error handler answers, as without the hold, where
+ * a refusal at the replay could only drop the connection. Checks the status code (100–999 after
+ * `| 0`, ERR_HTTP_INVALID_STATUS_CODE), the reason phrase (ERR_INVALID_CHAR), a flat header list's
+ * even length (ERR_INVALID_ARG_VALUE) and every header name and value (`validateHeaderName`,
+ * `validateHeaderValue`: ERR_INVALID_HTTP_TOKEN, ERR_HTTP_INVALID_HEADER_VALUE, ERR_INVALID_CHAR).
+ * `args` are the call's arguments (an implicit head, `write` or `end` first: the response's status
+ * code alone); `statusMessage` the response's, which Node checks when no reason phrase is given.
+ */
+export function checkHead(args: ArrayLike<unknown>, statusMessage: unknown): void {
+  const statusCode = args[0];
+  const status = (statusCode as number) | 0;
+  if (status < 100 || status > 999) {
+    throw nodeError(RangeError, 'ERR_HTTP_INVALID_STATUS_CODE', `Invalid status code: ${String(statusCode)}`);
+  }
+  const reason = args[1];
+  const message = typeof reason === 'string' ? reason : statusMessage;
+  if (typeof message === 'string' && INVALID_CHAR.test(message)) {
+    throw nodeError(TypeError, 'ERR_INVALID_CHAR', 'Invalid character in statusMessage');
+  }
+  const headers = typeof reason === 'string' ? args[2] : (args[2] ?? reason);
+  if (Array.isArray(headers)) {
+    if (headers.length > 0 && Array.isArray(headers[0])) {
+      for (const pair of headers as unknown[][]) checkHeader(pair[0], pair[1]);
+      return;
+    }
+    if (headers.length % 2 !== 0) {
+      throw nodeError(TypeError, 'ERR_INVALID_ARG_VALUE', "The argument 'headers' is invalid.");
+    }
+    for (let i = 0; i < headers.length; i += 2) checkHeader(headers[i], headers[i + 1]);
+  } else if (headers !== null && typeof headers === 'object') {
+    for (const name of Object.keys(headers)) checkHeader(name, (headers as Record<string, unknown>)[name]);
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * A head Node refuses, sent while the session is being stored: `writeHead` with a header value
+ * holding CR/LF (an unchecked redirect target), an invalid name, an undefined value, a status out of
+ * range, a bad reason phrase, or such a status sent implicitly by `end`. Without the hold Node throws
+ * in the handler and the application's error handler answers; the hold must do the same, never drop
+ * the connection, and the session change made before stays stored. Each case runs on
+ * express-session as the control. Also: a Set-Cookie list inside `writeHead`'s header list.
+ */
+import assert from 'node:assert/strict';
+import test from 'node:test';
+import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
+import expressSession from 'express-session';
+import { session } from '../../packages/coatcheck/src/express/index.js';
+import { MemoryStore } from '../../packages/coatcheck/src/stores/memory.js';
+import { listen } from '../support/http.js';
+
+const SECRET = 'held-head-errors-secret-0123456789-abcdefghij';
+
+const layers: Array<[string, () => RequestHandler]> = [
+  ['coatcheck', () => session({ secret: SECRET, store: new MemoryStore(), warn: () => {} }) as never],
+  [
+    'express-session (control)',
+    () => expressSession({ secret: SECRET, resave: false, saveUninitialized: false }) as never,
+  ],
+];
+
+type Send = (res: express.Response) => void;
+
+/**
+ * Each route changes the session, then sends a head Node refuses, with the error code Node throws.
+ * The last two are not run on express-session: it sends the head after its store answered, so
+ * Node's error is thrown outside the request (an uncaught exception for the reason phrase, a dropped
+ * connection for the status set before `end`).
+ */
+const refused: Array<[string, string, Send, { control: boolean }?]> = [
+  [
+    'a redirect target with CR/LF',
+    'ERR_INVALID_CHAR',
+    (res) => {
+      res.writeHead(302, { Location: '/home\r\nX-Injected: 1' });
+      res.end();
+    },
+  ],
+  [
+    'a header name with a space',
+    'ERR_INVALID_HTTP_TOKEN',
+    (res) => {
+      res.writeHead(200, { 'bad name': 'v' });
+      res.end('body');
+    },
+  ],
+  [
+    'an undefined header value',
+    'ERR_HTTP_INVALID_HEADER_VALUE',
+    (res) => {
+      res.writeHead(200, { 'x-value': undefined as unknown as string });
+      res.end('body');
+    },
+  ],
+  [
+    'a flat header list of odd length',
+    'ERR_INVALID_ARG_VALUE',
+    (res) => {
+      res.writeHead(200, ['x-a', '1', 'x-b'] as unknown as string[]);
+      res.end('body');
+    },
+  ],
+  [
+    'status 1000',
+    'ERR_HTTP_INVALID_STATUS_CODE',
+    (res) => {
+      res.writeHead(1000);
+      res.end();
+    },
+  ],
+  [
+    'a reason phrase with a line feed',
+    'ERR_INVALID_CHAR',
+    (res) => {
+      res.writeHead(200, 'OK\nX-Injected: 1', { 'content-type': 'text/plain' });
+      res.end();
+    },
+    { control: false },
+  ],
+  [
+    'status 42 sent by end() alone',
+    'ERR_HTTP_INVALID_STATUS_CODE',
+    (res) => {
+      res.statusCode = 42;
+      res.end('body');
+    },
+    { control: false },
+  ],
+];
+
+for (const [name, layer] of layers) {
+  for (const [what, code, send, only] of refused) {
+    if (name !== 'coatcheck' && only?.control === false) continue;
+    test(`${name}: ${what} after a session change: the error handler answers and the change is kept`, async () => {
+      const app = express();
+      const caught: string[] = [];
+      app.use(layer());
+      app.get('/change', (req, res) => {
+        (req.session as unknown as Record<string, unknown>).x = 1;
+        send(res);
+      });
+      app.get('/x', (req, res) => {
+        res.json({ x: (req.session as unknown as Record<string, unknown>).x ?? null });
+      });
+      app.use(((error, _req, res, _next) => {
+        caught.push((error as { code?: string }).code ?? String(error));
+        res.status(500).send('handled');
+      }) as ErrorRequestHandler);
+      const server = await listen(app);
+      try {
+        const answer = await fetch(`${server.url}/change`, { redirect: 'manual' });
+        assert.equal(answer.status, 500);
+        assert.equal(await answer.text(), 'handled');
+        assert.equal(caught.length, 1, 'the error handler ran once');
+        // express-session's writeHead wrapper (on-headers) throws its own TypeError for a malformed list.
+        if (name === 'coatcheck') assert.deepEqual(caught, [code]);
+        assert.equal(answer.headers.get('x-injected'), null);
+        const cookie = answer.headers.getSetCookie()[0]?.split(';')[0];
+        assert.ok(cookie, 'the session cookie came with the error answer');
+        const next = await fetch(`${server.url}/x`, { headers: { cookie } });
+        assert.deepEqual(await next.json(), { x: 1 });
+      } finally {
+        await server.close();
+      }
+    });
+  }
+
+  for (const [form, headers] of [
+    ['pairs', [['set-cookie', ['a=1', 'b=2']]]],
+    ['a flat list', ['set-cookie', ['a=1', 'b=2']]],
+    ['an object', { 'set-cookie': ['a=1', 'b=2'] }],
+  ] as const) {
+    test(`${name}: writeHead with a Set-Cookie list as ${form} sends each cookie beside the session's`, async () => {
+      const app = express();
+      app.use(layer());
+      app.get('/', (req, res) => {
+        (req.session as unknown as Record<string, unknown>).x = 1;
+        res.writeHead(200, headers as never);
+        res.end('ok');
+      });
+      const server = await listen(app);
+      try {
+        const answer = await fetch(server.url);
+        assert.equal(answer.status, 200);
+        const cookies = answer.headers.getSetCookie().map((cookie) => cookie.split(';')[0]!);
+        assert.ok(cookies.includes('a=1') && cookies.includes('b=2'), JSON.stringify(cookies));
+        assert.equal(cookies.length, 3, 'and the session cookie');
+      } finally {
+        await server.close();
+      }
+    });
+  }
+}
