@@ -16,7 +16,7 @@ const TIMEOUTS = {
 
 for (const topology of ['standalone', 'Cluster'] as const)
   for (const kind of ['node-redis', 'ioredis'] as const satisfies ClientKind[]) {
-    describe(`Sessions written before the live marker (HDEL live) keep working and renewing (${kind}, ${topology})`, {
+    describe(`Sessions written field by field before the live marker (0.1.0: HDEL live) keep working and renewing (${kind}, ${topology})`, {
       skip: !hasRedis && 'redis-server is not installed',
     }, () => {
       const redis = redisFleetForSuite(topology, [kind, kind, kind]);
@@ -29,12 +29,15 @@ for (const topology of ['standalone', 'Cluster'] as const)
 
       async function start(clock: Clock, count = 1) {
         const prefix = `v${Math.random().toString(36).slice(2)}:`;
-        const stores = redis.connections
-          .slice(0, count)
-          .map(
-            (connection) =>
-              new RedisStore({ client: (connection as Connection<never>).client, prefix, now: clock.now }),
-          );
+        const stores = redis.connections.slice(0, count).map(
+          (connection) =>
+            new RedisStore({
+              client: (connection as Connection<never>).client,
+              prefix,
+              now: clock.now,
+              layout: 'fields',
+            }),
+        );
         const apps: GatedApp[] = [];
         for (const store of stores) apps.push(await startGatedApp(store, clock, TIMEOUTS));
         return { stores, apps };

@@ -218,16 +218,15 @@ export class RedisStore implements SessionStore {
   }
 
   /**
-   * A renewal: HSET of the two times, the version and the live marker, and PEXPIRE to min(idle,
+   * A renewal of a packed session: HSET of the two times and the version, and PEXPIRE to min(idle,
    * absolute) expiry, sent together (3 commands with the request's read). The hash of a live
    * session already has every one of those fields, so HSET adding none means it renewed one. When
-   * HSET added fields, the session was gone (the HSET made a stub), written before the marker, or a
-   * field-by-field rotation's pointer: REPAIR, one script, deletes the stub (S29), keeps the older
-   * session, or gives the pointer its grace deadline back. When HSET met a string, a rotation in the
-   * packed layout won the race: every renewal racing it fails the same way, the pointer gets its TTL
-   * back and is answered as `update` would. A session written field by field (0.1.0, or `layout:
-   * 'fields'`) is renewed by the RENEW script, which does the same in one atomic step: its
-   * rotation's pointer stays a hash, on which a second racing HSET would add nothing. With
+   * HSET added fields, the session was gone and the HSET made a stub: REPAIR, one script, deletes it
+   * (S29). When HSET met a string, a rotation won the race (a packed session's pointer is a string):
+   * every renewal racing it fails the same way, the pointer gets its TTL back and is answered as
+   * `update` would. A session written field by field (0.1.0, or `layout: 'fields'`) is renewed by
+   * the RENEW script with the live marker ({@link LIVE}), which does the same in one atomic step:
+   * its rotation's pointer stays a hash, on which only the missing marker shows. With
    * `renewal: 'script'`, `update` itself.
    */
   async renew(record: SessionRecord, renewal: Renewal): Promise<SessionRecord | null> {
@@ -242,12 +241,10 @@ export class RedisStore implements SessionStore {
       String(renewal.idleExpiresAt),
       'version',
       String(version),
-      LIVE,
-      '1',
     ];
     const repairArgs = [String(ttl), String(this.#now())];
     if (this.#layout === 'fields' || writtenFieldByField(record)) {
-      const reply = await this.#redis.run(RENEW, [key], [...repairArgs, ...pairs]);
+      const reply = await this.#redis.run(RENEW, [key], [...repairArgs, ...pairs, LIVE, '1']);
       if (!Array.isArray(reply) && Number(reply) === 1) return { ...record, ...renewal, version };
       return decodeRecord(record.handle, reply);
     }

@@ -29,9 +29,12 @@ function encodeMeta(field: Meta, value: unknown): string | null {
 }
 
 /**
- * Present in every live session's hash and absent from a rotation's pointer: a renewal writes it
- * with its other fields, and HSET's count of fields it added then tells that the hash was not a live
- * session (gone, superseded, or written before this field existed) without reading it first.
+ * Present in every live session's hash written field by field and absent from such a session's
+ * rotation pointer, which stays a hash: the RENEW script writes it with the renewal's other fields,
+ * and HSET's count of fields it added then tells that the hash was not a live session (gone,
+ * superseded, or written before this field existed) without reading it first. A packed hash has no
+ * need of it: its rotation pointer is a string (HSET fails), and a gone session's HSET adds every
+ * field it writes.
  */
 export const LIVE = 'live';
 
@@ -78,7 +81,7 @@ export type RedisLayout = 'packed' | 'fields';
 /** Field, value pairs for a whole new record (version included). */
 export function encodeRecord(record: SessionRecord, layout: RedisLayout = 'packed'): string[] {
   const pairs: string[] = ['version', String(record.version)];
-  if (record.successor === null) pairs.push(LIVE, '1');
+  if (record.successor === null && layout === 'fields') pairs.push(LIVE, '1');
   const packed: Record<string, string> = {};
   for (const field of FIELDS) {
     const value = encodeMeta(field, record[field]);
