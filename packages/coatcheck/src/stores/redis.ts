@@ -100,7 +100,7 @@ export interface RedisStoreOptions {
   /**
    * How new hashes hold the session's metadata. `'packed'`: the fields no script uses on its own
    * (the secret's hash, times of creation, login and step-up, device, CSRF secret, …) as one JSON
-   * field, `meta`, so a read decodes 7 metadata fields instead of 13 or more. `'fields'`: one hash
+   * field, `meta`, so a read decodes 6 metadata fields instead of 13 or more. `'fields'`: one hash
    * field each, as 0.1.0 wrote them. This release reads and updates both; 0.1.0 reads only
    * `'fields'`, so pass it while instances of 0.1.0 still run beside this release
    * (docs/operations-redis.md, "Upgrading").
