@@ -315,3 +315,28 @@ it('destroy() in an onSend hook after the plugin clears the cookie, as a destroy
     await app.close();
   }
 });
+
+it('a session created by the handler and destroyed in a later onSend hook sends only the clearing cookie', async () => {
+  const app = Fastify();
+  await app.register(session, { secret: SECRET, store: new MemoryStore(), warn: () => {} });
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (request.url === '/created-then-ended') await request.session.destroy();
+    reply.header('set-cookie', 'theme=dark; Path=/');
+    return payload;
+  });
+  app.post('/created-then-ended', async (request) => {
+    request.session.set('early', 'handler');
+    return { ok: true };
+  });
+  try {
+    const answer = await app.inject({ method: 'POST', url: '/created-then-ended', payload: {} });
+    assert.equal(answer.statusCode, 200);
+    const cookies = [answer.headers['set-cookie'] ?? []].flat();
+    const ours = cookies.filter((cookie) => cookie.startsWith('id='));
+    assert.equal(ours.length, 1, JSON.stringify(cookies));
+    assert.match(ours[0]!, /^id=;.*Max-Age=0/i);
+    assert.ok(cookies.includes('theme=dark; Path=/'), "the application's own cookie stays");
+  } finally {
+    await app.close();
+  }
+});

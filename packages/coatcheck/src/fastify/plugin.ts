@@ -113,6 +113,24 @@ function applyHeaders(
   if (state.loggedOut) set('clear-site-data', CLEAR_SITE_DATA);
 }
 
+/**
+ * Takes off the reply the cookies of the same names as `replacing` that an earlier write set: a
+ * session created and ended within one request (destroy() in a later onSend hook) then sends only
+ * the cookie that clears it, not the new one before it.
+ */
+function dropCookies(reply: FastifyReply, replacing: string | string[]): void {
+  const current = reply.getHeader('set-cookie');
+  if (current === undefined) return;
+  const nameOf = (cookie: string) => cookie.slice(0, cookie.indexOf('='));
+  const names = new Set([replacing].flat().map(nameOf));
+  const kept = [current]
+    .flat()
+    .map(String)
+    .filter((cookie) => !names.has(nameOf(cookie)));
+  reply.removeHeader('set-cookie');
+  if (kept.length > 0) reply.header('set-cookie', kept);
+}
+
 // A decorated request field, not a WeakMap entry: a plain store per request, nothing for the GC
 // to trace as an ephemeron. A symbol, so it never shows among the request's own keys.
 const CONTEXT = Symbol('coatcheck.context');
@@ -311,7 +329,10 @@ async function coatcheckSession(fastify: FastifyInstance, options: FastifySessio
       // cookie is cleared here as it is after a destroy in the handler.
       if (state.loggedOut && !context.loggedOutApplied) {
         context.loggedOutApplied = true;
-        applyHeaders(engine, state, (name, value) => reply.header(name, value));
+        applyHeaders(engine, state, (name, value) => {
+          if (name === 'set-cookie') dropCookies(reply, value);
+          reply.header(name, value);
+        });
         return null;
       }
       if (state.endedElsewhere) return null;
