@@ -1,7 +1,8 @@
 /**
- * A head Node refuses, sent while the session is being stored: `writeHead` with a header value
+ * A send Node refuses, made while the session is being stored: `writeHead` with a header value
  * holding CR/LF (an unchecked redirect target), an invalid name, an undefined value, a status out of
- * range, a bad reason phrase, or such a status sent implicitly by `end`. Without the hold Node throws
+ * range, a bad reason phrase, or such a status sent implicitly by `end`; a chunk that is not a
+ * string or bytes, or a string in an unknown encoding. Without the hold Node throws
  * in the handler and the application's error handler answers; the hold must do the same, never drop
  * the connection, and the session change made before stays stored. Each case runs on
  * express-session as the control. Also: a Set-Cookie list inside `writeHead`'s header list.
@@ -28,9 +29,11 @@ type Send = (res: express.Response) => void;
 
 /**
  * Each route changes the session, then sends a head Node refuses, with the error code Node throws.
- * The last two are not run on express-session: it sends the head after its store answered, so
- * Node's error is thrown outside the request (an uncaught exception for the reason phrase, a dropped
- * connection for the status set before `end`).
+ * Those marked `control: false` are not run on express-session, which does not answer them with
+ * the error handler: it sends the head after its store answered, so Node's error is thrown outside
+ * the request (an uncaught exception for the reason phrase and for `end(123)`, a dropped connection
+ * for the status set before `end`), and its `write` sends the head before Node refuses the encoding
+ * (the error handler then finds the head sent: a 200 with a cut body).
  */
 const refused: Array<[string, string, Send, { control: boolean }?]> = [
   [
@@ -79,6 +82,39 @@ const refused: Array<[string, string, Send, { control: boolean }?]> = [
     (res) => {
       res.writeHead(200, 'OK\nX-Injected: 1', { 'content-type': 'text/plain' });
       res.end();
+    },
+    { control: false },
+  ],
+  [
+    'write() of a number',
+    'ERR_INVALID_ARG_TYPE',
+    (res) => {
+      res.write(123 as unknown as string);
+      res.end();
+    },
+  ],
+  [
+    'write() of null',
+    'ERR_STREAM_NULL_VALUES',
+    (res) => {
+      res.write(null as unknown as string);
+      res.end();
+    },
+  ],
+  [
+    'write() of a string in an unknown encoding',
+    'ERR_UNKNOWN_ENCODING',
+    (res) => {
+      res.write('x', 'bogus' as BufferEncoding);
+      res.end();
+    },
+    { control: false },
+  ],
+  [
+    'end() of a number',
+    'ERR_INVALID_ARG_TYPE',
+    (res) => {
+      res.end(123 as unknown as string);
     },
     { control: false },
   ],

@@ -2,7 +2,7 @@
 // every send it intercepts, in one class; response-hold.ts installs the shared wrappers that call it.
 import { EventEmitter } from 'node:events';
 import { IncomingMessage, ServerResponse } from 'node:http';
-import { checkHead } from './head-check.js';
+import { checkChunk, checkHead } from './send-checks.js';
 import {
   applySessionHeaders,
   type MinimalResponse,
@@ -275,7 +275,6 @@ export class Hold {
     const { res, writeHead } = this;
     if (this.out) return writeHead?.apply(res, args);
     if (this.headWritten) throw headersSentError();
-    // Only Node's own response refuses a head (head-check.ts); a stand-in takes anything.
     if (res instanceof ServerResponse) checkHead(args, res.statusMessage);
     this.headWritten = true;
     // Readable at once, as after Node's own writeHead.
@@ -334,7 +333,7 @@ export class Hold {
     if (this.ending) return write.apply(res, args as unknown[]);
     if (this.ended) return this.refuseAfterEnd(args);
     if (this.out) return write.apply(res, args as unknown[]);
-    this.checkImplicitHead();
+    this.checkSend(args, false);
     this.noteSent();
     if (this.flowing()) return write.apply(res, args as unknown[]);
     const held = Array.from(args);
@@ -360,7 +359,7 @@ export class Hold {
       else if (this.out) this.runEnd(args);
       return res;
     }
-    if (!this.out) this.checkImplicitHead();
+    if (!this.out) this.checkSend(args, true);
     this.ended = true;
     if (this.phase === 'failed') return this.runEnd(args);
     if (this.phase === 'released') return this.endLate(Array.from(args));
@@ -380,11 +379,15 @@ export class Hold {
     return res;
   }
 
-  /** A first `write` or `end` sends the head Node builds from the status: checked as `writeHead` is (head-check.ts). */
-  checkImplicitHead(): void {
+  /**
+   * A held `write` or `end`: its chunk checked as Node checks it, and when it is the first send,
+   * the head Node builds from the status checked as `writeHead` is (send-checks.ts).
+   */
+  checkSend(args: ArrayLike<unknown>, fromEnd: boolean): void {
     const { res } = this;
-    // Only Node's own response refuses a head; a stand-in (engine.io's upgrade) takes anything.
-    if (!this.headWritten && res instanceof ServerResponse) checkHead([res.statusCode], res.statusMessage);
+    if (!(res instanceof ServerResponse)) return;
+    checkChunk(args[0], args[1], fromEnd);
+    if (!this.headWritten) checkHead([res.statusCode], res.statusMessage);
   }
 
   /** The original `end`, during which the writes it makes itself go through (`ending`). */

@@ -1,3 +1,7 @@
+// What Node's response methods refuse before they write anything, checked when the hold takes the
+// call (express-session#360 defers it until the session is stored): the handler then gets Node's
+// error at once and its error handler answers, as without the hold, where a refusal at the replay
+// could only drop the connection. Only for Node's own response: a stand-in takes anything.
 import { validateHeaderName, validateHeaderValue } from 'node:http';
 
 /** Node's own error shape: the class, a `code` and the message Node gives. */
@@ -16,10 +20,7 @@ function checkHeader(name: unknown, value: unknown): void {
 }
 
 /**
- * What Node's `writeHead(statusCode[, reason][, headers])` refuses before it writes anything, checked
- * when the hold takes the call (express-session#360 defers it until the session is stored): the
- * handler then gets Node's error at once, and its error handler answers, as without the hold, where
- * a refusal at the replay could only drop the connection. Checks the status code (100–999 after
+ * What Node's `writeHead(statusCode[, reason][, headers])` refuses. Checks the status code (100–999 after
  * `| 0`, ERR_HTTP_INVALID_STATUS_CODE), the reason phrase (ERR_INVALID_CHAR), a flat header list's
  * even length (ERR_INVALID_ARG_VALUE) and every header name and value (`validateHeaderName`,
  * `validateHeaderValue`: ERR_INVALID_HTTP_TOKEN, ERR_HTTP_INVALID_HEADER_VALUE, ERR_INVALID_CHAR).
@@ -49,5 +50,27 @@ export function checkHead(args: ArrayLike<unknown>, statusMessage: unknown): voi
     for (let i = 0; i < headers.length; i += 2) checkHeader(headers[i], headers[i + 1]);
   } else if (headers !== null && typeof headers === 'object') {
     for (const name of Object.keys(headers)) checkHeader(name, (headers as Record<string, unknown>)[name]);
+  }
+}
+
+/**
+ * What Node's `write(chunk[, encoding])` and `end(chunk[, encoding])` refuse (its `write_`): a null
+ * chunk (ERR_STREAM_NULL_VALUES), one that is neither a string nor a Uint8Array
+ * (ERR_INVALID_ARG_TYPE), a string with an unknown encoding (ERR_UNKNOWN_ENCODING). `end` checks only
+ * a chunk it will write: not a falsy one, not a callback in its place.
+ */
+export function checkChunk(chunk: unknown, encoding: unknown, fromEnd: boolean): void {
+  if (fromEnd && (!chunk || typeof chunk === 'function')) return;
+  if (chunk === null)
+    throw nodeError(TypeError, 'ERR_STREAM_NULL_VALUES', 'May not write null values to stream');
+  if (typeof chunk !== 'string' && !(chunk instanceof Uint8Array)) {
+    throw nodeError(
+      TypeError,
+      'ERR_INVALID_ARG_TYPE',
+      'The "chunk" argument must be of type string or an instance of Buffer or Uint8Array.',
+    );
+  }
+  if (typeof chunk === 'string' && typeof encoding === 'string' && !Buffer.isEncoding(encoding)) {
+    throw nodeError(TypeError, 'ERR_UNKNOWN_ENCODING', `Unknown encoding: ${encoding}`);
   }
 }
