@@ -166,6 +166,31 @@ for (const [name, layer] of layers) {
     });
   }
 
+  test(`${name}: what Node accepts still goes out while held: odd but valid encodings, byte chunks, a null header value`, async () => {
+    const app = express();
+    app.use(layer());
+    app.get('/', (req, res) => {
+      (req.session as unknown as Record<string, unknown>).x = 1;
+      res.writeHead(200, { 'content-type': 'text/plain', 'x-null': null as unknown as string, 'x-n': 7 });
+      res.write('a', 'buffer' as BufferEncoding);
+      res.write('b', '' as BufferEncoding);
+      res.write('c', 'UTF-8' as BufferEncoding);
+      res.write('64', 'hex');
+      res.write(new Uint8Array([0x65]));
+      res.end(Buffer.from('f'));
+    });
+    const server = await listen(app);
+    try {
+      const answer = await fetch(server.url);
+      assert.equal(answer.status, 200);
+      assert.equal(await answer.text(), 'abcdef');
+      assert.equal(answer.headers.get('x-n'), '7');
+      assert.equal(answer.headers.getSetCookie().length, 1);
+    } finally {
+      await server.close();
+    }
+  });
+
   for (const [form, headers] of [
     ['pairs', [['set-cookie', ['a=1', 'b=2']]]],
     ['a flat list', ['set-cookie', ['a=1', 'b=2']]],

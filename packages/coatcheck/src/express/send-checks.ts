@@ -3,6 +3,7 @@
 // error at once and its error handler answers, as without the hold, where a refusal at the replay
 // could only drop the connection. Only for Node's own response: a stand-in takes anything.
 import { validateHeaderName, validateHeaderValue } from 'node:http';
+import { types } from 'node:util';
 
 /** Node's own error shape: the class, a `code` and the message Node gives. */
 function nodeError(Kind: ErrorConstructor, code: string, message: string): Error {
@@ -56,21 +57,23 @@ export function checkHead(args: ArrayLike<unknown>, statusMessage: unknown): voi
 /**
  * What Node's `write(chunk[, encoding])` and `end(chunk[, encoding])` refuse (its `write_`): a null
  * chunk (ERR_STREAM_NULL_VALUES), one that is neither a string nor a Uint8Array
- * (ERR_INVALID_ARG_TYPE), a string with an unknown encoding (ERR_UNKNOWN_ENCODING). `end` checks only
+ * (ERR_INVALID_ARG_TYPE), a string with an encoding the socket does not know (ERR_UNKNOWN_ENCODING). `end` checks only
  * a chunk it will write: not a falsy one, not a callback in its place.
  */
 export function checkChunk(chunk: unknown, encoding: unknown, fromEnd: boolean): void {
   if (fromEnd && (!chunk || typeof chunk === 'function')) return;
   if (chunk === null)
     throw nodeError(TypeError, 'ERR_STREAM_NULL_VALUES', 'May not write null values to stream');
-  if (typeof chunk !== 'string' && !(chunk instanceof Uint8Array)) {
+  if (typeof chunk !== 'string' && !types.isUint8Array(chunk)) {
     throw nodeError(
       TypeError,
       'ERR_INVALID_ARG_TYPE',
       'The "chunk" argument must be of type string or an instance of Buffer or Uint8Array.',
     );
   }
-  if (typeof chunk === 'string' && typeof encoding === 'string' && !Buffer.isEncoding(encoding)) {
+  // The socket's rule (stream.Writable): an empty encoding is the default one, 'buffer' is accepted.
+  const named = typeof encoding === 'string' && encoding !== '' && encoding !== 'buffer';
+  if (typeof chunk === 'string' && named && !Buffer.isEncoding(encoding)) {
     throw nodeError(TypeError, 'ERR_UNKNOWN_ENCODING', `Unknown encoding: ${encoding}`);
   }
 }
