@@ -130,22 +130,6 @@ export function encodePatch(patch: SessionPatch): { remove: string[]; set: strin
 }
 
 /**
- * `Number(text)`, in half the time for what every time and version field holds: a decimal integer
- * of at most 15 digits (exact as a double). Anything else goes to `Number`.
- */
-function toNumber(text: string): number {
-  const length = text.length;
-  if (length === 0 || length > 15) return Number(text);
-  let value = 0;
-  for (let i = 0; i < length; i++) {
-    const digit = text.charCodeAt(i) - 48;
-    if (digit < 0 || digit > 9) return Number(text);
-    value = value * 10 + digit;
-  }
-  return value;
-}
-
-/**
  * One hash field written into the record being decoded (data fields are gathered apart). Every
  * field of the record exists from the start, so all decoded records share one shape.
  */
@@ -158,40 +142,40 @@ function readField(record: SessionRecord, field: string, value: string): void {
       record.userId = value;
       break;
     case 'createdAt':
-      record.createdAt = toNumber(value);
+      record.createdAt = Number(value);
       break;
     case 'authAt':
-      record.authAt = toNumber(value);
+      record.authAt = Number(value);
       break;
     case 'lastSeenAt':
-      record.lastSeenAt = toNumber(value);
+      record.lastSeenAt = Number(value);
       break;
     case 'idleExpiresAt':
-      record.idleExpiresAt = toNumber(value);
+      record.idleExpiresAt = Number(value);
       break;
     case 'absoluteExpiresAt':
-      record.absoluteExpiresAt = toNumber(value);
+      record.absoluteExpiresAt = Number(value);
       break;
     case 'version':
-      record.version = toNumber(value);
+      record.version = Number(value);
       break;
     case 'device':
       record.device = JSON.parse(value) as SessionRecord['device'];
       break;
     case 'cookieMaxAgeMs':
-      record.cookieMaxAgeMs = toNumber(value);
+      record.cookieMaxAgeMs = Number(value);
       break;
     case 'csrfSecret':
       record.csrfSecret = value;
       break;
     case 'aal':
-      record.aal = toNumber(value);
+      record.aal = Number(value);
       break;
     case 'stepUpAt':
-      record.stepUpAt = toNumber(value);
+      record.stepUpAt = Number(value);
       break;
     case 'rotatedAt':
-      record.rotatedAt = toNumber(value);
+      record.rotatedAt = Number(value);
       break;
     case 'successor':
       record.successor = value;
