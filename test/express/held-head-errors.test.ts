@@ -217,3 +217,42 @@ for (const [name, layer] of layers) {
     });
   }
 }
+
+test('coatcheck: a writeHead wrapper that throws when the held head goes out: a plain 500 with the session cookie, never a dropped connection', async () => {
+  // Without a session, the listener throws in the handler and the error handler answers; with
+  // express-session it throws inside the store's callback, outside any request. While coatcheck
+  // replays the head the handler is gone, so coatcheck answers.
+  const warnings: string[] = [];
+  const app = express();
+  app.use(
+    session({ secret: SECRET, store: new MemoryStore(), warn: (message) => warnings.push(message) }) as never,
+  );
+  // A writeHead wrapper installed after the session's, as on-headers installs one for its listeners.
+  const throwingListener: RequestHandler = (_req, res, next) => {
+    res.writeHead = (() => {
+      throw new Error('listener failed');
+    }) as never;
+    next();
+  };
+  app.get('/change', throwingListener, (req, res) => {
+    (req.session as unknown as Record<string, unknown>).x = 1;
+    res.end('body');
+  });
+  app.get('/x', (req, res) => {
+    res.json({ x: (req.session as unknown as Record<string, unknown>).x ?? null });
+  });
+  const server = await listen(app);
+  try {
+    const answer = await fetch(`${server.url}/change`);
+    assert.equal(answer.status, 500);
+    assert.equal(await answer.text(), 'Internal Server Error');
+    const cookie = answer.headers.getSetCookie()[0]?.split(';')[0];
+    assert.ok(cookie, 'the session cookie came with the 500');
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0]!, /listener failed/);
+    const next = await fetch(`${server.url}/x`, { headers: { cookie } });
+    assert.deepEqual(await next.json(), { x: 1 });
+  } finally {
+    await server.close();
+  }
+});

@@ -189,9 +189,10 @@ export class Hold {
       try {
         action();
       } catch (error) {
-        // A replayed call the handler made (an invalid status code, say) can no longer throw to it.
+        // A replayed call can no longer throw to the handler (send-checks.ts catches what Node
+        // refuses; this is a wrapper installed after the hold throwing, say).
         options.warn(`coatcheck: the held response could not be sent: ${String(error)}`);
-        (res as Partial<ServerResponse>).destroy?.();
+        this.answerFailedReplay();
         return;
       }
     }
@@ -200,6 +201,30 @@ export class Hold {
     const pending = this.lastWrite === false || response.writableNeedDrain === true;
     if (!pending) response.emit?.('drain');
     this.handOver(caught, pending);
+  }
+
+  /**
+   * After a replayed call threw: while the head is not out, a plain 500 through the response's own
+   * methods (the session's headers are on it, so a stored change keeps its cookie); else, or if that
+   * throws too, the connection is cut.
+   */
+  answerFailedReplay(): void {
+    const res = this.res as Partial<ServerResponse>;
+    this.queue.length = 0;
+    try {
+      if (!realHeadersSent(res, this.sentDescriptor) && this.writeHead && this.end) {
+        // Its own length: a failed `end` may have left the length of the handler's body behind.
+        this.writeHead.call(res, 500, {
+          'content-type': 'text/plain; charset=utf-8',
+          'content-length': '21',
+        });
+        this.end.call(res, 'Internal Server Error');
+        return;
+      }
+    } catch {
+      // Cut below.
+    }
+    res.destroy?.();
   }
 
   /** Stops catching 'drain' listeners; those caught, or none. */
