@@ -84,6 +84,11 @@ export function applySessionHeaders(res: MinimalResponse, headers: SessionHeader
   }
 }
 
+/** A `Set-Cookie` value given to `writeHead`, one cookie or a list, appended cookie by cookie. */
+function appendCookies(res: MinimalResponse, value: unknown): void {
+  for (const one of Array.isArray(value) ? value : [value]) appendHeader(res, 'Set-Cookie', String(one));
+}
+
 /**
  * The header argument of a deferred `writeHead`, adjusted so the session's headers survive it:
  * Node lets `writeHead`'s headers replace those set before, so a `Set-Cookie` given there is moved
@@ -100,10 +105,8 @@ export function mergeHead(res: MinimalResponse, headers: SessionHeaders, given: 
       : Array.from({ length: Math.floor(given.length / 2) }, (_, i) => [given[2 * i], given[2 * i + 1]]);
     for (const [key, value] of pairs) {
       const name = String(key).toLowerCase();
-      if (name === 'set-cookie') {
-        for (const one of Array.isArray(value) ? value : [value])
-          appendHeader(res, 'Set-Cookie', String(one));
-      } else if (!owned(name)) kept.push(key, value);
+      if (name === 'set-cookie') appendCookies(res, value);
+      else if (!owned(name)) kept.push(key, value);
     }
     return kept;
   }
@@ -111,9 +114,8 @@ export function mergeHead(res: MinimalResponse, headers: SessionHeaders, given: 
   const kept: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(given)) {
     const name = key.toLowerCase();
-    if (name === 'set-cookie') {
-      for (const one of Array.isArray(value) ? value : [value]) appendHeader(res, 'Set-Cookie', String(one));
-    } else if (!owned(name)) kept[key] = value;
+    if (name === 'set-cookie') appendCookies(res, value);
+    else if (!owned(name)) kept[key] = value;
   }
   return kept;
 }
