@@ -111,6 +111,15 @@ const refused: Array<[string, string, Send, { control: boolean }?]> = [
     { control: false },
   ],
   [
+    'write() of bytes in an unknown encoding',
+    'ERR_UNKNOWN_ENCODING',
+    (res) => {
+      res.write(Buffer.from('x'), 'bogus' as BufferEncoding);
+      res.end();
+    },
+    { control: false },
+  ],
+  [
     'end() of a number',
     'ERR_INVALID_ARG_TYPE',
     (res) => {
@@ -186,6 +195,29 @@ for (const [name, layer] of layers) {
       assert.equal(await answer.text(), 'abcdef');
       assert.equal(answer.headers.get('x-n'), '7');
       assert.equal(answer.headers.getSetCookie().length, 1);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test(`${name}: a body Node drops unread (204, 304, HEAD) may name any encoding while held`, async () => {
+    const app = express();
+    app.use(layer());
+    app.all('/:status', (req, res) => {
+      (req.session as unknown as Record<string, unknown>).x = 1;
+      res.status(Number(req.params.status)).end('x', 'bogus' as BufferEncoding);
+    });
+    const server = await listen(app);
+    try {
+      for (const [method, status] of [
+        ['GET', 204],
+        ['GET', 304],
+        ['HEAD', 200],
+      ] as const) {
+        const answer = await fetch(`${server.url}/${status}`, { method });
+        assert.equal(answer.status, status, `${method} ${status}`);
+        assert.equal(await answer.text(), '');
+      }
     } finally {
       await server.close();
     }

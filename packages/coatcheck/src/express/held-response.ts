@@ -2,7 +2,7 @@
 // every send it intercepts, in one class; response-hold.ts installs the shared wrappers that call it.
 import { EventEmitter } from 'node:events';
 import { IncomingMessage, ServerResponse } from 'node:http';
-import { checkChunk, checkHead } from './send-checks.js';
+import { checkChunk, checkHead, sendsBody } from './send-checks.js';
 import {
   applySessionHeaders,
   type MinimalResponse,
@@ -411,7 +411,7 @@ export class Hold {
   checkSend(args: ArrayLike<unknown>, fromEnd: boolean): void {
     const { res } = this;
     if (!(res instanceof ServerResponse)) return;
-    checkChunk(args[0], args[1], fromEnd);
+    checkChunk(args[0], args[1], fromEnd, sendsBody(res as ServerResponse & { _hasBody?: boolean }));
     if (!this.headWritten) checkHead([res.statusCode], res.statusMessage);
   }
 

@@ -57,10 +57,12 @@ export function checkHead(args: ArrayLike<unknown>, statusMessage: unknown): voi
 /**
  * What Node's `write(chunk[, encoding])` and `end(chunk[, encoding])` refuse (its `write_`): a null
  * chunk (ERR_STREAM_NULL_VALUES), one that is neither a string nor a Uint8Array
- * (ERR_INVALID_ARG_TYPE), a string with an encoding the socket does not know (ERR_UNKNOWN_ENCODING). `end` checks only
- * a chunk it will write: not a falsy one, not a callback in its place.
+ * (ERR_INVALID_ARG_TYPE), and, on a response with a body, an encoding the socket does not know
+ * (ERR_UNKNOWN_ENCODING; a response to HEAD, or with status 1xx, 204 or 304, drops the chunk
+ * before its encoding is looked at). `end` checks only a chunk it will write: not a falsy one, not a
+ * callback in its place.
  */
-export function checkChunk(chunk: unknown, encoding: unknown, fromEnd: boolean): void {
+export function checkChunk(chunk: unknown, encoding: unknown, fromEnd: boolean, hasBody: boolean): void {
   if (fromEnd && (!chunk || typeof chunk === 'function')) return;
   if (chunk === null)
     throw nodeError(TypeError, 'ERR_STREAM_NULL_VALUES', 'May not write null values to stream');
@@ -73,7 +75,13 @@ export function checkChunk(chunk: unknown, encoding: unknown, fromEnd: boolean):
   }
   // The socket's rule (stream.Writable): an empty encoding is the default one, 'buffer' is accepted.
   const named = typeof encoding === 'string' && encoding !== '' && encoding !== 'buffer';
-  if (typeof chunk === 'string' && named && !Buffer.isEncoding(encoding)) {
+  if (hasBody && named && !Buffer.isEncoding(encoding)) {
     throw nodeError(TypeError, 'ERR_UNKNOWN_ENCODING', `Unknown encoding: ${encoding}`);
   }
+}
+
+/** Whether Node sends a body on this response: not for HEAD (`_hasBody`), nor for 1xx, 204, 304. */
+export function sendsBody(res: { statusCode: number; _hasBody?: boolean }): boolean {
+  const status = res.statusCode;
+  return res._hasBody !== false && status !== 204 && status !== 304 && (status < 100 || status > 199);
 }
