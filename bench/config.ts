@@ -79,7 +79,7 @@ export const SERVERS: readonly ServerSpec[] = rows([
   },
   {
     id: 'floor-node-redis',
-    label: "bare node:http + one HGETALL of a session's hash (node-redis), no session layer",
+    label: 'bare node:http + one GET of a session (node-redis), no session layer',
     file: 'floor-node-redis.ts',
     store: 'redis',
     framework: 'node',

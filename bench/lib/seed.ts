@@ -117,21 +117,32 @@ interface RedisLike extends SessionStore {
 }
 
 interface EvalClient {
+  type(key: string): Promise<string>;
+  get(key: string): Promise<string | null>;
   hGetAll(key: string): Promise<Record<string, string>>;
   zScore(key: string, member: string): Promise<number | null>;
   pTTL(key: string): Promise<number>;
   eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
 }
 
-// Standalone Redis only: the copies' keys are built inside the script.
+// Standalone Redis only: the copies' keys are built inside the script. A string session (the
+// default layout) is copied with its user id replaced in its JSON text (ARGV[7] the template's
+// '"userId","<user>"' text); a hash with the user field (ARGV[7]) set.
 const COPY_SESSIONS = `
 local from, to = tonumber(ARGV[1]), tonumber(ARGV[2])
+local text = redis.call('TYPE', KEYS[1]).ok == 'string' and redis.call('GET', KEYS[1])
+local ttl = redis.call('PTTL', KEYS[1])
 for i = from, to do
   local handle = 'seed' .. string.format('%016x', i)
   local user = 'other' .. math.floor(i / 4)
   local key = ARGV[3] .. handle .. ARGV[4]
-  redis.call('COPY', KEYS[1], key)
-  redis.call('HSET', key, ARGV[7], user)
+  if text then
+    local at = string.find(text, ARGV[7], 1, true)
+    redis.call('SET', key, string.sub(text, 1, at - 1) .. '"userId","' .. user .. '"' .. string.sub(text, at + #ARGV[7]), 'PX', ttl)
+  else
+    redis.call('COPY', KEYS[1], key)
+    redis.call('HSET', key, ARGV[7], user)
+  end
   local index = ARGV[5] .. user .. ARGV[6]
   redis.call('ZADD', index, ARGV[8], handle)
   redis.call('PEXPIRE', index, ARGV[9])
@@ -139,8 +150,8 @@ end
 return to - from + 1`;
 
 /**
- * Redis: the store writes one session (hash + user index entry); the script copies the hash (TTL
- * included) under new handles, sets the user field to another user, and adds the index entry with
+ * Redis: the store writes one session (string or hash, and a user index entry); the script copies
+ * it (TTL included) under new handles with another user, and adds the index entry with
  * the template's score and TTL. Falls back to the store API when the store does not expose its key
  * names.
  */
@@ -155,8 +166,15 @@ export async function seedRedis(store: SessionStore, client: EvalClient, from: n
   await store.create(seedRecord(template, templateUser));
   const sessionKey = redis.sessionKey(template);
   const userKey = redis.userKey(templateUser);
-  const fields = await client.hGetAll(sessionKey);
-  const userField = Object.keys(fields).find((field) => fields[field] === templateUser);
+  let userField: string | undefined;
+  if ((await client.type(sessionKey)) === 'string') {
+    const text = await client.get(sessionKey);
+    userField = `"userId",${JSON.stringify(templateUser)}`;
+    if (!text?.includes(userField)) userField = undefined;
+  } else {
+    const fields = await client.hGetAll(sessionKey);
+    userField = Object.keys(fields).find((field) => fields[field] === templateUser);
+  }
   const score = await client.zScore(userKey, template);
   const userTtl = await client.pTTL(userKey);
   if (!userField || score === null || userTtl <= 0) throw new Error('unexpected Redis layout for seeding');

@@ -47,6 +47,7 @@ describe('newcomer: Redis packed layout and a data key named meta, with real cli
     new RedisStore({
       client: redis.client as never,
       prefix: `n${uid()}:`,
+      layout: 'packed',
       ...(clock ? { now: clock.now } : {}),
     });
   const keyType = async (key: string) => (await redis.server.cli('TYPE', key)).trim();

@@ -13,13 +13,15 @@ import {
   type RedisServer,
   redisFleetForSuite,
   startRedis,
+  stringFields,
 } from '../support/redis-server.js';
 
 /**
- * Journeys through the Redis store's two layouts ('packed', with the metadata in one `meta` field,
- * and 'fields') and its pipelined renewal, on real redis-server processes and real HTTP: periodic
- * rotation with a grace period racing renewals on several instances, mixed-layout fleets on one
- * prefix, logout racing renewals, Passport, odd data keys, and the kill switch with string pointers.
+ * Journeys through the Redis store's three layouts ('string', one string per session; 'packed', a
+ * hash with the metadata in one `meta` field; and 'fields') and its pipelined renewal, on real
+ * redis-server processes and real HTTP: periodic rotation with a grace period racing renewals on
+ * several instances, mixed-layout fleets on one prefix, logout racing renewals, Passport, odd data
+ * keys, and the kill switch with pointers of both types.
  */
 
 const SECOND = 1000;
@@ -62,6 +64,18 @@ function inspect(servers: () => RedisServer[]) {
       }
       return {};
     },
+    /**
+     * A session key's fields, whatever its type: a hash's, or a string's (a string session's header
+     * and JSON list, or a packed pointer's JSON list).
+     */
+    async fields(key: string): Promise<Record<string, string>> {
+      if ((await this.type(key)) !== 'string') return this.hgetall(key);
+      for (const server of servers()) {
+        if (isMoved(await server.cli('--no-raw', 'TYPE', key))) continue;
+        return stringFields((await server.cli('GET', key)).replace(/\n$/, ''));
+      }
+      return {};
+    },
     /** Every key under a prefix, on every node. */
     async keys(prefix: string): Promise<string[]> {
       const all = await Promise.all(
@@ -90,7 +104,7 @@ for (const [kind, topology] of fleetTargets) {
     const connections = instances.connections;
     const redis = inspect(() => instances.servers);
 
-    async function fleet(layouts: ('packed' | 'fields')[]) {
+    async function fleet(layouts: ('string' | 'packed' | 'fields')[]) {
       const clock = new Clock();
       const prefix = `j${uid()}:`;
       const apps: TestApp[] = [];
@@ -108,175 +122,206 @@ for (const [kind, topology] of fleetTargets) {
       return { clock, prefix, apps, stores, close: () => Promise.all(apps.map((app) => app.close())) };
     }
 
-    it('parallel requests with the old cookie on 3 packed instances: one rotation, a string pointer, 401 after grace', async () => {
-      const { clock, prefix, apps, stores, close } = await fleet(['packed', 'packed', 'packed']);
-      try {
-        const browser = new Client(apps[0]!.url);
-        assert.equal((await browser.post('/login', { userId: 'alice' })).status, 200);
-        assert.equal((await browser.post('/remember', { ms: 3_600 * SECOND })).status, 200);
-        const oldCookie = browser.jar.get('id')!;
-        const oldKey = stores[0]!.sessionKey(handleOf(oldCookie));
-        assert.equal(await redis.type(oldKey), 'hash');
+    for (const layout of ['string', 'packed'] as const) {
+      // Each layout's rotation pointer has the other type than its live sessions.
+      const liveType = layout === 'string' ? 'string' : 'hash';
+      const pointerType = layout === 'string' ? 'hash' : 'string';
+      it(`parallel requests with the old cookie on 3 ${layout} instances: one rotation, a ${pointerType} pointer, 401 after grace`, async () => {
+        const { clock, prefix, apps, stores, close } = await fleet([layout, layout, layout]);
+        try {
+          const browser = new Client(apps[0]!.url);
+          assert.equal((await browser.post('/login', { userId: 'alice' })).status, 200);
+          assert.equal((await browser.post('/remember', { ms: 3_600 * SECOND })).status, 200);
+          const oldCookie = browser.jar.get('id')!;
+          const oldKey = stores[0]!.sessionKey(handleOf(oldCookie));
+          assert.equal(await redis.type(oldKey), liveType);
 
-        // Rotation due, renewal due: 9 requests of one browser hit the 3 instances at once.
-        clock.advance(121 * SECOND);
-        const burst = await Promise.all(
-          Array.from({ length: 9 }, (_, i) => {
-            const tab = new Client(apps[i % 3]!.url);
-            tab.jar.set('id', oldCookie);
-            return tab.get('/me');
-          }),
-        );
-        assert.deepEqual(
-          burst.map((r) => r.status),
-          Array(9).fill(200),
-        );
-        const issued = new Set(
-          burst.map(setId).filter((c): c is string => c !== undefined && c !== oldCookie),
-        );
-        assert.equal(issued.size, 1, `exactly one new token was issued, got ${[...issued].join(', ')}`);
-        const newCookie = [...issued][0]!;
-        const resentOld = burst.filter((r) => setId(r) === oldCookie).length;
-        assert.equal(resentOld, 0, 'no response sets the replaced token back');
-        assert.equal(await redis.type(oldKey), 'string', 'the old session is a string pointer');
-        const pttl = await redis.pttl(oldKey);
-        assert.ok(pttl > 0 && pttl <= GRACE, `pointer PTTL ${pttl} within the grace period`);
-
-        // Within the grace period: more requests with the old cookie, each due a renewal, on every instance.
-        for (let round = 0; round < 3; round++) {
-          clock.advance(2 * SECOND);
-          const racing = await Promise.all(
-            apps.map((app) => {
-              const tab = new Client(app.url);
+          // Rotation due, renewal due: 9 requests of one browser hit the 3 instances at once.
+          clock.advance(121 * SECOND);
+          const burst = await Promise.all(
+            Array.from({ length: 9 }, (_, i) => {
+              const tab = new Client(apps[i % 3]!.url);
               tab.jar.set('id', oldCookie);
               return tab.get('/me');
             }),
           );
           assert.deepEqual(
-            racing.map((r) => r.status),
-            [200, 200, 200],
+            burst.map((r) => r.status),
+            Array(9).fill(200),
           );
-          for (const r of racing) assert.notEqual(setId(r), oldCookie);
+          const issued = new Set(
+            burst.map(setId).filter((c): c is string => c !== undefined && c !== oldCookie),
+          );
+          assert.equal(issued.size, 1, `exactly one new token was issued, got ${[...issued].join(', ')}`);
+          const newCookie = [...issued][0]!;
+          const resentOld = burst.filter((r) => setId(r) === oldCookie).length;
+          assert.equal(resentOld, 0, 'no response sets the replaced token back');
           assert.equal(
             await redis.type(oldKey),
-            'string',
-            'renewals never turn the pointer back into a hash',
+            pointerType,
+            'the old session is a pointer of the other type',
           );
-          const again = await redis.pttl(oldKey);
-          assert.ok(again > 0 && again <= GRACE, `pointer PTTL ${again} stays within the grace period`);
-        }
+          const pttl = await redis.pttl(oldKey);
+          assert.ok(pttl > 0 && pttl <= GRACE, `pointer PTTL ${pttl} within the grace period`);
 
-        // The browser holds the new token, which renews on every instance.
-        browser.jar.set('id', newCookie);
-        for (const app of apps) {
-          clock.advance(2 * SECOND);
-          const me = await new Client(app.url, { cookie: `id=${newCookie}` }).get('/me');
-          assert.equal(me.status, 200);
-          assert.equal((me.json() as { userId: string }).userId, 'alice');
-        }
-        assert.equal(await redis.type(stores[0]!.sessionKey(handleOf(newCookie))), 'hash');
+          // Within the grace period: more requests with the old cookie, each due a renewal, on every instance.
+          for (let round = 0; round < 3; round++) {
+            clock.advance(2 * SECOND);
+            const racing = await Promise.all(
+              apps.map((app) => {
+                const tab = new Client(app.url);
+                tab.jar.set('id', oldCookie);
+                return tab.get('/me');
+              }),
+            );
+            assert.deepEqual(
+              racing.map((r) => r.status),
+              [200, 200, 200],
+            );
+            for (const r of racing) assert.notEqual(setId(r), oldCookie);
+            assert.equal(
+              await redis.type(oldKey),
+              pointerType,
+              'renewals never turn the pointer back into a live session',
+            );
+            const again = await redis.pttl(oldKey);
+            assert.ok(again > 0 && again <= GRACE, `pointer PTTL ${again} stays within the grace period`);
+          }
 
-        // Past the grace period the old cookie is refused everywhere, and its key is still a string (or gone).
-        clock.advance(GRACE + SECOND);
-        for (const app of apps) {
-          const stale = new Client(app.url);
-          stale.jar.set('id', oldCookie);
-          assert.equal((await stale.get('/me')).status, 401);
-        }
-        assert.ok(['string', 'none'].includes(await redis.type(oldKey)));
-        assert.equal(
-          await stores[1]!.get(handleOf(oldCookie)).then((r) => r?.successor ?? null),
-          handleOf(newCookie),
-        );
+          // The browser holds the new token, which renews on every instance.
+          browser.jar.set('id', newCookie);
+          for (const app of apps) {
+            clock.advance(2 * SECOND);
+            const me = await new Client(app.url, { cookie: `id=${newCookie}` }).get('/me');
+            assert.equal(me.status, 200);
+            assert.equal((me.json() as { userId: string }).userId, 'alice');
+          }
+          assert.equal(await redis.type(stores[0]!.sessionKey(handleOf(newCookie))), liveType);
 
-        const signedIn = new Client(apps[1]!.url, { cookie: `id=${newCookie}` });
-        const list = (await signedIn.get('/sessions')).json() as unknown[];
-        assert.equal(list.length, 1, 'the device list shows one session');
-
-        const everywhere = await signedIn.post('/logout-all', { includeCurrent: true });
-        assert.equal(everywhere.status, 200);
-        assert.equal((await new Client(apps[2]!.url, { cookie: `id=${newCookie}` }).get('/me')).status, 401);
-        const left = (await redis.keys(prefix)).filter((k) => k.includes(':s:'));
-        const live: string[] = [];
-        for (const key of left) if ((await redis.type(key)) === 'hash') live.push(key);
-        assert.deepEqual(live, [], 'no live session hash is left');
-      } finally {
-        await close();
-      }
-    });
-
-    it('the old cookie during grace: writes land on the successor, step-up and logout end the family', async () => {
-      const { clock, apps, stores, close } = await fleet(['packed', 'packed', 'packed']);
-      try {
-        const browser = new Client(apps[0]!.url);
-        await browser.post('/login', { userId: 'ivy' });
-        const oldCookie = browser.jar.get('id')!;
-        clock.advance(121 * SECOND);
-        const rotation = await browser.get('/me');
-        const newCookie = setId(rotation)!;
-        assert.ok(newCookie && newCookie !== oldCookie);
-        const oldKey = stores[0]!.sessionKey(handleOf(oldCookie));
-        assert.equal(await redis.type(oldKey), 'string');
-
-        // A tab still on the old cookie writes data on another instance, renewal due.
-        clock.advance(2 * SECOND);
-        const tab = new Client(apps[1]!.url);
-        tab.jar.set('id', oldCookie);
-        assert.equal((await tab.post('/set', { draft: 'ü' })).status, 200);
-        assert.equal(await redis.type(oldKey), 'string', 'a data write never turns the pointer into a hash');
-        const successor = await new Client(apps[2]!.url, { cookie: `id=${newCookie}` }).get('/me');
-        assert.equal(successor.status, 200);
-        assert.deepEqual((successor.json() as { data: unknown }).data, { draft: 'ü' });
-
-        // A step-up through the old cookie rotates the family on a third instance.
-        const stepTab = new Client(apps[2]!.url);
-        stepTab.jar.set('id', oldCookie);
-        assert.equal((await stepTab.post('/step-up', { level: 2 })).status, 200);
-        const stepped = stepTab.jar.get('id')!;
-        assert.ok(stepped !== oldCookie && stepped !== newCookie, 'step-up issued a third token');
-        assert.equal((await stores[0]!.get(handleOf(stepped)))?.aal, 2);
-        assert.equal(await redis.type(oldKey), 'string');
-
-        // Logout with the newest token on the first instance: no token of the family works any more.
-        assert.equal(
-          (await new Client(apps[0]!.url, { cookie: `id=${stepped}` }).post('/logout')).status,
-          200,
-        );
-        for (const cookie of [oldCookie, newCookie, stepped]) {
-          const status = (await new Client(apps[1]!.url, { cookie: `id=${cookie}` }).get('/me')).status;
+          // Past the grace period the old cookie is refused everywhere, and its key is still a pointer (or gone).
+          clock.advance(GRACE + SECOND);
+          for (const app of apps) {
+            const stale = new Client(app.url);
+            stale.jar.set('id', oldCookie);
+            assert.equal((await stale.get('/me')).status, 401);
+          }
+          assert.ok([pointerType, 'none'].includes(await redis.type(oldKey)));
           assert.equal(
-            status,
-            401,
-            `${cookie === oldCookie ? 'old' : cookie === newCookie ? 'rotated' : 'stepped'} token`,
+            await stores[1]!.get(handleOf(oldCookie)).then((r) => r?.successor ?? null),
+            handleOf(newCookie),
           );
-          assert.notEqual(await redis.type(stores[0]!.sessionKey(handleOf(cookie))), 'hash');
-        }
-      } finally {
-        await close();
-      }
-    });
 
-    it("mixed fleet: 'fields' and packed instances read, renew, update and log out each other's sessions", async () => {
-      const { clock, apps, stores, close } = await fleet(['fields', 'packed']);
+          const signedIn = new Client(apps[1]!.url, { cookie: `id=${newCookie}` });
+          const list = (await signedIn.get('/sessions')).json() as unknown[];
+          assert.equal(list.length, 1, 'the device list shows one session');
+
+          const everywhere = await signedIn.post('/logout-all', { includeCurrent: true });
+          assert.equal(everywhere.status, 200);
+          assert.equal(
+            (await new Client(apps[2]!.url, { cookie: `id=${newCookie}` }).get('/me')).status,
+            401,
+          );
+          const left = (await redis.keys(prefix)).filter((k) => k.includes(':s:'));
+          const live: string[] = [];
+          for (const key of left) if (!(await redis.fields(key)).successor) live.push(key);
+          assert.deepEqual(live, [], 'no live session is left');
+        } finally {
+          await close();
+        }
+      });
+
+      it(`the old cookie during grace on 3 ${layout} instances: writes land on the successor, step-up and logout end the family`, async () => {
+        const { clock, apps, stores, close } = await fleet([layout, layout, layout]);
+        try {
+          const browser = new Client(apps[0]!.url);
+          await browser.post('/login', { userId: 'ivy' });
+          const oldCookie = browser.jar.get('id')!;
+          clock.advance(121 * SECOND);
+          const rotation = await browser.get('/me');
+          const newCookie = setId(rotation)!;
+          assert.ok(newCookie && newCookie !== oldCookie);
+          const oldKey = stores[0]!.sessionKey(handleOf(oldCookie));
+          assert.equal(await redis.type(oldKey), pointerType);
+
+          // A tab still on the old cookie writes data on another instance, renewal due.
+          clock.advance(2 * SECOND);
+          const tab = new Client(apps[1]!.url);
+          tab.jar.set('id', oldCookie);
+          assert.equal((await tab.post('/set', { draft: 'ü' })).status, 200);
+          assert.equal(
+            await redis.type(oldKey),
+            pointerType,
+            'a data write never turns the pointer into a live session',
+          );
+          const successor = await new Client(apps[2]!.url, { cookie: `id=${newCookie}` }).get('/me');
+          assert.equal(successor.status, 200);
+          assert.deepEqual((successor.json() as { data: unknown }).data, { draft: 'ü' });
+
+          // A step-up through the old cookie rotates the family on a third instance.
+          const stepTab = new Client(apps[2]!.url);
+          stepTab.jar.set('id', oldCookie);
+          assert.equal((await stepTab.post('/step-up', { level: 2 })).status, 200);
+          const stepped = stepTab.jar.get('id')!;
+          assert.ok(stepped !== oldCookie && stepped !== newCookie, 'step-up issued a third token');
+          assert.equal((await stores[0]!.get(handleOf(stepped)))?.aal, 2);
+          assert.equal(await redis.type(oldKey), pointerType);
+
+          // Logout with the newest token on the first instance: no token of the family works any more.
+          assert.equal(
+            (await new Client(apps[0]!.url, { cookie: `id=${stepped}` }).post('/logout')).status,
+            200,
+          );
+          for (const cookie of [oldCookie, newCookie, stepped]) {
+            const status = (await new Client(apps[1]!.url, { cookie: `id=${cookie}` }).get('/me')).status;
+            assert.equal(
+              status,
+              401,
+              `${cookie === oldCookie ? 'old' : cookie === newCookie ? 'rotated' : 'stepped'} token`,
+            );
+            const left = await redis.fields(stores[0]!.sessionKey(handleOf(cookie)));
+            assert.ok(Object.keys(left).length === 0 || left.successor, 'gone, or a pointer');
+          }
+        } finally {
+          await close();
+        }
+      });
+    }
+
+    it("mixed fleet: 'fields', packed and string instances read, renew, update and log out each other's sessions", async () => {
+      const layouts = ['fields', 'packed', 'string'] as const;
+      const { clock, apps, stores, close } = await fleet([...layouts]);
       try {
         for (const [origin, other] of [
           [0, 1],
-          [1, 0],
+          [1, 2],
+          [2, 0],
+          [0, 2],
         ] as const) {
-          const layout = origin === 0 ? 'fields' : 'packed';
+          const layout = layouts[origin];
           const at = (i: number) => new Client(apps[i]!.url);
           const a = at(origin);
           assert.equal((await a.post('/login', { userId: `bob-${layout}` })).status, 200);
           const cookie = a.jar.get('id')!;
           const key = stores[0]!.sessionKey(handleOf(cookie));
           const shape = async () => {
-            const hash = await redis.hgetall(key);
-            return { meta: 'meta' in hash, secretHash: 'secretHash' in hash, live: hash.live ?? null };
+            const hash = await redis.fields(key);
+            return {
+              type: await redis.type(key),
+              meta: 'meta' in hash,
+              secretHash: 'secretHash' in hash,
+              live: hash.live ?? null,
+            };
           };
-          const expected =
-            layout === 'fields' ? { meta: false, secretHash: true } : { meta: true, secretHash: false };
+          const expected = {
+            fields: { type: 'hash', meta: false, secretHash: true },
+            packed: { type: 'hash', meta: true, secretHash: false },
+            string: { type: 'string', meta: false, secretHash: true },
+          }[layout];
           const initial = await shape();
-          assert.deepEqual({ meta: initial.meta, secretHash: initial.secretHash }, expected);
+          assert.deepEqual(
+            { type: initial.type, meta: initial.meta, secretHash: initial.secretHash },
+            expected,
+          );
 
           const b = at(other);
           b.jar.set('id', cookie);
@@ -285,16 +330,16 @@ for (const [kind, topology] of fleetTargets) {
           assert.equal(b.jar.get('id'), cookie, 'a data write does not rotate');
           const written = await shape();
           assert.deepEqual(
-            { meta: written.meta, secretHash: written.secretHash },
+            { type: written.type, meta: written.meta, secretHash: written.secretHash },
             expected,
-            'the other instance kept the layout of the hash it wrote',
+            'the other instance kept the layout of the session it wrote',
           );
           assert.equal(
             written.live,
             layout === 'fields' ? '1' : null,
             'only a hash written field by field has the marker',
           );
-          const hash = await redis.hgetall(key);
+          const hash = await redis.fields(key);
           assert.equal(hash['d:cart'], '["x"]');
           clock.advance(2 * SECOND);
           assert.equal((await b.post('/step-up', { level: 2 })).status, 200);
@@ -328,66 +373,75 @@ for (const [kind, topology] of fleetTargets) {
       }
     });
 
-    it("mixed fleet: a 'fields' session rotated with grace leaves a pointer that packed renewals never revive", async () => {
-      const { clock, apps, stores, close } = await fleet(['fields', 'packed', 'packed']);
-      try {
-        const browser = new Client(apps[0]!.url);
-        await browser.post('/login', { userId: 'carol' });
-        const oldCookie = browser.jar.get('id')!;
-        const oldKey = stores[0]!.sessionKey(handleOf(oldCookie));
-        clock.advance(121 * SECOND);
-        // The 'fields' instance rotates.
-        const rotation = await browser.get('/me');
-        assert.equal(rotation.status, 200);
-        const newCookie = setId(rotation);
-        assert.ok(newCookie && newCookie !== oldCookie, 'rotated');
-        const pointerType = await redis.type(oldKey);
-        assert.equal(pointerType, 'hash', "a 'fields' session's pointer stays a hash");
-        const pointer = await redis.hgetall(oldKey);
-        assert.equal(pointer.live, undefined, 'the pointer has no live field');
-        assert.equal(pointer.successor, handleOf(newCookie));
+    for (const [rotating, ...others] of [
+      ['fields', 'packed', 'string'],
+      ['string', 'packed', 'fields'],
+    ] as const) {
+      it(`mixed fleet: a ${rotating} session rotated with grace leaves a hash pointer that renewals on the other layouts never revive`, async () => {
+        const { clock, apps, stores, close } = await fleet([rotating, ...others]);
+        try {
+          const browser = new Client(apps[0]!.url);
+          await browser.post('/login', { userId: 'carol' });
+          const oldCookie = browser.jar.get('id')!;
+          const oldKey = stores[0]!.sessionKey(handleOf(oldCookie));
+          clock.advance(121 * SECOND);
+          // The first instance rotates.
+          const rotation = await browser.get('/me');
+          assert.equal(rotation.status, 200);
+          const newCookie = setId(rotation);
+          assert.ok(newCookie && newCookie !== oldCookie, 'rotated');
+          const pointerType = await redis.type(oldKey);
+          assert.equal(
+            pointerType,
+            'hash',
+            "a 'fields' session's pointer stays a hash, a string session's becomes one",
+          );
+          const pointer = await redis.hgetall(oldKey);
+          assert.equal(pointer.live, undefined, 'the pointer has no live field');
+          assert.equal(pointer.successor, handleOf(newCookie));
 
-        // Parallel renewals on the packed instances with the old cookie, during the grace period.
-        for (let round = 0; round < 3; round++) {
-          clock.advance(2 * SECOND);
-          const racing = await Promise.all(
-            [1, 2, 1, 2].map((i) => {
-              const tab = new Client(apps[i]!.url);
-              tab.jar.set('id', oldCookie);
-              return tab.get('/me');
-            }),
-          );
-          assert.deepEqual(
-            racing.map((r) => r.status),
-            [200, 200, 200, 200],
-          );
-          for (const r of racing) assert.notEqual(setId(r), oldCookie);
-          const hash = await redis.hgetall(oldKey);
-          assert.equal(hash.live, undefined, `round ${round}: the pointer did not become live`);
-          assert.equal(hash.successor, handleOf(newCookie));
-          const pttl = await redis.pttl(oldKey);
-          assert.ok(
-            pttl > 0 && pttl <= GRACE,
-            `round ${round}: pointer PTTL ${pttl} within the grace period`,
-          );
+          // Parallel renewals on the other instances with the old cookie, during the grace period.
+          for (let round = 0; round < 3; round++) {
+            clock.advance(2 * SECOND);
+            const racing = await Promise.all(
+              [1, 2, 1, 2].map((i) => {
+                const tab = new Client(apps[i]!.url);
+                tab.jar.set('id', oldCookie);
+                return tab.get('/me');
+              }),
+            );
+            assert.deepEqual(
+              racing.map((r) => r.status),
+              [200, 200, 200, 200],
+            );
+            for (const r of racing) assert.notEqual(setId(r), oldCookie);
+            const hash = await redis.hgetall(oldKey);
+            assert.equal(hash.live, undefined, `round ${round}: the pointer did not become live`);
+            assert.equal(hash.successor, handleOf(newCookie));
+            const pttl = await redis.pttl(oldKey);
+            assert.ok(
+              pttl > 0 && pttl <= GRACE,
+              `round ${round}: pointer PTTL ${pttl} within the grace period`,
+            );
+          }
+          clock.advance(GRACE);
+          for (const app of apps) {
+            const stale = new Client(app.url);
+            stale.jar.set('id', oldCookie);
+            assert.equal((await stale.get('/me')).status, 401);
+          }
+          const fresh = new Client(apps[1]!.url, { cookie: `id=${newCookie}` });
+          assert.equal((await fresh.get('/me')).status, 200);
+          const list = (await fresh.get('/sessions')).json() as unknown[];
+          assert.equal(list.length, 1);
+        } finally {
+          await close();
         }
-        clock.advance(GRACE);
-        for (const app of apps) {
-          const stale = new Client(app.url);
-          stale.jar.set('id', oldCookie);
-          assert.equal((await stale.get('/me')).status, 401);
-        }
-        const fresh = new Client(apps[1]!.url, { cookie: `id=${newCookie}` });
-        assert.equal((await fresh.get('/me')).status, 200);
-        const list = (await fresh.get('/sessions')).json() as unknown[];
-        assert.equal(list.length, 1);
-      } finally {
-        await close();
-      }
-    });
+      });
+    }
 
     it('logout on one instance racing renewals on the others leaves no session and no stub', async () => {
-      const { clock, prefix, apps, stores, close } = await fleet(['packed', 'packed', 'fields']);
+      const { clock, prefix, apps, stores, close } = await fleet(['string', 'packed', 'fields']);
       try {
         const cookies: string[] = [];
         for (let i = 0; i < 8; i++) {
@@ -410,7 +464,7 @@ for (const [kind, topology] of fleetTargets) {
           }
           assert.equal(await stores[0]!.get(handleOf(cookie)), null);
           const key = stores[0]!.sessionKey(handleOf(cookie));
-          const hash = await redis.hgetall(key);
+          const hash = await redis.fields(key);
           assert.equal(hash.secretHash, undefined);
           assert.equal(hash.meta, undefined);
         }
@@ -424,7 +478,7 @@ for (const [kind, topology] of fleetTargets) {
           'no signed-in session key is left',
         );
         for (const k of sessionKeys) {
-          const hash = await redis.hgetall(k);
+          const hash = await redis.fields(k);
           assert.equal(hash.userId ?? '', '', `${k} is anonymous: ${JSON.stringify(hash)}`);
         }
       } finally {
@@ -432,8 +486,8 @@ for (const [kind, topology] of fleetTargets) {
       }
     });
 
-    it('the kill switch and destroyByUser remove string pointers and their successors', async () => {
-      const { clock, prefix, apps, stores, close } = await fleet(['packed', 'fields']);
+    it('the kill switch and destroyByUser remove pointers of both types and their successors', async () => {
+      const { clock, prefix, apps, stores, close } = await fleet(['packed', 'string']);
       try {
         const handles: Record<string, string[]> = {};
         for (const [i, user] of ['erin', 'frank', 'erin'].entries()) {
@@ -453,7 +507,10 @@ for (const [kind, topology] of fleetTargets) {
             .flat()
             .map((h) => redis.type(stores[0]!.sessionKey(h))),
         );
-        assert.ok(types.includes('string'), `a string pointer is present: ${types.join(',')}`);
+        assert.ok(
+          types.includes('string') && types.includes('hash'),
+          `both types are present: ${types.join(',')}`,
+        );
 
         const destroyed = await stores[0]!.destroyByUser('erin');
         assert.equal(destroyed.length >= 2, true, `destroyByUser returned ${destroyed.length}`);
@@ -493,7 +550,7 @@ for (const listpack of ['default', '512'] as const) {
     it('a 512-character user agent and odd keys survive the packed field on both layouts', async () => {
       const prefix = `u${uid()}:`;
       const clock = new Clock();
-      const packed = new RedisStore({ client: connection.client, prefix, now: clock.now });
+      const packed = new RedisStore({ client: connection.client, prefix, now: clock.now, layout: 'packed' });
       const fields = new RedisStore({ client: connection.client, prefix, now: clock.now, layout: 'fields' });
       const appP = await startTestApp(packed, { ...ROTATION_OPTIONS, clock });
       const appF = await startTestApp(fields, { ...ROTATION_OPTIONS, clock });
@@ -556,6 +613,65 @@ for (const listpack of ['default', '512'] as const) {
         await appF.close();
       }
     });
+
+    it('a 512-character user agent, a lone surrogate and odd keys survive the string layout and Lua updates from every layout', async () => {
+      const prefix = `s${uid()}:`;
+      const clock = new Clock();
+      const string = new RedisStore({ client: connection.client, prefix, now: clock.now });
+      const others = ['packed', 'fields'] as const;
+      const apps = [await startTestApp(string, { ...ROTATION_OPTIONS, clock })];
+      for (const layout of others) {
+        const store = new RedisStore({ client: connection.client, prefix, now: clock.now, layout });
+        apps.push(await startTestApp(store, { ...ROTATION_OPTIONS, clock }));
+      }
+      try {
+        const ua = `Mozilla/5.0 (X11; \\"quoted\\" {json} [x] é) ${'ª'.repeat(40)}${'x'.repeat(600)}`;
+        const browser = new Client(apps[0]!.url, { 'user-agent': ua });
+        assert.equal((await browser.post('/login', { userId: 'ümlaut 🦄 user \ud800' })).status, 200);
+        const odd = {
+          'emoji 🦄': '💥\u0000nul',
+          secretHash: 'not the secret hash',
+          live: 0,
+          version: '{"userId":"mallory"}',
+          'd:nested': { 'a.b': [1, 2, { '': null }] },
+          slash: '</script>/\\',
+          long: 'é'.repeat(400),
+        };
+        assert.equal((await browser.post('/set', odd)).status, 200);
+        const cookie = browser.jar.get('id')!;
+        const key = string.sessionKey(handleOf(cookie));
+        assert.equal((await server.cli('TYPE', key)).trim(), 'string');
+        // Each other layout's instance updates one key through the UPDATE script (cjson on the
+        // string), renewal due, and the next reads see everything byte for byte.
+        const expected: Record<string, unknown> = { ...odd };
+        for (const [i, layout] of others.entries()) {
+          clock.advance(2 * SECOND);
+          const other = new Client(apps[i + 1]!.url, { cookie: `id=${cookie}`, 'user-agent': ua });
+          assert.equal(
+            (await other.post('/set', { [`by ${layout}`]: 9_007_199_254_740_993n.toString() })).status,
+            200,
+          );
+          expected[`by ${layout}`] = '9007199254740993';
+          assert.equal((await server.cli('TYPE', key)).trim(), 'string', `${layout} kept the string layout`);
+        }
+        for (const app of apps) {
+          const me = await new Client(app.url, { cookie: `id=${cookie}`, 'user-agent': ua }).get('/me');
+          assert.equal(me.status, 200);
+          const body = me.json() as { userId: string; data: Record<string, unknown> };
+          assert.equal(body.userId, 'ümlaut 🦄 user \ufffd', 'a lone surrogate is U+FFFD, as in a hash');
+          assert.deepEqual(body.data, expected);
+        }
+        const record = await string.get(handleOf(cookie));
+        assert.notEqual(record?.secretHash, 'not the secret hash', 'a data key never overwrites metadata');
+        assert.equal(record?.device.userAgent, ua.slice(0, 512));
+        const listed = (await browser.get('/sessions')).json() as unknown[];
+        assert.equal(listed.length, 1);
+        assert.equal((await browser.post('/logout')).status, 200);
+        assert.equal((await server.cli('EXISTS', key)).trim(), '0');
+      } finally {
+        for (const app of apps) await app.close();
+      }
+    });
   });
 }
 
@@ -575,7 +691,7 @@ describe('Redis layout journeys: Passport login and logout on the packed store',
 
   it('passport-local sign-in writes a packed session, a fields instance reads it, logout removes it', async () => {
     const prefix = `p${uid()}:`;
-    const packed = new RedisStore({ client: connection.client, prefix });
+    const packed = new RedisStore({ client: connection.client, prefix, layout: 'packed' });
     const fields = new RedisStore({ client: connection.client, prefix, layout: 'fields' });
     const a = await startPassportApp(packed);
     const b = await startPassportApp(fields);

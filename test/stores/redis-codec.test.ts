@@ -64,6 +64,47 @@ describe('Redis codec: a record survives encode and decode', () => {
     });
   }
 
+  it('in the string layout, any field values: text fields with lone surrogates come back as U+FFFD', () => {
+    const texts = [
+      'secretHash',
+      'userId',
+      'csrfSecret',
+      'successor',
+      'deviceKey',
+      'deviceChallenge',
+    ] as const;
+    fc.assert(
+      fc.property(record, (original) => {
+        const expected: Record<string, unknown> = {
+          ...original,
+          data: JSON.stringify(JSON.parse(original.data)),
+        };
+        if (expected.rememberedDeviceId === undefined) delete expected.rememberedDeviceId;
+        else expected.rememberedDeviceId = (expected.rememberedDeviceId as string).toWellFormed();
+        for (const field of texts) {
+          const value = expected[field];
+          if (typeof value === 'string') expected[field] = value.toWellFormed();
+        }
+        const [value, ...rest] = encodeRecord(original, 'string');
+        assert.equal(rest.length, 0, 'one value');
+        assert.ok(
+          (JSON.parse(value!.slice(72)) as string[]).every((text) => text.isWellFormed()),
+          'Lua decodes it: cjson refuses the escape of a lone surrogate',
+        );
+        const decoded = decodeRecord('h', value);
+        assert.ok(decoded);
+        if (decoded.rememberedDeviceId === undefined) delete decoded.rememberedDeviceId;
+        assert.deepEqual({ ...decoded, data: JSON.stringify(JSON.parse(decoded.data)) }, expected);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('reads a string no longer than its header as no session (a renewal stub)', () => {
+    assert.equal(decodeRecord('h', `${'1'.padEnd(24)}${'2'.padEnd(24)}${'3'.padEnd(24)}`), null);
+    assert.equal(decodeRecord('h', '1'), null);
+  });
+
   it('reads number fields as Number does, whatever their text', () => {
     const odd = ['', ' 7', '7 ', '+7', '-0', '0x10', '1e3', '007', '12.5', '1234567890123456', 'abc'];
     for (const value of odd) {

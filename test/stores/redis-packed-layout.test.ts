@@ -6,8 +6,8 @@ import { makeRecord } from '../../packages/coatcheck/src/testing/conformance.js'
 import { type Connection, connectRedis, hasRedis, redisForSuite } from '../support/redis-server.js';
 
 /**
- * The session hash's two layouts: `'packed'` (the default: the metadata no script uses on its own
- * in one JSON field, `meta`) and `'fields'` (0.1.0's, one field each). Both are read and updated by
+ * The session hash's two layouts: `'packed'` (the metadata no script uses on its own in one JSON
+ * field, `meta`) and `'fields'` (0.1.0's, one field each). Both are read and updated by
  * this release, whichever instance wrote them, and a value survives the Lua merge byte for byte.
  */
 describe('Redis store: packed and field-by-field metadata', {
@@ -26,9 +26,9 @@ describe('Redis store: packed and field-by-field metadata', {
 
   const prefix = () => `packed-${Math.random().toString(36).slice(2)}:`;
   const stores = (p = prefix()) => ({
-    packed: new RedisStore({ client: redis.client, prefix: p }),
+    packed: new RedisStore({ client: redis.client, prefix: p, layout: 'packed' }),
     fields: new RedisStore({ client: redis.client, prefix: p, layout: 'fields' }),
-    packedIoredis: new RedisStore({ client: ioredis.client, prefix: p }),
+    packedIoredis: new RedisStore({ client: ioredis.client, prefix: p, layout: 'packed' }),
   });
   // A hash with a field over 64 bytes is a hash table: HGETALL's order, and so the order of the
   // data's keys, is not the order written. The records are compared with their data parsed.
@@ -72,7 +72,7 @@ describe('Redis store: packed and field-by-field metadata', {
     same(await packed.get(record.handle), record);
   });
 
-  it("layout: 'fields' writes one field each, as 0.1.0 did, and the default layout reads it", async () => {
+  it("layout: 'fields' writes one field each, as 0.1.0 did, and the packed layout reads it", async () => {
     const { packed, fields } = stores();
     const record = signedIn();
     await fields.create(record);

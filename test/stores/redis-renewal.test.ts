@@ -3,13 +3,20 @@ import { after, before, describe, it } from 'node:test';
 import type { SessionRecord } from '../../packages/coatcheck/src/core/store/record.js';
 import { RedisStore } from '../../packages/coatcheck/src/stores/redis.js';
 import { makeRecord } from '../../packages/coatcheck/src/testing/conformance.js';
-import { type Connection, connectRedis, hasRedis, redisForSuite } from '../support/redis-server.js';
+import {
+  type Connection,
+  connectRedis,
+  hasRedis,
+  redisForSuite,
+  stringFields,
+} from '../support/redis-server.js';
 
 /**
- * The renewal (HSET and PEXPIRE, repaired when HSET added fields or met a string pointer; the RENEW
- * script for hashes written field by field) at the level of the hash: what is left in Redis after
- * each race, on both drivers and both layouts. The store contract's answers are in the conformance
- * suite.
+ * The renewal (SETRANGE of the header and PEXPIRE, repaired when SETRANGE made a stub or met a hash
+ * pointer; HSET and PEXPIRE for a packed hash, repaired when HSET added fields or met a string
+ * pointer; the RENEW script for hashes written field by field) at the level of the key: what is
+ * left in Redis after each race, on both drivers and the three layouts. The store contract's
+ * answers are in the conformance suite.
  */
 describe('RedisStore renewal', {
   skip: !hasRedis && 'redis-server is not installed',
@@ -21,7 +28,7 @@ describe('RedisStore renewal', {
     for (const kind of ['node-redis', 'ioredis'] as const) {
       const connection = await connectRedis(kind, redis.server);
       connections.push(connection);
-      for (const layout of ['packed', 'fields'] as const) {
+      for (const layout of ['string', 'packed', 'fields'] as const) {
         const client = (connection as Connection<never>).client;
         stores.set(`${kind}, ${layout}`, new RedisStore({ client, prefix: `renewal-${layout}:`, layout }));
       }
@@ -31,18 +38,18 @@ describe('RedisStore renewal', {
     for (const connection of connections) await connection.close();
   });
 
-  const hash = (store: RedisStore, handle: string) => redis.client.hGetAll(store.sessionKey(handle));
   const pttl = (store: RedisStore, handle: string) => redis.client.pTTL(store.sessionKey(handle));
-  /** A key's Redis type and fields: a string pointer's JSON field, value list read as a hash. */
+  /**
+   * A key's Redis type and fields: a string session's header and field, value list, or a packed
+   * pointer's JSON list, read as a hash.
+   */
   const stored = async (store: RedisStore, handle: string) => {
     const key = store.sessionKey(handle);
     const type = await redis.client.type(key);
     if (type !== 'string') return { type, fields: await redis.client.hGetAll(key) };
-    const list = JSON.parse((await redis.client.get(key))!) as string[];
-    const fields: Record<string, string> = {};
-    for (let i = 0; i < list.length; i += 2) fields[list[i]!] = list[i + 1]!;
-    return { type, fields };
+    return { type, fields: stringFields((await redis.client.get(key))!) };
   };
+  const hash = async (store: RedisStore, handle: string) => (await stored(store, handle)).fields;
   const created = async (store: RedisStore, overrides: Partial<SessionRecord> = {}) => {
     const record = makeRecord({ userId: 'renewal-user', ...overrides });
     assert.equal(await store.create(record), true);
@@ -50,6 +57,8 @@ describe('RedisStore renewal', {
   };
 
   for (const kind of [
+    'node-redis, string',
+    'ioredis, string',
     'node-redis, packed',
     'ioredis, packed',
     'node-redis, fields',
@@ -93,8 +102,9 @@ describe('RedisStore renewal', {
       });
       assert.equal(answer?.successor, next.handle);
       const { type, fields } = await stored(store, record.handle);
-      // A packed session's pointer is a string, on which every racing HSET fails; one written field
-      // by field stays a hash (0.1.0 reads it) that RENEW put right.
+      // A packed session's pointer is a string, on which every racing HSET fails, and a string
+      // session's a hash, on which every racing SETRANGE fails; one written field by field stays a
+      // hash (0.1.0 reads it) that RENEW put right.
       assert.equal(type, kind.endsWith('packed') ? 'string' : 'hash');
       assert.equal(fields.idleExpiresAt, String(graceUntil));
       assert.equal(fields.successor, next.handle);
@@ -131,14 +141,18 @@ describe('RedisStore renewal', {
       const store = stores.get(kind)!;
       const record = await created(store);
       await store.destroy(record.handle);
-      // What the renewal's HSET writes into the emptied key before its REPAIR deletes it.
+      // What the renewal's HSET or SETRANGE writes into the emptied key before its REPAIR deletes it.
       const key = store.sessionKey(record.handle);
-      await redis.client.hSet(key, {
-        lastSeenAt: '1',
-        idleExpiresAt: String(Date.now() + 60_000),
-        version: '9',
-        live: '1',
-      });
+      if (kind.endsWith('string')) {
+        await redis.client.setRange(key, 0, `${'1'.padEnd(24)}${String(Date.now() + 60_000).padEnd(24)}9`);
+      } else {
+        await redis.client.hSet(key, {
+          lastSeenAt: '1',
+          idleExpiresAt: String(Date.now() + 60_000),
+          version: '9',
+          live: '1',
+        });
+      }
       await redis.client.pExpire(key, 60_000);
       assert.equal(await store.get(record.handle), null);
       assert.equal(await store.update(record.handle, { set: { theme: '"dark"' } }), null);
@@ -152,13 +166,16 @@ describe('RedisStore renewal', {
       assert.equal(await store.get(next.handle), null);
       const listed = (await store.listByUser(record.userId!)).map((session) => session.handle);
       assert.ok(!listed.includes(record.handle) && !listed.includes(next.handle));
-      assert.equal((await redis.client.hGetAll(key)).theme, undefined, 'nothing was written into it');
+      assert.equal((await hash(store, record.handle)).theme, undefined, 'nothing was written into it');
+      assert.equal(await store.destroy(record.handle), null, 'a logout finds no session in it');
     });
 
     it(`${kind}: a session without the live marker is renewed (one written by 0.1.0 gains it)`, async () => {
       const store = stores.get(kind)!;
       const record = await created(store);
-      const removed = await redis.client.hDel(store.sessionKey(record.handle), 'live');
+      const removed = kind.endsWith('string')
+        ? 0
+        : await redis.client.hDel(store.sessionKey(record.handle), 'live');
       assert.equal(removed, kind.endsWith('fields') ? 1 : 0, 'only a hash written field by field has it');
       const idleExpiresAt = Date.now() + 120_000;
       const next = await store.renew(record, { lastSeenAt: Date.now(), idleExpiresAt });
@@ -170,7 +187,12 @@ describe('RedisStore renewal', {
   }
 
   it("renewal: 'script' renews through the UPDATE script, and any other value is refused", async () => {
-    const store = new RedisStore({ client: redis.client, prefix: 'script:', renewal: 'script' });
+    const store = new RedisStore({
+      client: redis.client,
+      prefix: 'script:',
+      renewal: 'script',
+      layout: 'packed',
+    });
     const record = await created(store);
     await redis.client.hDel(store.sessionKey(record.handle), 'live');
     const next = await store.renew(record, { lastSeenAt: Date.now(), idleExpiresAt: Date.now() + 60_000 });

@@ -35,7 +35,7 @@ describe('Redis store during a rolling upgrade: a pointer written by the previou
   for (const renewal of ['script', 'write'] as const)
     it(`S21 a renewal from an upgraded instance does not keep the replaced token alive past its grace period (renewal: '${renewal}')`, async () => {
       let clock = (): number => Date.now();
-      const store = new RedisStore({ client: redis.client, now: () => clock(), renewal });
+      const store = new RedisStore({ client: redis.client, now: () => clock(), renewal, layout: 'packed' });
       const app = await startTestApp(store, {
         idleTimeoutMs: 600 * SECOND,
         absoluteTimeoutMs: 3_600 * SECOND,

@@ -476,3 +476,23 @@ export function redisFleetForSuite(
     connections,
   };
 }
+
+/**
+ * The fields of a session key holding a string, read as a hash would be: a session in the string
+ * layout (its 72-character header of lastSeenAt, idleExpiresAt and version, then its JSON list), a
+ * packed session's rotation pointer (the JSON list alone), or nothing for a renewal's stub.
+ */
+export function stringFields(text: string): Record<string, string> {
+  const fields: Record<string, string> = {};
+  let list = text;
+  if (text.length <= 72) list = '[]';
+  else if (!text.startsWith('[')) {
+    ['lastSeenAt', 'idleExpiresAt', 'version'].forEach((field, i) => {
+      fields[field] = text.slice(i * 24, i * 24 + 24).trimEnd();
+    });
+    list = text.slice(72);
+  }
+  const pairs = JSON.parse(list) as string[];
+  for (let i = 0; i < pairs.length; i += 2) fields[pairs[i]!] = pairs[i + 1]!;
+  return fields;
+}

@@ -16,11 +16,13 @@ import type {
 import { isWrongType, type RedisClientLike, type RedisCommands, redisCommands } from './redis/client.js';
 import {
   decodeRecord,
+  encodeHeader,
   encodePatch,
   encodeRecord,
+  HEADER,
   LIVE,
+  layoutReadFrom,
   type RedisLayout,
-  writtenFieldByField,
 } from './redis/codec.js';
 import { globLiteral } from './redis/scan.js';
 import {
@@ -54,9 +56,10 @@ function taken(reply: unknown): { userId: string; successor: string } | null {
  * clients read the slot map (CLUSTER SLOTS or SHARDS).
  */
 export const REDIS_ACL_COMMANDS: readonly string[] = [
-  'hgetall',
   'get',
+  'hgetall',
   'set',
+  'setrange',
   'type',
   'evalsha',
   'eval',
@@ -98,23 +101,26 @@ export interface RedisStoreOptions {
    */
   renewal?: 'write' | 'script';
   /**
-   * How new hashes hold the session's metadata. `'packed'`: the fields no script uses on its own
-   * (the secret's hash, times of creation, login and step-up, device, CSRF secret, …) as one JSON
-   * field, `meta`, so a read decodes 6 metadata fields instead of 13 or more. `'fields'`: one hash
-   * field each, as 0.1.0 wrote them. This release reads and updates both; 0.1.0 reads only
-   * `'fields'`, so pass it while instances of 0.1.0 still run beside this release
+   * How new sessions are stored. `'string'`: one Redis string per session, read with GET (a
+   * header of the three fields a renewal changes, then every other field as one JSON list), so a
+   * read hands the client one value to decode instead of a hash's 14 or more strings. `'packed'`:
+   * a hash whose fields no script uses on its own (the secret's hash, times of creation, login and
+   * step-up, device, CSRF secret, …) sit in one JSON field, `meta`. `'fields'`: a hash, one field
+   * each, as 0.1.0 wrote them. This release reads, renews, rotates and updates all three, whichever
+   * instance wrote them; a read of a layout other than the configured one costs a second command.
+   * 0.1.0 reads only `'fields'`, so pass it while instances of 0.1.0 still run beside this release
    * (docs/operations-redis.md, "Upgrading").
-   * @default 'packed'
+   * @default 'string'
    */
   layout?: RedisLayout;
 }
 
 /**
- * The Redis store, standalone or Cluster, on node-redis or ioredis. One hash per session
- * (`<prefix>s:{<handle>}`) with a TTL of min(idle, absolute) expiry; one sorted set per user
- * (`<prefix>u:{<userId>}`, handle scored by absolute expiry). Writes are Lua scripts on one key,
- * reads one HGETALL; only the kill switch (`destroyAll`) and `health` walk the keyspace (SCAN), and
- * nothing runs KEYS.
+ * The Redis store, standalone or Cluster, on node-redis or ioredis. One string per session
+ * (`<prefix>s:{<handle>}`, or a hash in the other layouts, see `layout`) with a TTL of min(idle,
+ * absolute) expiry; one sorted set per user (`<prefix>u:{<userId>}`, handle scored by absolute
+ * expiry). Writes are Lua scripts on one key, reads one GET, renewals one SETRANGE and PEXPIRE;
+ * only the kill switch (`destroyAll`) and `health` walk the keyspace (SCAN), and nothing runs KEYS.
  *
  * @example
  * import { createClient } from 'redis';
@@ -147,10 +153,11 @@ export class RedisStore implements SessionStore {
       throw new SessionConfigError('renewal', "must be 'write' or 'script'");
     }
     this.#renewByScript = options.renewal === 'script';
-    if (options.layout !== undefined && options.layout !== 'packed' && options.layout !== 'fields') {
-      throw new SessionConfigError('layout', "must be 'packed' or 'fields'");
+    const layout = options.layout ?? 'string';
+    if (layout !== 'string' && layout !== 'packed' && layout !== 'fields') {
+      throw new SessionConfigError('layout', "must be 'string', 'packed' or 'fields'");
     }
-    this.#layout = options.layout ?? 'packed';
+    this.#layout = layout;
     this.rememberedDevices = redisRememberedDevices(this.#redis, prefix, this.#now);
   }
 
@@ -164,14 +171,21 @@ export class RedisStore implements SessionStore {
     return `${this.prefix}u:{${userId}}`;
   }
 
+  /**
+   * One GET (the string layout) or HGETALL (a hash layout), as the configured layout stores a live
+   * session; the other type answers WRONGTYPE and costs a second read: a rotation's pointer in its
+   * grace period (each layout's pointer has the other type), or a session another layout wrote.
+   */
   get(handle: string): Promise<SessionRecord | null> {
     const key = this.sessionKey(handle);
-    return this.#redis.hgetall(key).then(
+    const hash = this.#layout !== 'string';
+    return (hash ? this.#redis.hgetall(key) : this.#redis.get(key)).then(
       (reply) => decodeRecord(handle, reply),
-      // A rotation's pointer in the packed layout is a string: its grace period costs a second read.
       (error: unknown) => {
         if (!isWrongType(error)) throw error;
-        return this.#redis.get(key).then((text) => decodeRecord(handle, text));
+        return (hash ? this.#redis.get(key) : this.#redis.hgetall(key)).then((other) =>
+          decodeRecord(handle, other),
+        );
       },
     );
   }
@@ -218,14 +232,17 @@ export class RedisStore implements SessionStore {
   }
 
   /**
-   * A renewal of a packed session: HSET of the two times and the version, and PEXPIRE to min(idle,
-   * absolute) expiry, sent together (3 commands with the request's read). The hash of a live
-   * session already has every one of those fields, so HSET adding none means it renewed one. When
-   * HSET added fields, the session was gone and the HSET made a stub: REPAIR, one script, deletes it
-   * (S29). When HSET met a string, a rotation won the race (a packed session's pointer is a string):
-   * every renewal racing it fails the same way, the pointer gets its TTL back and is answered as
-   * `update` would. A session written field by field (0.1.0, or `layout: 'fields'`) is renewed by
-   * the RENEW script with the live marker ({@link LIVE}), which does the same in one atomic step:
+   * A renewal of a session in the string layout: SETRANGE of its header (the two times and the
+   * version, codec.ts HEADER) and PEXPIRE to min(idle, absolute) expiry, sent together (3 commands
+   * with the request's read). A live session is longer than its header, so a longer string means it
+   * renewed one. A string no longer than the header means the session was gone and SETRANGE made a
+   * stub: REPAIR, one script, deletes it (S29). When SETRANGE met a hash, a rotation won the race (a
+   * string session's pointer is a hash): every renewal racing it fails the same way, the pointer
+   * gets its TTL back and is answered as `update` would.
+   * A packed session is renewed the same way with HSET of the same three fields: the hash of a live
+   * session already has every one of them, so HSET adding none means it renewed one, and its
+   * pointer is a string. A session written field by field (0.1.0, or `layout: 'fields'`) is renewed
+   * by the RENEW script with the live marker ({@link LIVE}), which does the same in one atomic step:
    * its rotation's pointer stays a hash, on which only the missing marker shows. With
    * `renewal: 'script'`, `update` itself.
    */
@@ -243,17 +260,32 @@ export class RedisStore implements SessionStore {
       String(version),
     ];
     const repairArgs = [String(ttl), String(this.#now())];
-    if (this.#layout === 'fields' || writtenFieldByField(record)) {
+    // A record built elsewhere is renewed as the configured layout stores live sessions.
+    const layout = layoutReadFrom(record) ?? this.#layout;
+    if (layout === 'string') {
+      const header = encodeHeader(renewal.lastSeenAt, renewal.idleExpiresAt, version);
+      const length = await this.#redis.setrangeWithTtl(key, header, ttl);
+      if (length === 'wrong type') return this.#pointerAfterRace(record.handle);
+      if (length > HEADER) return { ...record, ...renewal, version };
+      return decodeRecord(record.handle, await this.#redis.run(REPAIR, [key], repairArgs));
+    }
+    if (layout === 'fields' || this.#layout === 'fields') {
       const reply = await this.#redis.run(RENEW, [key], [...repairArgs, ...pairs, LIVE, '1']);
       if (!Array.isArray(reply) && Number(reply) === 1) return { ...record, ...renewal, version };
       return decodeRecord(record.handle, reply);
     }
     const added = await this.#redis.hsetWithTtl(key, pairs, ttl);
     if (added === 0) return { ...record, ...renewal, version };
-    if (added !== 'string')
+    if (added !== 'wrong type')
       return decodeRecord(record.handle, await this.#redis.run(REPAIR, [key], repairArgs));
-    const pointer = await this.get(record.handle);
-    if (pointer) await this.#redis.pexpire(key, Math.ceil(expiresAt(pointer) - this.#now()));
+    return this.#pointerAfterRace(record.handle);
+  }
+
+  /** A renewal's PEXPIRE stretched a rotation's pointer: its TTL back to its own expiry. */
+  async #pointerAfterRace(handle: string): Promise<SessionRecord | null> {
+    const pointer = await this.get(handle);
+    if (pointer)
+      await this.#redis.pexpire(this.sessionKey(handle), Math.ceil(expiresAt(pointer) - this.#now()));
     return pointer;
   }
 

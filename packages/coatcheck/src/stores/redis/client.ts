@@ -35,6 +35,7 @@ interface NodeRedisLike {
   hGetAll(key: string): Promise<unknown>;
   get(key: string): Promise<unknown>;
   hSet(key: string, pairs: string[]): Promise<unknown>;
+  setRange(key: string, offset: number, value: string): Promise<unknown>;
   pExpire(key: string, ms: number): Promise<unknown>;
   withTypeMapping?(mapping: Record<number, unknown>): NodeRedisLike;
   readonly clientSideCache?: unknown;
@@ -48,6 +49,7 @@ interface IoRedisLike {
   hgetall(key: string): Promise<unknown>;
   get(key: string): Promise<unknown>;
   hset(key: string, ...pairs: string[]): Promise<unknown>;
+  setrange(key: string, offset: number, value: string): Promise<unknown>;
   pexpire(key: string, ms: number): Promise<unknown>;
   evalsha(sha: string, numKeys: number, ...args: string[]): Promise<unknown>;
   eval(script: string, numKeys: number, ...args: string[]): Promise<unknown>;
@@ -65,14 +67,20 @@ export interface RedisCommands {
   /** Whether keys of different slots may not meet in one command (Redis Cluster). */
   readonly cluster: boolean;
   hgetall(key: string): Promise<unknown>;
-  /** GET: the text of a string key (a rotation's pointer in the packed layout), or null. */
+  /** GET: the text of a string key (a session in the string layout, a packed one's pointer), or null. */
   get(key: string): Promise<unknown>;
   /**
    * HSET of the pairs and PEXPIRE, sent together without a script (one round trip). Resolves to
-   * the number of fields HSET added, or 'string' when the key holds a string (HSET refused it
+   * the number of fields HSET added, or 'wrong type' when the key holds a string (HSET refused it
    * with WRONGTYPE; PEXPIRE still ran).
    */
-  hsetWithTtl(key: string, pairs: string[], ttlMs: number): Promise<number | 'string'>;
+  hsetWithTtl(key: string, pairs: string[], ttlMs: number): Promise<number | 'wrong type'>;
+  /**
+   * SETRANGE of the text at offset 0 and PEXPIRE, sent together without a script (one round
+   * trip). Resolves to the string's new length, or 'wrong type' when the key holds a hash
+   * (SETRANGE refused it with WRONGTYPE; PEXPIRE still ran).
+   */
+  setrangeWithTtl(key: string, text: string, ttlMs: number): Promise<number | 'wrong type'>;
   pexpire(key: string, ttlMs: number): Promise<void>;
   run(script: RedisScript, keys: string[], args: string[]): Promise<unknown>;
   zrem(key: string, members: string[]): Promise<void>;
@@ -86,13 +94,16 @@ const isNoScript = (error: unknown) => /^NOSCRIPT/.test(String((error as { messa
 export const isWrongType = (error: unknown) =>
   /^WRONGTYPE/.test(String((error as { message?: unknown })?.message));
 
-/** HSET's answer when PEXPIRE was sent beside it: the count, or 'string' for WRONGTYPE. */
-async function hsetAnswer(hset: Promise<unknown>, pexpire: Promise<unknown>): Promise<number | 'string'> {
-  const [added, expired] = await Promise.allSettled([hset, pexpire]);
+/** A write's answer when PEXPIRE was sent beside it: its number, or 'wrong type' for WRONGTYPE. */
+async function writeAnswer(
+  write: Promise<unknown>,
+  pexpire: Promise<unknown>,
+): Promise<number | 'wrong type'> {
+  const [written, expired] = await Promise.allSettled([write, pexpire]);
   if (expired.status === 'rejected') throw expired.reason;
-  if (added.status === 'fulfilled') return Number(added.value);
-  if (isWrongType(added.reason)) return 'string';
-  throw added.reason;
+  if (written.status === 'fulfilled') return Number(written.value);
+  if (isWrongType(written.reason)) return 'wrong type';
+  throw written.reason;
 }
 
 function withFallback(
@@ -131,7 +142,9 @@ function fromNodeRedis(client: NodeRedisLike): RedisCommands {
     hgetall: (key) => watched(flat.hGetAll(key)),
     get: (key) => watched(client.get(key)),
     hsetWithTtl: (key, pairs, ttlMs) =>
-      hsetAnswer(watched(client.hSet(key, pairs)), watched(client.pExpire(key, ttlMs))),
+      writeAnswer(watched(client.hSet(key, pairs)), watched(client.pExpire(key, ttlMs))),
+    setrangeWithTtl: (key, text, ttlMs) =>
+      writeAnswer(watched(client.setRange(key, 0, text)), watched(client.pExpire(key, ttlMs))),
     pexpire: async (key, ttlMs) => {
       await watched(client.pExpire(key, ttlMs));
     },
@@ -155,7 +168,9 @@ function fromIoredis(client: IoRedisLike): RedisCommands {
     cluster: client.isCluster === true,
     hgetall: (key) => client.hgetall(key),
     get: (key) => client.get(key),
-    hsetWithTtl: (key, pairs, ttlMs) => hsetAnswer(client.hset(key, ...pairs), client.pexpire(key, ttlMs)),
+    hsetWithTtl: (key, pairs, ttlMs) => writeAnswer(client.hset(key, ...pairs), client.pexpire(key, ttlMs)),
+    setrangeWithTtl: (key, text, ttlMs) =>
+      writeAnswer(client.setrange(key, 0, text), client.pexpire(key, ttlMs)),
     pexpire: async (key, ttlMs) => {
       await client.pexpire(key, ttlMs);
     },

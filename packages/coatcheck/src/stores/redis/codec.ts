@@ -1,5 +1,5 @@
-// Over ~250 lines on purpose: the whole hash encoding of a session (both layouts, patches, and the
-// decoder every read runs) in one place, so a field added to the record is added here once.
+// Over ~250 lines on purpose: the whole encoding of a session in Redis (the three layouts, patches,
+// and the decoder every read runs) in one place, so a field added to the record is added here once.
 import { isForbiddenKey, type SessionPatch, type SessionRecord } from '../../core/store/record.js';
 
 /**
@@ -73,13 +73,62 @@ const SCRIPTED = new Set<Meta>(['userId', 'lastSeenAt', 'idleExpiresAt', 'absolu
 const PACKED = new Set<Meta>(FIELDS.filter((field) => !SCRIPTED.has(field)));
 
 /**
- * How a new hash holds its metadata: `'packed'` in {@link META} plus a field for each one the
- * scripts use; `'fields'` a field each, as 0.1.0 wrote and reads them.
+ * How a new session is stored. `'string'`: one Redis string, {@link HEADER} then a JSON list of the
+ * other field, value pairs ({@link encodeString}). `'packed'`: a hash, with {@link META} plus a field
+ * for each one the scripts use. `'fields'`: a hash, a field each, as 0.1.0 wrote and reads them.
  */
-export type RedisLayout = 'packed' | 'fields';
+export type RedisLayout = 'string' | 'packed' | 'fields';
 
-/** Field, value pairs for a whole new record (version included). */
-export function encodeRecord(record: SessionRecord, layout: RedisLayout = 'packed'): string[] {
+/**
+ * The string layout's header: `lastSeenAt`, `idleExpiresAt` and `version`, each as its number's
+ * text padded with spaces to {@link HEADER_FIELD} characters (no JavaScript number's text is
+ * longer). A renewal rewrites these three in place, with SETRANGE at offset 0.
+ */
+export const HEADER_FIELD = 24;
+/** Length of the string layout's header; a string no longer than it is no session. */
+export const HEADER = 3 * HEADER_FIELD;
+
+/** The string layout's header for these values ({@link HEADER}). */
+export function encodeHeader(lastSeenAt: number, idleExpiresAt: number, version: number): string {
+  return (
+    String(lastSeenAt).padEnd(HEADER_FIELD) +
+    String(idleExpiresAt).padEnd(HEADER_FIELD) +
+    String(version).padEnd(HEADER_FIELD)
+  );
+}
+
+/**
+ * A whole record in the string layout: {@link HEADER}, then a JSON array of every other field,
+ * value pair, each a string (metadata by name, data as `d:<key>` with that key's JSON text). A
+ * Lua script then decodes nothing but strings (cjson would round large numbers). Lone surrogates
+ * become U+FFFD, as they do in a hash, whose values travel as UTF-8 (cjson refuses them).
+ */
+export function encodeString(record: SessionRecord): string {
+  const list: string[] = [];
+  for (const field of FIELDS) {
+    if (field === 'lastSeenAt' || field === 'idleExpiresAt') continue;
+    const value = encodeMeta(field, record[field]);
+    if (value !== null) list.push(field, value.toWellFormed());
+  }
+  pushData(list, record.data);
+  return encodeHeader(record.lastSeenAt, record.idleExpiresAt, record.version) + JSON.stringify(list);
+}
+
+/** The data's top-level keys as `d:<key>`, JSON text pairs. */
+function pushData(pairs: string[], text: string): void {
+  const data = JSON.parse(text) as Record<string, unknown>;
+  for (const key of Object.keys(data)) {
+    const value = data[key];
+    if (value !== undefined) pairs.push(DATA + key, JSON.stringify(value));
+  }
+}
+
+/**
+ * What a new record's script writes: field, value pairs (version included) for a hash layout, or
+ * the string layout's one value.
+ */
+export function encodeRecord(record: SessionRecord, layout: RedisLayout = 'string'): string[] {
+  if (layout === 'string') return [encodeString(record)];
   const pairs: string[] = ['version', String(record.version)];
   if (record.successor === null && layout === 'fields') pairs.push(LIVE, '1');
   const packed: Record<string, string> = {};
@@ -90,31 +139,28 @@ export function encodeRecord(record: SessionRecord, layout: RedisLayout = 'packe
     else pairs.push(field, value);
   }
   if (layout === 'packed') pairs.push(META, JSON.stringify(packed));
-  const data = JSON.parse(record.data) as Record<string, unknown>;
-  for (const key of Object.keys(data)) {
-    const value = data[key];
-    if (value !== undefined) pairs.push(DATA + key, JSON.stringify(value));
-  }
+  pushData(pairs, record.data);
   return pairs;
 }
 
 /**
  * What the UPDATE script receives for a patch: fields to delete and field, value pairs to set, and
  * the packable metadata as one JSON object (null for a field to remove; '' for none), which the
- * script merges into {@link META}, or writes field by field into a hash without it.
+ * script merges into {@link META}, or writes field by field into a hash without it. A record in the
+ * string layout takes all three the same way, its header's fields included.
  */
 export function encodePatch(patch: SessionPatch): { remove: string[]; set: string[]; packed: string } {
   const remove = (patch.unset ?? []).map((key) => DATA + key);
   const set: string[] = [];
   for (const [key, text] of Object.entries(patch.set ?? {})) {
     // Same rule as applyPatch: a prototype key is never written (S51).
-    if (!isForbiddenKey(key)) set.push(DATA + key, text);
+    if (!isForbiddenKey(key)) set.push(DATA + key, text.toWellFormed());
   }
   const packed: Record<string, string | null> = {};
   let packs = false;
   for (const [field, value] of Object.entries(patch.meta ?? {}) as [Meta, unknown][]) {
     if (value === undefined) continue;
-    const encoded = encodeMeta(field, value);
+    const encoded = encodeMeta(field, value)?.toWellFormed() ?? null;
     if (PACKED.has(field)) {
       if (encoded !== null || NULLABLE.has(field)) {
         packed[field] = encoded;
@@ -193,14 +239,15 @@ function readField(record: SessionRecord, field: string, value: string): void {
 }
 
 /**
- * The records decoded from a hash without {@link META} (0.1.0's layout, or `layout: 'fields'`).
- * Rotations leave such a session's pointer a hash, where only the atomic RENEW script can see it.
+ * The layout each decoded record was read from: its renewal is written the way that layout's
+ * live sessions and rotation pointers tell apart (a hash without {@link META} is `'fields'`, whose
+ * pointer stays a hash where only the atomic RENEW script can see it).
  */
-const FIELD_BY_FIELD = new WeakSet<SessionRecord>();
+const READ_FROM = new WeakMap<SessionRecord, RedisLayout>();
 
-/** Whether this record was read from a hash written field by field. */
-export function writtenFieldByField(record: SessionRecord): boolean {
-  return FIELD_BY_FIELD.has(record);
+/** The layout this record was read from; undefined for a record built elsewhere. */
+export function layoutReadFrom(record: SessionRecord): RedisLayout | undefined {
+  return READ_FROM.get(record);
 }
 
 /**
@@ -222,15 +269,31 @@ function flatten(reply: object): unknown[] {
 }
 
 /**
- * The record held in a hash reply, or null for an empty (missing) or foreign hash. The reply may be
- * the flat field, value list (what the store asks node-redis and ioredis for), an object, a Map, or
- * a string pointer's JSON text; it is read once, into the record itself: this runs on every
+ * The record held in a reply, or null for a missing key, a foreign hash or a renewal's stub. The
+ * reply may be a string (the string layout's value, or the JSON list of a packed session's rotation
+ * pointer), or a hash as the flat field, value list (what the store asks node-redis and ioredis
+ * for), an object or a Map; it is read once, into the record itself: this runs on every
  * authenticated request.
  */
 export function decodeRecord(handle: string, reply: unknown): SessionRecord | null {
-  // A rotation's pointer in the packed layout: the field, value list as a JSON array (scripts.ts).
-  if (typeof reply === 'string') return decodeRecord(handle, JSON.parse(reply));
+  if (typeof reply === 'string') {
+    // A rotation's pointer in the packed layout: the field, value list as a JSON array (scripts.ts).
+    if (reply.charCodeAt(0) === 91 /* [ */) return decodeRecord(handle, JSON.parse(reply));
+    if (reply.length <= HEADER) return null;
+    const record = decodeList(handle, JSON.parse(reply.slice(HEADER)) as unknown[], false);
+    if (!record) return null;
+    record.lastSeenAt = Number(reply.slice(0, HEADER_FIELD));
+    record.idleExpiresAt = Number(reply.slice(HEADER_FIELD, 2 * HEADER_FIELD));
+    record.version = Number(reply.slice(2 * HEADER_FIELD, HEADER));
+    READ_FROM.set(record, 'string');
+    return record;
+  }
   if (reply === null || reply === undefined || typeof reply !== 'object') return null;
+  return decodeList(handle, Array.isArray(reply) ? reply : flatten(reply), true);
+}
+
+/** A record from its field, value list; `hash`: from a hash, which without {@link META} was written field by field. */
+function decodeList(handle: string, list: unknown[], hash: boolean): SessionRecord | null {
   const record: SessionRecord = {
     handle,
     secretHash: '',
@@ -252,7 +315,6 @@ export function decodeRecord(handle: string, reply: unknown): SessionRecord | nu
     deviceChallenge: null,
     data: '',
   };
-  const list = Array.isArray(reply) ? reply : flatten(reply);
   let packed = false;
   for (let i = 0; i + 1 < list.length; i += 2) {
     if (String(list[i]) === META) {
@@ -261,7 +323,7 @@ export function decodeRecord(handle: string, reply: unknown): SessionRecord | nu
       break;
     }
   }
-  if (!packed) FIELD_BY_FIELD.add(record);
+  if (hash) READ_FROM.set(record, packed ? 'packed' : 'fields');
   let data = '';
   for (let i = 0; i + 1 < list.length; i += 2) {
     const field = String(list[i]);
