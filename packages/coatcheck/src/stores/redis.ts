@@ -23,6 +23,7 @@ import {
   LIVE,
   layoutReadFrom,
   type RedisLayout,
+  readFrom,
 } from './redis/codec.js';
 import { globLiteral } from './redis/scan.js';
 import {
@@ -92,9 +93,10 @@ export interface RedisStoreOptions {
   /** Clock for TTLs and index pruning; the same clock as the engine's. @default Date.now */
   now?: () => number;
   /**
-   * How a renewal is written. `'write'`: a script of HSET and PEXPIRE (4 commands per renewing
-   * request, its read and the EVALSHA included). `'script'`: the UPDATE script, which reads the hash first (5). Use
-   * `'script'` while instances of 0.1.0 with periodic rotation on still run beside this release:
+   * How a renewal is written. `'write'`: the changed fields written in place without a script
+   * (SETRANGE of a string session's header, HSET of a packed hash's fields) together with PEXPIRE,
+   * 3 commands per renewing request with its read. `'script'`: the UPDATE script, which reads the
+   * session first (4 commands for a string session, 5 for a hash). Use `'script'` while instances of 0.1.0 with periodic rotation on still run beside this release:
    * their rotation pointers keep the live marker, and a direct renewal racing their rotation would
    * stretch such a pointer for those instances (docs/operations-redis.md, "Upgrading").
    * @default 'write'
@@ -174,18 +176,21 @@ export class RedisStore implements SessionStore {
   /**
    * One GET (the string layout) or HGETALL (a hash layout), as the configured layout stores a live
    * session; the other type answers WRONGTYPE and costs a second read: a rotation's pointer in its
-   * grace period (each layout's pointer has the other type), or a session another layout wrote.
+   * grace period (each layout's pointer has the other type), or a session another layout wrote. A
+   * rotation may change the key's type between two reads once more (a session of the other layout
+   * becomes its pointer, of this layout's type), so the reads alternate up to three times.
    */
   get(handle: string): Promise<SessionRecord | null> {
+    return this.#read(handle, this.#layout !== 'string', 3);
+  }
+
+  #read(handle: string, hash: boolean, attempts: number): Promise<SessionRecord | null> {
     const key = this.sessionKey(handle);
-    const hash = this.#layout !== 'string';
     return (hash ? this.#redis.hgetall(key) : this.#redis.get(key)).then(
       (reply) => decodeRecord(handle, reply),
       (error: unknown) => {
-        if (!isWrongType(error)) throw error;
-        return (hash ? this.#redis.get(key) : this.#redis.hgetall(key)).then((other) =>
-          decodeRecord(handle, other),
-        );
+        if (!isWrongType(error) || attempts <= 1) throw error;
+        return this.#read(handle, !hash, attempts - 1);
       },
     );
   }
@@ -244,7 +249,8 @@ export class RedisStore implements SessionStore {
    * pointer is a string. A session written field by field (0.1.0, or `layout: 'fields'`) is renewed
    * by the RENEW script with the live marker ({@link LIVE}), which does the same in one atomic step:
    * its rotation's pointer stays a hash, on which only the missing marker shows. With
-   * `renewal: 'script'`, `update` itself.
+   * `renewal: 'script'`, or for a record this store did not read (whose type is unknown), `update`
+   * itself.
    */
   async renew(record: SessionRecord, renewal: Renewal): Promise<SessionRecord | null> {
     if (this.#renewByScript) return this.update(record.handle, { meta: renewal });
@@ -260,22 +266,25 @@ export class RedisStore implements SessionStore {
       String(version),
     ];
     const repairArgs = [String(ttl), String(this.#now())];
-    // A record built elsewhere is renewed as the configured layout stores live sessions.
-    const layout = layoutReadFrom(record) ?? this.#layout;
+    // A write in place is right only for the type the record was read from; a record built
+    // elsewhere is renewed by the UPDATE script, which reads the key first.
+    const layout = layoutReadFrom(record);
+    if (layout === undefined) return this.update(record.handle, { meta: renewal });
+    const renewed = () => readFrom({ ...record, ...renewal, version }, layout);
     if (layout === 'string') {
       const header = encodeHeader(renewal.lastSeenAt, renewal.idleExpiresAt, version);
       const length = await this.#redis.setrangeWithTtl(key, header, ttl);
       if (length === 'wrong type') return this.#pointerAfterRace(record.handle);
-      if (length > HEADER) return { ...record, ...renewal, version };
+      if (length > HEADER) return renewed();
       return decodeRecord(record.handle, await this.#redis.run(REPAIR, [key], repairArgs));
     }
     if (layout === 'fields' || this.#layout === 'fields') {
       const reply = await this.#redis.run(RENEW, [key], [...repairArgs, ...pairs, LIVE, '1']);
-      if (!Array.isArray(reply) && Number(reply) === 1) return { ...record, ...renewal, version };
+      if (!Array.isArray(reply) && Number(reply) === 1) return renewed();
       return decodeRecord(record.handle, reply);
     }
     const added = await this.#redis.hsetWithTtl(key, pairs, ttl);
-    if (added === 0) return { ...record, ...renewal, version };
+    if (added === 0) return renewed();
     if (added !== 'wrong type')
       return decodeRecord(record.handle, await this.#redis.run(REPAIR, [key], repairArgs));
     return this.#pointerAfterRace(record.handle);

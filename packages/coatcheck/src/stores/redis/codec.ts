@@ -114,12 +114,15 @@ export function encodeString(record: SessionRecord): string {
   return encodeHeader(record.lastSeenAt, record.idleExpiresAt, record.version) + JSON.stringify(list);
 }
 
-/** The data's top-level keys as `d:<key>`, JSON text pairs. */
+/**
+ * The data's top-level keys as `d:<key>`, JSON text pairs. A key's lone surrogates become U+FFFD,
+ * as they do in a hash field's name (the values are JSON texts, whose escapes cjson reads as text).
+ */
 function pushData(pairs: string[], text: string): void {
   const data = JSON.parse(text) as Record<string, unknown>;
   for (const key of Object.keys(data)) {
     const value = data[key];
-    if (value !== undefined) pairs.push(DATA + key, JSON.stringify(value));
+    if (value !== undefined) pairs.push((DATA + key).toWellFormed(), JSON.stringify(value));
   }
 }
 
@@ -248,6 +251,12 @@ const READ_FROM = new WeakMap<SessionRecord, RedisLayout>();
 /** The layout this record was read from; undefined for a record built elsewhere. */
 export function layoutReadFrom(record: SessionRecord): RedisLayout | undefined {
   return READ_FROM.get(record);
+}
+
+/** `record`, known from now on as read from `layout` (a renewal's answer, built from what was read). */
+export function readFrom(record: SessionRecord, layout: RedisLayout): SessionRecord {
+  READ_FROM.set(record, layout);
+  return record;
 }
 
 /**

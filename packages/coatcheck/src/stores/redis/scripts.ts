@@ -188,8 +188,8 @@ const UPDATE_STRING_FUNCTION = `local function updateString(key, text)
     redis.call('SET', key, value, 'KEEPTTL')
     return value
   end
-  local ttl = math.min(idle, absolute) - tonumber(ARGV[1])
-  if ttl > 0 then redis.call('SET', key, value, 'PX', string.format('%.0f', ttl)) else redis.call('DEL', key) end
+  local ttl = string.format('%.0f', math.min(idle, absolute) - tonumber(ARGV[1]))
+  if tonumber(ttl) > 0 then redis.call('SET', key, value, 'PX', ttl) else redis.call('DEL', key) end
   return value
 end
 `;
