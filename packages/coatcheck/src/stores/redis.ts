@@ -96,9 +96,10 @@ export interface RedisStoreOptions {
    * How a renewal is written. `'write'`: the changed fields written in place without a script
    * (SETRANGE of a string session's header, HSET of a packed hash's fields) together with PEXPIRE,
    * 3 commands per renewing request with its read. `'script'`: the UPDATE script, which reads the
-   * session first (4 commands for a string session, 5 for a hash). Use `'script'` while instances of 0.1.0 with periodic rotation on still run beside this release:
-   * their rotation pointers keep the live marker, and a direct renewal racing their rotation would
-   * stretch such a pointer for those instances (docs/operations-redis.md, "Upgrading").
+   * session first (4 commands for a string session, 5 for a hash). Use `'script'` while instances
+   * of 0.1.0 with periodic rotation on still run beside this release: their rotation pointers keep
+   * the live marker, and a direct renewal racing their rotation would stretch such a pointer for
+   * those instances (docs/operations-redis.md, "Upgrading").
    * @default 'write'
    */
   renewal?: 'write' | 'script';
@@ -253,10 +254,20 @@ export class RedisStore implements SessionStore {
    * itself.
    */
   async renew(record: SessionRecord, renewal: Renewal): Promise<SessionRecord | null> {
-    if (this.#renewByScript) return this.update(record.handle, { meta: renewal });
+    // A write in place is right only for the type the record was read from; a record built
+    // elsewhere is renewed by the UPDATE script, which reads the key first.
+    const layout = layoutReadFrom(record);
+    if (this.#renewByScript || layout === undefined) return this.update(record.handle, { meta: renewal });
     const key = this.sessionKey(record.handle);
     const version = record.version + 1;
     const ttl = Math.ceil(Math.min(renewal.idleExpiresAt, record.absoluteExpiresAt) - this.#now());
+    const renewed = () => readFrom({ ...record, ...renewal, version }, layout);
+    if (layout === 'string') {
+      const header = encodeHeader(renewal.lastSeenAt, renewal.idleExpiresAt, version);
+      const length = await this.#redis.setrangeWithTtl(key, header, ttl);
+      if (length === 'wrong type') return this.#pointerAfterRace(record.handle, true);
+      return length > HEADER ? renewed() : this.#repair(record.handle, ttl);
+    }
     const pairs = [
       'lastSeenAt',
       String(renewal.lastSeenAt),
@@ -265,34 +276,38 @@ export class RedisStore implements SessionStore {
       'version',
       String(version),
     ];
-    const repairArgs = [String(ttl), String(this.#now())];
-    // A write in place is right only for the type the record was read from; a record built
-    // elsewhere is renewed by the UPDATE script, which reads the key first.
-    const layout = layoutReadFrom(record);
-    if (layout === undefined) return this.update(record.handle, { meta: renewal });
-    const renewed = () => readFrom({ ...record, ...renewal, version }, layout);
-    if (layout === 'string') {
-      const header = encodeHeader(renewal.lastSeenAt, renewal.idleExpiresAt, version);
-      const length = await this.#redis.setrangeWithTtl(key, header, ttl);
-      if (length === 'wrong type') return this.#pointerAfterRace(record.handle);
-      if (length > HEADER) return renewed();
-      return decodeRecord(record.handle, await this.#redis.run(REPAIR, [key], repairArgs));
-    }
     if (layout === 'fields' || this.#layout === 'fields') {
-      const reply = await this.#redis.run(RENEW, [key], [...repairArgs, ...pairs, LIVE, '1']);
+      const reply = await this.#redis.run(
+        RENEW,
+        [key],
+        [String(ttl), String(this.#now()), ...pairs, LIVE, '1'],
+      );
       if (!Array.isArray(reply) && Number(reply) === 1) return renewed();
       return decodeRecord(record.handle, reply);
     }
     const added = await this.#redis.hsetWithTtl(key, pairs, ttl);
     if (added === 0) return renewed();
-    if (added !== 'wrong type')
-      return decodeRecord(record.handle, await this.#redis.run(REPAIR, [key], repairArgs));
-    return this.#pointerAfterRace(record.handle);
+    if (added !== 'wrong type') return this.#repair(record.handle, ttl);
+    return this.#pointerAfterRace(record.handle, false);
   }
 
-  /** A renewal's PEXPIRE stretched a rotation's pointer: its TTL back to its own expiry. */
-  async #pointerAfterRace(handle: string): Promise<SessionRecord | null> {
-    const pointer = await this.get(handle);
+  /** A renewal's write did not land on a live session (a stub of a gone key, a hash pointer): REPAIR. */
+  async #repair(handle: string, ttl: number): Promise<SessionRecord | null> {
+    const reply = await this.#redis.run(
+      REPAIR,
+      [this.sessionKey(handle)],
+      [String(ttl), String(this.#now())],
+    );
+    return decodeRecord(handle, reply);
+  }
+
+  /**
+   * A renewal's PEXPIRE stretched a rotation's pointer: its TTL back to its own expiry. The pointer
+   * has the other type than the session the renewal wrote to (`hash`: a string session's), so it is
+   * read with that type's command first.
+   */
+  async #pointerAfterRace(handle: string, hash: boolean): Promise<SessionRecord | null> {
+    const pointer = await this.#read(handle, hash, 3);
     if (pointer)
       await this.#redis.pexpire(this.sessionKey(handle), Math.ceil(expiresAt(pointer) - this.#now()));
     return pointer;

@@ -157,7 +157,7 @@ export function encodePatch(patch: SessionPatch): { remove: string[]; set: strin
   const set: string[] = [];
   for (const [key, text] of Object.entries(patch.set ?? {})) {
     // Same rule as applyPatch: a prototype key is never written (S51).
-    if (!isForbiddenKey(key)) set.push(DATA + key, text.toWellFormed());
+    if (!isForbiddenKey(key)) set.push(DATA + key, text);
   }
   const packed: Record<string, string | null> = {};
   let packs = false;
@@ -324,15 +324,18 @@ function decodeList(handle: string, list: unknown[], hash: boolean): SessionReco
     deviceChallenge: null,
     data: '',
   };
-  let packed = false;
-  for (let i = 0; i + 1 < list.length; i += 2) {
-    if (String(list[i]) === META) {
-      readPacked(record, String(list[i + 1]));
-      packed = true;
-      break;
+  // Only a hash (or a packed session's pointer, its list) holds META; a string session never does.
+  if (hash) {
+    let packed = false;
+    for (let i = 0; i + 1 < list.length; i += 2) {
+      if (String(list[i]) === META) {
+        readPacked(record, String(list[i + 1]));
+        packed = true;
+        break;
+      }
     }
+    READ_FROM.set(record, packed ? 'packed' : 'fields');
   }
-  if (hash) READ_FROM.set(record, packed ? 'packed' : 'fields');
   let data = '';
   for (let i = 0; i + 1 < list.length; i += 2) {
     const field = String(list[i]);
