@@ -89,9 +89,21 @@ describe('Redis codec: a record survives encode and decode', () => {
       fc.property(record, (original) => {
         const [value, ...rest] = encodeRecord(original, 'string');
         assert.equal(rest.length, 0, 'one value');
+        const list = JSON.parse(value!.slice(72)) as unknown[];
         assert.ok(
-          (JSON.parse(value!.slice(72)) as string[]).every((text) => text.isWellFormed()),
+          list.every((entry) =>
+            typeof entry === 'string'
+              ? entry.isWellFormed()
+              : Object.values(entry as object).every((text: string) => text.isWellFormed()),
+          ),
           'Lua decodes it: cjson refuses the escape of a lone surrogate',
+        );
+        const device = list[list.findIndex((entry, i) => i % 2 === 0 && entry === 'device') + 1];
+        const plain = Object.values(original.device).every((text) => text.isWellFormed());
+        assert.equal(
+          typeof device,
+          plain ? 'object' : 'string',
+          'the device is an object when its values are well formed',
         );
         const decoded = decodeRecord('h', value);
         assert.ok(decoded);

@@ -1,6 +1,11 @@
 // Over ~250 lines on purpose: the whole encoding of a session in Redis (the three layouts, patches,
 // and the decoder every read runs) in one place, so a field added to the record is added here once.
-import { isForbiddenKey, type SessionPatch, type SessionRecord } from '../../core/store/record.js';
+import {
+  isForbiddenKey,
+  type SessionDevice,
+  type SessionPatch,
+  type SessionRecord,
+} from '../../core/store/record.js';
 
 /**
  * One Redis hash per session: metadata fields by name, and one `d:<key>` field per top-level data
@@ -99,14 +104,19 @@ export function encodeHeader(lastSeenAt: number, idleExpiresAt: number, version:
 
 /**
  * A whole record in the string layout: {@link HEADER}, then a JSON array of every other field,
- * value pair, each a string (metadata by name, data as `d:<key>` with that key's JSON text). A
- * Lua script then decodes nothing but strings (cjson would round large numbers). Lone surrogates
- * become U+FFFD, as they do in a hash, whose values travel as UTF-8 (cjson refuses them).
+ * value pair, each a string (metadata by name, data as `d:<key>` with that key's JSON text) but the
+ * device, an object of strings ({@link deviceEntry}). A Lua script then decodes nothing but strings
+ * (cjson would round large numbers). Lone surrogates become U+FFFD, as they do in a hash, whose
+ * values travel as UTF-8 (cjson refuses them).
  */
 export function encodeString(record: SessionRecord): string {
-  const list: string[] = [];
+  const list: unknown[] = [];
   for (const field of FIELDS) {
     if (field === 'lastSeenAt' || field === 'idleExpiresAt') continue;
+    if (field === 'device') {
+      list.push(field, deviceEntry(record.device));
+      continue;
+    }
     const value = encodeMeta(field, record[field]);
     if (value !== null) list.push(field, value.toWellFormed());
   }
@@ -115,10 +125,25 @@ export function encodeString(record: SessionRecord): string {
 }
 
 /**
+ * The device as the string layout holds it: the object itself when its values are well-formed
+ * strings (as a request's always are), so the read's one `JSON.parse` decodes it with the rest (a
+ * nested JSON text cost a second parse, about 1 µs for a browser's User-Agent); otherwise its JSON
+ * text, as a hash holds it, whose escapes keep every value as it was.
+ */
+function deviceEntry(device: SessionDevice): SessionDevice | string {
+  for (const value of Object.values(device) as unknown[]) {
+    if (value !== undefined && (typeof value !== 'string' || !value.isWellFormed())) {
+      return JSON.stringify(device);
+    }
+  }
+  return device;
+}
+
+/**
  * The data's top-level keys as `d:<key>`, JSON text pairs. A key's lone surrogates become U+FFFD,
  * as they do in a hash field's name (the values are JSON texts, whose escapes cjson reads as text).
  */
-function pushData(pairs: string[], text: string): void {
+function pushData(pairs: unknown[], text: string): void {
   const data = JSON.parse(text) as Record<string, unknown>;
   for (const key of Object.keys(data)) {
     const value = data[key];
@@ -241,21 +266,47 @@ function readField(record: SessionRecord, field: string, value: string): void {
   }
 }
 
+/** Returns the object it is given, so a subclass can stamp private fields on any object. */
+class Stamped {
+  constructor(target: object) {
+    // biome-ignore lint/correctness/noConstructorReturn: the stamp's subject is the given object
+    return target;
+  }
+}
+
 /**
  * The layout each decoded record was read from: its renewal is written the way that layout's
  * live sessions and rotation pointers tell apart (a hash without {@link META} is `'fields'`, whose
- * pointer stays a hash where only the atomic RENEW script can see it).
+ * pointer stays a hash where only the atomic RENEW script can see it). Held in a private field of
+ * the record itself, which spreads, comparisons, `structuredClone` and JSON never see; a WeakMap
+ * entry cost every read about 0.5 µs more, and the collector its weak entries.
  */
-const READ_FROM = new WeakMap<SessionRecord, RedisLayout>();
+class LayoutStamp extends Stamped {
+  #layout: RedisLayout;
+
+  private constructor(record: SessionRecord, layout: RedisLayout) {
+    super(record);
+    this.#layout = layout;
+  }
+
+  static get(record: object): RedisLayout | undefined {
+    return #layout in record ? (record as LayoutStamp).#layout : undefined;
+  }
+
+  static set(record: SessionRecord, layout: RedisLayout): void {
+    if (#layout in record) (record as unknown as LayoutStamp).#layout = layout;
+    else new LayoutStamp(record, layout);
+  }
+}
 
 /** The layout this record was read from; undefined for a record built elsewhere. */
 export function layoutReadFrom(record: SessionRecord): RedisLayout | undefined {
-  return READ_FROM.get(record);
+  return LayoutStamp.get(record);
 }
 
 /** `record`, known from now on as read from `layout` (a renewal's answer, built from what was read). */
 export function readFrom(record: SessionRecord, layout: RedisLayout): SessionRecord {
-  READ_FROM.set(record, layout);
+  LayoutStamp.set(record, layout);
   return record;
 }
 
@@ -294,7 +345,7 @@ export function decodeRecord(handle: string, reply: unknown): SessionRecord | nu
     record.lastSeenAt = Number(reply.slice(0, HEADER_FIELD));
     record.idleExpiresAt = Number(reply.slice(HEADER_FIELD, 2 * HEADER_FIELD));
     record.version = Number(reply.slice(2 * HEADER_FIELD, HEADER));
-    READ_FROM.set(record, 'string');
+    LayoutStamp.set(record, 'string');
     return record;
   }
   if (reply === null || reply === undefined || typeof reply !== 'object') return null;
@@ -334,16 +385,19 @@ function decodeList(handle: string, list: unknown[], hash: boolean): SessionReco
         break;
       }
     }
-    READ_FROM.set(record, packed ? 'packed' : 'fields');
+    LayoutStamp.set(record, packed ? 'packed' : 'fields');
   }
   let data = '';
   for (let i = 0; i + 1 < list.length; i += 2) {
     const field = String(list[i]);
-    const value = String(list[i + 1]);
+    const value = list[i + 1];
     if (field.startsWith(DATA)) {
-      data += `${data ? ',' : ''}${JSON.stringify(field.slice(DATA.length))}:${value}`;
+      data += `${data ? ',' : ''}${JSON.stringify(field.slice(DATA.length))}:${String(value)}`;
+    } else if (typeof value === 'object' && value !== null && field === 'device') {
+      // The string layout's device, decoded with the list (deviceEntry).
+      record.device = value as SessionDevice;
     } else if (field !== META) {
-      readField(record, field, value);
+      readField(record, field, String(value));
     }
   }
   if (record.secretHash === '') return null;

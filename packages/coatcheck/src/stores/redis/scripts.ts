@@ -27,7 +27,7 @@ end
 
 /**
  * Strings in Redis: a session in the string layout (codec.ts HEADER, then its other field, value
- * pairs as a JSON array of strings), a packed session's rotation pointer (the field, value list as
+ * pairs as a JSON array of strings, the device an object of strings), a packed session's rotation pointer (the field, value list as
  * a JSON array, see SUPERSEDE_OLD), or a renewal's stub (a header alone: SETRANGE on a key that was
  * gone). Every hash command refuses them (WRONGTYPE), and GET refuses a hash, so the scripts ask
  * with `redis.pcall('GET')` first: the string layout is the default.
@@ -376,8 +376,10 @@ if oldText then
   local pointer = {}
   for i = 1, #list, 2 do
     if list[i] ~= 'absoluteExpiresAt' then
+      local value = list[i + 1]
+      if type(value) == 'table' then value = cjson.encode(value) end
       pointer[#pointer + 1] = list[i]
-      pointer[#pointer + 1] = list[i + 1]
+      pointer[#pointer + 1] = value
     end
   end
   for _, value in ipairs({ 'lastSeenAt', headerField(oldText, 1), 'successor', ARGV[1],
