@@ -1,7 +1,7 @@
 /**
- * Scale: read latency with a small and a large population of stored sessions on SQLite, Redis and
- * Postgres; listing and revoking one user's k sessions among the large population; the memory
- * store's bound under many more inserts than it may hold.
+ * Scale: read latency with a small and a large population of stored sessions on every store;
+ * listing and revoking one user's k sessions among the large population; the memory store's bound
+ * under many more inserts than it may hold.
  */
 import { join } from 'node:path';
 import { createSessionEngine } from 'coatcheck';
@@ -12,7 +12,7 @@ import type { SessionStore } from '../../packages/coatcheck/src/core/store/store
 import { CASES, SERVERS, type StoreKind } from '../config.js';
 import { SECRET } from '../servers/common.js';
 import { type BenchContext, measure, type Sample } from './measure.js';
-import { seedPostgres, seedRecord, seedRedis, seedSqlite } from './seed.js';
+import { seedPostgres, seedRecord, seedRedis, seedSqlite, seedThroughApi } from './seed.js';
 import { missingRequirement, type RunningServer, startServer } from './servers.js';
 import { median } from './stats.js';
 
@@ -45,10 +45,26 @@ interface Opened {
   store: SessionStore;
   env: Record<string, string>;
   seed(from: number, to: number): Promise<void>;
+  /**
+   * The memory store lives in the server's process: the server is started anew for each
+   * population and seeds its own store (BENCH_MEMORY_SEED); `store` is a second one in this
+   * process, seeded alike, for the list and revoke timings.
+   */
+  seedsInServer?: boolean;
   close(): Promise<void>;
 }
 
 async function open(kind: StoreKind, context: BenchContext): Promise<Opened> {
+  if (kind === 'memory') {
+    const store = new MemoryStore({ maxSessions: 2_000_000 });
+    return {
+      store,
+      env: {},
+      seed: (from, to) => seedThroughApi(store, from, to),
+      seedsInServer: true,
+      close: () => store.close(),
+    };
+  }
   if (kind === 'sqlite') {
     const path = join(context.workDir, 'scale.db');
     const store = new SqliteStore({ path, sweepIntervalMs: 0 });
@@ -124,7 +140,7 @@ export async function runScale(
   const { settings } = context;
   const scaleContext: BenchContext = { ...context, postgresDatabase: 'bench_scale' };
   const results: StoreScale[] = [];
-  for (const kind of ['sqlite', 'redis', 'postgres'] as const) {
+  for (const kind of ['memory', 'sqlite', 'redis', 'postgres'] as const) {
     const spec = SERVERS.find((server) => server.store === kind && server.id.startsWith('cc-'))!;
     const missing = missingRequirement(spec);
     const skip = available[kind] ?? (missing ? `${missing} is not in the source tree yet` : null);
@@ -139,6 +155,10 @@ export async function runScale(
     try {
       for (const population of [settings.scaleSmall, settings.scaleLarge]) {
         const started = performance.now();
+        if (opened.seedsInServer) {
+          await server?.stop();
+          server = await startServer(spec, { ...opened.env, BENCH_MEMORY_SEED: String(population) });
+        }
         await opened.seed(seeded, population);
         seeded = population;
         const seedSeconds = (performance.now() - started) / 1000;
