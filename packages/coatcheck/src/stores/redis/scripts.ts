@@ -27,8 +27,9 @@ end
 
 /**
  * Strings in Redis: a session in the string layout (codec.ts HEADER, then its other field, value
- * pairs as a JSON array of strings, the device an object of strings), a packed session's rotation pointer (the field, value list as
- * a JSON array, see SUPERSEDE_OLD), or a renewal's stub (a header alone: SETRANGE on a key that was
+ * pairs as a JSON array of strings, the device an object of strings, which SUPERSEDE_OLD writes
+ * into a hash as its JSON text), a packed session's rotation pointer (the field, value list as a
+ * JSON array, see SUPERSEDE_OLD), or a renewal's stub (a header alone: SETRANGE on a key that was
  * gone). Every hash command refuses them (WRONGTYPE), and GET refuses a hash, so the scripts ask
  * with `redis.pcall('GET')` first: the string layout is the default.
  * `headerField(text, n)`: the n-th header field's text. `liveString(text)`: a string session's
