@@ -96,6 +96,46 @@ describe('RedisStore string layout: the device inside the list', {
       }
     });
 
+    it(`${kind}: a lone surrogate in a device key: kept as JSON text, and every script still reads the session`, async () => {
+      const store = stores.get(kind)!;
+      const device = { 'k\ud800': 'v', ip: '1.2.3.4' } as SessionDevice;
+      const userId = `${kind}-surrogate-key`;
+      const odd = makeRecord({ userId, device });
+      const plain = makeRecord({ userId });
+      for (const record of [odd, plain]) assert.equal(await store.create(record), true);
+      assert.equal(typeof (await storedDevice(store, odd.handle)), 'string', 'cjson refuses the escape');
+      assert.deepEqual((await store.get(odd.handle))?.device, device);
+      assert.equal((await store.update(odd.handle, { set: { n: '1' } }))?.data, '{"n":1}');
+      assert.deepEqual((await store.get(odd.handle))?.device, device);
+      assert.equal((await store.destroyByUser(userId)).length, 2, 'sign out everywhere ends both');
+      // The kill switch walks every session of the prefix, this one among them.
+      const again = makeRecord({ device });
+      assert.equal(await store.create(again), true);
+      const removed = await store.destroyAll();
+      assert.ok(removed.some((session) => session.handle === again.handle));
+      assert.equal(await store.get(again.handle), null);
+    });
+
+    it(`${kind}: a device outside the type (null, undefined, an array) reads back as the packed layout reads it`, async () => {
+      const store = stores.get(kind)!;
+      const client = (connections[kind === 'node-redis' ? 0 : 1] as Connection<never>).client;
+      const packed = new RedisStore({ client, prefix: `device-packed-${kind}:`, layout: 'packed' });
+      for (const device of [null, undefined, [], ['a']] as unknown as SessionDevice[]) {
+        const expected = async (from: RedisStore) => {
+          const record = makeRecord({ device });
+          assert.equal(await from.create(record), true);
+          const created = (await from.get(record.handle))?.device;
+          const updated = (await from.update(record.handle, { set: { n: '1' } }))?.device;
+          return { created, updated, read: (await from.get(record.handle))?.device };
+        };
+        assert.deepEqual(
+          await expected(store),
+          await expected(packed),
+          JSON.stringify(device) ?? 'undefined',
+        );
+      }
+    });
+
     it(`${kind}: a device whose values are not well-formed strings is kept as JSON text, value for value`, async () => {
       const store = stores.get(kind)!;
       const device = { userAgent: 'lone \ud800 surrogate', ip: '127.0.0.1' };

@@ -114,7 +114,8 @@ export function encodeString(record: SessionRecord): string {
   for (const field of FIELDS) {
     if (field === 'lastSeenAt' || field === 'idleExpiresAt') continue;
     if (field === 'device') {
-      list.push(field, deviceEntry(record.device));
+      const device = deviceEntry(record.device);
+      if (device !== null) list.push(field, device);
       continue;
     }
     const value = encodeMeta(field, record[field]);
@@ -125,16 +126,19 @@ export function encodeString(record: SessionRecord): string {
 }
 
 /**
- * The device as the string layout holds it: the object itself when its values are well-formed
- * strings (as a request's always are), so the read's one `JSON.parse` decodes it with the rest (a
- * nested JSON text cost a second parse, about 1 µs for a browser's User-Agent); otherwise its JSON
- * text, as a hash holds it, whose escapes keep every value as it was.
+ * The device as the string layout holds it: the object itself when it is a plain object whose keys
+ * and values are well-formed strings (as a request's always is), so the read's one `JSON.parse`
+ * decodes it with the rest (a nested JSON text cost a second parse, about 1 µs for a browser's
+ * User-Agent); otherwise its JSON text, as a hash holds it, whose escapes keep every key and value
+ * as it was (cjson refuses the escape of a lone surrogate, and turns an empty array into `{}`).
+ * Null for no device, which the list then leaves out, as a hash does.
  */
-function deviceEntry(device: SessionDevice): SessionDevice | string {
-  for (const value of Object.values(device) as unknown[]) {
-    if (value !== undefined && (typeof value !== 'string' || !value.isWellFormed())) {
-      return JSON.stringify(device);
-    }
+function deviceEntry(device: SessionDevice | null | undefined): SessionDevice | string | null {
+  if (device === null || device === undefined) return null;
+  if (typeof device !== 'object' || Array.isArray(device)) return JSON.stringify(device);
+  for (const [key, value] of Object.entries(device) as [string, unknown][]) {
+    const plain = value === undefined || (typeof value === 'string' && value.isWellFormed());
+    if (!plain || !key.isWellFormed()) return JSON.stringify(device);
   }
   return device;
 }
