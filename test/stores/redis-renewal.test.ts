@@ -1,15 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { SessionRecord } from '../../packages/coatcheck/src/core/store/record.js';
 import { RedisStore } from '../../packages/coatcheck/src/stores/redis.js';
 import { makeRecord } from '../../packages/coatcheck/src/testing/conformance.js';
-import {
-  type Connection,
-  connectRedis,
-  hasRedis,
-  redisForSuite,
-  stringFields,
-} from '../support/redis-server.js';
+import { hasRedis, perDriverForSuite, redisForSuite, stringFields } from '../support/redis-server.js';
 
 /**
  * The renewal (SETRANGE of the header and PEXPIRE, repaired when SETRANGE made a stub or met a hash
@@ -22,21 +16,12 @@ describe('RedisStore renewal', {
   skip: !hasRedis && 'redis-server is not installed',
 }, () => {
   const redis = redisForSuite();
-  const connections: Connection<unknown>[] = [];
-  const stores = new Map<string, RedisStore>();
-  before(async () => {
-    for (const kind of ['node-redis', 'ioredis'] as const) {
-      const connection = await connectRedis(kind, redis.server);
-      connections.push(connection);
-      for (const layout of ['string', 'packed', 'fields'] as const) {
-        const client = (connection as Connection<never>).client;
-        stores.set(`${kind}, ${layout}`, new RedisStore({ client, prefix: `renewal-${layout}:`, layout }));
-      }
-    }
-  });
-  after(async () => {
-    for (const connection of connections) await connection.close();
-  });
+  const stores = perDriverForSuite(redis, (client, kind) =>
+    (['string', 'packed', 'fields'] as const).map((layout) => [
+      `${kind}, ${layout}`,
+      new RedisStore({ client, prefix: `renewal-${layout}:`, layout }),
+    ]),
+  );
 
   const pttl = (store: RedisStore, handle: string) => redis.client.pTTL(store.sessionKey(handle));
   /**

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { SessionDevice } from '../../packages/coatcheck/src/core/store/record.js';
 import { RedisStore } from '../../packages/coatcheck/src/stores/redis.js';
 import { makeRecord } from '../../packages/coatcheck/src/testing/conformance.js';
-import { type Connection, connectRedis, hasRedis, redisForSuite } from '../support/redis-server.js';
+import { hasRedis, perDriverForSuite, redisForSuite } from '../support/redis-server.js';
 
 const BROWSER =
   'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
@@ -11,26 +11,17 @@ const BROWSER =
 /**
  * The string layout holds the device as an object inside its JSON list, so a read decodes it with
  * the rest. What Redis holds after each write that keeps or copies it: a create, a data update, a
- * device update (binding policy 'warn'), and a rotation with grace whose pointer is a hash; and the
+ * device update (binding policy 'log' or 'step-up'), and a rotation with grace whose pointer is a hash; and the
  * device every read gives back, on both drivers.
  */
 describe('RedisStore string layout: the device inside the list', {
   skip: !hasRedis && 'redis-server is not installed',
 }, () => {
   const redis = redisForSuite();
-  const connections: Connection<unknown>[] = [];
-  const stores = new Map<string, RedisStore>();
-  before(async () => {
-    for (const kind of ['node-redis', 'ioredis'] as const) {
-      const connection = await connectRedis(kind, redis.server);
-      connections.push(connection);
-      const client = (connection as Connection<never>).client;
-      stores.set(kind, new RedisStore({ client, prefix: `device-${kind}:` }));
-    }
-  });
-  after(async () => {
-    for (const connection of connections) await connection.close();
-  });
+  const stores = perDriverForSuite(redis, (client, kind) => [
+    [kind, new RedisStore({ client, prefix: `device-${kind}:` })],
+    [`${kind}, packed`, new RedisStore({ client, prefix: `device-packed-${kind}:`, layout: 'packed' })],
+  ]);
 
   /** The device entry of a string session's list, as Redis holds it. */
   const storedDevice = async (store: RedisStore, handle: string): Promise<unknown> => {
@@ -66,7 +57,7 @@ describe('RedisStore string layout: the device inside the list', {
       });
     }
 
-    it(`${kind}: a device update (binding 'warn') replaces it, and reads give the new device`, async () => {
+    it(`${kind}: a device update (binding policy 'log' or 'step-up') replaces it, and reads give the new device`, async () => {
       const store = stores.get(kind)!;
       const record = makeRecord({ device: { userAgent: BROWSER, ip: '203.0.113.7' } });
       assert.equal(await store.create(record), true);
@@ -118,8 +109,7 @@ describe('RedisStore string layout: the device inside the list', {
 
     it(`${kind}: a device outside the type (null, undefined, an array) reads back as the packed layout reads it`, async () => {
       const store = stores.get(kind)!;
-      const client = (connections[kind === 'node-redis' ? 0 : 1] as Connection<never>).client;
-      const packed = new RedisStore({ client, prefix: `device-packed-${kind}:`, layout: 'packed' });
+      const packed = stores.get(`${kind}, packed`)!;
       for (const device of [null, undefined, [], ['a']] as unknown as SessionDevice[]) {
         const expected = async (from: RedisStore) => {
           const record = makeRecord({ device });

@@ -441,6 +441,30 @@ export function redisForSuite(): { readonly server: RedisServer; readonly client
 }
 
 /**
+ * For a describe on `redisForSuite`'s server: a connection of each driver (node-redis, then
+ * ioredis), opened in its `before` and closed in its `after`, and what `make` builds on each client
+ * (stores, by name), gathered in the map it returns. Read the map inside the tests.
+ */
+export function perDriverForSuite<T>(
+  redis: { readonly server: RedisServer },
+  make: (client: never, kind: 'node-redis' | 'ioredis') => [string, T][],
+): Map<string, T> {
+  const made = new Map<string, T>();
+  const connections: Connection<unknown>[] = [];
+  before(async () => {
+    for (const kind of ['node-redis', 'ioredis'] as const) {
+      const connection = await connectRedis(kind, redis.server);
+      connections.push(connection);
+      for (const [name, value] of make((connection as Connection<never>).client, kind)) made.set(name, value);
+    }
+  });
+  after(async () => {
+    for (const connection of connections) await connection.close();
+  });
+  return made;
+}
+
+/**
  * For a describe: a standalone redis-server or a 3-master Cluster, started before its tests with one
  * connection per entry of `kinds` (app instances, as separate processes would have), all closed and
  * stopped after them.
