@@ -86,33 +86,41 @@ function exited(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
-/** Starts redis-server on a free 127.0.0.1 port, without RDB snapshots and (by default) without AOF. */
+/**
+ * Starts redis-server on a free 127.0.0.1 port, without RDB snapshots and (by default) without AOF.
+ * Another process may take the port (or its Cluster bus port) between the check and the bind: a
+ * server that exits before it answers is started again on another port, in a fresh directory, up
+ * to 5 times (never when `port` is given).
+ */
 export async function startRedis(options: StartRedisOptions = {}): Promise<RedisServer> {
   if (!hasRedis) throw new Error('redis-server is not installed');
-  const port = options.port ?? (await freePort());
-  const dir = mkdtempSync(join(tmpdir(), 'coatcheck-redis-'));
-  // A Sentinel rewrites its configuration file as it learns the topology, so it must be writable.
-  const conf = join(dir, 'sentinel.conf');
-  if (options.sentinel) writeFileSync(conf, `${options.sentinel.join('\n')}\n`);
-  const args = [
-    ...(options.sentinel ? [conf, '--sentinel'] : []),
-    '--port',
-    String(port),
-    '--bind',
-    '127.0.0.1',
-    '--save',
-    '',
-    '--appendonly',
-    'no',
-    '--dir',
-    dir,
-    '--logfile',
-    join(dir, 'redis.log'),
-    ...(options.args ?? []),
-  ];
+  let port = options.port ?? (await freePort());
+  let dir = mkdtempSync(join(tmpdir(), 'coatcheck-redis-'));
+  const args = () => {
+    // A Sentinel rewrites its configuration file as it learns the topology, so it must be writable.
+    const conf = join(dir, 'sentinel.conf');
+    if (options.sentinel) writeFileSync(conf, `${options.sentinel.join('\n')}\n`);
+    return [
+      ...(options.sentinel ? [conf, '--sentinel'] : []),
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
+      '--logfile',
+      join(dir, 'redis.log'),
+      ...(options.args ?? []),
+    ];
+  };
   let child: ChildProcess;
-  const launch = async () => {
-    child = spawn(redisServerBinary!, args, { stdio: 'ignore' });
+  /** Starts the server and waits until it answers as itself; false when it exited before that. */
+  const launch = async (): Promise<boolean> => {
+    child = spawn(redisServerBinary!, args(), { stdio: 'ignore' });
     child.once('error', () => {});
     const pid = child.pid;
     // A test process that dies early must not leave its servers behind.
@@ -121,13 +129,27 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
     };
     process.once('exit', reap);
     child.once('exit', () => process.off('exit', reap));
-    await waitFor(async () => (await cli(port, 'PING')).trim() === 'PONG', `redis-server on ${port}`);
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      if (child.exitCode !== null || child.signalCode !== null) return false;
+      // Ours, not another process's server on the same port.
+      const info = await cli(port, 'INFO', 'server').catch(() => '');
+      if (new RegExp(`^process_id:${child.pid}\\r?$`, 'm').test(info)) return true;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for redis-server on ${port}`);
+      await sleep(50);
+    }
   };
+  const exitedEarly = () => new Error(`redis-server on ${port} exited before it answered (${dir}/redis.log)`);
   const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
     if (child.exitCode === null && child.signalCode === null && child.pid) process.kill(child.pid, signal);
     await exited(child);
   };
-  await launch();
+  for (let attempt = 1; !(await launch()); attempt++) {
+    if (options.port !== undefined || attempt === 5) throw exitedEarly();
+    rmSync(dir, { recursive: true, force: true });
+    dir = mkdtempSync(join(tmpdir(), 'coatcheck-redis-'));
+    port = await freePort();
+  }
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
@@ -136,7 +158,9 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
     },
     dir,
     stop,
-    restart: launch,
+    restart: async () => {
+      if (!(await launch())) throw exitedEarly();
+    },
     cli: (...command) => cli(port, ...command),
     dispose: async () => {
       await stop();
