@@ -3,7 +3,6 @@ import { describe, it } from 'node:test';
 import { isDeepStrictEqual } from 'node:util';
 import type { SessionRecord } from '../../packages/coatcheck/src/core/store/record.js';
 import { layoutReadFrom } from '../../packages/coatcheck/src/stores/redis/codec.js';
-import { RedisStore } from '../../packages/coatcheck/src/stores/redis.js';
 import { makeRecord } from '../../packages/coatcheck/src/testing/conformance.js';
 import {
   commandCounts,
@@ -11,6 +10,7 @@ import {
   perDriverForSuite,
   redisForSuite,
   resetCommandCounts,
+  storesPerLayout,
 } from '../support/redis-server.js';
 
 const BROWSER =
@@ -26,12 +26,7 @@ describe('RedisStore: the layout stamp on records', {
   skip: !hasRedis && 'redis-server is not installed',
 }, () => {
   const redis = redisForSuite();
-  const stores = perDriverForSuite(redis, (client, kind) =>
-    (['string', 'packed', 'fields'] as const).map((layout) => [
-      `${kind}, ${layout}`,
-      new RedisStore({ client, prefix: 'stamp:', layout }),
-    ]),
-  );
+  const stores = perDriverForSuite(redis, (client, kind) => storesPerLayout(client, kind, () => 'stamp:'));
 
   const device = { userAgent: BROWSER, ip: '2001:db8::1' };
   const renewal = (offset = 0) => {

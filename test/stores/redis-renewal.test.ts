@@ -3,7 +3,13 @@ import { describe, it } from 'node:test';
 import type { SessionRecord } from '../../packages/coatcheck/src/core/store/record.js';
 import { RedisStore } from '../../packages/coatcheck/src/stores/redis.js';
 import { makeRecord } from '../../packages/coatcheck/src/testing/conformance.js';
-import { hasRedis, perDriverForSuite, redisForSuite, stringFields } from '../support/redis-server.js';
+import {
+  hasRedis,
+  perDriverForSuite,
+  redisForSuite,
+  storesPerLayout,
+  stringFields,
+} from '../support/redis-server.js';
 
 /**
  * The renewal (SETRANGE of the header and PEXPIRE, repaired when SETRANGE made a stub or met a hash
@@ -17,10 +23,7 @@ describe('RedisStore renewal', {
 }, () => {
   const redis = redisForSuite();
   const stores = perDriverForSuite(redis, (client, kind) =>
-    (['string', 'packed', 'fields'] as const).map((layout) => [
-      `${kind}, ${layout}`,
-      new RedisStore({ client, prefix: `renewal-${layout}:`, layout }),
-    ]),
+    storesPerLayout(client, kind, (layout) => `renewal-${layout}:`),
   );
 
   const pttl = (store: RedisStore, handle: string) => redis.client.pTTL(store.sessionKey(handle));

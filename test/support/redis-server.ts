@@ -11,7 +11,7 @@ import { after, before } from 'node:test';
 import { promisify } from 'node:util';
 import { Cluster, Redis } from 'ioredis';
 import { createClient, createCluster } from 'redis';
-import type { RedisClientLike } from '../../packages/coatcheck/src/stores/redis.js';
+import { type RedisClientLike, RedisStore } from '../../packages/coatcheck/src/stores/redis.js';
 import { requireBinary } from './servers.js';
 
 const run = promisify(execFile);
@@ -96,10 +96,14 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
   if (!hasRedis) throw new Error('redis-server is not installed');
   let port = options.port ?? (await freePort());
   let dir = mkdtempSync(join(tmpdir(), 'coatcheck-redis-'));
+  // A Sentinel rewrites its configuration file as it learns the topology, so it must be writable,
+  // and is written once per directory: a restart keeps what the Sentinel learned.
+  const writeSentinelConf = () => {
+    if (options.sentinel) writeFileSync(join(dir, 'sentinel.conf'), `${options.sentinel.join('\n')}\n`);
+  };
+  writeSentinelConf();
   const args = () => {
-    // A Sentinel rewrites its configuration file as it learns the topology, so it must be writable.
     const conf = join(dir, 'sentinel.conf');
-    if (options.sentinel) writeFileSync(conf, `${options.sentinel.join('\n')}\n`);
     return [
       ...(options.sentinel ? [conf, '--sentinel'] : []),
       '--port',
@@ -148,6 +152,7 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
     if (options.port !== undefined || attempt === 5) throw exitedEarly();
     rmSync(dir, { recursive: true, force: true });
     dir = mkdtempSync(join(tmpdir(), 'coatcheck-redis-'));
+    writeSentinelConf();
     port = await freePort();
   }
   return {
@@ -486,6 +491,18 @@ export function perDriverForSuite<T>(
     for (const connection of connections) await connection.close();
   });
   return made;
+}
+
+/** A RedisStore of each layout on `client`, named `${kind}, ${layout}`, under `prefix(layout)`. */
+export function storesPerLayout(
+  client: never,
+  kind: 'node-redis' | 'ioredis',
+  prefix: (layout: 'string' | 'packed' | 'fields') => string,
+): [string, RedisStore][] {
+  return (['string', 'packed', 'fields'] as const).map((layout) => [
+    `${kind}, ${layout}`,
+    new RedisStore({ client, prefix: prefix(layout), layout }),
+  ]);
 }
 
 /**
