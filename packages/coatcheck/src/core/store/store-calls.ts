@@ -6,6 +6,40 @@ export type StoreCall = <T>(operation: string, run: () => Promise<T>) => Promise
 interface Pending {
   deadline: number;
   fail: () => void;
+  previous: Pending | null;
+  next: Pending | null;
+}
+
+/** The calls awaiting their store, linked through the entries; an entry's links are cleared when it leaves. */
+class PendingCalls {
+  #head: Pending | null = null;
+
+  get empty(): boolean {
+    return this.#head === null;
+  }
+
+  add(entry: Pending): void {
+    entry.next = this.#head;
+    if (this.#head) this.#head.previous = entry;
+    this.#head = entry;
+  }
+
+  remove(entry: Pending): void {
+    if (entry.previous) entry.previous.next = entry.next;
+    else if (this.#head === entry) this.#head = entry.next;
+    if (entry.next) entry.next.previous = entry.previous;
+    entry.previous = null;
+    entry.next = null;
+  }
+
+  /** Fails every call whose deadline has passed. */
+  expire(now: number): void {
+    for (let call = this.#head; call; ) {
+      const next = call.next;
+      if (call.deadline <= now) call.fail();
+      call = next;
+    }
+  }
 }
 
 /**
@@ -23,14 +57,13 @@ export function createStoreCall(timeoutMs: number, events: EventBus): StoreCall 
   let failing = false;
   let recovery: NodeJS.Timeout | null = null;
   const quietMs = Math.max(1_000, 2 * timeoutMs);
-  const pending = new Set<Pending>();
+  const pending = new PendingCalls();
   const tickMs = Math.max(5, Math.min(100, Math.floor(timeoutMs / 4)));
   let ticker: ReturnType<typeof setInterval> | null = null;
 
   const tick = () => {
-    const now = Date.now();
-    for (const call of pending) if (call.deadline <= now) call.fail();
-    if (pending.size === 0 && ticker) {
+    pending.expire(Date.now());
+    if (pending.empty && ticker) {
       clearInterval(ticker);
       ticker = null;
     }
@@ -63,7 +96,7 @@ export function createStoreCall(timeoutMs: number, events: EventBus): StoreCall 
         deadline: Date.now() + timeoutMs,
         fail: () => {
           settled = true;
-          pending.delete(entry);
+          pending.remove(entry);
           reject(
             failed(
               operation,
@@ -72,6 +105,8 @@ export function createStoreCall(timeoutMs: number, events: EventBus): StoreCall 
             ),
           );
         },
+        previous: null,
+        next: null,
       };
       pending.add(entry);
       if (!ticker) {
@@ -81,7 +116,7 @@ export function createStoreCall(timeoutMs: number, events: EventBus): StoreCall 
       const done = (error: unknown, value?: unknown) => {
         if (settled) return;
         settled = true;
-        pending.delete(entry);
+        pending.remove(entry);
         if (error === undefined) {
           succeeded(operation);
           resolve(value as never);
