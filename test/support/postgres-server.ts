@@ -70,17 +70,31 @@ function command(binary: string, args: string[]): [string, string[]] {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function waitForConnections(port: number, child: ChildProcess, output: () => string): Promise<void> {
+/** Thrown when the server exited before it accepted a connection (its port was taken, say). */
+class ExitedEarly extends Error {}
+
+/**
+ * Waits until the server on `port` accepts connections and serves `dataDir`: between choosing a free
+ * port and the bind, a parallel test process may take the port, and its server must not pass for ours.
+ */
+async function waitForConnections(
+  port: number,
+  dataDir: string,
+  child: ChildProcess,
+  output: () => string,
+): Promise<void> {
   const deadline = Date.now() + 30_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`postgres exited with ${child.exitCode}:\n${output()}`);
+    if (child.exitCode !== null)
+      throw new ExitedEarly(`postgres exited with ${child.exitCode}:\n${output()}`);
     const client = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', database: 'postgres' });
     client.on('error', () => {});
     try {
       await client.connect();
-      await client.query('SELECT 1');
+      const { rows } = await client.query<{ data_directory: string }>('SHOW data_directory');
       await client.end();
-      return;
+      if (rows[0]?.data_directory === dataDir) return;
+      throw new Error(`port ${port} is served by another postgres (${rows[0]?.data_directory})`);
     } catch (error) {
       await client.end().catch(() => {});
       if (Date.now() > deadline) throw new Error(`postgres did not accept connections: ${String(error)}`);
@@ -112,12 +126,13 @@ function guard(serverPid: number, directory: string): ChildProcess {
 /**
  * Starts a PostgreSQL server on 127.0.0.1 with a fresh data directory and one database, `coatcheck`.
  * Throws when PostgreSQL is not installed; call `findPostgres()` first to skip instead.
+ * `options.port`: the port tried first (a test of the launcher); taken, the server moves to a free one.
  *
  * @example
  * const server = await startPostgres();
  * const store = new PostgresStore({ connectionString: server.connectionString });
  */
-export async function startPostgres(): Promise<PostgresServer> {
+export async function startPostgres(options: { port?: number } = {}): Promise<PostgresServer> {
   const binaries = findPostgres();
   if (!binaries) throw new Error('postgres is not installed');
   const base = mkdtempSync(join(tmpdir(), 'coatcheck-pg-'));
@@ -143,7 +158,7 @@ export async function startPostgres(): Promise<PostgresServer> {
     '--no-sync',
   ]);
   execFileSync(initCommand, initArgs, { stdio: 'pipe' });
-  const port = await freePort();
+  let port = 0;
 
   let child: ChildProcess | null = null;
   let watchdog: ChildProcess | null = null;
@@ -151,7 +166,7 @@ export async function startPostgres(): Promise<PostgresServer> {
   let pid = 0;
   let log = '';
 
-  const launch = async () => {
+  const start = async () => {
     log = '';
     const [runCommand, runArgs] = command(binaries.postgres, [
       '-D',
@@ -177,10 +192,24 @@ export async function startPostgres(): Promise<PostgresServer> {
     started.stderr?.on('data', keep);
     exited = new Promise((resolve) => started.once('exit', () => resolve()));
     child = started;
-    await waitForConnections(port, started, () => log);
+    await waitForConnections(port, dataDir, started, () => log);
     // Through runuser the child is runuser itself; postmaster.pid names the server process.
     pid = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
     watchdog = guard(pid, base);
+  };
+  /**
+   * The first start takes `options.port` or a free port, and another free one when that port was
+   * taken before the server bound it (5 tries).
+   */
+  const launch = async () => {
+    for (let attempt = 1; ; attempt++) {
+      port = attempt === 1 && options.port ? options.port : await freePort();
+      try {
+        return await start();
+      } catch (error) {
+        if (!(error instanceof ExitedEarly) || attempt >= 5) throw error;
+      }
+    }
   };
 
   /**
@@ -249,7 +278,7 @@ export async function startPostgres(): Promise<PostgresServer> {
     halt: () => halt('fast'),
     async restart() {
       await halt();
-      await launch();
+      await start();
     },
     async stop() {
       await halt('smart');
