@@ -102,4 +102,34 @@ describe('timed store calls', { timeout: 20_000 }, () => {
       else assert.deepEqual(result, { value: k });
     });
   });
+
+  it('a call its store answers from a store.error listener while deadlines are checked is not timed out too', async () => {
+    const events: SessionEvent[] = [];
+    const bus = createEventBus(Date.now, (error) => {
+      throw error;
+    });
+    const call = createStoreCall(TIMEOUT_MS, bus);
+    // A client whose replies are thenables answered synchronously, here by its error handler.
+    let answerB!: (value: string) => void;
+    const reply = {
+      // biome-ignore lint/suspicious/noThenProperty: a non-native promise is the point
+      then(onAnswer: (value: string) => void) {
+        answerB = onAnswer;
+      },
+    } as unknown as Promise<string>;
+    bus.on((event) => {
+      events.push(event);
+      if (event.type === 'store.error' && event.operation === 'opC') answerB('b');
+    });
+    // Pending list, newest first: opC, opB, opA; opC times out first and its listener answers opB.
+    const a = outcome(call('opA', () => deferred<string>().promise));
+    const b = outcome(call('opB', () => reply));
+    const c = outcome(call('opC', () => deferred<string>().promise));
+    const settled = await Promise.all([a, b, c]);
+    assert.deepEqual(settled[1], { value: 'b' });
+    assert.ok('error' in settled[0]! && 'error' in settled[2]!);
+    await new Promise((resolve) => setTimeout(resolve, TIMEOUT_MS));
+    const failures = events.filter((event) => event.type === 'store.error').map((event) => event.operation);
+    assert.deepEqual(failures.sort(), ['opA', 'opC']);
+  });
 });

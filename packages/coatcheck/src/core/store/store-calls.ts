@@ -32,13 +32,19 @@ class PendingCalls {
     entry.next = null;
   }
 
-  /** Fails every call whose deadline has passed. */
+  /**
+   * Fails every call whose deadline has passed. They are gathered before any is failed: failing one
+   * emits `store.error`, and a listener can settle another call then (a store answering through a
+   * synchronous thenable), which unlinks it and clears the link a walk in progress would follow.
+   */
   expire(now: number): void {
-    for (let call = this.#head; call; ) {
-      const next = call.next;
-      if (call.deadline <= now) call.fail();
-      call = next;
+    let expired: Pending[] | null = null;
+    for (let call = this.#head; call; call = call.next) {
+      if (call.deadline > now) continue;
+      if (expired) expired.push(call);
+      else expired = [call];
     }
+    if (expired) for (const call of expired) call.fail();
   }
 }
 
@@ -95,6 +101,7 @@ export function createStoreCall(timeoutMs: number, events: EventBus): StoreCall 
       const entry: Pending = {
         deadline: Date.now() + timeoutMs,
         fail: () => {
+          if (settled) return;
           settled = true;
           pending.remove(entry);
           reject(
