@@ -132,4 +132,24 @@ describe('timed store calls', { timeout: 20_000 }, () => {
     const failures = events.filter((event) => event.type === 'store.error').map((event) => event.operation);
     assert.deepEqual(failures.sort(), ['opA', 'opC']);
   });
+
+  it('a store method that answers with anything but a promise fails at once with a store error, never a timeout', async () => {
+    const { call, events } = timedCalls();
+    for (const [answer, shown] of [
+      [undefined, 'undefined'],
+      [null, 'null'],
+      [{ handle: 'h' }, 'object'],
+    ] as const) {
+      const failed = (await outcome(call('get', () => answer as unknown as Promise<unknown>))) as {
+        error: SessionStoreError;
+      };
+      assert.ok(failed.error instanceof SessionStoreError);
+      assert.equal(failed.error.operation, 'get');
+      assert.equal((failed.error.cause as Error).message, `the store's get returned ${shown}, not a promise`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 2 * TIMEOUT_MS));
+    const failures = events.filter((event) => event.type === 'store.error');
+    assert.equal(failures.length, 3);
+    assert.ok(failures.every((event) => event.failure === 'error'));
+  });
 });

@@ -138,6 +138,15 @@ export function createStoreCall(timeoutMs: number, events: EventBus): StoreCall 
         done(error ?? new Error('store call threw'));
         return;
       }
+      // A store method must answer with a promise; anything else is a broken store, and fails closed.
+      if (typeof (work as { then?: unknown } | null | undefined)?.then !== 'function') {
+        done(
+          new TypeError(
+            `the store's ${operation} returned ${work === null ? 'null' : typeof work}, not a promise`,
+          ),
+        );
+        return;
+      }
       work.then(
         (value) => done(undefined, value),
         (error: unknown) => done(error ?? new Error('store call failed')),
