@@ -12,7 +12,7 @@ function timedCalls() {
     throw error;
   });
   bus.on((event) => events.push(event));
-  return { call: createStoreCall(TIMEOUT_MS, bus), events };
+  return { call: createStoreCall(TIMEOUT_MS, bus), events, bus };
 }
 
 /** A store operation that answers only when told to. */
@@ -104,11 +104,7 @@ describe('timed store calls', { timeout: 20_000 }, () => {
   });
 
   it('a call its store answers from a store.error listener while deadlines are checked is not timed out too', async () => {
-    const events: SessionEvent[] = [];
-    const bus = createEventBus(Date.now, (error) => {
-      throw error;
-    });
-    const call = createStoreCall(TIMEOUT_MS, bus);
+    const { call, events, bus } = timedCalls();
     // A client whose replies are thenables answered synchronously, here by its error handler.
     let answerB!: (value: string) => void;
     const reply = {
@@ -118,7 +114,6 @@ describe('timed store calls', { timeout: 20_000 }, () => {
       },
     } as unknown as Promise<string>;
     bus.on((event) => {
-      events.push(event);
       if (event.type === 'store.error' && event.operation === 'opC') answerB('b');
     });
     // Pending list, newest first: opC, opB, opA; opC times out first and its listener answers opB.
