@@ -38,13 +38,9 @@ class PendingCalls {
    * synchronous thenable), which unlinks it and clears the link a walk in progress would follow.
    */
   expire(now: number): void {
-    let expired: Pending[] | null = null;
-    for (let call = this.#head; call; call = call.next) {
-      if (call.deadline > now) continue;
-      if (expired) expired.push(call);
-      else expired = [call];
-    }
-    if (expired) for (const call of expired) call.fail();
+    const expired: Pending[] = [];
+    for (let call = this.#head; call; call = call.next) if (call.deadline <= now) expired.push(call);
+    for (const call of expired) call.fail();
   }
 }
 
