@@ -1,0 +1,106 @@
+/**
+ * A hand-written store whose `get` answers undefined instead of a promise, under Express and
+ * Fastify: the request answers 503 with a store error, the process keeps running, no 500.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import express from 'express';
+import Fastify from 'fastify';
+import type { SessionEvent } from '../../packages/coatcheck/src/core/events.js';
+import { session as expressSession } from '../../packages/coatcheck/src/express/index.js';
+import { session as fastifySession } from '../../packages/coatcheck/src/fastify/index.js';
+import { MemoryStore } from '../../packages/coatcheck/src/stores/memory.js';
+import { SECRET } from '../support/app.js';
+import { Client, listen } from '../support/http.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A MemoryStore whose reads break on demand: `get` then returns undefined. */
+function brokenStore() {
+  const inner = new MemoryStore();
+  const state = { broken: false };
+  // A plain object implementing the contract, each method forwarding to a MemoryStore.
+  const store = new Proxy(inner, {
+    get(target, key) {
+      if (key === 'get') return (handle: string) => (state.broken ? undefined : target.get(handle));
+      const value = Reflect.get(target, key, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  return { store, state };
+}
+
+describe('a store whose get returns undefined', () => {
+  it('Express answers 503, emits store.error, and stays up', async () => {
+    const { store, state } = brokenStore();
+    const app = express();
+    const events: SessionEvent[] = [];
+    const errors: unknown[] = [];
+    const middleware = expressSession({
+      secret: SECRET,
+      store,
+      warn: () => {},
+      guessLimit: false,
+      storeTimeoutMs: 300,
+    });
+    middleware.on((event) => events.push(event));
+    app.use(middleware);
+    app.post('/login', async (req, res) => {
+      await req.session.login('u1');
+      res.json({ ok: true });
+    });
+    app.get('/me', (req, res) => res.json({ user: req.session.meta?.userId ?? null }));
+    app.use((error: { status?: number }, _req: unknown, res: express.Response, _next: unknown) => {
+      errors.push(error);
+      res.status(error.status ?? 500).json({ error: 'x' });
+    });
+    const running = await listen(app as never);
+    try {
+      const c = new Client(running.url);
+      assert.equal((await c.post('/login', {})).status, 200);
+      assert.equal(((await (await c.get('/me')).json()) as { user: string }).user, 'u1');
+      state.broken = true;
+      assert.equal((await c.get('/me')).status, 503);
+      const storeErrors = events.filter((e) => e.type === 'store.error');
+      assert.equal(storeErrors.length, 1);
+      // No second store.error from a deadline for the same call.
+      await sleep(500);
+      assert.equal(events.filter((e) => e.type === 'store.error').length, 1);
+      state.broken = false;
+      assert.equal(((await (await c.get('/me')).json()) as { user: string }).user, 'u1');
+      assert.ok(errors.every((e) => (e as { status?: number }).status === 503));
+    } finally {
+      await running.close();
+    }
+  });
+
+  it('Fastify answers 503 and stays up', async () => {
+    const { store, state } = brokenStore();
+    const app = Fastify({ logger: false });
+    await app.register(fastifySession, {
+      secret: SECRET,
+      store,
+      warn: () => {},
+      guessLimit: false,
+      storeTimeoutMs: 300,
+    });
+    app.post('/login', async (request) => {
+      await request.session.login('u1');
+      return { ok: true };
+    });
+    app.get('/me', async (request) => ({ user: request.session.meta?.userId ?? null }));
+    try {
+      const login = await app.inject({ method: 'POST', url: '/login' });
+      assert.equal(login.statusCode, 200);
+      const cookie = login.cookies.map((k) => `${k.name}=${k.value}`).join('; ');
+      state.broken = true;
+      const res = await app.inject({ method: 'GET', url: '/me', headers: { cookie } });
+      assert.equal(res.statusCode, 503);
+      state.broken = false;
+      const ok = await app.inject({ method: 'GET', url: '/me', headers: { cookie } });
+      assert.equal(ok.json().user, 'u1');
+    } finally {
+      await app.close();
+    }
+  });
+});
