@@ -53,6 +53,26 @@ describe('Express + Passport on Redis while Redis hangs', {
       await sleep(1_300);
       assert.equal((await c.get('/private')).status, 200);
       assert.equal(app.events.filter((e) => e.type === 'store.recovered').length, 1);
+
+      // A second outage: store.error again, and one more store.recovered once it is over.
+      const errorsBefore = app.events.filter((e) => e.type === 'store.error').length;
+      process.kill(redis.server.pid, 'SIGSTOP');
+      let second: number;
+      try {
+        second = (await c.get('/whoami')).status;
+        // Signing in again (Passport regenerates the session) during the hang fails closed too.
+        const relogin = await c.post('/login', { username: 'ann', password: 'pw-ann' });
+        assert.equal(relogin.status, 503);
+      } finally {
+        process.kill(redis.server.pid, 'SIGCONT');
+      }
+      assert.equal(second, 503);
+      assert.ok(app.events.filter((e) => e.type === 'store.error').length > errorsBefore);
+      await sleep(200);
+      assert.equal(((await (await c.get('/whoami')).json()) as { user: string }).user, 'user-ann');
+      await sleep(1_300);
+      await c.get('/private');
+      assert.equal(app.events.filter((e) => e.type === 'store.recovered').length, 2);
       assert.ok(
         app.errors.every((e) => (e as { status?: number }).status === 503),
         'no 500s',
