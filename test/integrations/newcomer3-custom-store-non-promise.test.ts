@@ -6,11 +6,14 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import express from 'express';
 import Fastify from 'fastify';
+import { Hono } from 'hono';
 import type { SessionEvent } from '../../packages/coatcheck/src/core/events.js';
 import { session as expressSession } from '../../packages/coatcheck/src/express/index.js';
 import { session as fastifySession } from '../../packages/coatcheck/src/fastify/index.js';
+import { type Env, session as honoSession } from '../../packages/coatcheck/src/hono/index.js';
 import { MemoryStore } from '../../packages/coatcheck/src/stores/memory.js';
 import { SECRET } from '../support/app.js';
+import { serveHono } from '../support/hono.js';
 import { Client, listen } from '../support/http.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -101,6 +104,28 @@ describe('a store whose get returns undefined', () => {
       assert.equal(ok.json().user, 'u1');
     } finally {
       await app.close();
+    }
+  });
+
+  it('Hono answers 503 and stays up', async () => {
+    const { store, state } = brokenStore();
+    const app = new Hono<Env>();
+    app.use(honoSession({ secret: SECRET, store, warn: () => {}, guessLimit: false, storeTimeoutMs: 300 }));
+    app.post('/login', async (c) => {
+      await c.get('session').login('u1');
+      return c.json({ ok: true });
+    });
+    app.get('/me', (c) => c.json({ user: c.get('session').meta?.userId ?? null }));
+    const { url, close } = await serveHono(app);
+    try {
+      const client = new Client(url);
+      assert.equal((await client.post('/login', {})).status, 200);
+      state.broken = true;
+      assert.equal((await client.get('/me')).status, 503);
+      state.broken = false;
+      assert.equal(((await client.get('/me')).json() as { user: string }).user, 'u1');
+    } finally {
+      close();
     }
   });
 });
