@@ -21,11 +21,11 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** A MemoryStore whose reads break on demand: `get` then returns undefined. */
 function brokenStore() {
   const inner = new MemoryStore();
-  const state = { broken: false };
+  const state: { broken: boolean; answer: () => unknown } = { broken: false, answer: () => undefined };
   // A plain object implementing the contract, each method forwarding to a MemoryStore.
   const store = new Proxy(inner, {
     get(target, key) {
-      if (key === 'get') return (handle: string) => (state.broken ? undefined : target.get(handle));
+      if (key === 'get') return (handle: string) => (state.broken ? state.answer() : target.get(handle));
       const value = Reflect.get(target, key, target);
       return typeof value === 'function' ? value.bind(target) : value;
     },
@@ -128,4 +128,54 @@ describe('a store whose get returns undefined', () => {
       close();
     }
   });
+
+  for (const [name, answer] of [
+    [
+      'throws synchronously',
+      () => {
+        throw new Error('boom');
+      },
+    ],
+    // biome-ignore lint/suspicious/noThenProperty: a store answering with a thenable of its own
+    ['returns a thenable that never settles', () => ({ then() {} })],
+    ['returns null', () => null],
+    ['returns a record synchronously', () => ({ handle: 'x' })],
+  ] as const) {
+    it(`Express answers 503 when get ${name}, with one store.error`, async () => {
+      const { store, state } = brokenStore();
+      const app = express();
+      const events: SessionEvent[] = [];
+      const middleware = expressSession({
+        secret: SECRET,
+        store,
+        warn: () => {},
+        guessLimit: false,
+        storeTimeoutMs: 300,
+      });
+      middleware.on((event) => events.push(event));
+      app.use(middleware);
+      app.post('/login', async (req, res) => {
+        await req.session.login('u1');
+        res.json({ ok: true });
+      });
+      app.get('/me', (req, res) => res.json({ user: req.session.meta?.userId ?? null }));
+      app.use((error: { status?: number }, _req: unknown, res: express.Response, _next: unknown) => {
+        res.status(error.status ?? 500).json({ error: 'x' });
+      });
+      const running = await listen(app as never);
+      try {
+        const c = new Client(running.url);
+        assert.equal((await c.post('/login', {})).status, 200);
+        state.broken = true;
+        state.answer = answer as () => unknown;
+        assert.equal((await c.get('/me')).status, 503);
+        await sleep(500);
+        assert.equal(events.filter((e) => e.type === 'store.error').length, 1);
+        state.broken = false;
+        assert.equal(((await c.get('/me')).json() as { user: string }).user, 'u1');
+      } finally {
+        await running.close();
+      }
+    });
+  }
 });
