@@ -21,7 +21,7 @@ describe('Fastify on Redis while Redis hangs', { skip: !hasRedis && 'redis-serve
     const events: SessionEvent[] = [];
     await app.register(session, {
       secret: SECRET,
-      store: new RedisStore({ client: redis.client, prefix: 'nc3f:' }),
+      store: new RedisStore({ client: redis.client, prefix: 'hang-fastify:' }),
       warn: () => {},
       guessLimit: false,
       storeTimeoutMs: 300,

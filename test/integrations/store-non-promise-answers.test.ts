@@ -1,6 +1,7 @@
 /**
- * A hand-written store whose `get` answers undefined instead of a promise, under Express and
- * Fastify: the request answers 503 with a store error, the process keeps running, no 500.
+ * A hand-written store whose `get` answers with something other than a promise (undefined, null, a
+ * bare record, a thenable that never settles) or throws, under Express, Fastify and Hono: the
+ * request answers 503 with one store error, the process keeps running, no 500.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -33,50 +34,33 @@ function brokenStore() {
   return { store, state };
 }
 
-describe('a store whose get returns undefined', () => {
-  it('Express answers 503, emits store.error, and stays up', async () => {
-    const { store, state } = brokenStore();
-    const app = express();
-    const events: SessionEvent[] = [];
-    const errors: unknown[] = [];
-    const middleware = expressSession({
-      secret: SECRET,
-      store,
-      warn: () => {},
-      guessLimit: false,
-      storeTimeoutMs: 300,
-    });
-    middleware.on((event) => events.push(event));
-    app.use(middleware);
-    app.post('/login', async (req, res) => {
-      await req.session.login('u1');
-      res.json({ ok: true });
-    });
-    app.get('/me', (req, res) => res.json({ user: req.session.meta?.userId ?? null }));
-    app.use((error: { status?: number }, _req: unknown, res: express.Response, _next: unknown) => {
-      errors.push(error);
-      res.status(error.status ?? 500).json({ error: 'x' });
-    });
-    const running = await listen(app as never);
-    try {
-      const c = new Client(running.url);
-      assert.equal((await c.post('/login', {})).status, 200);
-      assert.equal(((await (await c.get('/me')).json()) as { user: string }).user, 'u1');
-      state.broken = true;
-      assert.equal((await c.get('/me')).status, 503);
-      const storeErrors = events.filter((e) => e.type === 'store.error');
-      assert.equal(storeErrors.length, 1);
-      // No second store.error from a deadline for the same call.
-      await sleep(500);
-      assert.equal(events.filter((e) => e.type === 'store.error').length, 1);
-      state.broken = false;
-      assert.equal(((await (await c.get('/me')).json()) as { user: string }).user, 'u1');
-      assert.ok(errors.every((e) => (e as { status?: number }).status === 503));
-    } finally {
-      await running.close();
-    }
+/** An Express app with a sign-in and a `/me` route on `store`, recording events and the errors its handler saw. */
+async function expressApp(store: MemoryStore) {
+  const app = express();
+  const events: SessionEvent[] = [];
+  const errors: unknown[] = [];
+  const middleware = expressSession({
+    secret: SECRET,
+    store,
+    warn: () => {},
+    guessLimit: false,
+    storeTimeoutMs: 300,
   });
+  middleware.on((event) => events.push(event));
+  app.use(middleware);
+  app.post('/login', async (req, res) => {
+    await req.session.login('u1');
+    res.json({ ok: true });
+  });
+  app.get('/me', (req, res) => res.json({ user: req.session.meta?.userId ?? null }));
+  app.use((error: { status?: number }, _req: unknown, res: express.Response, _next: unknown) => {
+    errors.push(error);
+    res.status(error.status ?? 500).json({ error: 'x' });
+  });
+  return { running: await listen(app as never), events, errors };
+}
 
+describe('a store whose get does not answer with a promise', () => {
   it('Fastify answers 503 and stays up', async () => {
     const { store, state } = brokenStore();
     const app = Fastify({ logger: false });
@@ -130,6 +114,7 @@ describe('a store whose get returns undefined', () => {
   });
 
   for (const [name, answer] of [
+    ['returns undefined', () => undefined],
     [
       'throws synchronously',
       () => {
@@ -143,36 +128,20 @@ describe('a store whose get returns undefined', () => {
   ] as const) {
     it(`Express answers 503 when get ${name}, with one store.error`, async () => {
       const { store, state } = brokenStore();
-      const app = express();
-      const events: SessionEvent[] = [];
-      const middleware = expressSession({
-        secret: SECRET,
-        store,
-        warn: () => {},
-        guessLimit: false,
-        storeTimeoutMs: 300,
-      });
-      middleware.on((event) => events.push(event));
-      app.use(middleware);
-      app.post('/login', async (req, res) => {
-        await req.session.login('u1');
-        res.json({ ok: true });
-      });
-      app.get('/me', (req, res) => res.json({ user: req.session.meta?.userId ?? null }));
-      app.use((error: { status?: number }, _req: unknown, res: express.Response, _next: unknown) => {
-        res.status(error.status ?? 500).json({ error: 'x' });
-      });
-      const running = await listen(app as never);
+      const { running, events, errors } = await expressApp(store);
       try {
         const c = new Client(running.url);
         assert.equal((await c.post('/login', {})).status, 200);
+        assert.equal(((await c.get('/me')).json() as { user: string }).user, 'u1');
         state.broken = true;
         state.answer = answer as () => unknown;
         assert.equal((await c.get('/me')).status, 503);
+        // One store.error for the call, and no second one from its deadline.
         await sleep(500);
         assert.equal(events.filter((e) => e.type === 'store.error').length, 1);
         state.broken = false;
         assert.equal(((await c.get('/me')).json() as { user: string }).user, 'u1');
+        assert.ok(errors.every((e) => (e as { status?: number }).status === 503));
       } finally {
         await running.close();
       }

@@ -29,7 +29,7 @@ describe('Socket.IO sharing the Express session while Redis hangs', {
     const events: SessionEvent[] = [];
     const middleware = session({
       secret: SECRET,
-      store: new RedisStore({ client: redis.client, prefix: 'nc3io:' }),
+      store: new RedisStore({ client: redis.client, prefix: 'hang-io:' }),
       warn: () => {},
       guessLimit: false,
       storeTimeoutMs: 300,

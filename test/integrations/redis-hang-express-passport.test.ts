@@ -17,7 +17,7 @@ describe('Express + Passport on Redis while Redis hangs', {
   const redis = redisForSuite();
 
   it('answers 503 during the hang and serves the same session after it', async () => {
-    const app = await startPassportApp(new RedisStore({ client: redis.client, prefix: 'nc3:' }), {
+    const app = await startPassportApp(new RedisStore({ client: redis.client, prefix: 'hang-passport:' }), {
       storeTimeoutMs: 300,
     });
     try {
