@@ -47,16 +47,28 @@ describe('a fresh clone of the committed repository', () => {
     execFileSync('git', ['clone', '--quiet', SOURCE, clone], { stdio: 'ignore' });
     const command = firstReadmeCommand(readFileSync(join(clone, 'README.md'), 'utf8'));
     assert.equal(command, 'npm install && npm start');
-    const port = await freePort();
-    const child = spawnChild('bash', ['-c', command], {
-      cwd: clone,
-      env: { ...process.env, PORT: String(port), DATA_DIR: dataDir, NODE_ENV: 'development' },
-    });
+    // The install takes minutes, and a parallel test process may take the free port meanwhile: an
+    // app that cannot bind it is started again on another (the install is done by then).
+    let port = 0;
+    let child: ReturnType<typeof spawnChild> | null = null;
+    let url: string | undefined;
     try {
-      const [, url] = await child.waitFor(
-        /coatcheck reference app on (http:\/\/127\.0\.0\.1:\d+)/,
-        INSTALL_AND_START_MS,
-      );
+      for (let attempt = 1; !url; attempt++) {
+        port = await freePort();
+        child = spawnChild('bash', ['-c', command], {
+          cwd: clone,
+          env: { ...process.env, PORT: String(port), DATA_DIR: dataDir, NODE_ENV: 'development' },
+        });
+        try {
+          [, url] = await child.waitFor(
+            /coatcheck reference app on (http:\/\/127\.0\.0\.1:\d+)/,
+            INSTALL_AND_START_MS,
+          );
+        } catch (error) {
+          if (attempt >= 3 || !String(error).includes('EADDRINUSE')) throw error;
+          await child.stop();
+        }
+      }
       assert.equal(url, `http://127.0.0.1:${port}`);
       const client = new Client(url!, { origin: url! });
       const form = await client.get('/register');
@@ -79,7 +91,7 @@ describe('a fresh clone of the committed repository', () => {
       assert.equal(dashboard.status, 200);
       assert.match(dashboard.text, /Hello, clone@example.com/);
     } finally {
-      await child.stop();
+      await child?.stop();
       rmSync(dir, { recursive: true, force: true });
       rmSync(dataDir, { recursive: true, force: true });
     }
