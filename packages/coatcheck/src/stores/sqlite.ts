@@ -20,6 +20,7 @@ import type {
   StoreCapabilities,
 } from '../core/store/store.js';
 import { rememberedDevicesDdl, sqliteRememberedDevices } from './remembered/sqlite.js';
+import { TurnReads } from './sqlite/turn-reads.js';
 
 /** Options of {@link SqliteStore}. */
 export interface SqliteStoreOptions {
@@ -132,6 +133,7 @@ export class SqliteStore implements SessionStore {
   readonly #sweeper: NodeJS.Timeout | undefined;
   readonly #statements;
   readonly #read: (handle: string) => SessionRecord | null;
+  readonly #turnReads: TurnReads<unknown[]> | null;
   readonly #update;
   readonly #replace;
   readonly #destroyByUser;
@@ -202,6 +204,12 @@ export class SqliteStore implements SessionStore {
       return values ? recordFrom(handle, values) : null;
     };
     this.#read = read;
+    // A file this store opened gets a second connection for `get`; a given database or a memory one
+    // (which a second connection would not see) is read on its own connection.
+    this.#turnReads =
+      this.#ownsDb && !this.db.memory
+        ? new TurnReads<unknown[]>(this.db.name, `SELECT ${RECORD_COLUMNS} FROM ${table} WHERE handle = ?`)
+        : null;
     // BEGIN IMMEDIATE (see the calls below) takes the write lock first, so read-modify-write is atomic across processes.
     this.#update = this.db.transaction((handle: string, patch: SessionPatch) => {
       const record = read(handle);
@@ -238,15 +246,26 @@ export class SqliteStore implements SessionStore {
   }
 
   async get(handle: string): Promise<SessionRecord | null> {
-    return this.#read(handle);
+    if (!this.#turnReads) return this.#read(handle);
+    const values = this.#turnReads.get(handle);
+    return values ? recordFrom(handle, values) : null;
+  }
+
+  /** Runs a write on the main connection, then ends the turn's shared read: later reads see it. */
+  #write<T>(write: () => T): T {
+    try {
+      return write();
+    } finally {
+      this.#turnReads?.end();
+    }
   }
 
   async create(record: SessionRecord): Promise<boolean> {
-    return this.#statements.insert.run(toRow(record)).changes === 1;
+    return this.#write(() => this.#statements.insert.run(toRow(record)).changes === 1);
   }
 
   async update(handle: string, patch: SessionPatch): Promise<SessionRecord | null> {
-    return this.#update.immediate(handle, patch);
+    return this.#write(() => this.#update.immediate(handle, patch));
   }
 
   /**
@@ -256,13 +275,16 @@ export class SqliteStore implements SessionStore {
    */
   async renew(record: SessionRecord, renewal: Renewal): Promise<SessionRecord | null> {
     const { lastSeenAt, idleExpiresAt } = renewal;
-    const renewed = this.#statements.renew.get(lastSeenAt, idleExpiresAt, idleExpiresAt, record.handle);
+    const renewed = this.#write(() =>
+      this.#statements.renew.get(lastSeenAt, idleExpiresAt, idleExpiresAt, record.handle),
+    );
+    // Read on the main connection, as it is now: a gone session is not brought back from a snapshot.
     return renewed ? recordFrom(record.handle, renewed) : this.#read(record.handle);
   }
 
   async replace(oldHandle: string, next: SessionRecord, options: ReplaceOptions = {}): Promise<boolean> {
     try {
-      return this.#replace.immediate(oldHandle, next, options.graceUntil);
+      return this.#write(() => this.#replace.immediate(oldHandle, next, options.graceUntil));
     } catch (error) {
       // A taken handle rolls the whole swap back: the old session stays.
       if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return false;
@@ -271,7 +293,7 @@ export class SqliteStore implements SessionStore {
   }
 
   async destroy(handle: string): Promise<Removed | null> {
-    return this.#statements.take.get(handle) ?? null;
+    return this.#write(() => this.#statements.take.get(handle)) ?? null;
   }
 
   async listByUser(userId: string): Promise<SessionRecord[]> {
@@ -279,22 +301,24 @@ export class SqliteStore implements SessionStore {
   }
 
   async destroyByUser(userId: string, options: { exceptHandle?: string } = {}): Promise<string[]> {
-    return this.#destroyByUser.immediate(userId, options.exceptHandle ?? null);
+    return this.#write(() => this.#destroyByUser.immediate(userId, options.exceptHandle ?? null));
   }
 
   async destroyAll(options: DestroyAllOptions = {}): Promise<RemovedSession[]> {
     const before = options.createdBefore ?? null;
-    return this.#statements.destroyAll
-      .all(before, before)
-      .map((row) => ({ handle: row.handle, userId: row.user_id }));
+    return this.#write(() => this.#statements.destroyAll.all(before, before)).map((row) => ({
+      handle: row.handle,
+      userId: row.user_id,
+    }));
   }
 
   async pruneExpired(now: number): Promise<number> {
-    return this.#statements.prune.run(now).changes + this.rememberedDevices.prune(now);
+    return this.#write(() => this.#statements.prune.run(now).changes) + this.rememberedDevices.prune(now);
   }
 
   async close(): Promise<void> {
     clearInterval(this.#sweeper);
+    this.#turnReads?.close();
     if (this.#ownsDb && this.db.open) this.db.close();
   }
 }

@@ -1,0 +1,64 @@
+import BetterSqlite3 from 'better-sqlite3';
+
+/**
+ * Reads by handle on a second connection to the store's file, where all the reads of one event-loop
+ * turn share one read transaction.
+ *
+ * In WAL mode each read transaction takes and releases a lock in the `-shm` file: two `fcntl` calls,
+ * about 5 µs of a 6 µs read by primary key. One transaction per turn pays them once for every
+ * request that turn serves. It ends in the turn's check phase (`setImmediate`) and after every write
+ * this store makes, so:
+ * - a read sees every write this store made before it, in this turn too;
+ * - a write another connection or process committed during the current turn shows from the next turn;
+ * - writes never run on this connection, so a write is never upgraded from a stale snapshot, and a
+ *   checkpoint is held back for one turn at most.
+ */
+export class TurnReads<Values> {
+  readonly #db: BetterSqlite3.Database;
+  readonly #begin: BetterSqlite3.Statement;
+  readonly #commit: BetterSqlite3.Statement;
+  readonly #read: BetterSqlite3.Statement<[string], Values>;
+  #open = false;
+  #closed = false;
+
+  /** `path` is the file the main connection opened (its schema is in place); `sql` is a read by handle. */
+  constructor(path: string, sql: string) {
+    this.#db = new BetterSqlite3(path, { fileMustExist: true });
+    this.#db.pragma('busy_timeout = 5000');
+    this.#begin = this.#db.prepare('BEGIN');
+    this.#commit = this.#db.prepare('COMMIT');
+    this.#read = this.#db.prepare<[string], Values>(sql).raw(true);
+  }
+
+  /** The row's values, or undefined; throws what better-sqlite3 throws (SQLITE_BUSY, a closed database). */
+  get(handle: string): Values | undefined {
+    if (!this.#open) {
+      this.#begin.run();
+      this.#open = true;
+      setImmediate(this.end);
+    }
+    return this.#read.get(handle);
+  }
+
+  /** Ends the shared read transaction, if one is open: the next read sees every commit so far. */
+  readonly end = (): void => {
+    if (!this.#open || this.#closed) return;
+    this.#open = false;
+    try {
+      this.#commit.run();
+    } catch {
+      // A read transaction has nothing to lose: roll it back, so the next read starts afresh. This
+      // runs from setImmediate, where a throw would end the process.
+      try {
+        if (this.#db.inTransaction) this.#db.exec('ROLLBACK');
+      } catch {}
+    }
+  };
+
+  close(): void {
+    if (this.#closed) return;
+    this.end();
+    this.#closed = true;
+    this.#db.close();
+  }
+}

@@ -1,0 +1,146 @@
+// SqliteStore's reads by handle share one read transaction per event-loop turn on a second
+// connection: what a read sees, within one turn and after it, from this store, another connection
+// and another process; and that the shared transaction never holds a checkpoint back past its turn.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, it } from 'node:test';
+import { promisify } from 'node:util';
+import BetterSqlite3 from 'better-sqlite3';
+import { SqliteStore } from '../../packages/coatcheck/src/stores/sqlite.js';
+import { makeRecord } from '../../packages/coatcheck/src/testing/conformance.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'coatcheck-sqlite-turn-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+let files = 0;
+const nextPath = () => join(dir, `s${files++}.db`);
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+const checkpoint = (db: BetterSqlite3.Database) =>
+  (db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[])[0]!.busy;
+
+it("a read sees this store's own writes made earlier in the same turn", async () => {
+  const store = new SqliteStore({ path: nextPath() });
+  const kept = makeRecord({ userId: 'alice', data: '{"n":1}' });
+  const gone = makeRecord({ userId: 'bob' });
+  await Promise.all([store.create(kept), store.create(gone)]);
+  await nextTurn();
+
+  // No await between the calls: every one of them runs in this turn.
+  const first = store.get(gone.handle);
+  const destroyed = store.destroy(gone.handle);
+  const afterDestroy = store.get(gone.handle);
+  const updated = store.update(kept.handle, { set: { n: '2' } });
+  const afterUpdate = store.get(kept.handle);
+  const fresh = makeRecord({ userId: 'carol' });
+  const created = store.create(fresh);
+  const afterCreate = store.get(fresh.handle);
+
+  assert.equal((await first)?.handle, gone.handle);
+  assert.deepEqual(await destroyed, { successor: null });
+  assert.equal(await afterDestroy, null);
+  assert.ok(await updated);
+  assert.deepEqual(JSON.parse((await afterUpdate)!.data), { n: 2 });
+  assert.equal(await created, true);
+  assert.equal((await afterCreate)?.userId, 'carol');
+  await store.close();
+});
+
+it("another connection's commit shows from the next turn, and a renewal never brings back a session it removed", async () => {
+  const path = nextPath();
+  const here = new SqliteStore({ path });
+  const there = new SqliteStore({ path });
+  const record = makeRecord({ userId: 'alice' });
+  await here.create(record);
+  await nextTurn();
+
+  const before = here.get(record.handle);
+  const removed = there.destroy(record.handle);
+  // The renewal writes on the main connection, as the file is now: the session is gone.
+  const renewed = here.renew(record, {
+    lastSeenAt: record.lastSeenAt + 1,
+    idleExpiresAt: record.idleExpiresAt + 1,
+  });
+  assert.equal((await before)?.handle, record.handle);
+  assert.deepEqual(await removed, { successor: null });
+  assert.equal(await renewed, null);
+
+  const other = makeRecord({ userId: 'bob' });
+  await here.create(other);
+  await nextTurn();
+  const seen = here.get(other.handle);
+  await there.destroy(other.handle);
+  assert.equal((await seen)?.handle, other.handle);
+  await nextTurn();
+  assert.equal(await here.get(other.handle), null, 'the next turn reads what the other connection committed');
+  await Promise.all([here.close(), there.close()]);
+});
+
+it("another process's logout is seen from the next turn", async () => {
+  const path = nextPath();
+  const store = new SqliteStore({ path });
+  const record = makeRecord({ userId: 'alice' });
+  await store.create(record);
+  assert.equal((await store.get(record.handle))?.userId, 'alice');
+  const script = `
+    import { SqliteStore } from './packages/coatcheck/src/stores/sqlite.ts';
+    const store = new SqliteStore({ path: process.argv[1] });
+    console.log(JSON.stringify(await store.destroy(process.argv[2])));
+    await store.close();`;
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ['--import', 'tsx', '--input-type=module', '-e', script, path, record.handle],
+    { cwd: process.cwd(), timeout: 30_000 },
+  );
+  assert.deepEqual(JSON.parse(stdout), { successor: null });
+  await nextTurn();
+  assert.equal(await store.get(record.handle), null);
+  await store.close();
+});
+
+it('the shared read transaction holds a checkpoint back for its own turn only', async () => {
+  const path = nextPath();
+  const store = new SqliteStore({ path });
+  const records = Array.from({ length: 50 }, () =>
+    makeRecord({ data: JSON.stringify({ pad: 'x'.repeat(500) }) }),
+  );
+  for (const record of records) await store.create(record);
+  await nextTurn();
+
+  const reads = records.map((record) => store.get(record.handle));
+  assert.equal(checkpoint(store.db), 1, 'a read transaction is open during the turn');
+  assert.equal((await Promise.all(reads)).filter(Boolean).length, 50);
+  await nextTurn();
+  assert.equal(checkpoint(store.db), 0, 'the turn ended its read transaction');
+  assert.equal(statSync(`${path}-wal`).size, 0);
+  await store.close();
+});
+
+it('closing the store in the middle of a turn ends its read; the scheduled end is harmless', async () => {
+  const store = new SqliteStore({ path: nextPath() });
+  const record = makeRecord();
+  await store.create(record);
+  await nextTurn();
+  const read = store.get(record.handle);
+  await store.close();
+  assert.equal((await read)?.handle, record.handle);
+  await nextTurn();
+  await assert.rejects(store.get(record.handle), /not open/);
+});
+
+it('a memory database and a database the application gave are read on that connection: its writes show at once', async () => {
+  const memory = new SqliteStore({ path: ':memory:' });
+  const given = new SqliteStore({ database: new BetterSqlite3(nextPath()) });
+  for (const store of [memory, given]) {
+    const record = makeRecord();
+    await store.create(record);
+    await nextTurn();
+    const seen = store.get(record.handle);
+    store.db.prepare('DELETE FROM coatcheck_sessions WHERE handle = ?').run(record.handle);
+    assert.equal((await seen)?.handle, record.handle);
+    assert.equal(await store.get(record.handle), null);
+    await store.close();
+  }
+  given.db.close();
+});
