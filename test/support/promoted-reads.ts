@@ -5,11 +5,15 @@
  * generation grew by. What a read allocates dies young, so the growth stays small; bookkeeping that
  * links each read's objects to an older one (a store-call table replaced every few dozen calls, each
  * linked to the next) promotes every read into the old generation and grows it by megabytes.
- * READS: reads to run (default 64,000).
+ * READS: reads to run (default 64,000). STORED: sessions stored first, each through `create` with
+ * young collections between them (default 0): V8 then allocates a literal's objects in the old
+ * generation if most of its objects lived on, which a copy the store keeps and a copy a read hands
+ * out must not share.
  */
 import { getHeapSpaceStatistics } from 'node:v8';
 import { createSessionEngine } from '../../packages/coatcheck/src/core/engine.js';
 import { MemoryStore } from '../../packages/coatcheck/src/stores/memory.js';
+import { makeRecord } from '../../packages/coatcheck/src/testing/conformance.js';
 import { SECRET } from './app.js';
 
 const gc = (globalThis as { gc?: (options?: { type: 'minor' | 'major' }) => void }).gc;
@@ -18,12 +22,17 @@ const reads = Number(process.env.READS ?? 64_000);
 const SESSIONS = 64;
 const CONCURRENCY = 32;
 
-const store = new MemoryStore();
+const store = new MemoryStore({ maxSessions: 1_000_000 });
 const get = store.get.bind(store);
 let held: (() => void) | null = null;
 let holding = false;
 const engine = createSessionEngine({ secret: SECRET, store, warn: () => {} });
 const info = (cookieHeader?: string) => ({ cookieHeader, secure: false, ip: '127.0.0.1', userAgent: 'ua' });
+
+for (let i = 0; i < Number(process.env.STORED ?? 0); i++) {
+  await store.create(makeRecord({ userId: `stored-${i}` }));
+  if (i % 500 === 499) gc({ type: 'minor' });
+}
 
 const cookies: string[] = [];
 for (let i = 0; i < SESSIONS; i++) {

@@ -30,6 +30,7 @@ export interface MemoryStoreOptions {
 /**
  * A copy for the caller, field by field: every copy has one shape whatever order the stored record's
  * fields were written in, and costs about a quarter of a spread of the record (0.1 against 0.38 µs).
+ * Only copies that die young come from here: see `keep`.
  */
 const copy = (r: SessionRecord): SessionRecord => {
   const record: SessionRecord = {
@@ -56,6 +57,14 @@ const copy = (r: SessionRecord): SessionRecord => {
   if (r.rememberedDeviceId !== undefined) record.rememberedDeviceId = r.rememberedDeviceId;
   return record;
 };
+
+/**
+ * The copy the store holds, from an object literal of its own. V8 starts allocating a literal's
+ * objects in the old generation once most of them outlive a scavenge (allocation-site
+ * pretenuring); when held and handed-out copies shared one literal, a burst of sign-ins made every
+ * read's copy start there, to be found only by full collections.
+ */
+const keep = (record: SessionRecord): SessionRecord => ({ ...record, device: { ...record.device } });
 
 /**
  * A bounded in-process store: for tests and single-process development. Unlike express-session's
@@ -202,7 +211,7 @@ export class MemoryStore implements SessionStore {
       this.#remove(oldest);
       this.#onEvict?.(copy(oldest));
     }
-    const stored = copy(record);
+    const stored = keep(record);
     this.#sessions.set(stored.handle, stored);
     this.#index(stored);
   }
