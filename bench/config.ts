@@ -326,7 +326,7 @@ export const MODES: Record<Mode, ModeSettings> = {
     durationSec: 2,
     shortDurationSec: 1,
     repetitions: 3,
-    pairedRepetitions: 7,
+    pairedRepetitions: 11,
     warmupSec: 1,
     connections: 32,
     sessions: 64,
