@@ -13,7 +13,7 @@ export interface TargetResult {
   measured: string;
   /** null when a row it needs did not run. */
   met: boolean | null;
-  /** Server to profile when a throughput target is missed. */
+  /** Server to profile when a throughput or own-cost target is missed. */
   profile?: string;
 }
 
@@ -154,7 +154,7 @@ function nodeOwnCostTarget(
   const share = floorCost
     ? `; of it, the store client alone (${floor} − bare-node, paired): ${formatSpread(floorCost)} µs`
     : '';
-  return { id, target, measured: source + share, met: cost.median <= 20 };
+  return { id, target, measured: source + share, met: cost.median <= 20, profile: subject };
 }
 
 export function evaluateTargets(
