@@ -251,13 +251,14 @@ export class SqliteStore implements SessionStore {
     return values ? recordFrom(handle, values) : null;
   }
 
-  /** Runs a write on the main connection, then ends the turn's shared read: later reads see it. */
+  /**
+   * Ends the turn's shared read, then runs a write on the main connection: later reads see the write,
+   * and the checkpoint at its commit is not held back by this store's own reader (a reader open at
+   * every commit would keep the WAL from starting over, and it would grow without bound).
+   */
   #write<T>(write: () => T): T {
-    try {
-      return write();
-    } finally {
-      this.#turnReads?.end();
-    }
+    this.#turnReads?.end();
+    return write();
   }
 
   async create(record: SessionRecord): Promise<boolean> {

@@ -6,12 +6,13 @@ import BetterSqlite3 from 'better-sqlite3';
  *
  * In WAL mode each read transaction takes and releases a lock in the `-shm` file: two `fcntl` calls,
  * about 5 µs of a 6 µs read by primary key. One transaction per turn pays them once for every
- * request that turn serves. It ends in the turn's check phase (`setImmediate`) and after every write
+ * request that turn serves. It ends in the turn's check phase (`setImmediate`) and before every write
  * this store makes, so:
  * - a read sees every write this store made before it, in this turn too;
  * - a write another connection or process committed during the current turn shows from the next turn;
- * - writes never run on this connection, so a write is never upgraded from a stale snapshot, and a
- *   checkpoint is held back for one turn at most.
+ * - writes never run on this connection, so a write is never upgraded from a stale snapshot;
+ * - no read of this store is open when it commits, so its checkpoints can finish and the WAL starts
+ *   over; another process's checkpoint is held back by it for one turn at most.
  */
 export class TurnReads<Values> {
   readonly #db: BetterSqlite3.Database;
