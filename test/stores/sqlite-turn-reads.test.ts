@@ -139,6 +139,30 @@ it('reads and writes in every turn keep the WAL within its checkpoint size', asy
   await store.close();
 });
 
+it("after the store's own write, the turn's reads go to the main connection and hold no snapshot", async () => {
+  const path = nextPath();
+  const store = new SqliteStore({ path });
+  const there = new SqliteStore({ path });
+  const [a, b] = [makeRecord(), makeRecord()];
+  await Promise.all([store.create(a), store.create(b)]);
+  await nextTurn();
+
+  const written = store.update(a.handle, { set: { n: '1' } });
+  const read = store.get(a.handle);
+  assert.equal(checkpoint(store.db), 0, 'no read transaction is open after the write');
+  const gone = there.destroy(b.handle);
+  const afterOther = store.get(b.handle);
+  assert.ok(await written);
+  assert.deepEqual(JSON.parse((await read)!.data), { n: 1 });
+  assert.deepEqual(await gone, { successor: null });
+  assert.equal(await afterOther, null, 'a read on the main connection sees the other commit at once');
+  await nextTurn();
+  const shared = store.get(a.handle);
+  assert.equal(checkpoint(store.db), 1, 'the next turn shares a read transaction again');
+  assert.ok(await shared);
+  await Promise.all([store.close(), there.close()]);
+});
+
 it('closing the store in the middle of a turn ends its read; the scheduled end is harmless', async () => {
   const store = new SqliteStore({ path: nextPath() });
   const record = makeRecord();

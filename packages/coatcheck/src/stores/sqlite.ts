@@ -246,7 +246,7 @@ export class SqliteStore implements SessionStore {
   }
 
   async get(handle: string): Promise<SessionRecord | null> {
-    if (!this.#turnReads) return this.#read(handle);
+    if (!this.#turnReads || this.#turnReads.afterWrite) return this.#read(handle);
     const values = this.#turnReads.get(handle);
     return values ? recordFrom(handle, values) : null;
   }
@@ -257,7 +257,7 @@ export class SqliteStore implements SessionStore {
    * every commit would keep the WAL from starting over, and it would grow without bound).
    */
   #write<T>(write: () => T): T {
-    this.#turnReads?.end();
+    this.#turnReads?.beforeWrite();
     return write();
   }
 

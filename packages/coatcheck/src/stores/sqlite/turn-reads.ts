@@ -7,7 +7,7 @@ import BetterSqlite3 from 'better-sqlite3';
  * In WAL mode each read transaction takes and releases a lock in the `-shm` file: two `fcntl` calls,
  * about 5 µs of a 6 µs read by primary key. One transaction per turn pays them once for every
  * request that turn serves. It ends in the turn's check phase (`setImmediate`) and before every write
- * this store makes, so:
+ * this store makes, after which the turn's reads go to the main connection (see `afterWrite`), so:
  * - a read sees every write this store made before it, in this turn too;
  * - a write another connection or process committed during the current turn shows from the next turn;
  * - writes never run on this connection, so a write is never upgraded from a stale snapshot;
@@ -21,6 +21,8 @@ export class TurnReads<Values> {
   readonly #read: BetterSqlite3.Statement<[string], Values>;
   #open = false;
   #closed = false;
+  #afterWrite = false;
+  #turnEndDue = false;
 
   /** `path` is the file the main connection opened (its schema is in place); `sql` is a read by handle. */
   constructor(path: string, sql: string) {
@@ -31,15 +33,43 @@ export class TurnReads<Values> {
     this.#read = this.#db.prepare<[string], Values>(sql).raw(true);
   }
 
+  /**
+   * True from a write of the store to the end of the turn: its reads then go to the main connection.
+   * The write kept that connection's page cache, while this one would drop its whole cache at its
+   * next transaction, as SQLite does once another connection has committed.
+   */
+  get afterWrite(): boolean {
+    return this.#afterWrite;
+  }
+
   /** The row's values, or undefined; throws what better-sqlite3 throws (SQLITE_BUSY, a closed database). */
   get(handle: string): Values | undefined {
     if (!this.#open) {
       this.#begin.run();
       this.#open = true;
-      setImmediate(this.end);
+      this.#endTurnLater();
     }
     return this.#read.get(handle);
   }
+
+  /** Called before each write of the store: ends the shared read and sends reads to the main connection for the rest of the turn. */
+  beforeWrite(): void {
+    this.end();
+    this.#afterWrite = true;
+    this.#endTurnLater();
+  }
+
+  #endTurnLater(): void {
+    if (this.#turnEndDue) return;
+    this.#turnEndDue = true;
+    setImmediate(this.#endTurn);
+  }
+
+  readonly #endTurn = (): void => {
+    this.#turnEndDue = false;
+    this.#afterWrite = false;
+    this.end();
+  };
 
   /** Ends the shared read transaction, if one is open: the next read sees every commit so far. */
   readonly end = (): void => {
