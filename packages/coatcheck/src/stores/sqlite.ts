@@ -164,10 +164,9 @@ export class SqliteStore implements SessionStore {
       .split(', ')
       .map((c) => `@${c}`)
       .join(', ');
+    const readByHandle = `SELECT ${RECORD_COLUMNS} FROM ${table} WHERE handle = ?`;
     const s = {
-      read: this.db
-        .prepare<[string], unknown[]>(`SELECT ${RECORD_COLUMNS} FROM ${table} WHERE handle = ?`)
-        .raw(true),
+      read: this.db.prepare<[string], unknown[]>(readByHandle).raw(true),
       insert: this.db.prepare(`INSERT OR IGNORE INTO ${table} (${columns}) VALUES (${values})`),
       write: this.db.prepare(
         `UPDATE ${table} SET user_id=@user_id, auth_at=@auth_at, last_seen_at=@last_seen_at, idle_expires_at=@idle_expires_at,
@@ -207,9 +206,7 @@ export class SqliteStore implements SessionStore {
     // A file this store opened gets a second connection for `get`; a given database or a memory one
     // (which a second connection would not see) is read on its own connection.
     this.#turnReads =
-      this.#ownsDb && !this.db.memory
-        ? new TurnReads<unknown[]>(this.db.name, `SELECT ${RECORD_COLUMNS} FROM ${table} WHERE handle = ?`)
-        : null;
+      this.#ownsDb && !this.db.memory ? new TurnReads<unknown[]>(this.db.name, readByHandle) : null;
     // BEGIN IMMEDIATE (see the calls below) takes the write lock first, so read-modify-write is atomic across processes.
     this.#update = this.db.transaction((handle: string, patch: SessionPatch) => {
       const record = read(handle);

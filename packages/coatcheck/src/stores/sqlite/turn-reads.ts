@@ -54,7 +54,7 @@ export class TurnReads<Values> {
 
   /** Called before each write of the store: ends the shared read and sends reads to the main connection for the rest of the turn. */
   beforeWrite(): void {
-    this.end();
+    this.#end();
     this.#afterWrite = true;
     this.#endTurnLater();
   }
@@ -68,11 +68,11 @@ export class TurnReads<Values> {
   readonly #endTurn = (): void => {
     this.#turnEndDue = false;
     this.#afterWrite = false;
-    this.end();
+    this.#end();
   };
 
   /** Ends the shared read transaction, if one is open: the next read sees every commit so far. */
-  readonly end = (): void => {
+  #end(): void {
     if (!this.#open || this.#closed) return;
     this.#open = false;
     try {
@@ -84,11 +84,11 @@ export class TurnReads<Values> {
         if (this.#db.inTransaction) this.#db.exec('ROLLBACK');
       } catch {}
     }
-  };
+  }
 
   close(): void {
     if (this.#closed) return;
-    this.end();
+    this.#end();
     this.#closed = true;
     this.#db.close();
   }
