@@ -3,12 +3,16 @@
 // and another process; and that the shared transaction never holds a checkpoint back past its turn.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, it } from 'node:test';
 import { promisify } from 'node:util';
 import BetterSqlite3 from 'better-sqlite3';
+import type { SessionRecord } from '../../packages/coatcheck/src/core/store/record.js';
+import { SessionStoreApi } from '../../packages/coatcheck/src/session-api/session-store-api.js';
 import { SqliteStore } from '../../packages/coatcheck/src/stores/sqlite.js';
 import { makeRecord } from '../../packages/coatcheck/src/testing/conformance.js';
 
@@ -190,3 +194,65 @@ it('a memory database and a database the application gave are read on that conne
   }
   given.db.close();
 });
+
+// A read that opened the shared transaction in a check phase (setImmediate) once kept it through the
+// next iteration's poll phase: requests that arrived after another process's logout still read the
+// session. Each case opens the transaction in a phase other than poll, commits the removal on
+// another connection, and reads from a socket's data event, which runs in the next poll phase.
+const phases: [string, (run: () => void, store: SqliteStore, handle: string) => void][] = [
+  ['a check phase (setImmediate)', (run) => setImmediate(run)],
+  ['a timers phase (setTimeout)', (run) => setTimeout(run, 0)],
+  [
+    'a close phase (a socket\'s "close" event)',
+    (run) => {
+      const server = createServer((socket) => socket.destroy()).listen(0, '127.0.0.1', () => {
+        const socket = connect((server.address() as AddressInfo).port, '127.0.0.1');
+        socket.on('error', () => {});
+        socket.on('close', () => {
+          server.close();
+          run();
+        });
+      });
+    },
+  ],
+  [
+    "the callback of express-session's store API (`req.sessionStore.get(sid, cb)`, called back from setImmediate)",
+    (run, store, handle) => new SessionStoreApi(store).get(handle, () => run()),
+  ],
+];
+for (const [phase, inPhase] of phases) {
+  it(`a read transaction opened in ${phase} ends before the next poll phase`, async () => {
+    const path = nextPath();
+    const here = new SqliteStore({ path });
+    const there = new SqliteStore({ path });
+    const record = makeRecord({ userId: 'alice' });
+    await here.create(record);
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const accepted = once(server, 'connection') as Promise<[Socket]>;
+    const client = connect((server.address() as AddressInfo).port, '127.0.0.1');
+    const [peer] = await accepted;
+    await nextTurn();
+
+    const afterLogout = new Promise<SessionRecord | null>((resolve, reject) => {
+      peer.once('data', () => here.get(record.handle).then(resolve, reject));
+    });
+    const beforeLogout = await new Promise<SessionRecord | null>((resolve, reject) => {
+      inPhase(
+        () => {
+          const seen = here.get(record.handle);
+          there.destroy(record.handle).then(() => client.write('after logout'), reject);
+          seen.then(resolve, reject);
+        },
+        here,
+        record.handle,
+      );
+    });
+    assert.equal(beforeLogout?.handle, record.handle);
+    assert.equal(await afterLogout, null, 'a request that arrived after the logout reads no session');
+    client.destroy();
+    peer.destroy();
+    server.close();
+    await Promise.all([here.close(), there.close()]);
+  });
+}

@@ -1,7 +1,8 @@
 /**
  * One instance of a small coatcheck app, run as its own process by app-cluster.ts. The store comes
  * from the environment: REDIS_URL (RedisStore on node-redis; REDIS_CACHE_TTL_MS turns on its
- * client-side cache) or DATABASE_URL (PostgresStore).
+ * client-side cache), DATABASE_URL (PostgresStore) or SQLITE_PATH (SqliteStore on that file, which
+ * every instance opens: one file shared by several processes).
  * Prints `{"port":N}` on stdout once listening; SIGTERM closes it cleanly. Every response names the
  * instance in `X-Instance`.
  */
@@ -41,7 +42,12 @@ async function openStore(): Promise<{ store: SessionStore; close: () => Promise<
     const store = new PostgresStore({ connectionString: process.env.DATABASE_URL });
     return { store, close: () => store.close() };
   }
-  throw new Error('set REDIS_URL or DATABASE_URL');
+  if (process.env.SQLITE_PATH) {
+    const { SqliteStore } = await import('../../packages/coatcheck/src/stores/sqlite.js');
+    const store = new SqliteStore({ path: process.env.SQLITE_PATH });
+    return { store, close: () => store.close() };
+  }
+  throw new Error('set REDIS_URL, DATABASE_URL or SQLITE_PATH');
 }
 
 const { store, close } = await openStore();

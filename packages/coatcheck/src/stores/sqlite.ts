@@ -206,7 +206,9 @@ export class SqliteStore implements SessionStore {
     // A file this store opened gets a second connection for `get`; a given database or a memory one
     // (which a second connection would not see) is read on its own connection.
     this.#turnReads =
-      this.#ownsDb && !this.db.memory ? new TurnReads<unknown[]>(this.db.name, readByHandle) : null;
+      this.#ownsDb && !this.db.memory && TurnReads.supported
+        ? new TurnReads<unknown[]>(this.db.name, readByHandle)
+        : null;
     // BEGIN IMMEDIATE (see the calls below) takes the write lock first, so read-modify-write is atomic across processes.
     this.#update = this.db.transaction((handle: string, patch: SessionPatch) => {
       const record = read(handle);
