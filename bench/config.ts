@@ -213,6 +213,7 @@ export const SERVERS: readonly ServerSpec[] = rows([
  */
 export const PAIRS: readonly { subject: string; baseline: string }[] = [
   { subject: 'cc-redis', baseline: 'es-redis' },
+  { subject: 'cc-redis', baseline: 'bare-express' },
   { subject: 'cc-fastify-redis', baseline: 'fastify-redis' },
   { subject: 'cc-fastify-memory', baseline: 'fastify-memory' },
   { subject: 'cc-core-redis', baseline: 'bare-node' },
