@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, it } from 'node:test';
@@ -102,4 +102,25 @@ it("the sqlite store creates its file's folder (the README's `data/sessions.db` 
   assert.equal((await store.get(record.handle))?.handle, record.handle);
   await store.close();
   assert.ok(existsSync(path));
+});
+
+it('a constructor that throws on a file of a newer schema closes the connection it opened', async () => {
+  const path = join(dir, 'newer.db');
+  const store = new SqliteStore({ path });
+  await store.close();
+  const db = new BetterSqlite3(path);
+  db.prepare('UPDATE coatcheck_schema SET version = 99').run();
+  db.close();
+  const openOnFile = () =>
+    readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`).startsWith(path);
+      } catch {
+        return false;
+      }
+    }).length;
+  for (let i = 0; i < 10; i++) {
+    assert.throws(() => new SqliteStore({ path }), /schema version 99; this coatcheck knows/);
+  }
+  assert.equal(openOnFile(), 0, 'descriptors left open on the file');
 });

@@ -69,6 +69,12 @@ app.get('/me', requireAuth(), (req, res) => {
 app.get('/sessions', requireAuth(), async (req, res) => {
   res.json(await req.session.listSessions());
 });
+/** Keeps the process busy for `?ms=` milliseconds of synchronous work, as a slow handler does. */
+app.post('/busy', (req, res) => {
+  const until = Date.now() + Math.min(Number(req.query.ms) || 0, 1_000);
+  while (Date.now() < until);
+  res.json({ ok: true });
+});
 app.get('/cache-stats', (_req, res) => {
   res.json(cacheStats());
 });

@@ -133,7 +133,7 @@ export class SqliteStore implements SessionStore {
   readonly #sweeper: NodeJS.Timeout | undefined;
   readonly #statements;
   readonly #read: (handle: string) => SessionRecord | null;
-  readonly #turnReads: TurnReads<unknown[]> | null;
+  readonly #turnReads: TurnReads<SessionRecord> | null;
   readonly #update;
   readonly #replace;
   readonly #destroyByUser;
@@ -152,10 +152,16 @@ export class SqliteStore implements SessionStore {
       this.db = new BetterSqlite3(path);
       this.#ownsDb = true;
     }
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('busy_timeout = 5000');
-    migrate(this.db, table);
+    try {
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = NORMAL');
+      this.db.pragma('busy_timeout = 5000');
+      migrate(this.db, table);
+    } catch (error) {
+      // A file of a newer schema, or not a database: the connection this store opened is closed.
+      if (this.#ownsDb) this.db.close();
+      throw error;
+    }
     this.rememberedDevices = sqliteRememberedDevices(this.db, table);
 
     const columns =
@@ -206,9 +212,7 @@ export class SqliteStore implements SessionStore {
     // A file this store opened gets a second connection for `get`; a given database or a memory one
     // (which a second connection would not see) is read on its own connection.
     this.#turnReads =
-      this.#ownsDb && !this.db.memory && TurnReads.supported
-        ? new TurnReads<unknown[]>(this.db.name, readByHandle)
-        : null;
+      this.#ownsDb && !this.db.memory ? new TurnReads(this.db.name, readByHandle, recordFrom) : null;
     // BEGIN IMMEDIATE (see the calls below) takes the write lock first, so read-modify-write is atomic across processes.
     this.#update = this.db.transaction((handle: string, patch: SessionPatch) => {
       const record = read(handle);
@@ -246,14 +250,12 @@ export class SqliteStore implements SessionStore {
 
   async get(handle: string): Promise<SessionRecord | null> {
     if (!this.#turnReads || this.#turnReads.afterWrite) return this.#read(handle);
-    const values = this.#turnReads.get(handle);
-    return values ? recordFrom(handle, values) : null;
+    return this.#turnReads.get(handle);
   }
 
   /**
-   * Ends the turn's shared read, then runs a write on the main connection: later reads see the write,
-   * and the checkpoint at its commit is not held back by this store's own reader (a reader open at
-   * every commit would keep the WAL from starting over, and it would grow without bound).
+   * Runs the reads asked for before the write (they do not see it), then the write on the main
+   * connection, where the rest of the turn's reads see it.
    */
   #write<T>(write: () => T): T {
     this.#turnReads?.beforeWrite();

@@ -1,54 +1,50 @@
 import BetterSqlite3 from 'better-sqlite3';
 
-/**
- * The event loop's iteration, counted by libuv just before each poll phase (where I/O callbacks, and
- * so requests, run), or null where Node does not expose it (before 20.18 and 22.8).
- */
-const nodeTiming = performance.nodeTiming;
-const loopIteration: (() => number) | null =
-  'uvMetricsInfo' in nodeTiming ? () => nodeTiming.uvMetricsInfo.loopCount : null;
+/** A queued read's settlement. */
+interface Waiter<T> {
+  resolve(value: T | null): void;
+  reject(error: unknown): void;
+}
 
 /**
- * Reads by handle on a second connection to the store's file, where all the reads of one event-loop
- * turn share one read transaction. A turn runs from one poll phase to the next: the poll phase's
- * I/O callbacks, then the check, close and timers phases after it.
+ * Reads by handle on a second connection to the store's file, where the reads an event-loop turn
+ * asks for run together, in one read transaction, in the turn's check phase (`setImmediate`).
  *
  * In WAL mode each read transaction takes and releases a lock in the `-shm` file: two `fcntl` calls,
- * about 5 µs of a 6 µs read by primary key. One transaction per turn pays them once for every
- * request that turn serves. It ends in the turn's check phase (`setImmediate`), when a read finds
- * that a new poll phase has begun since it opened (a read in a check, close or timers phase opens
- * one that `setImmediate` would end only after the next poll phase), and before every write this
- * store makes, after which the turn's reads go to the main connection (see `afterWrite`), so:
- * - a read sees every write this store made before it, in this turn too;
- * - a read sees every commit made before the poll phase of its turn began, which includes every
- *   commit that came before the request it serves arrived (a request arrives in a poll phase);
- * - a write another connection or process committed during the current turn shows from the next turn;
+ * about 5 µs of a 6 µs read by primary key. One transaction for the reads of a turn pays them once
+ * for every request that turn serves. The transaction begins after every read in it was asked for,
+ * and so after every request those reads serve was received, and it ends before any of them is
+ * answered; the store's writes first run the reads asked for before them, then the rest of the
+ * turn reads on the main connection (see `afterWrite`). So:
+ * - a read sees every commit, by this store, another store on the file or another process, made
+ *   before it was asked for: a logout acknowledged before a request was sent is seen by that request;
+ * - a read does not see this store's writes asked for after it;
  * - writes never run on this connection, so a write is never upgraded from a stale snapshot;
- * - no read of this store is open when it commits, so its checkpoints can finish and the WAL starts
- *   over; another process's checkpoint is held back by it for one turn at most.
+ * - no read transaction stays open while other code runs, so no checkpoint waits for one.
  */
-export class TurnReads<Values> {
+export class TurnReads<T> {
   readonly #db: BetterSqlite3.Database;
   readonly #begin: BetterSqlite3.Statement;
   readonly #commit: BetterSqlite3.Statement;
-  readonly #read: BetterSqlite3.Statement<[string], Values>;
-  #open = false;
-  /** The loop iteration the open read transaction began in. */
-  #openedIn = 0;
+  readonly #read: BetterSqlite3.Statement<[string], unknown[]>;
+  readonly #recordOf: (handle: string, values: unknown[]) => T;
+  #handles: string[] = [];
+  #waiters: Waiter<T>[] = [];
   #closed = false;
   #afterWrite = false;
   #turnEndDue = false;
 
-  /** False where Node does not count loop iterations: the store then reads on its main connection. */
-  static readonly supported = loopIteration !== null;
-
-  /** `path` is the file the main connection opened (its schema is in place); `sql` is a read by handle. */
-  constructor(path: string, sql: string) {
+  /**
+   * `path` is the file the main connection opened (its schema is in place); `sql` is a read by
+   * handle whose raw values `recordOf` turns into the answer.
+   */
+  constructor(path: string, sql: string, recordOf: (handle: string, values: unknown[]) => T) {
     this.#db = new BetterSqlite3(path, { fileMustExist: true });
     this.#db.pragma('busy_timeout = 5000');
     this.#begin = this.#db.prepare('BEGIN');
     this.#commit = this.#db.prepare('COMMIT');
-    this.#read = this.#db.prepare<[string], Values>(sql).raw(true);
+    this.#read = this.#db.prepare<[string], unknown[]>(sql).raw(true);
+    this.#recordOf = recordOf;
   }
 
   /**
@@ -60,22 +56,25 @@ export class TurnReads<Values> {
     return this.#afterWrite;
   }
 
-  /** The row's values, or undefined; throws what better-sqlite3 throws (SQLITE_BUSY, a closed database). */
-  get(handle: string): Values | undefined {
-    const iteration = loopIteration!();
-    if (this.#open && this.#openedIn !== iteration) this.#end();
-    if (!this.#open) {
-      this.#begin.run();
-      this.#open = true;
-      this.#openedIn = iteration;
+  /**
+   * The record, or null, from the turn's check phase; rejects with what better-sqlite3 throws
+   * (SQLITE_BUSY, a closed database).
+   */
+  get(handle: string): Promise<T | null> {
+    return new Promise<T | null>((resolve, reject) => {
+      if (this.#closed) {
+        reject(new TypeError('The database connection is not open'));
+        return;
+      }
+      this.#handles.push(handle);
+      this.#waiters.push({ resolve, reject });
       this.#endTurnLater();
-    }
-    return this.#read.get(handle);
+    });
   }
 
-  /** Called before each write of the store: ends the shared read and sends reads to the main connection for the rest of the turn. */
+  /** Called before each write of the store: runs the reads asked for so far and sends the turn's later reads to the main connection. */
   beforeWrite(): void {
-    this.#end();
+    this.#runQueued();
     this.#afterWrite = true;
     this.#endTurnLater();
   }
@@ -89,27 +88,50 @@ export class TurnReads<Values> {
   readonly #endTurn = (): void => {
     this.#turnEndDue = false;
     this.#afterWrite = false;
-    this.#end();
+    this.#runQueued();
   };
 
-  /** Ends the shared read transaction, if one is open: the next read sees every commit so far. */
-  #end(): void {
-    if (!this.#open || this.#closed) return;
-    this.#open = false;
+  /**
+   * Runs the queued reads in one read transaction, which ends before any caller sees an answer.
+   * Never throws: it runs from setImmediate, where a throw would end the process; a read's failure
+   * rejects that read.
+   */
+  #runQueued(): void {
+    const handles = this.#handles;
+    if (handles.length === 0) return;
+    const waiters = this.#waiters;
+    this.#handles = [];
+    this.#waiters = [];
+    try {
+      this.#begin.run();
+    } catch (error) {
+      for (const waiter of waiters) waiter.reject(error);
+      return;
+    }
+    // Settling only queues each caller's continuation: none runs before the transaction ended.
+    for (let i = 0; i < handles.length; i++) {
+      const handle = handles[i]!;
+      try {
+        const values = this.#read.get(handle);
+        waiters[i]!.resolve(values ? this.#recordOf(handle, values) : null);
+      } catch (error) {
+        waiters[i]!.reject(error);
+      }
+    }
     try {
       this.#commit.run();
     } catch {
-      // A read transaction has nothing to lose: roll it back, so the next read starts afresh. This
-      // runs from setImmediate, where a throw would end the process.
+      // A read transaction has nothing to lose: roll it back, so the next one starts afresh.
       try {
         if (this.#db.inTransaction) this.#db.exec('ROLLBACK');
       } catch {}
     }
   }
 
+  /** Runs the reads already asked for, then closes the connection; later reads reject. */
   close(): void {
     if (this.#closed) return;
-    this.#end();
+    this.#runQueued();
     this.#closed = true;
     this.#db.close();
   }
