@@ -309,8 +309,10 @@ export interface ModeSettings {
   /** Stored sessions for the scale runs: the small and the large population. */
   scaleSmall: number;
   scaleLarge: number;
-  /** Timed reads per population in the scale runs, back to back: p99 is reported as their median. */
-  scaleRepetitions: number;
+  /** Load on each scale server before its timed runs, in seconds. */
+  scaleWarmupSec: number;
+  /** Rounds of the scale runs: one timed read run per population each, alternating which goes first. */
+  scaleRounds: number;
   /** Sessions of the one user whose list and revoke-all are timed. */
   userSessionCounts: number[];
   /** Authenticated reads per round through the engine alone (no HTTP), and how many rounds. */
@@ -335,7 +337,8 @@ export const MODES: Record<Mode, ModeSettings> = {
     renewCheckSec: 3,
     scaleSmall: 10_000,
     scaleLarge: 1_000_000,
-    scaleRepetitions: 5,
+    scaleWarmupSec: 20,
+    scaleRounds: 9,
     userSessionCounts: [1, 10, 100, 1000],
     engineReads: 100_000,
     engineRounds: 5,
@@ -355,7 +358,8 @@ export const MODES: Record<Mode, ModeSettings> = {
     renewCheckSec: 3,
     scaleSmall: 10_000,
     scaleLarge: 100_000,
-    scaleRepetitions: 3,
+    scaleWarmupSec: 3,
+    scaleRounds: 5,
     userSessionCounts: [1, 10, 100, 1000],
     engineReads: 50_000,
     engineRounds: 3,
@@ -375,7 +379,8 @@ export const MODES: Record<Mode, ModeSettings> = {
     renewCheckSec: 2,
     scaleSmall: 500,
     scaleLarge: 2_000,
-    scaleRepetitions: 1,
+    scaleWarmupSec: 1,
+    scaleRounds: 1,
     userSessionCounts: [1, 10],
     engineReads: 2_000,
     engineRounds: 1,

@@ -24,7 +24,7 @@ import { checkRenewal, type RenewalCheck } from './lib/renewal.js';
 import { type BenchReport, renderReport } from './lib/report.js';
 import { checkMemoryBound, runScale } from './lib/scale.js';
 import { LOAD_CORE, missingRequirement, type RunningServer, startServer } from './lib/servers.js';
-import { evaluateTargets } from './lib/targets.js';
+import { evaluateTargets, scaleTarget } from './lib/targets.js';
 
 const argv = process.argv.slice(2);
 const option = (name: string) => {
@@ -184,6 +184,7 @@ try {
   }
 
   const scale = (await attempt('scale runs', () => runScale(context, unavailable, log))) ?? [];
+  targets.push(scaleTarget(scale, settings.scaleSmall, settings.scaleLarge));
   const memory = await attempt('memory bound check', () =>
     checkMemoryBound(settings.memoryInserts, settings.memoryBound),
   );

@@ -2,7 +2,7 @@
 import type { CaseId } from '../config.js';
 import { ownCost } from './owncost.js';
 import type { BenchReport } from './report.js';
-import { formatLatency } from './stats.js';
+import { formatLatency, formatRatio, median } from './stats.js';
 
 export function reading(report: BenchReport): string[] {
   const lines: string[] = [];
@@ -83,10 +83,11 @@ export function reading(report: BenchReport): string[] {
     );
   }
   for (const scale of report.scale) {
-    if (scale.reads.length === 2) {
+    if (scale.reads.length === 2 && scale.p99Ratios.length) {
       const [small, large] = scale.reads as [(typeof scale.reads)[0], (typeof scale.reads)[0]];
+      const pause = (ms: number | null) => (ms === null ? '' : `, scavenges ${ms.toFixed(2)} ms`);
       lines.push(
-        `- ${scale.store}: read p99 ${formatLatency(small.sample.p99Us)} with ${small.population.toLocaleString('en-US')} stored sessions and ${formatLatency(large.sample.p99Us)} with ${large.population.toLocaleString('en-US')}.`,
+        `- ${scale.store}: read p99 ${formatLatency(small.sample.p99Us)} with ${small.population.toLocaleString('en-US')} stored sessions${pause(small.scavengeMs)}, ${formatLatency(large.sample.p99Us)} with ${large.population.toLocaleString('en-US')}${pause(large.scavengeMs)}; per round the large population's p99 was ${formatRatio(median(scale.p99Ratios))} the small one's (median).`,
       );
     }
   }

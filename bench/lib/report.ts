@@ -108,26 +108,28 @@ function censusTable(report: BenchReport): string[] {
 function scaleTables(report: BenchReport): string[] {
   const { settings } = report;
   const lines = [
-    `Read latency (GET /me, ${settings.durationSec} s per run, ${settings.scaleRepetitions} runs back to back per population) with stored sessions of other users: the run with the median p99, and the p99 of every run.`,
+    `Read latency (GET /me) with stored sessions of other users. Each population has a store and a server of its own; both servers get ${settings.scaleWarmupSec} s of load, then ${settings.scaleRounds} round${settings.scaleRounds === 1 ? '' : 's'} of one ${settings.durationSec} s run each, alternating which goes first. Shown: the run with the median p99, the p99 of every run, and the median pause of the server's young-generation collections (V8 scavenges) during the last runs.`,
     '',
     ...header([
       'store',
       'stored sessions',
-      'seeding time',
+      'seeding and start',
       'req/s',
       'p50',
       'p99',
       'p99 of each run',
+      'scavenge pause',
       'errors',
     ]),
   ];
   for (const scale of report.scale) {
     if (scale.status === 'skipped' && scale.reads.length === 0) {
-      lines.push(row([scale.store, `skipped: ${scale.reason}`, '', '', '', '', '', '']));
+      lines.push(row([scale.store, `skipped: ${scale.reason}`, '', '', '', '', '', '', '']));
       continue;
     }
     for (const read of scale.reads) {
       const s = read.sample;
+      if (!s) continue;
       lines.push(
         row([
           scale.store,
@@ -136,8 +138,9 @@ function scaleTables(report: BenchReport): string[] {
           formatCount(s.rps),
           formatLatency(s.p50Us),
           formatLatency(s.p99Us),
-          (read.samples ?? [s]).map((run) => formatLatency(run.p99Us)).join(', '),
-          (read.samples ?? [s]).reduce((n, run) => n + run.errors, 0),
+          read.samples.map((run) => formatLatency(run.p99Us)).join(', '),
+          read.scavengeMs === null ? '—' : `${read.scavengeMs.toFixed(2)} ms`,
+          read.samples.reduce((n, run) => n + run.errors, 0),
         ]),
       );
     }

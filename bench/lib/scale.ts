@@ -9,11 +9,13 @@ import { MemoryStore } from 'coatcheck/stores/memory';
 import { SqliteStore } from 'coatcheck/stores/sqlite';
 import { createClient } from 'redis';
 import type { SessionStore } from '../../packages/coatcheck/src/core/store/store.js';
-import { CASES, SERVERS, type StoreKind } from '../config.js';
+import { findBinary } from '../../test/support/servers.js';
+import { CASES, SERVERS, type ServerSpec, type StoreKind } from '../config.js';
 import { SECRET } from '../servers/common.js';
 import { type BenchContext, measure, type Sample } from './measure.js';
+import { startBenchRedis } from './redis.js';
 import { seedPostgres, seedRecord, seedRedis, seedSqlite, seedThroughApi } from './seed.js';
-import { missingRequirement, type RunningServer, startServer } from './servers.js';
+import { LOAD_CORE, missingRequirement, type RunningServer, startServer } from './servers.js';
 import { median } from './stats.js';
 
 export interface UserOps {
@@ -22,12 +24,25 @@ export interface UserOps {
   revokeMs: number;
 }
 
+export interface PopulationReads {
+  population: number;
+  seedSeconds: number;
+  /** The run with the median p99. */
+  sample: Sample;
+  /** Every timed run, in the order run. */
+  samples: Sample[];
+  /** The server's young-generation collections (V8 scavenges) during the last runs: median pause. */
+  scavengeMs: number | null;
+}
+
 export interface StoreScale {
   store: StoreKind;
   status: 'ran' | 'skipped';
   reason?: string;
-  /** Per population: every timed run, and the one with the median p99. */
-  reads: { population: number; seedSeconds: number; sample: Sample; samples: Sample[] }[];
+  /** The small population, then the large one. */
+  reads: PopulationReads[];
+  /** Per round: the large population's p99 over the small one's, from the two runs of that round. */
+  p99Ratios: number[];
   userOps: UserOps[];
 }
 
@@ -41,43 +56,52 @@ export interface MemoryBound {
   met: boolean;
 }
 
-interface Opened {
-  store: SessionStore;
+/** One population of stored sessions in a store of its own, served by a server of its own. */
+interface Population {
   env: Record<string, string>;
-  seed(from: number, to: number): Promise<void>;
-  /**
-   * The memory store lives in the server's process: the server is started anew for each
-   * population and seeds its own store (BENCH_MEMORY_SEED); `store` is a second one in this
-   * process, seeded alike, for the list and revoke timings.
-   */
-  seedsInServer?: boolean;
+  /** What `measure` counts store commands on. */
+  context: BenchContext;
+  /** The store as this process sees it, for seeding and for the list and revoke timings. */
+  store(): Promise<SessionStore>;
+  /** Stores `count` sessions of other users; the memory store's server seeds its own (BENCH_MEMORY_SEED). */
+  seed(count: number): Promise<void>;
   close(): Promise<void>;
 }
 
-async function open(kind: StoreKind, context: BenchContext): Promise<Opened> {
+async function openPopulation(
+  kind: Exclude<StoreKind, 'none'>,
+  name: 'small' | 'large',
+  context: BenchContext,
+): Promise<Population> {
   if (kind === 'memory') {
-    const store = new MemoryStore({ maxSessions: 2_000_000 });
+    let store: MemoryStore | null = null;
     return {
-      store,
       env: {},
-      seed: (from, to) => seedThroughApi(store, from, to),
-      seedsInServer: true,
-      close: () => store.close(),
+      context,
+      async store() {
+        store ??= new MemoryStore({ maxSessions: 2_000_000 });
+        if (store.size === 0) await seedThroughApi(store, 0, context.settings.scaleLarge);
+        return store;
+      },
+      seed: async () => {},
+      close: async () => store?.close(),
     };
   }
   if (kind === 'sqlite') {
-    const path = join(context.workDir, 'scale.db');
+    const path = join(context.workDir, `scale-${name}.db`);
     const store = new SqliteStore({ path, sweepIntervalMs: 0 });
     return {
-      store,
       env: { BENCH_SQLITE_PATH: path },
-      seed: (from, to) => seedSqlite(store, from, to),
+      context,
+      store: async () => store,
+      seed: (count) => seedSqlite(store, 0, count),
       close: () => store.close(),
     };
   }
   if (kind === 'redis') {
-    await context.redis!.flush();
-    const client = createClient({ url: context.redis!.url });
+    // A redis-server of its own per population, so that each holds only its own sessions.
+    const redis = await startBenchRedis(findBinary('redis-server')!, LOAD_CORE);
+    const client = createClient({ url: redis.url });
     await client.connect();
     const { RedisStore } = (await import(
       new URL('../../packages/coatcheck/dist/esm/stores/redis.js', import.meta.url).href
@@ -86,16 +110,19 @@ async function open(kind: StoreKind, context: BenchContext): Promise<Opened> {
     };
     const store = new RedisStore({ client });
     return {
-      store,
-      env: { BENCH_REDIS_URL: context.redis!.url },
-      seed: (from, to) => seedRedis(store, client as never, from, to),
+      env: { BENCH_REDIS_URL: redis.url },
+      context: { ...context, redis },
+      store: async () => store,
+      seed: (count) => seedRedis(store, client as never, 0, count),
       close: async () => {
         await store.close();
         await client.quit();
+        await redis.stop();
       },
     };
   }
-  const url = await context.postgres!.createDatabase(context.postgresDatabase);
+  const database = `bench_scale_${name}`;
+  const url = await context.postgres!.createDatabase(database);
   const { PostgresStore } = (await import(
     new URL('../../packages/coatcheck/dist/esm/stores/postgres.js', import.meta.url).href
   )) as {
@@ -103,9 +130,10 @@ async function open(kind: StoreKind, context: BenchContext): Promise<Opened> {
   };
   const store = new PostgresStore({ connectionString: url, pruneIntervalMs: 0 });
   return {
-    store,
     env: { BENCH_PG_URL: url },
-    seed: (from, to) => seedPostgres(store, from, to),
+    context: { ...context, postgresDatabase: database },
+    store: async () => store,
+    seed: (count) => seedPostgres(store, 0, count),
     close: () => store.close(),
   };
 }
@@ -132,65 +160,102 @@ async function timeUserOps(store: SessionStore, k: number, repetitions: number):
   return { k, listMs: median(list), revokeMs: median(revoke) };
 }
 
+/** Median pause of the scavenges `--trace-gc` printed in the server's recent output, in ms. */
+function scavengePause(output: string): number | null {
+  const pauses = [...output.matchAll(/Scavenge [^,]*, ([\d.]+) \/ [\d.]+ ms/g)].map((m) => Number(m[1]));
+  return pauses.length ? median(pauses) : null;
+}
+
+/**
+ * Read latency with a small and a large population, each in a store and a server of its own: both
+ * servers are warmed up, then timed in alternating rounds (small then large, then large then small),
+ * so that drift on the machine and the servers' own warm-up fall on both alike.
+ */
+async function timeReads(
+  kind: Exclude<StoreKind, 'none'>,
+  spec: ServerSpec,
+  context: BenchContext,
+  result: StoreScale,
+  log: (line: string) => void,
+): Promise<Population> {
+  const { settings } = context;
+  const populations: Population[] = [];
+  const servers: RunningServer[] = [];
+  let timed = false;
+  try {
+    for (const [name, count] of [
+      ['small', settings.scaleSmall],
+      ['large', settings.scaleLarge],
+    ] as const) {
+      const population = await openPopulation(kind, name, context);
+      populations.push(population);
+      const started = performance.now();
+      await population.seed(count);
+      const env = { ...population.env, ...(kind === 'memory' ? { BENCH_MEMORY_SEED: String(count) } : {}) };
+      servers.push(await startServer(spec, env, ['--trace-gc']));
+      const seedSeconds = (performance.now() - started) / 1000;
+      log(`scale ${kind}: ${count} sessions stored in ${seedSeconds.toFixed(1)} s`);
+      result.reads.push({ population: count, seedSeconds, sample: null!, samples: [], scavengeMs: null });
+    }
+    const read = CASES.find((c) => c.id === 'read')!;
+    for (const [i, server] of servers.entries()) {
+      await measure(server, read, populations[i]!.context, `scale-warmup${i}`, settings.scaleWarmupSec);
+    }
+    for (let round = 0; round < settings.scaleRounds; round++) {
+      const order = round % 2 === 0 ? [0, 1] : [1, 0];
+      for (const i of order) {
+        const sample = await measure(servers[i]!, read, populations[i]!.context, `scale${i}-${round}`);
+        result.reads[i]!.samples.push(sample);
+      }
+      const [small, large] = result.reads as [PopulationReads, PopulationReads];
+      result.p99Ratios.push(large.samples[round]!.p99Us / small.samples[round]!.p99Us);
+    }
+    for (const [i, reads] of result.reads.entries()) {
+      const byP99 = [...reads.samples].sort((a, b) => a.p99Us - b.p99Us);
+      reads.sample = byP99[Math.floor((byP99.length - 1) / 2)]!;
+      reads.scavengeMs = scavengePause(servers[i]!.pinned.output());
+      log(
+        `scale ${kind} ${reads.population}: read p99 ${reads.samples.map((s) => (s.p99Us / 1000).toFixed(2)).join(', ')} ms, scavenge ${reads.scavengeMs} ms, errors ${reads.samples.reduce((n, s) => n + s.errors, 0)}`,
+      );
+    }
+    timed = true;
+  } finally {
+    await Promise.all(servers.map((server) => server.stop()));
+    // The large population stays open for the list and revoke timings.
+    await Promise.all(populations.slice(0, timed ? -1 : undefined).map((population) => population.close()));
+  }
+  return populations.at(-1)!;
+}
+
 export async function runScale(
   context: BenchContext,
   available: Record<StoreKind, string | null>,
   log: (line: string) => void,
 ): Promise<StoreScale[]> {
   const { settings } = context;
-  const scaleContext: BenchContext = { ...context, postgresDatabase: 'bench_scale' };
   const results: StoreScale[] = [];
   for (const kind of ['memory', 'sqlite', 'redis', 'postgres'] as const) {
     const spec = SERVERS.find((server) => server.store === kind && server.id.startsWith('cc-'))!;
     const missing = missingRequirement(spec);
     const skip = available[kind] ?? (missing ? `${missing} is not in the source tree yet` : null);
+    const result: StoreScale = { store: kind, status: 'ran', reads: [], p99Ratios: [], userOps: [] };
+    results.push(result);
     if (skip) {
-      results.push({ store: kind, status: 'skipped', reason: skip, reads: [], userOps: [] });
+      Object.assign(result, { status: 'skipped', reason: skip });
       continue;
     }
-    const opened = await open(kind, scaleContext);
-    const result: StoreScale = { store: kind, status: 'ran', reads: [], userOps: [] };
-    let seeded = 0;
-    let server: RunningServer | null = null;
+    let large: Population | null = null;
     try {
-      for (const population of [settings.scaleSmall, settings.scaleLarge]) {
-        const started = performance.now();
-        if (opened.seedsInServer) {
-          await server?.stop();
-          server = await startServer(spec, { ...opened.env, BENCH_MEMORY_SEED: String(population) });
-        }
-        await opened.seed(seeded, population);
-        seeded = population;
-        const seedSeconds = (performance.now() - started) / 1000;
-        log(`scale ${kind}: ${population} sessions stored in ${seedSeconds.toFixed(1)} s`);
-        server ??= await startServer(spec, opened.env);
-        const read = CASES.find((c) => c.id === 'read')!;
-        await measure(server, read, scaleContext, `scale${population}-warmup`, 1);
-        const samples: Sample[] = [];
-        for (let i = 0; i < settings.scaleRepetitions; i++) {
-          samples.push(await measure(server, read, scaleContext, `scale${population}-${i}`));
-        }
-        const byP99 = [...samples].sort((a, b) => a.p99Us - b.p99Us);
-        const sample = byP99[Math.floor((byP99.length - 1) / 2)]!;
-        result.reads.push({ population, seedSeconds, sample, samples });
-        log(
-          `scale ${kind} ${population}: read p99 ${byP99.map((s) => (s.p99Us / 1000).toFixed(2)).join(', ')} ms, errors ${samples.reduce((n, s) => n + s.errors, 0)}`,
-        );
-      }
-      await server?.stop();
-      server = null;
-      for (const k of settings.userSessionCounts) {
-        result.userOps.push(await timeUserOps(opened.store, k, 3));
-      }
+      large = await timeReads(kind, spec, context, result, log);
+      const store = await large.store();
+      for (const k of settings.userSessionCounts) result.userOps.push(await timeUserOps(store, k, 3));
     } catch (error) {
       result.status = 'skipped';
       result.reason = `failed: ${error instanceof Error ? error.message : String(error)}`;
       log(`scale ${kind} ${result.reason}`);
     } finally {
-      await server?.stop();
-      await opened.close();
+      await large?.close();
     }
-    results.push(result);
   }
   return results;
 }

@@ -5,7 +5,8 @@ import type { MatrixResults } from './matrix.js';
 import { formatSpread, ownCost, spread } from './owncost.js';
 import { cpuDifference, type PairedRun } from './paired.js';
 import type { RenewalCheck } from './renewal.js';
-import { formatRatio } from './stats.js';
+import type { StoreScale } from './scale.js';
+import { formatRatio, median } from './stats.js';
 
 export interface TargetResult {
   id: string;
@@ -283,5 +284,31 @@ function commandsTarget(census: Map<string, Map<CensusCase, Census>>): TargetRes
       )
       .join('; '),
     met: rows.every(({ counts }) => counts.every((c) => c.total <= c.most)),
+  };
+}
+
+/** Most the read p99 may grow from the small to the large population and still count as flat. */
+export const SCALE_P99_GROWTH = 1.25;
+
+/**
+ * T13: read p99 flat from the small to the large population on every store, judged on the median
+ * of the per-round ratios (each round times both populations back to back; see scale.ts).
+ */
+export function scaleTarget(scale: StoreScale[], small: number, large: number): TargetResult {
+  const target = `read p99 flat from ${small.toLocaleString('en-US')} to ${large.toLocaleString('en-US')} stored sessions on every store: p99 with the large population ≤ ${SCALE_P99_GROWTH}× p99 with the small one`;
+  const ran = scale.filter((s) => s.p99Ratios.length > 0);
+  if (!ran.length) return { id: 'T13', target, measured: 'not measured', met: null };
+  const measured = scale
+    .map((s) => {
+      const ratios = spread(s.p99Ratios);
+      if (!ratios) return `${s.store} not measured`;
+      return `${s.store} ${formatRatio(ratios.median)} (${formatRatio(ratios.min)}–${formatRatio(ratios.max)})`;
+    })
+    .join(', ');
+  return {
+    id: 'T13',
+    target,
+    measured: `per-round ratio, median (min–max) over ${ran[0]!.p99Ratios.length}: ${measured}`,
+    met: scale.every((s) => s.p99Ratios.length > 0 && median(s.p99Ratios) <= SCALE_P99_GROWTH),
   };
 }

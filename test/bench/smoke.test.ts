@@ -36,7 +36,8 @@ interface Report {
     store: string;
     status: string;
     reason?: string;
-    reads: { sample: CaseRow }[];
+    reads: { sample: CaseRow; samples: CaseRow[]; scavengeMs: number | null }[];
+    p99Ratios: number[];
     userOps: unknown[];
   }[];
   memory: { met: boolean } | null;
@@ -95,13 +96,22 @@ describe('benchmark harness in --smoke mode', { skip: wrk === null && 'wrk is no
       }
       assert.deepEqual(
         report.targets.map((t) => t.id),
-        ['T1', 'T2', 'T3', 'T4', 'T5', 'T6', 'T7', 'T8', 'T9', 'T10', 'T11', 'T12'],
+        ['T1', 'T2', 'T3', 'T4', 'T5', 'T6', 'T7', 'T8', 'T9', 'T10', 'T11', 'T12', 'T13'],
       );
       for (const scale of report.scale) {
         if (binaries[scale.store as StoreKind] === null || scale.reason?.includes('source tree')) continue;
         assert.equal(scale.status, 'ran', `${scale.store} scale run (${scale.reason ?? ''})`);
         assert.equal(scale.reads.length, 2);
-        for (const read of scale.reads) assert.equal(read.sample.errors, 0);
+        for (const read of scale.reads) {
+          assert.ok(
+            read.samples.length > 0 && read.samples.every((run) => run.errors === 0 && run.requests > 0),
+          );
+          assert.ok(
+            read.scavengeMs !== null && read.scavengeMs > 0,
+            `${scale.store}: the server's scavenges were read`,
+          );
+        }
+        assert.equal(scale.p99Ratios.length, scale.reads[0]!.samples.length);
         assert.ok(scale.userOps.length > 0);
       }
       assert.equal(report.memory?.met, true, 'the memory store stayed within maxSessions');
