@@ -119,7 +119,10 @@ export async function openBackends(config: AppConfig): Promise<Backends> {
       counter = await PostgresCounter.open(pool);
       sessionsIn = 'PostgreSQL';
     } else {
-      sessionStore = new SqliteStore({ database: openSqlite() });
+      openSqlite();
+      // The store opens the file itself (after the app created it owner-only) so that it reads on a
+      // connection of its own: see SqliteStore in the library's README.
+      sessionStore = new SqliteStore({ path: join(config.dataDir, 'coatcheck.db') });
       counter = new SqliteCounter(openSqlite());
       sessionsIn = `SQLite (${join(config.dataDir, 'coatcheck.db')})`;
     }
