@@ -45,7 +45,7 @@ interface Report {
 
 describe('benchmark harness in --smoke mode', { skip: wrk === null && 'wrk is not installed' }, () => {
   it('runs every server on every case with zero errors and writes the report', {
-    timeout: 420_000,
+    timeout: 600_000,
   }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'coatcheck-smoke-'));
     const markdown = join(dir, 'results.md');
@@ -55,7 +55,7 @@ describe('benchmark harness in --smoke mode', { skip: wrk === null && 'wrk is no
         process.execPath,
         ['--import', 'tsx', 'bench/run.ts', '--smoke', '--out', markdown, '--json', json],
         {
-          timeout: 400_000,
+          timeout: 580_000,
           maxBuffer: 16 * 2 ** 20,
         },
       );
