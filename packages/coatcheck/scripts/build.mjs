@@ -1,14 +1,82 @@
 // Builds the ESM and CommonJS outputs with tsc; the CommonJS folder is marked as such.
 // Runs in the package's folder (`npm run build` there, or `npm run build` in the repository root).
+//
+// Processes of this checkout may be running from `dist` while it builds (a second `npm start` on the
+// same DATA_DIR rebuilds while the first serves): so the build is skipped when its inputs are the
+// ones `dist` was built from, and otherwise written to a folder of its own and swapped in with two
+// renames, never emptied in place.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 
 process.chdir(new URL('..', import.meta.url).pathname);
 const tscBin = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-const tsc = (project) => execFileSync(process.execPath, [tscBin, '-p', project], { stdio: 'inherit' });
-rmSync('dist', { recursive: true, force: true });
-tsc('tsconfig.build.json');
-tsc('tsconfig.cjs.json');
-mkdirSync('dist/cjs', { recursive: true });
-writeFileSync('dist/cjs/package.json', '{ "type": "commonjs" }\n');
+/** Digest of the inputs `dist` was built from (outside `dist`, so never in the package). */
+const STAMP = '.build-inputs';
+
+/** Every input of the build: path, size and modification time, hashed. */
+function inputsDigest() {
+  const files = ['tsconfig.build.json', 'tsconfig.cjs.json', '../../tsconfig.json', 'scripts/build.mjs'];
+  const walk = (dir) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else files.push(path);
+    }
+  };
+  walk('src');
+  const hash = createHash('sha256');
+  for (const file of files.sort()) {
+    const { size, mtimeMs } = statSync(file);
+    hash.update(`${file}\0${size}\0${mtimeMs}\n`);
+  }
+  return hash.digest('hex');
+}
+
+const digest = inputsDigest();
+let built = null;
+try {
+  if (statSync('dist/esm/core/index.js').isFile() && statSync('dist/cjs/package.json').isFile()) {
+    built = readFileSync(STAMP, 'utf8').trim();
+  }
+} catch {
+  // No stamp or no dist: never built, or built by an older script.
+}
+if (built === digest && !process.argv.includes('--force')) {
+  console.log('coatcheck: dist is up to date');
+  process.exit(0);
+}
+
+const next = `dist.next-${process.pid}`;
+const tsc = (project, outDir) =>
+  execFileSync(process.execPath, [tscBin, '-p', project, '--outDir', outDir], { stdio: 'inherit' });
+rmSync(next, { recursive: true, force: true });
+rmSync(STAMP, { force: true });
+try {
+  tsc('tsconfig.build.json', join(next, 'esm'));
+  tsc('tsconfig.cjs.json', join(next, 'cjs'));
+  mkdirSync(join(next, 'cjs'), { recursive: true });
+  writeFileSync(join(next, 'cjs', 'package.json'), '{ "type": "commonjs" }\n');
+  // Another build may swap its own `dist` in between the two renames: then move that one aside too.
+  const old = `dist.old-${process.pid}`;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      renameSync('dist', old);
+    } catch (error) {
+      if (error.code !== 'ENOENT') throw error;
+    }
+    try {
+      renameSync(next, 'dist');
+      break;
+    } catch (error) {
+      if (!['ENOTEMPTY', 'EEXIST'].includes(error.code) || attempt === 5) throw error;
+      rmSync(old, { recursive: true, force: true });
+    }
+  }
+  rmSync(old, { recursive: true, force: true });
+  writeFileSync(STAMP, `${digest}\n`);
+} finally {
+  rmSync(next, { recursive: true, force: true });
+}
