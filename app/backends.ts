@@ -54,14 +54,14 @@ async function closeAll(closers: Closer[]): Promise<void> {
 export async function openBackends(config: AppConfig): Promise<Backends> {
   const closers: Closer[] = [];
   try {
+    const sqliteFile = join(config.dataDir, 'coatcheck.db');
     let sqlite: BetterSqlite3.Database | null = null;
     const openSqlite = () => {
       if (!sqlite) {
-        const file = join(config.dataDir, 'coatcheck.db');
         // Created owner-only before SQLite opens it; SQLite gives its -wal and -shm files the same mode.
-        closeSync(openSync(file, 'a', 0o600));
-        tightenMode(file);
-        const db = new BetterSqlite3(file);
+        closeSync(openSync(sqliteFile, 'a', 0o600));
+        tightenMode(sqliteFile);
+        const db = new BetterSqlite3(sqliteFile);
         db.pragma('journal_mode = WAL');
         db.pragma('busy_timeout = 5000');
         closers.push(() => db.close());
@@ -119,12 +119,11 @@ export async function openBackends(config: AppConfig): Promise<Backends> {
       counter = await PostgresCounter.open(pool);
       sessionsIn = 'PostgreSQL';
     } else {
-      openSqlite();
-      // The store opens the file itself (after the app created it owner-only) so that it reads on a
+      // The store opens the file itself, after the app created it owner-only, so that it reads on a
       // connection of its own: see SqliteStore in the library's README.
-      sessionStore = new SqliteStore({ path: join(config.dataDir, 'coatcheck.db') });
       counter = new SqliteCounter(openSqlite());
-      sessionsIn = `SQLite (${join(config.dataDir, 'coatcheck.db')})`;
+      sessionStore = new SqliteStore({ path: sqliteFile });
+      sessionsIn = `SQLite (${sqliteFile})`;
     }
     closers.push(
       () => sessionStore.close(),

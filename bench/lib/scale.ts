@@ -63,7 +63,7 @@ interface Population {
   context: BenchContext;
   /** The store as this process sees it, for seeding and for the list and revoke timings. */
   store(): Promise<SessionStore>;
-  /** Stores `count` sessions of other users; the memory store's server seeds its own (BENCH_MEMORY_SEED). */
+  /** Stores `count` sessions of other users (the memory store: has its server seed them). */
   seed(count: number): Promise<void>;
   close(): Promise<void>;
 }
@@ -75,15 +75,19 @@ async function openPopulation(
 ): Promise<Population> {
   if (kind === 'memory') {
     let store: MemoryStore | null = null;
+    const env: Record<string, string> = {};
     return {
-      env: {},
+      env,
       context,
       async store() {
         store ??= new MemoryStore({ maxSessions: 2_000_000 });
         if (store.size === 0) await seedThroughApi(store, 0, context.settings.scaleLarge);
         return store;
       },
-      seed: async () => {},
+      // The store lives in the server's process: the server seeds it at start.
+      seed: async (count) => {
+        env.BENCH_MEMORY_SEED = String(count);
+      },
       close: async () => store?.close(),
     };
   }
@@ -191,8 +195,7 @@ async function timeReads(
       populations.push(population);
       const started = performance.now();
       await population.seed(count);
-      const env = { ...population.env, ...(kind === 'memory' ? { BENCH_MEMORY_SEED: String(count) } : {}) };
-      servers.push(await startServer(spec, env, ['--trace-gc']));
+      servers.push(await startServer(spec, population.env, ['--trace-gc']));
       const seedSeconds = (performance.now() - started) / 1000;
       log(`scale ${kind}: ${count} sessions stored in ${seedSeconds.toFixed(1)} s`);
       result.reads.push({ population: count, seedSeconds, sample: null!, samples: [], scavengeMs: null });

@@ -6,7 +6,7 @@ import { formatSpread, ownCost, spread } from './owncost.js';
 import { cpuDifference, type PairedRun } from './paired.js';
 import type { RenewalCheck } from './renewal.js';
 import type { StoreScale } from './scale.js';
-import { formatRatio, median } from './stats.js';
+import { formatRatio } from './stats.js';
 
 export interface TargetResult {
   id: string;
@@ -296,19 +296,20 @@ export const SCALE_P99_GROWTH = 1.25;
  */
 export function scaleTarget(scale: StoreScale[], small: number, large: number): TargetResult {
   const target = `read p99 flat from ${small.toLocaleString('en-US')} to ${large.toLocaleString('en-US')} stored sessions on every store: p99 with the large population ≤ ${SCALE_P99_GROWTH}× p99 with the small one`;
-  const ran = scale.filter((s) => s.p99Ratios.length > 0);
-  if (!ran.length) return { id: 'T13', target, measured: 'not measured', met: null };
-  const measured = scale
-    .map((s) => {
-      const ratios = spread(s.p99Ratios);
-      if (!ratios) return `${s.store} not measured`;
-      return `${s.store} ${formatRatio(ratios.median)} (${formatRatio(ratios.min)}–${formatRatio(ratios.max)})`;
-    })
+  const ratios = scale.map((s) => ({ store: s.store, ratios: spread(s.p99Ratios) }));
+  const rounds = scale.find((s) => s.p99Ratios.length > 0)?.p99Ratios.length;
+  if (rounds === undefined) return { id: 'T13', target, measured: 'not measured', met: null };
+  const measured = ratios
+    .map(({ store, ratios }) =>
+      ratios
+        ? `${store} ${formatRatio(ratios.median)} (${formatRatio(ratios.min)}–${formatRatio(ratios.max)})`
+        : `${store} not measured`,
+    )
     .join(', ');
   return {
     id: 'T13',
     target,
-    measured: `per-round ratio, median (min–max) over ${ran[0]!.p99Ratios.length}: ${measured}`,
-    met: scale.every((s) => s.p99Ratios.length > 0 && median(s.p99Ratios) <= SCALE_P99_GROWTH),
+    measured: `per-round ratio, median (min–max) over ${rounds}: ${measured}`,
+    met: ratios.every(({ ratios }) => ratios !== null && ratios.median <= SCALE_P99_GROWTH),
   };
 }
