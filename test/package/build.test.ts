@@ -5,7 +5,16 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, symlinkSync, utimesSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -83,6 +92,20 @@ describe('the library build', { timeout: 300_000 }, () => {
       readdirSync(packageDir).filter((name) => name.startsWith('dist.')),
       [],
       'no staging folder is left behind',
+    );
+  });
+
+  it('builds again when part of dist is gone, and removes what interrupted builds left', async () => {
+    rmSync(join(packageDir, 'dist/esm/stores'), { recursive: true, force: true });
+    // A folder of a build whose process is gone (pid beyond pid_max).
+    mkdirSync(join(packageDir, 'dist.next-99999999/esm'), { recursive: true });
+    const again = await build(packageDir);
+    assert.equal(again.code, 0, again.output);
+    assert.doesNotMatch(again.output, /dist is up to date/);
+    assert.ok(existsSync(join(packageDir, 'dist/esm/stores/sqlite.js')));
+    assert.deepEqual(
+      readdirSync(packageDir).filter((name) => name.startsWith('dist.')),
+      [],
     );
   });
 

@@ -7,7 +7,16 @@
 // renames, never emptied in place.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
@@ -16,9 +25,9 @@ const tscBin = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 /** Digest of the inputs `dist` was built from (outside `dist`, so never in the package). */
 const STAMP = '.build-inputs';
 
-/** Every input of the build: path, size and modification time, hashed. */
-function inputsDigest() {
-  const files = ['tsconfig.build.json', 'tsconfig.cjs.json', '../../tsconfig.json', 'scripts/build.mjs'];
+/** Every source file, relative to the package. */
+function sources() {
+  const files = [];
   const walk = (dir) => {
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
       const path = join(dir, entry.name);
@@ -27,6 +36,29 @@ function inputsDigest() {
     }
   };
   walk('src');
+  return files;
+}
+
+/** Whether `dist` holds an output for every source file (a folder removed by hand shows here). */
+function distComplete(files) {
+  return files
+    .filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts'))
+    .every((file) => {
+      const js = `${file.slice('src/'.length, -'.ts'.length)}.js`;
+      const esm = file === 'src/express/require.ts' || existsSync(join('dist/esm', js));
+      return esm && existsSync(join('dist/cjs', js));
+    });
+}
+
+/** Every input of the build: path, size and modification time, hashed. */
+function inputsDigest(sourceFiles) {
+  const files = [
+    'tsconfig.build.json',
+    'tsconfig.cjs.json',
+    '../../tsconfig.json',
+    'scripts/build.mjs',
+    ...sourceFiles,
+  ];
   const hash = createHash('sha256');
   for (const file of files.sort()) {
     const { size, mtimeMs } = statSync(file);
@@ -35,12 +67,23 @@ function inputsDigest() {
   return hash.digest('hex');
 }
 
-const digest = inputsDigest();
+// Staging folders of builds that were interrupted (their process is gone).
+for (const name of readdirSync('.')) {
+  const pid = Number(/^dist\.(?:next|old)-(\d+)$/.exec(name)?.[1]);
+  if (!pid) continue;
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    if (error.code === 'ESRCH') rmSync(name, { recursive: true, force: true });
+  }
+}
+
+const sourceFiles = sources();
+const digest = inputsDigest(sourceFiles);
 let built = null;
 try {
-  if (statSync('dist/esm/core/index.js').isFile() && statSync('dist/cjs/package.json').isFile()) {
+  if (existsSync('dist/cjs/package.json') && distComplete(sourceFiles))
     built = readFileSync(STAMP, 'utf8').trim();
-  }
 } catch {
   // No stamp or no dist: never built, or built by an older script.
 }
