@@ -275,3 +275,15 @@ it('holds a hundred thousand sessions without growing the JavaScript heap by mor
   assert.equal((await store.get('h000000000000002s'))?.userId, 'user25');
   await store.close();
 });
+
+it('answers a lookup by a handle or user that is not a string with nothing, as a Map did', async () => {
+  const store = new MemoryStore();
+  await store.create(makeRecord({ handle: 'null', userId: 'undefined' }));
+  for (const key of [null, undefined, 0, {}]) {
+    assert.equal(await store.get(key as unknown as string), null);
+    assert.equal(await store.destroy(key as unknown as string), null);
+    assert.deepEqual(await store.listByUser(key as unknown as string), []);
+  }
+  assert.equal(store.size, 1);
+  await store.close();
+});

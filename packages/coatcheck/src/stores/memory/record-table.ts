@@ -13,11 +13,11 @@ export interface Snapshot {
 /**
  * Session records outside the JavaScript heap, in insertion order, indexed by handle and by user.
  *
- * V8's young-generation collections take longer as the old generation grows (on this project's
- * 2-core VM, 0.3 ms with 10 k records held as objects, 3.2 ms with 1 M): a store that holds a
- * million records as objects slows every request of the process. Here a record's numbers live in a
- * Float64Array and its strings in a block of a {@link ByteArena}; the indexes are open-addressing
- * tables of slot numbers in Int32Arrays. The heap holds a few dozen objects whatever the count.
+ * Why: V8's young-generation collections take longer as the old generation grows, and they pause
+ * every request; a million sessions held as objects made each one take ten times as long (see the
+ * package README, "Stores"). Here a record's numbers live in a Float64Array and its strings in a
+ * block of a {@link ByteArena}; the indexes are open-addressing tables of slot numbers in
+ * Int32Arrays, so the heap holds a few dozen objects whatever the count.
  *
  * A slot is a record's place; slots are reused, so a saved slot is checked with its generation.
  */
@@ -278,6 +278,8 @@ export class RecordTable {
 
   /** The slot in `table` whose string `field` is `value`, or -1; `hashes` holds each slot's hash of it. */
   #lookup(table: Int32Array, hashes: Int32Array, field: number, value: string): number {
+    // A Map answered any key, a handle of null included (an adapter's absent cookie); so does this.
+    if (typeof value !== 'string') return -1;
     const hash = hashOf(value);
     const mask = table.length - 1;
     if (mask < 0) return -1;
