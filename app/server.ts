@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { SessionConfigError } from 'coatcheck/express';
 import { createApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
+import { gracefulStop } from './graceful-stop.js';
 import { auditToStdout } from './hardening.js';
 import { serveMetrics } from './metrics-server.js';
 
@@ -42,8 +43,13 @@ async function main(): Promise<void> {
     res.end('Starting');
   };
   const server = config.https
-    ? createHttpsServer({ cert: config.https.cert, key: config.https.key }, (req, res) => handler(req, res))
-    : createHttpServer((req, res) => handler(req, res));
+    ? createHttpsServer({ cert: config.https.cert, key: config.https.key })
+    : createHttpServer();
+  const graceful = gracefulStop(server);
+  server.on(
+    'request',
+    graceful.handle((req, res) => handler(req, res)),
+  );
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, resolve);
@@ -77,14 +83,16 @@ async function main(): Promise<void> {
     console.log(`  Prometheus metrics on http://${metricsHost}:${metricsPort}/metrics`);
   }
 
+  // SIGTERM and Ctrl-C: every request already sent is answered before the stores close.
   let stopping = false;
   const stop = () => {
     if (stopping) return;
     stopping = true;
-    server.close();
-    server.closeAllConnections();
     metricsServer?.close();
-    void running.close().finally(() => process.exit(0));
+    void graceful
+      .stop()
+      .then(() => running.close())
+      .finally(() => process.exit(0));
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);

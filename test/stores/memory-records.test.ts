@@ -192,9 +192,21 @@ it('keeps any string exactly: lone surrogates, NUL, Latin-1, astral characters, 
     }),
     { numRuns: 500 },
   );
+  // Records of a megabyte or more get a buffer each, given back when they go and taken anew after.
   const long = makeRecord({ data: JSON.stringify({ blob: '\ud83d'.repeat(3_000_000) }) });
   await store.create(long);
   assert.deepEqual(await store.get(long.handle), long);
+  await store.destroy(long.handle);
+  const next = makeRecord({
+    data: JSON.stringify({ blob: '\ud83e'.repeat(3_000_000) }),
+    device: { userAgent: '€'.repeat(600_000) },
+  });
+  const small = makeRecord();
+  await store.create(next);
+  await store.create(small);
+  assert.deepEqual(await store.get(next.handle), next);
+  assert.deepEqual(await store.get(small.handle), small);
+  assert.equal(await store.get(long.handle), null);
   await store.close();
 });
 
