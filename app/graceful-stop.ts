@@ -17,12 +17,13 @@ export interface GracefulStopOptions {
  */
 export function gracefulStop(server: HttpServer | HttpsServer, options: GracefulStopOptions = {}) {
   let stopping: Promise<void> | null = null;
+  let stopped = false;
   const inProgress = new Set<ServerResponse>();
   return {
     /** Wraps a request handler: after `stop()`, each response closes its connection. */
     handle(handler: (req: IncomingMessage, res: ServerResponse) => void) {
       return (req: IncomingMessage, res: ServerResponse) => {
-        if (stopping) res.setHeader('Connection', 'close');
+        if (stopped) res.setHeader('Connection', 'close');
         else {
           inProgress.add(res);
           res.once('close', () => inProgress.delete(res));
@@ -37,6 +38,7 @@ export function gracefulStop(server: HttpServer | HttpsServer, options: Graceful
      * those whose request is sent but not yet read: their clients would see ECONNRESET.
      */
     stop(): Promise<void> {
+      stopped = true;
       stopping ??= new Promise<void>((done) => {
         for (const res of inProgress) if (!res.headersSent) res.setHeader('Connection', 'close');
         // A response whose headers were sent before the stop keeps its connection: closed once idle.
