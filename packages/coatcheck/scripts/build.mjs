@@ -3,8 +3,8 @@
 //
 // Processes of this checkout may be running from `dist` while it builds (a second `npm start` on the
 // same DATA_DIR rebuilds while the first serves): so the build is skipped when its inputs are the
-// ones `dist` was built from, and otherwise written to a folder of its own and swapped in with two
-// renames, never emptied in place.
+// ones `dist` was built from, and otherwise written to a folder of its own and moved in file by file,
+// each with one rename, never emptied in place.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
@@ -102,23 +102,28 @@ try {
   tsc('tsconfig.cjs.json', join(next, 'cjs'));
   mkdirSync(join(next, 'cjs'), { recursive: true });
   writeFileSync(join(next, 'cjs', 'package.json'), '{ "type": "commonjs" }\n');
-  // Another build may swap its own `dist` in between the two renames: then move that one aside too.
-  const old = `dist.old-${process.pid}`;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      renameSync('dist', old);
-    } catch (error) {
-      if (error.code !== 'ENOENT') throw error;
+  // Each file is moved into `dist` with one rename, which replaces the old file atomically: a process
+  // loading modules meanwhile finds every file, old or new. Files the new build no longer has go last.
+  const kept = new Set();
+  const moveInto = (from, to) => {
+    mkdirSync(to, { recursive: true });
+    for (const entry of readdirSync(from, { withFileTypes: true })) {
+      const source = join(from, entry.name);
+      const target = join(to, entry.name);
+      kept.add(target);
+      if (entry.isDirectory()) moveInto(source, target);
+      else renameSync(source, target);
     }
-    try {
-      renameSync(next, 'dist');
-      break;
-    } catch (error) {
-      if (!['ENOTEMPTY', 'EEXIST'].includes(error.code) || attempt === 5) throw error;
-      rmSync(old, { recursive: true, force: true });
+  };
+  moveInto(next, 'dist');
+  const removeStale = (folder) => {
+    for (const entry of readdirSync(folder, { withFileTypes: true })) {
+      const path = join(folder, entry.name);
+      if (!kept.has(path)) rmSync(path, { recursive: true, force: true });
+      else if (entry.isDirectory()) removeStale(path);
     }
-  }
-  rmSync(old, { recursive: true, force: true });
+  };
+  removeStale('dist');
   writeFileSync(STAMP, `${digest}\n`);
 } finally {
   rmSync(next, { recursive: true, force: true });
