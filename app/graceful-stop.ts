@@ -11,9 +11,10 @@ export interface GracefulStopOptions {
 }
 
 /**
- * A request handler whose server can stop without dropping a request it was sent: `handle` marks
- * every response given after `stop()` with `Connection: close`, so a client sends nothing more on
- * that connection.
+ * A request handler whose server stops gently: `handle` marks every response given after `stop()`
+ * with `Connection: close`, so a client sends nothing more on that connection. A request sent just
+ * before the stop on a kept-alive connection is answered if the server reads it within
+ * `idleGraceMs`; a server too busy to read it by then still drops it.
  */
 export function gracefulStop(server: HttpServer | HttpsServer, options: GracefulStopOptions = {}) {
   let stopping: Promise<void> | null = null;
